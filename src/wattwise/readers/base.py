@@ -1,0 +1,145 @@
+"""Types shared by every hardware reader: provenance, devices, readings and the Reader protocol.
+
+A reader talks to one hardware interface (Linux powercap, NVML, amdsmi, a CPU power model).
+Its contract:
+
+* ``probe()`` never raises. It says whether the reader can be used here and, if not, why and how
+  to fix it.
+* ``open()`` prepares the reader and returns the devices it will report; it raises
+  :class:`~wattwise.errors.ReaderUnavailable` when it cannot.
+* ``read()`` returns one :class:`Reading` per device. Counter devices report ``energy_j``: a
+  cumulative energy in joules since ``open()``, already corrected for counter wrap-around, so a
+  window's energy is the difference of two reads. Devices without a counter report ``power_w``
+  (an instantaneous sample) and the tracker integrates them. It may raise
+  :class:`~wattwise.errors.ReaderError`; the tracker records that as a gap.
+* ``close()`` releases the interface and never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+
+class Provenance(str, Enum):
+    """How a number was obtained, from most to least trustworthy."""
+
+    MEASURED = "measured"  # a hardware energy counter (RAPL energy_uj, NVML total energy)
+    INTEGRATED = "integrated"  # power samples integrated over time by wattwise
+    ESTIMATED = "estimated"  # a model (TDP x utilisation, FLOPs / MFU, ...)
+    ASSUMED = "assumed"  # a default the user did not set
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Order used when a total mixes kinds: the total is only as good as its weakest part.
+PROVENANCE_RANK: dict[Provenance, int] = {
+    Provenance.MEASURED: 0,
+    Provenance.INTEGRATED: 1,
+    Provenance.ESTIMATED: 2,
+    Provenance.ASSUMED: 3,
+}
+
+
+def weakest(provenances: list[Provenance]) -> Provenance | None:
+    """The least trustworthy provenance in ``provenances`` (None for an empty list)."""
+    if not provenances:
+        return None
+    return max(provenances, key=lambda p: PROVENANCE_RANK[p])
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One energy-reporting device.
+
+    ``device_id`` is unique within a run, e.g. ``rapl:package-0``, ``nvml:GPU-3f2a...``,
+    ``cpu-model:machine``. ``kind`` is one of ``cpu``, ``dram``, ``psys``, ``gpu``, ``memory``.
+    ``provenance`` is what this device's numbers will be: ``measured`` for an energy counter,
+    ``integrated`` for power samples, ``estimated`` for a model. ``source`` names the interface
+    (``powercap:/sys/class/powercap/intel-rapl:0``, ``nvml:nvmlDeviceGetTotalEnergyConsumption``).
+    ``params`` holds the parameters of a model or identifying details (TDP, UUID, ...).
+    """
+
+    device_id: str
+    kind: str
+    name: str
+    provenance: Provenance
+    source: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One read of one device at monotonic time ``timestamp_s``.
+
+    Exactly one of ``energy_j`` (cumulative since the reader was opened, wrap-corrected) and
+    ``power_w`` (instantaneous) is normally set.
+    """
+
+    device_id: str
+    timestamp_s: float
+    energy_j: float | None = None
+    power_w: float | None = None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What ``probe()`` found: usable or not, why, and the devices it would report."""
+
+    reader: str
+    available: bool
+    reason: str
+    devices: tuple[DeviceInfo, ...] = ()
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """A source of per-device energy or power readings. See the module docstring."""
+
+    name: str
+
+    def probe(self) -> ProbeResult: ...
+
+    def open(self) -> list[DeviceInfo]: ...
+
+    def read(self) -> list[Reading]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class CounterUnwrapper:
+    """Turns a raw wrapping counter into a cumulative value.
+
+    ``max_range`` is the value at which the raw counter wraps to zero (RAPL's
+    ``max_energy_range_uj``). A raw value lower than the previous one is taken as exactly one
+    wrap; this holds as long as the counter is read more often than it wraps (RAPL package
+    counters wrap after roughly 262 kJ: about 20 minutes at 200 W, so the sampler's default
+    interval is far inside that).
+    """
+
+    max_range: float
+    _first: float | None = None
+    _last: float | None = None
+    _offset: float = 0.0
+    wraps: int = 0
+
+    def update(self, raw: float) -> float:
+        """Feed a raw counter value; return the cumulative increase since the first value."""
+        if self._first is None:
+            self._first = raw
+            self._last = raw
+            return 0.0
+        assert self._last is not None
+        if raw < self._last:
+            if self.max_range > 0:
+                self._offset += self.max_range
+                self.wraps += 1
+            else:  # counter reset with no known range: continue from here
+                self._offset += self._last
+        self._last = raw
+        return raw + self._offset - self._first
