@@ -1,0 +1,142 @@
+"""Frozen result types of a tracked run: components, windows, samples, gaps, the run itself.
+
+Times inside a run (``start_s``, ``t_s``) are seconds since the run started (monotonic clock);
+``started_at`` is the wall-clock start in UTC, ISO 8601.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from wattwise.readers.base import Provenance, weakest
+
+
+@dataclass(frozen=True)
+class ComponentEnergy:
+    """Energy of one device over a run or a window, with how it was obtained."""
+
+    device_id: str
+    kind: str
+    name: str
+    energy_j: float
+    provenance: Provenance
+    source: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds of the interval with no usable reading (a gap); 0 when complete.
+    missing_s: float = 0.0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EnergySummary:
+    """A total over components, with the provenance mix stated."""
+
+    total_j: float
+    provenance: Provenance | None  # the weakest kind in the total
+    mixed: bool  # True when the total adds numbers of different provenance
+    by_provenance_j: Mapping[str, float]
+
+    @property
+    def label(self) -> str:
+        """E.g. ``measured`` or ``mixed: measured + estimated``."""
+        if not self.by_provenance_j:
+            return "none"
+        if not self.mixed:
+            return next(iter(self.by_provenance_j))
+        return "mixed: " + " + ".join(self.by_provenance_j)
+
+
+def summarize(components: tuple[ComponentEnergy, ...] | list[ComponentEnergy]) -> EnergySummary:
+    """Total energy of ``components`` and the provenance kinds it mixes."""
+    by: dict[str, float] = {}
+    for c in sorted(components, key=lambda c: c.provenance.value):
+        by[c.provenance.value] = by.get(c.provenance.value, 0.0) + c.energy_j
+    order = [p.value for p in Provenance]
+    by = {k: by[k] for k in order if k in by}
+    return EnergySummary(
+        total_j=sum(c.energy_j for c in components),
+        provenance=weakest([c.provenance for c in components]),
+        mixed=len(by) > 1,
+        by_provenance_j=by,
+    )
+
+
+def per_unit(energy_j: float, counts: Mapping[str, float]) -> dict[str, float]:
+    """Energy per counted unit (J per token, J per request, ...); units with a zero count are left out."""
+    return {unit: energy_j / n for unit, n in counts.items() if n > 0}
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """A named region of a run: its energy is the difference of readings at its boundaries."""
+
+    name: str
+    start_s: float
+    end_s: float
+    components: tuple[ComponentEnergy, ...]
+    counts: Mapping[str, float] = field(default_factory=dict)
+    parent: str | None = None  # the innermost window open when this one started
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def energy(self) -> EnergySummary:
+        return summarize(self.components)
+
+    def energy_per(self) -> dict[str, float]:
+        """Joules per counted unit in this window."""
+        return per_unit(self.energy.total_j, self.counts)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One point of a device's timeline: power (W) and cumulative energy (J) at ``t_s``."""
+
+    device_id: str
+    t_s: float
+    power_w: float | None
+    energy_j: float | None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """An interval during which a device could not be read, and why."""
+
+    device_id: str
+    start_s: float
+    end_s: float | None
+    error: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything known about a finished (or interrupted) run."""
+
+    run_id: str
+    name: str
+    started_at: str
+    duration_s: float
+    components: tuple[ComponentEnergy, ...]
+    windows: tuple[WindowResult, ...] = ()
+    counts: Mapping[str, float] = field(default_factory=dict)
+    samples: tuple[Sample, ...] = ()
+    gaps: tuple[Gap, ...] = ()
+    notes: tuple[str, ...] = ()
+    status: str = "finished"  # running | finished | failed | interrupted
+    command: tuple[str, ...] | None = None
+    exit_code: int | None = None
+    host: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def energy(self) -> EnergySummary:
+        return summarize(self.components)
+
+    def energy_per(self) -> dict[str, float]:
+        """Joules per counted unit over the whole run."""
+        return per_unit(self.energy.total_j, self.counts)
+
+    def mean_power_w(self) -> float:
+        return self.energy.total_j / self.duration_s if self.duration_s > 0 else 0.0
