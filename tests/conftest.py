@@ -13,8 +13,15 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATTWISE_DB", str(tmp_path / "ledger.db"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    for var in ("WATTWISE_COUNTRY", "WATTWISE_REGION", "WATTWISE_CLOUD", "WATTWISE_CLOUD_REGION",
-                "WATTWISE_PUE", "WATTWISE_POWERCAP_ROOT", "CUDA_VISIBLE_DEVICES"):
+    for var in (
+        "WATTWISE_COUNTRY",
+        "WATTWISE_REGION",
+        "WATTWISE_CLOUD",
+        "WATTWISE_CLOUD_REGION",
+        "WATTWISE_PUE",
+        "WATTWISE_POWERCAP_ROOT",
+        "CUDA_VISIBLE_DEVICES",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -21,10 +21,11 @@ _LAZY = {
 __all__ = [*_LAZY, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from wattwise.errors import WattwiseError
-    from wattwise.readers.base import Provenance
-    from wattwise.tracker.core import Tracker, track
-    from wattwise.tracker.model import RunResult
+    from wattwise.errors import WattwiseError as WattwiseError
+    from wattwise.readers.base import Provenance as Provenance
+    from wattwise.tracker.core import Tracker as Tracker
+    from wattwise.tracker.core import track as track
+    from wattwise.tracker.model import RunResult as RunResult
 
 
 def __getattr__(name: str) -> Any:

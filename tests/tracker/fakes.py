@@ -13,8 +13,13 @@ class CounterReader:
 
     name = "fake-counter"
 
-    def __init__(self, clock: Callable[[], float], power_w: float, device_id: str = "fake:cpu",
-                 kind: str = "cpu") -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        power_w: float,
+        device_id: str = "fake:cpu",
+        kind: str = "cpu",
+    ) -> None:
         self.clock = clock
         self.power_w = power_w
         self.device_id = device_id
@@ -35,8 +40,11 @@ class CounterReader:
 
     def open(self) -> list[DeviceInfo]:
         self._advance()
-        return [DeviceInfo(self.device_id, self.kind, "Fake counter", Provenance.MEASURED,
-                           "fake:counter")]
+        return [
+            DeviceInfo(
+                self.device_id, self.kind, "Fake counter", Provenance.MEASURED, "fake:counter"
+            )
+        ]
 
     def read(self) -> list[Reading]:
         self._advance()  # the hidden counter keeps counting even while reads fail
@@ -54,7 +62,9 @@ class PowerReader:
 
     name = "fake-power"
 
-    def __init__(self, clock: Callable[[], float], power_w: float, device_id: str = "fake:gpu") -> None:
+    def __init__(
+        self, clock: Callable[[], float], power_w: float, device_id: str = "fake:gpu"
+    ) -> None:
         self.clock = clock
         self.power_w = power_w
         self.device_id = device_id

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FakeClock
-from tracker.fakes import BrokenReader, CounterReader, PowerReader
 
 import wattwise
+from conftest import FakeClock
+from tracker.fakes import BrokenReader, CounterReader, PowerReader
 from wattwise.readers.base import Provenance
 from wattwise.tracker.core import Tracker, track
 
@@ -91,8 +91,9 @@ def test_power_only_device_is_integrated(clock: FakeClock) -> None:
 
 
 def test_mixed_total_says_so(clock: FakeClock) -> None:
-    t = Tracker(readers=[CounterReader(clock, 10.0), PowerReader(clock, 10.0)], clock=clock,
-                sampler=False).start()
+    t = Tracker(
+        readers=[CounterReader(clock, 10.0), PowerReader(clock, 10.0)], clock=clock, sampler=False
+    ).start()
     clock.advance(1.0)
     res = t.stop()
     assert res.energy.mixed
@@ -213,8 +214,13 @@ class RecordingSink:
 
 def test_sink_receives_incremental_samples(clock: FakeClock) -> None:
     sink = RecordingSink()
-    t = Tracker(readers=[CounterReader(clock, 1.0)], clock=clock, sampler=False, sink=sink,
-                flush_interval_s=1.0).start()
+    t = Tracker(
+        readers=[CounterReader(clock, 1.0)],
+        clock=clock,
+        sampler=False,
+        sink=sink,
+        flush_interval_s=1.0,
+    ).start()
     for _ in range(5):
         clock.advance(0.5)
         t.sample()

@@ -74,7 +74,10 @@ def resolve_location(url: str | None = None, env: Mapping[str, str] | None = Non
         database = parsed.database
         if not database or database == ":memory:" or database.startswith("file:"):
             return LedgerLocation(url=url, display=url, sqlite_path=None)
-        return _file_location(Path(database).expanduser())
+        path = Path(database).expanduser().absolute()
+        # Keep query options (e.g. ``?timeout=30``) but make the path absolute.
+        absolute = parsed.set(database=str(path)).render_as_string(hide_password=False)
+        return LedgerLocation(url=absolute, display=str(path), sqlite_path=path)
     return LedgerLocation(
         url=url, display=parsed.render_as_string(hide_password=True), sqlite_path=None
     )

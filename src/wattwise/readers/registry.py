@@ -55,7 +55,8 @@ def _safe_probe(name: str, factory: ReaderFactory) -> tuple[Reader | None, Probe
         reader = factory()
         return reader, reader.probe()
     except Exception as exc:  # probe() never raises, but a constructor might
-        return None, ProbeResult(reader=name, available=False, reason=f"{type(exc).__name__}: {exc}")
+        reason = f"{type(exc).__name__}: {exc}"
+        return None, ProbeResult(reader=name, available=False, reason=reason)
 
 
 def probe_all() -> list[ProbeResult]:

@@ -174,12 +174,19 @@ class Tracker:
         for reader in readers:
             self._open_reader(reader)
         if not self._devices:
-            self._notes.append("no energy reader is available: nothing can be measured or estimated")
+            self._notes.append("no energy reader is available: nothing was measured or estimated")
         self._t0 = self._clock()
         self._start_snapshot = self._snapshot()
         self._last_flush_s = self._t0
-        self._sink_call("begin_run", self.run_id, self.name, self._started_at, self.command,
-                        _host_info(), list(self._devices.values()))
+        self._sink_call(
+            "begin_run",
+            self.run_id,
+            self.name,
+            self._started_at,
+            self.command,
+            _host_info(),
+            list(self._devices.values()),
+        )
         if self._use_sampler:
             self._thread = threading.Thread(
                 target=self._sampler_loop, name="wattwise-sampler", daemon=True
@@ -355,8 +362,12 @@ class Tracker:
                     continue
                 seen.add(r.device_id)
                 self._close_gap(r.device_id, rt)
-                s = Sample(r.device_id, rt - (self._t0 if self._t0 is not None else rt),
-                           track.last_power_w, track.cumulative_j)
+                s = Sample(
+                    r.device_id,
+                    rt - (self._t0 if self._t0 is not None else rt),
+                    track.last_power_w,
+                    track.cumulative_j,
+                )
                 self._samples.append(s)
                 self._unflushed.append(s)
             for d in st.devices:
@@ -491,7 +502,7 @@ class Tracker:
             self._sink = None
 
 
-class track(contextlib.ContextDecorator):  # noqa: N801 - reads as a function: wattwise.track()
+class track(contextlib.ContextDecorator):  # lower-case: reads as a function
     """``with wattwise.track("name") as t:`` or ``@wattwise.track("name")``.
 
     Each entry creates a fresh :class:`Tracker` with the given keyword arguments; the finished

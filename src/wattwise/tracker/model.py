@@ -63,7 +63,7 @@ def summarize(components: tuple[ComponentEnergy, ...] | list[ComponentEnergy]) -
 
 
 def per_unit(energy_j: float, counts: Mapping[str, float]) -> dict[str, float]:
-    """Energy per counted unit (J per token, J per request, ...); units with a zero count are left out."""
+    """Joules per counted unit (per token, per request, ...); zero counts are left out."""
     return {unit: energy_j / n for unit, n in counts.items() if n > 0}
 
 
