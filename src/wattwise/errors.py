@@ -1,4 +1,4 @@
-"""The wattwise exception tree. Every error wattwise raises on purpose derives from WattwiseError."""
+"""The wattwise exception tree: every error raised on purpose derives from WattwiseError."""
 
 from __future__ import annotations
 

@@ -240,3 +240,13 @@ def test_failing_sink_becomes_a_note(clock: FakeClock) -> None:
     clock.advance(1.0)
     res = t.stop()
     assert any("disk full" in n for n in res.notes)
+
+
+def test_psys_is_reported_but_not_added_to_package(clock: FakeClock) -> None:
+    pkg = CounterReader(clock, 30.0, device_id="rapl:package-0", kind="cpu")
+    psys = CounterReader(clock, 45.0, device_id="rapl:psys", kind="psys")
+    t = Tracker(readers=[pkg, psys], clock=clock, sampler=False).start()
+    clock.advance(2.0)
+    res = t.stop()
+    assert {c.device_id for c in res.components} == {"rapl:package-0", "rapl:psys"}
+    assert res.energy.total_j == pytest.approx(60.0)

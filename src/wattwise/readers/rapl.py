@@ -322,15 +322,15 @@ def scan(root: Path | str, read_file: ReadFile = _read_text) -> RaplScan:
             power_limit_enabled=enabled,
         )
 
-    packages = sorted(z.device_id for z in chosen.values() if z.kind in ("cpu", "dram"))
+    contained = sorted(z.device_id for z in chosen.values() if z.kind in ("cpu", "dram"))
     for device_id, zone in chosen.items():
         notes: list[tuple[str, str]] = []
         if zone.zone in subdomains:
             notes.append(
                 ("skipped_subdomains", ", ".join(subdomains[zone.zone]) + " (contained in it)")
             )
-        if zone.kind == "psys" and packages:
-            notes.append(("overlaps", ",".join(packages)))
+        if zone.kind == "psys" and contained:
+            notes.append(("overlaps", ",".join(contained)))
         if notes:
             chosen[device_id] = replace(zone, notes=tuple(notes))
     result.zones = list(chosen.values())

@@ -286,6 +286,21 @@ class Tracker:
                 for w in self._open_windows:
                     w.counts[unit] = w.counts.get(unit, 0.0) + value
 
+    def add_note(self, note: str) -> None:
+        """Attach a note to the run (shown in summaries and stored in the ledger)."""
+        with self._lock:
+            self._notes.append(note)
+
+    def attach_process(self, pid: int) -> None:
+        """Let readers that attribute machine energy to a process tree follow ``pid``."""
+        for st in self._states:
+            attach = getattr(st.reader, "attach_process", None)
+            if callable(attach):
+                try:
+                    attach(pid)
+                except Exception as exc:  # never hurt the run
+                    self.add_note(f"cannot follow process {pid}: {exc}")
+
     @property
     def windows(self) -> tuple[WindowResult, ...]:
         return tuple(self._windows)

@@ -47,8 +47,25 @@ class EnergySummary:
         return "mixed: " + " + ".join(self.by_provenance_j)
 
 
+#: Kinds that contain other devices' energy (RAPL psys = whole platform, including package and
+#: DRAM); they are reported but left out of a total that already holds the parts.
+OVERLAPPING_KINDS = frozenset({"psys"})
+
+
+def in_total(
+    components: tuple[ComponentEnergy, ...] | list[ComponentEnergy],
+) -> list[ComponentEnergy]:
+    """The components a total adds up: overlapping ones (psys) only when nothing else exists."""
+    parts = [c for c in components if c.kind not in OVERLAPPING_KINDS]
+    return parts if parts else list(components)
+
+
 def summarize(components: tuple[ComponentEnergy, ...] | list[ComponentEnergy]) -> EnergySummary:
-    """Total energy of ``components`` and the provenance kinds it mixes."""
+    """Total energy of ``components`` and the provenance kinds it mixes.
+
+    Overlapping components (RAPL psys) are left out when the parts they contain are present.
+    """
+    components = in_total(components)
     by: dict[str, float] = {}
     for c in sorted(components, key=lambda c: c.provenance.value):
         by[c.provenance.value] = by.get(c.provenance.value, 0.0) + c.energy_j

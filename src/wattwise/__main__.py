@@ -1,0 +1,5 @@
+"""``python -m wattwise`` runs the command line."""
+
+from wattwise.cli import main
+
+raise SystemExit(main())

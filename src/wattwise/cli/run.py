@@ -1,0 +1,140 @@
+"""``wattwise run [options] -- CMD ARGS...``: track a command until it exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from wattwise.errors import ConfigError
+
+#: The built-in workload run when no command is given.
+BUILTIN_COMMAND = [sys.executable, "-m", "wattwise.workloads.demo"]
+EXIT_NOT_FOUND = 127
+EXIT_NOT_EXECUTABLE = 126
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.cli import add_db_option
+
+    p = sub.add_parser(
+        "run",
+        help="run a command and measure its energy",
+        description="Run CMD and track its energy until it exits; with no command, run the "
+        "built-in generative workload. The run is stored in the ledger.",
+        usage="wattwise run [options] [-- CMD [ARGS ...]]",
+    )
+    p.add_argument("--name", help="a name for the run (default: the command)")
+    p.add_argument(
+        "--interval", type=float, default=1.0, metavar="S",
+        help="sampling interval in seconds for the power timeline (default 1.0)",
+    )
+    p.add_argument("--json", action="store_true", help="print the run as a JSON document")
+    p.add_argument("--no-store", action="store_true", help="do not write the run to the ledger")
+    p.add_argument("--quiet", action="store_true", help="print no summary")
+    add_db_option(p)
+    p.set_defaults(handler=handle, accepts_command=True)
+
+
+def resolve_command(command: list[str] | None) -> list[str]:
+    """The command to run: the built-in workload when none was given."""
+    if command is None:
+        return list(BUILTIN_COMMAND)
+    if not command or not command[0].strip():
+        raise ConfigError("empty command after '--': give a command to run, e.g. -- python train.py")
+    return command
+
+
+def _executable_status(prog: str) -> int:
+    """0 if ``prog`` can be executed, else the shell's exit code (127 not found, 126 not exec)."""
+    if os.sep in prog:
+        p = Path(prog)
+        if not p.exists():
+            return EXIT_NOT_FOUND
+        return 0 if (p.is_file() and os.access(p, os.X_OK)) else EXIT_NOT_EXECUTABLE
+    return 0 if shutil.which(prog) else EXIT_NOT_FOUND
+
+
+def handle(args: argparse.Namespace) -> int:
+    from wattwise.cli.render import run_summary
+    from wattwise.tracker.core import Tracker
+    from wattwise.workloads.counts import ENV_VAR, read_counts
+
+    if args.interval <= 0:
+        raise ConfigError("--interval must be a positive number of seconds")
+    command = resolve_command(args.target_command)
+    status = _executable_status(command[0])
+    if status == EXIT_NOT_FOUND:
+        sys.stderr.write(f"wattwise: command not found: {command[0]}\n")
+        return EXIT_NOT_FOUND
+    if status == EXIT_NOT_EXECUTABLE:
+        sys.stderr.write(f"wattwise: permission denied (not an executable file): {command[0]}\n")
+        return EXIT_NOT_EXECUTABLE
+
+    ledger = None
+    if not args.no_store:
+        from wattwise.ledger import Ledger
+
+        ledger = Ledger.open(args.db)  # raises LedgerError with one clear line
+    name = args.name or (
+        "builtin-demo" if args.target_command is None else Path(command[0]).name
+    )
+    tmpdir = tempfile.TemporaryDirectory(prefix="wattwise-")
+    counts_file = Path(tmpdir.name) / "counts.jsonl"
+    env = dict(os.environ)
+    env[ENV_VAR] = str(counts_file)
+    tracker = Tracker(name, interval_s=args.interval, sink=ledger, command=command)
+    env["WATTWISE_RUN_ID"] = tracker.run_id
+    tracker.start()
+    try:
+        proc = subprocess.Popen(command, env=env)
+    except OSError as exc:
+        tracker.stop(exit_code=EXIT_NOT_FOUND, status="failed")
+        sys.stderr.write(f"wattwise: cannot run {command[0]}: {exc.strerror or exc}\n")
+        return EXIT_NOT_FOUND
+    tracker.attach_process(proc.pid)
+
+    forwarded: list[int] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        forwarded.append(signum)
+        try:
+            proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        returncode = proc.wait()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    exit_code = returncode if returncode >= 0 else 128 - returncode
+    counts, notes = read_counts(counts_file)
+    tmpdir.cleanup()
+    if counts:
+        tracker.count(**counts)
+    for n in notes:
+        tracker.add_note(n)
+    run_status = "finished" if exit_code == 0 else ("interrupted" if forwarded else "failed")
+    result = tracker.stop(exit_code=exit_code, status=run_status)
+    if ledger is not None:
+        ledger.close()
+    if args.json:
+        from wattwise.ledger.serialize import run_to_dict
+
+        json.dump(run_to_dict(result), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    if not args.quiet:
+        sys.stderr.write(run_summary(result) + "\n")
+        if ledger is not None:
+            sys.stderr.write(f"  stored in the ledger: wattwise runs show {result.run_id[:12]}\n")
+    return exit_code

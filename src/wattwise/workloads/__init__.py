@@ -1,0 +1,1 @@
+"""Built-in workloads that run anywhere, offline, with no optional dependency."""
