@@ -123,6 +123,8 @@ def _country_rows(ref: Path, countries_csv: Path) -> tuple[list[list[object]], l
 def _subnational_rows(ref: Path) -> list[list[object]]:
     rows: list[list[object]] = []
     usa = json.loads((ref / "codecarbon" / "usa_emissions.json").read_text(encoding="utf-8"))
+    unit = usa.pop("_unit")["emissions"]
+    assert unit == "lbs/MWh", unit  # the file states its own unit; refuse a silent change
     for name, entry in sorted(usa.items(), key=lambda kv: str(kv[1]["regionCode"])):
         code = str(entry["regionCode"])
         if code == "usa":  # the national total; the country table covers the US

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import TypeVar
 
 from wattwise.errors import DataError
 
@@ -91,7 +92,10 @@ class _Row:
         return int(self.number(col, YEAR_MIN, YEAR_MAX, ""))
 
 
-def _parse(name: str, parse: Callable[[_Row], object]) -> list[object]:
+_T = TypeVar("_T")
+
+
+def _parse(name: str, parse: Callable[[_Row], _T]) -> list[_T]:
     # Line numbers count the header as line 1.
     return [parse(_Row(name, i + 2, row)) for i, row in enumerate(read_rows(name))]
 
@@ -148,7 +152,7 @@ def countries() -> tuple[Country, ...]:
             raise r.fail(f"bad ISO codes {iso2!r}/{iso3!r}")
         return Country(iso2, iso3, r.text("name"))
 
-    return tuple(_parse("countries.csv", parse))  # type: ignore[arg-type]
+    return tuple(_parse("countries.csv", parse))
 
 
 @lru_cache(maxsize=1)
@@ -171,7 +175,7 @@ def world_average() -> GridFactor:
     rows = _parse("grid_world.csv", parse)
     if len(rows) != 1:
         raise DataError(f"grid_world.csv must hold exactly one row, found {len(rows)}")
-    return rows[0]  # type: ignore[return-value]
+    return rows[0]
 
 
 @lru_cache(maxsize=1)
@@ -193,7 +197,7 @@ def country_factors() -> tuple[GridFactor, ...]:
             "grid_country.csv",
         )
 
-    return tuple(_parse("grid_country.csv", parse))  # type: ignore[arg-type]
+    return tuple(_parse("grid_country.csv", parse))
 
 
 @lru_cache(maxsize=1)
@@ -213,7 +217,7 @@ def subnational_factors() -> tuple[GridFactor, ...]:
             "grid_subnational.csv",
         )
 
-    return tuple(_parse("grid_subnational.csv", parse))  # type: ignore[arg-type]
+    return tuple(_parse("grid_subnational.csv", parse))
 
 
 @lru_cache(maxsize=1)
@@ -238,7 +242,7 @@ def cloud_factors() -> tuple[GridFactor, ...]:
             r.optional_number("cfe_fraction", 0.0, 1.0, "(fraction)"),
         )
 
-    return tuple(_parse("grid_cloud.csv", parse))  # type: ignore[arg-type]
+    return tuple(_parse("grid_cloud.csv", parse))
 
 
 # --------------------------------------------------------------------------- PUE and WUE
@@ -280,7 +284,7 @@ def pue_presets() -> tuple[PuePreset, ...]:
             raise r.fail(f"pue {p.pue} is outside its own range {p.pue_low}-{p.pue_high}")
         return p
 
-    return tuple(_parse("pue.csv", parse))  # type: ignore[arg-type]
+    return tuple(_parse("pue.csv", parse))
 
 
 @dataclass(frozen=True)
@@ -307,7 +311,7 @@ def wue_figures() -> tuple[WueFigure, ...]:
             r.text("verification"),
         )
 
-    return tuple(_parse("wue.csv", parse))  # type: ignore[arg-type]
+    return tuple(_parse("wue.csv", parse))
 
 
 # --------------------------------------------------------------------------- prices
@@ -353,10 +357,10 @@ def _price_parser(table: str) -> Callable[[_Row], Price]:
 @lru_cache(maxsize=1)
 def prices() -> tuple[Price, ...]:
     """Retail / non-household electricity prices: US EIA (2020) and Eurostat figures."""
-    rows: list[object] = []
+    rows: list[Price] = []
     for table in ("prices_us_eia.csv", "prices_eurostat.csv"):
         rows.extend(_parse(table, _price_parser(table)))
-    return tuple(rows)  # type: ignore[arg-type]
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
@@ -385,7 +389,7 @@ def wholesale_prices() -> tuple[WholesalePrice, ...]:
             r.text("source"),
         )
 
-    return tuple(_parse("prices_eu_wholesale.csv", parse))  # type: ignore[arg-type]
+    return tuple(_parse("prices_eu_wholesale.csv", parse))
 
 
 # --------------------------------------------------------------------------- embodied carbon
@@ -428,4 +432,4 @@ def embodied_figures() -> tuple[EmbodiedFigure, ...]:
             r.text("note", required=False),
         )
 
-    return tuple(_parse("embodied.csv", parse))  # type: ignore[arg-type]
+    return tuple(_parse("embodied.csv", parse))

@@ -15,6 +15,7 @@ so the total is visibly a lower bound.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from wattwise.readers.base import DeviceInfo, Provenance, weakest
 from wattwise.tracker.model import ComponentEnergy, Sample
@@ -23,13 +24,11 @@ from wattwise.tracker.model import ComponentEnergy, Sample
 def _counter_energy_j(points: Sequence[tuple[float, float]]) -> float:
     # A decrease means the reader restarted its cumulative count; skip that step rather than
     # subtract it (the interval is lost, not negative).
-    return sum(max(0.0, b - a) for (_, a), (_, b) in zip(points, points[1:]))
+    return sum(max(0.0, b - a) for (_, a), (_, b) in pairwise(points))
 
 
 def _integrated_energy_j(points: Sequence[tuple[float, float]]) -> float:
-    return sum(
-        0.5 * (p0 + p1) * (t1 - t0) for (t0, p0), (t1, p1) in zip(points, points[1:]) if t1 > t0
-    )
+    return sum(0.5 * (p0 + p1) * (t1 - t0) for (t0, p0), (t1, p1) in pairwise(points) if t1 > t0)
 
 
 def derive_components(

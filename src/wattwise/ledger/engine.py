@@ -105,13 +105,14 @@ def translate_error(exc: BaseException, display: str, action: str) -> LedgerErro
         )
     if "database disk image is malformed" in low:
         return LedgerError(
-            f"{display} is damaged (database disk image is malformed): "
-            "move it away or pass --db"
+            f"{display} is damaged (database disk image is malformed): move it away or pass --db"
         )
     if "unable to open database file" in low:
         return LedgerError(f"cannot open ledger at {display}: unable to open database file")
     if "readonly database" in low or "read-only" in low:
-        return LedgerError(f"cannot write ledger at {display}: the file or its directory is read-only")
+        return LedgerError(
+            f"cannot write ledger at {display}: the file or its directory is read-only"
+        )
     if "database is locked" in low:
         return LedgerError(
             f"ledger {display} is locked by another process (waited {BUSY_TIMEOUT_S:.0f} s)"

@@ -50,7 +50,9 @@ def default_db_path(env: Mapping[str, str] | None = None) -> Path:
     return base / "wattwise" / "ledger.db"
 
 
-def resolve_location(url: str | None = None, env: Mapping[str, str] | None = None) -> LedgerLocation:
+def resolve_location(
+    url: str | None = None, env: Mapping[str, str] | None = None
+) -> LedgerLocation:
     """Turn ``url`` (or ``WATTWISE_DB``, or the default file) into a :class:`LedgerLocation`.
 
     Raises :class:`LedgerError` for a malformed URL. Nothing is opened or created here.

@@ -147,7 +147,8 @@ def run_from_dict(doc: Mapping[str, Any]) -> RunResult:
                     start_s=float(w["start_s"]),
                     end_s=float(w["end_s"]),
                     components=tuple(
-                        component_from_dict(c) for c in (w.get("energy") or {}).get("components", [])
+                        component_from_dict(c)
+                        for c in (w.get("energy") or {}).get("components", [])
                     ),
                     counts=_counts(w.get("counts")),
                     parent=w.get("parent"),

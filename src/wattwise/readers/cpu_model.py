@@ -104,7 +104,8 @@ class CpuMatch:
 @lru_cache(maxsize=1)
 def load_cpu_tdp_table() -> tuple[CpuTdpEntry, ...]:
     """The shipped CPU TDP table (cached). Raises :class:`DataError` when it is malformed."""
-    text = resources.files("wattwise.data").joinpath(_TABLE_RESOURCE).read_text(encoding="utf-8")
+    resource = resources.files("wattwise").joinpath("data", _TABLE_RESOURCE)
+    text = resource.read_text(encoding="utf-8")
     entries: list[CpuTdpEntry] = []
     for line_no, row in enumerate(csv.DictReader(text.splitlines()), start=2):
         try:
@@ -134,6 +135,7 @@ _NOISE = [
     re.compile(r"\bwith radeon.*$"),  # "AMD Ryzen 7 5800H with Radeon Graphics"
     re.compile(r"\b\d+-core\b"),  # "AMD EPYC 7763 64-Core Processor"
     re.compile(r"\b\d+(?:\.\d+)?\s*ghz\b"),
+    re.compile(r"^\d+(?:st|nd|rd|th) gen\b"),  # "13th Gen Intel(R) Core(TM) i7-1365U"
     re.compile(r"\b(?:cpu|processor|apu)\b"),
 ]
 
@@ -467,6 +469,7 @@ class CpuModelReader:
         self._last_u: float = 0.0
         self._energy_j = 0.0
         self._process_energy_j = 0.0
+        self._process_cpu_s = 0.0
         self._process_share: float | None = None
 
     # -- describing ------------------------------------------------------------------------
@@ -532,6 +535,7 @@ class CpuModelReader:
         now = self._clock()
         times = read_cpu_times(self.proc_root)
         tree_s = self._tree.delta_s() if self._tree is not None else 0.0
+        self._process_cpu_s += tree_s
         if self._last_t is not None and self._last_times is not None:
             dt = max(0.0, now - self._last_t)
             u = utilisation_between(self._last_times, times)
@@ -572,6 +576,10 @@ class CpuModelReader:
         (see ``params['process_share']``), or before two reads.
         """
         return self._process_share if self._tracking else None
+
+    def process_cpu_s(self) -> float | None:
+        """CPU seconds the tracked tree used since the first read, or None without one."""
+        return self._process_cpu_s if self._tracking else None
 
     def process_energy_j(self) -> float | None:
         """Cumulative machine estimate attributed to the tracked tree (J), or None without one.

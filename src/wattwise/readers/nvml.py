@@ -307,18 +307,21 @@ class NvmlReader:
             if nvml is None:
                 raise ReaderError("the NVML reader is not open")
             readings: list[Reading] = []
-            errors: dict[str, str] = {}
+            failures: list[tuple[str, ReaderError]] = []
             for dev in self._devices:
                 t0 = self._clock()
                 try:
                     reading = self._read_one(nvml, dev, t0)
                 except ReaderError as exc:
-                    errors[dev.info.device_id] = str(exc)
+                    failures.append((dev.info.device_id, exc))
                     continue
                 readings.append(reading)
-            self.last_errors = errors
-            if errors and not readings:
-                raise ReaderError("; ".join(errors.values()))
+            self.last_errors = {device_id: str(exc) for device_id, exc in failures}
+            if failures and not readings:
+                if len(failures) == 1:
+                    raise failures[0][1]
+                message = "; ".join(self.last_errors.values())
+                raise ReaderError(message) from failures[0][1]
             return readings
 
     def close(self) -> None:

@@ -1,0 +1,85 @@
+"""``wattwise doctor``: every reader, available or not and why; the CPU model and TDP; GPUs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.cli import add_db_option
+
+    p = sub.add_parser("doctor", help="show which energy readers work here, and why not")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    add_db_option(p)
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from wattwise.readers.registry import default_readers, probe_all
+
+    probes = probe_all()
+    notes: list[str] = []
+    chosen = [getattr(r, "name", "?") for r in default_readers(notes)]
+    ledger = _ledger_status(args.db)
+    if args.json:
+        doc = {
+            "readers": [
+                {
+                    "reader": p.reader,
+                    "available": p.available,
+                    "reason": p.reason,
+                    "devices": [
+                        {
+                            "device": d.device_id,
+                            "kind": d.kind,
+                            "name": d.name,
+                            "provenance": d.provenance.value,
+                            "source": d.source,
+                            "params": dict(d.params),
+                        }
+                        for d in p.devices
+                    ],
+                    "details": dict(p.details),
+                }
+                for p in probes
+            ],
+            "used": chosen,
+            "notes": notes,
+            "ledger": ledger,
+        }
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    out = ["wattwise doctor"]
+    for p in probes:
+        mark = "yes" if p.available else "no "
+        out.append(f"  [{mark}] {p.reader:<13} {p.reason}")
+        for d in p.devices:
+            out.append(f"          {d.device_id}: {d.name} ({d.kind}, {d.provenance.value})")
+            for k, v in d.params.items():
+                out.append(f"              {k}: {v}")
+        for k, v in p.details.items():
+            out.append(f"          {k}: {v}")
+    out.append(f"  readers a run would use: {', '.join(chosen) or 'none'}")
+    out.extend(f"  note: {n}" for n in notes)
+    out.append(f"  ledger: {ledger}")
+    sys.stdout.write("\n".join(out) + "\n")
+    return 0
+
+
+def _ledger_status(url: str | None) -> str:
+    from wattwise.errors import WattwiseError
+
+    try:
+        from wattwise.ledger import Ledger
+
+        led = Ledger.open(url)
+    except WattwiseError as exc:
+        return f"unusable: {exc}"
+    try:
+        return f"ok ({led.url_display})" if hasattr(led, "url_display") else "ok"
+    finally:
+        led.close()
