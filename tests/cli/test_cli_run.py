@@ -62,6 +62,8 @@ def test_builtin_workload_without_counter_is_estimated(tmp_path: Path) -> None:
     kinds = {c["kind"]: c for c in doc["energy"]["components"]}
     assert kinds["cpu"]["provenance"] == "estimated"
     assert kinds["memory"]["provenance"] == "estimated"
+    # the machine estimate is attributed to the tracked process tree as well
+    assert float(kinds["cpu"]["params"]["process_tree_energy_j"]) > 0
     assert doc["energy"]["total_j"] > 0
     assert doc["counts"]["tokens"] > 0
     assert "estimated" in p.stderr

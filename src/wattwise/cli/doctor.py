@@ -61,8 +61,10 @@ def handle(args: argparse.Namespace) -> int:
             out.append(f"          {d.device_id}: {d.name} ({d.kind}, {d.provenance.value})")
             for k, v in d.params.items():
                 out.append(f"              {k}: {v}")
+        shown = {(k, v) for d in p.devices for k, v in d.params.items()}
         for k, v in p.details.items():
-            out.append(f"          {k}: {v}")
+            if (k, v) not in shown:
+                out.append(f"          {k}: {v}")
     out.append(f"  readers a run would use: {', '.join(chosen) or 'none'}")
     out.extend(f"  note: {n}" for n in notes)
     out.append(f"  ledger: {ledger}")

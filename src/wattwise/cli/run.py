@@ -37,7 +37,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--interval", type=float, default=1.0, metavar="S",
         help="sampling interval in seconds for the power timeline (default 1.0)",
     )
-    p.add_argument("--json", action="store_true", help="print the run as a JSON document")
+    p.add_argument(
+        "--json", action="store_true",
+        help="print the run as a JSON document on stdout (the command's stdout goes to stderr)",
+    )
     p.add_argument("--no-store", action="store_true", help="do not write the run to the ledger")
     p.add_argument("--quiet", action="store_true", help="print no summary")
     add_db_option(p)
@@ -95,7 +98,8 @@ def handle(args: argparse.Namespace) -> int:
     env["WATTWISE_RUN_ID"] = tracker.run_id
     tracker.start()
     try:
-        proc = subprocess.Popen(command, env=env)
+        # With --json, stdout carries only the JSON document: the command's output goes to stderr.
+        proc = subprocess.Popen(command, env=env, stdout=sys.stderr if args.json else None)
     except OSError as exc:
         tracker.stop(exit_code=EXIT_NOT_FOUND, status="failed")
         sys.stderr.write(f"wattwise: cannot run {command[0]}: {exc.strerror or exc}\n")

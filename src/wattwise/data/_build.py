@@ -4,10 +4,11 @@ Not imported by wattwise at run time. Run it from the repository root when a sou
 
     PYTHONPATH=src python -m wattwise.data._build /path/to/reference-data [out_dir]
 
-``reference-data`` is the folder of public tables described in its own ``SOURCES.md`` (copies of
-mlco2/codecarbon, cloud-carbon-footprint, GoogleCloudPlatform/region-carbon-info, facebookresearch/ACT,
-US EIA, NESO, ...). Every transformation applied here is listed in ``data/SOURCES.md``; the tests
-rebuild the tables when the sources are present and check the shipped files are identical.
+``reference-data`` is the folder of public tables described in its own ``SOURCES.md`` (copies
+of mlco2/codecarbon, cloud-carbon-footprint, GoogleCloudPlatform/region-carbon-info,
+facebookresearch/ACT, US EIA, NESO, ...). Every transformation applied here is listed in
+``data/SOURCES.md``; the tests rebuild the tables when the sources are present and check that the
+shipped files are identical.
 
 Hand-curated tables (PUE, WUE, embodied carbon, Eurostat prices) are not generated: they are
 edited directly, each row with its source string.
@@ -139,8 +140,8 @@ def _subnational_rows(ref: Path) -> list[list[object]]:
                 2016,
                 _fmt(g_per_kwh),
                 "direct (eGRID output emission rate)",
-                "US EPA eGRID 2016 (public domain) via mlco2/codecarbon usa_emissions.json @ b05965e,"
-                " lb/MWh x 0.45359237",
+                "US EPA eGRID 2016 (public domain) via mlco2/codecarbon usa_emissions.json"
+                " @ b05965e, lb/MWh x 0.45359237",
             ]
         )
     canada = json.loads((ref / "codecarbon" / "canada_energy_mix.json").read_text(encoding="utf-8"))
@@ -299,7 +300,7 @@ def _smard_rows(ref: Path) -> list[list[object]]:
                     # Values use "." decimals; a thousands "," appears in some exports.
                     sums[i] += float(cell.replace(",", ""))
                     counts[i] += 1
-        for zone, s, n in zip(zones, sums, counts):
+        for zone, s, n in zip(zones, sums, counts, strict=True):
             if n == 0:
                 continue
             rows.append(
@@ -324,9 +325,9 @@ def _hourly_us(ref: Path) -> bytes:
         with path.open(encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
         these = [
-            datetime.fromisoformat(r["timestamp"]).astimezone(timezone.utc).strftime(
-                "%Y-%m-%dT%H:%MZ"
-            )
+            datetime.fromisoformat(r["timestamp"])
+            .astimezone(timezone.utc)
+            .strftime("%Y-%m-%dT%H:%MZ")
             for r in rows
         ]
         if not stamps:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import TypeVar
 
-from wattwise.errors import DataError
+from wattwise.errors import DataError, UnknownKeyError
 
 #: 1 lb/MWh = 453.59237 g / 1000 kWh.
 LB_PER_MWH_TO_G_PER_KWH = 0.45359237
@@ -37,6 +37,19 @@ RETAIL_PRICE_MAX_PER_KWH = 1.0  # USD or EUR per kWh; no retail tariff is above 
 EMBODIED_MAX_KG = 10_000.0
 YEAR_MIN = 1990
 YEAR_MAX = 2100
+
+
+def unknown_key(what: str, key: str, known: Iterable[str]) -> UnknownKeyError:
+    """An :class:`UnknownKeyError` for ``key`` that lists the closest known names (difflib)."""
+    import difflib
+
+    choices = sorted(set(known))
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=5, cutoff=0.6)
+    if not close:  # also try prefixes: "us-east" -> us-east-1, us-east-2
+        close = [c for c in by_lower if c.startswith(key.lower())][:5]
+    hint = f"; closest: {', '.join(by_lower[c] for c in close)}" if close else ""
+    return UnknownKeyError(f"unknown {what} {key!r}{hint}")
 
 
 def _open_text(name: str) -> str:

@@ -339,6 +339,8 @@ class Ledger:
             row = self._run_row(conn, run_id)
             if row is None:
                 raise LedgerError(f"no run {run_id} in {self.location.display}")
+            if row.status in ("finished", "failed"):
+                raise LedgerError(f"run {run_id} already ended ({row.status})")
             result = self._load(conn, row, with_samples=True, reason=reason)
             conn.execute(
                 t.runs.update()
@@ -667,7 +669,9 @@ class Ledger:
             sa.select(t.components).where(t.components.c.run_id == rid).order_by(t.components.c.id)
         ).all()
         count_rows = conn.execute(
-            sa.select(t.counts).where(t.counts.c.run_id == rid).order_by(t.counts.c.id)
+            sa.select(t.counts.c.window_seq, t.counts.c.unit, t.counts.c["count"].label("n"))
+            .where(t.counts.c.run_id == rid)
+            .order_by(t.counts.c.id)
         ).all()
         own = [_component(c) for c in comp_rows if c.window_seq is None]
         derive = not own and status in ("running", "interrupted")
@@ -676,9 +680,7 @@ class Ledger:
             samples = tuple(
                 Sample(s.device_id, float(s.t_s), s.power_w, s.energy_j)
                 for s in conn.execute(
-                    sa.select(t.samples)
-                    .where(t.samples.c.run_id == rid)
-                    .order_by(t.samples.c.t_s, t.samples.c.id)
+                    sa.select(t.samples).where(t.samples.c.run_id == rid).order_by(t.samples.c.id)
                 )
             )
         duration_s = self._duration_s(conn, row, status)
@@ -709,14 +711,14 @@ class Ledger:
                     start_s=float(w.start_s),
                     end_s=float(w.end_s),
                     components=tuple(_component(c) for c in comp_rows if c.window_seq == w.seq),
-                    counts={c.unit: float(c.count) for c in count_rows if c.window_seq == w.seq},
+                    counts={c.unit: float(c.n) for c in count_rows if c.window_seq == w.seq},
                     parent=w.parent,
                 )
             )
         gaps = tuple(
             Gap(g.device_id, float(g.start_s), g.end_s, g.error)
             for g in conn.execute(
-                sa.select(t.gaps).where(t.gaps.c.run_id == rid).order_by(t.gaps.c.start_s)
+                sa.select(t.gaps).where(t.gaps.c.run_id == rid).order_by(t.gaps.c.id)
             )
         )
         command = _loads(row.command, None)
@@ -727,7 +729,7 @@ class Ledger:
             duration_s=duration_s,
             components=tuple(own),
             windows=tuple(windows),
-            counts={c.unit: float(c.count) for c in count_rows if c.window_seq is None},
+            counts={c.unit: float(c.n) for c in count_rows if c.window_seq is None},
             samples=samples if with_samples else (),
             gaps=gaps,
             notes=tuple(notes),

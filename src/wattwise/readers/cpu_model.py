@@ -559,6 +559,15 @@ class CpuModelReader:
 
     # -- attribution -----------------------------------------------------------------------
 
+    def attach_process(self, pid: int) -> None:
+        """Follow the process tree rooted at ``pid`` from the next read on (after ``open()``)."""
+        self._pid = pid
+        self._tree = _ProcessTree(pid)  # raises if psutil is missing or the pid does not exist
+        self._tracking = True
+        self._process_cpu_s = 0.0
+        self._process_energy_j = 0.0
+        self._tree.delta_s()  # baseline now, so the first interval counts only from here
+
     def _ticks_per_s(self) -> int:
         if self._clk_tck is None:
             # USER_HZ: the unit of /proc/stat; 100 on practically every Linux build.

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, Protocol
@@ -208,7 +208,7 @@ class Tracker:
             for w in list(reversed(self._open_windows)):
                 self._close_window(w, end)
             assert self._start_snapshot is not None and self._t0 is not None
-            components = self._components(self._start_snapshot, end)
+            components = self._with_attribution(self._components(self._start_snapshot, end))
             self.result = RunResult(
                 run_id=self.run_id,
                 name=self.name,
@@ -461,6 +461,36 @@ class Tracker:
                     )
                 )
         return tuple(out)
+
+    def _with_attribution(
+        self, components: tuple[ComponentEnergy, ...]
+    ) -> tuple[ComponentEnergy, ...]:
+        """Add what readers attribute to the tracked process tree to their devices' params."""
+        extra: dict[str, dict[str, str]] = {}
+        for st in self._states:
+            fn = getattr(st.reader, "process_energy_j", None)
+            cpu_fn = getattr(st.reader, "process_cpu_s", None)
+            try:
+                energy_j = fn() if callable(fn) else None
+                cpu_s = cpu_fn() if callable(cpu_fn) else None
+            except Exception:
+                continue
+            if energy_j is None:
+                continue
+            for d in st.devices:
+                extra[d.device_id] = {"process_tree_energy_j": f"{energy_j:.6g}"}
+                if cpu_s is not None:
+                    extra[d.device_id]["process_tree_cpu_s"] = f"{cpu_s:.6g}"
+                self._notes.append(
+                    f"{d.device_id}: {energy_j:.3g} J of the machine's estimate is attributable "
+                    "to the tracked process tree (its share of busy CPU time)"
+                )
+        if not extra:
+            return components
+        return tuple(
+            replace(c, params={**c.params, **extra[c.device_id]}) if c.device_id in extra else c
+            for c in components
+        )
 
     def _missing_s(self, dev_id: str, a: _Snapshot, b: _Snapshot) -> float:
         """Seconds of [a, b] not covered by good readings of ``dev_id`` at the boundaries."""
