@@ -130,8 +130,11 @@ class FakeAmdSmi(ModuleType):
             raise AmdSmiLibraryException(AMDSMI_STATUS_NOT_SUPPORTED)
         self._count_read(gpu)
         key = "power" if gpu.legacy_energy_key else "energy_accumulator"
-        return {key: gpu.energy_counts, "counter_resolution": gpu.counter_resolution_uj,
-                "timestamp": 1}
+        return {
+            key: gpu.energy_counts,
+            "counter_resolution": gpu.counter_resolution_uj,
+            "timestamp": 1,
+        }
 
     def amdsmi_get_power_info(self, handle: _Handle) -> dict[str, Any]:
         gpu = self._gpu(handle)

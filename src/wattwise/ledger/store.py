@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -22,19 +22,30 @@ import sqlalchemy as sa
 
 from wattwise.errors import LedgerError
 from wattwise.ledger import schema as t
-from wattwise.ledger.derive import derive_components
 from wattwise.ledger.engine import DB_ERRORS, WRITE_OPTION, create_engine, translate_error
-from wattwise.ledger.liveness import process_create_time_s, recorder_alive, this_host
+from wattwise.ledger.liveness import process_create_time_s, this_host
 from wattwise.ledger.location import LedgerLocation, resolve_location
 from wattwise.ledger.migrations import migrate
+from wattwise.ledger.rows import (
+    component,
+    component_row,
+    dumps,
+    duration_s_of,
+    effective_status,
+    insert_devices,
+    insert_result_rows,
+    load_run,
+    loads,
+    now_utc,
+    parse_time,
+)
 from wattwise.ledger.serialize import run_to_dict
-from wattwise.readers.base import DeviceInfo, Provenance
+from wattwise.readers.base import DeviceInfo
 from wattwise.tracker.model import (
     ComponentEnergy,
     Gap,
     RunResult,
     Sample,
-    WindowResult,
     summarize,
 )
 
@@ -73,70 +84,6 @@ class RunSummary:
     provenance: str
     exit_code: int | None
     command: tuple[str, ...] | None
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise LedgerError(f"value cannot be stored as JSON: {exc}") from exc
-
-
-def _loads(text: str | None, default: Any) -> Any:
-    if not text:
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
-
-
-def _str_map(value: Any) -> dict[str, str]:
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
-
-
-def _component_row(run_id: str, seq: int | None, c: ComponentEnergy) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "window_seq": seq,
-        "device_id": c.device_id,
-        "kind": c.kind,
-        "name": c.name,
-        "energy_j": c.energy_j,
-        "provenance": c.provenance.value,
-        "source": c.source,
-        "params": _dumps(dict(c.params)),
-        "missing_s": c.missing_s,
-        "note": c.note,
-    }
-
-
-def _component(row: sa.Row[Any]) -> ComponentEnergy:
-    return ComponentEnergy(
-        device_id=row.device_id,
-        kind=row.kind,
-        name=row.name,
-        energy_j=float(row.energy_j),
-        provenance=Provenance(row.provenance),
-        source=row.source,
-        params=_str_map(_loads(row.params, {})),
-        missing_s=float(row.missing_s or 0.0),
-        note=row.note or "",
-    )
 
 
 class Ledger:
@@ -226,7 +173,7 @@ class Ledger:
         (default: this one); readers use it to tell a live run from a killed one.
         """
         pid = os.getpid() if pid is None else pid
-        now = _now().isoformat()
+        now = now_utc().isoformat()
         with self._tx(write=True, action="begin a run") as conn:
             if self._run_row(conn, run_id) is not None:
                 raise LedgerError(f"run {run_id} already exists in {self.location.display}")
@@ -236,8 +183,8 @@ class Ledger:
                     name=name,
                     started_at=started_at,
                     status="running",
-                    command=None if command is None else _dumps(list(command)),
-                    host=_dumps(dict(host)),
+                    command=None if command is None else dumps(list(command)),
+                    host=dumps(dict(host)),
                     notes="[]",
                     updated_at=now,
                     pid=pid,
@@ -246,7 +193,7 @@ class Ledger:
                     extra="{}",
                 )
             )
-            self._insert_devices(conn, run_id, devices)
+            insert_devices(conn, run_id, devices)
 
     def append_samples(self, run_id: str, samples: Sequence[Sample]) -> None:
         """Add timeline samples (power W / cumulative energy J at ``t_s``); also a heartbeat."""
@@ -305,19 +252,19 @@ class Ledger:
         """
         if result.status not in STATUSES:
             raise LedgerError(f"invalid run status {result.status!r}: one of {', '.join(STATUSES)}")
-        started = _parse_time(result.started_at)
-        ended = started + timedelta(seconds=result.duration_s) if started else _now()
+        started = parse_time(result.started_at)
+        ended = started + timedelta(seconds=result.duration_s) if started else now_utc()
         values: dict[str, Any] = {
             "name": result.name,
             "started_at": result.started_at,
             "ended_at": ended.isoformat(),
             "duration_s": result.duration_s,
             "status": result.status,
-            "command": None if result.command is None else _dumps(list(result.command)),
+            "command": None if result.command is None else dumps(list(result.command)),
             "exit_code": result.exit_code,
-            "host": _dumps(dict(result.host)),
-            "notes": _dumps(list(result.notes)),
-            "updated_at": _now().isoformat(),
+            "host": dumps(dict(result.host)),
+            "notes": dumps(list(result.notes)),
+            "updated_at": now_utc().isoformat(),
         }
         rid = result.run_id
         with self._tx(write=True, action="store the run") as conn:
@@ -330,7 +277,7 @@ class Ledger:
             replaced += [t.gaps] if result.gaps else []
             for table in replaced:
                 conn.execute(table.delete().where(table.c.run_id == rid))
-            self._insert_result_rows(conn, result)
+            insert_result_rows(conn, result)
 
     def mark_interrupted(self, run_id: str, reason: str = "marked interrupted") -> RunResult:
         """Close a run that will not finish: status ``interrupted``, energy derived from its
@@ -348,9 +295,9 @@ class Ledger:
                 .values(
                     status="interrupted",
                     duration_s=result.duration_s,
-                    ended_at=_now().isoformat(),
-                    notes=_dumps([*_loads(row.notes, []), reason]),
-                    updated_at=_now().isoformat(),
+                    ended_at=now_utc().isoformat(),
+                    notes=dumps([*loads(row.notes, []), reason]),
+                    updated_at=now_utc().isoformat(),
                 )
             )
             has_own = conn.execute(
@@ -361,7 +308,7 @@ class Ledger:
             if not has_own and result.components:
                 conn.execute(
                     t.components.insert(),
-                    [_component_row(run_id, None, c) for c in result.components],
+                    [component_row(run_id, None, c) for c in result.components],
                 )
             return self._load(conn, self._run_row(conn, run_id), with_samples=True)
 
@@ -373,11 +320,11 @@ class Ledger:
             ).first()
             if row is None:
                 raise LedgerError(f"no run {run_id} in {self.location.display}")
-            extra = _loads(row.extra, {})
+            extra = loads(row.extra, {})
             extra = extra if isinstance(extra, dict) else {}
             extra[key] = value
             conn.execute(
-                t.runs.update().where(t.runs.c.run_id == run_id).values(extra=_dumps(extra))
+                t.runs.update().where(t.runs.c.run_id == run_id).values(extra=dumps(extra))
             )
 
     def get_extra(self, run_id: str) -> dict[str, Any]:
@@ -386,7 +333,7 @@ class Ledger:
             found = conn.execute(sa.select(t.runs.c.extra).where(t.runs.c.run_id == run_id)).first()
         if found is None:
             raise LedgerError(f"no run {run_id} in {self.location.display}")
-        extra = _loads(found.extra, {})
+        extra = loads(found.extra, {})
         return extra if isinstance(extra, dict) else {}
 
     # -- reading ------------------------------------------------------------------------------
@@ -405,18 +352,18 @@ class Ledger:
                         t.components.c.run_id.in_(ids), t.components.c.window_seq.is_(None)
                     )
                 ):
-                    comps.setdefault(c.run_id, []).append(_component(c))
+                    comps.setdefault(c.run_id, []).append(component(c))
             out = []
             for row in rows:
-                status, reason = self._effective_status(row)
+                status, reason = effective_status(row, self.stale_after_s)
                 own = comps.get(row.run_id, [])
                 if not own and status in ("running", "interrupted"):
                     result = self._load(conn, row, with_samples=True, reason=reason)
                     own, duration_s = list(result.components), result.duration_s
                 else:
-                    duration_s = self._duration_s(conn, row, status)
+                    duration_s = duration_s_of(conn, row, status)
                 summary = summarize(own)
-                command = _loads(row.command, None)
+                command = loads(row.command, None)
                 out.append(
                     RunSummary(
                         run_id=row.run_id,
@@ -513,12 +460,21 @@ class Ledger:
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _load(
+        self, conn: sa.Connection, row: Any, *, with_samples: bool, reason: str | None = None
+    ) -> RunResult:
+        return load_run(
+            conn, row, stale_after_s=self.stale_after_s, with_samples=with_samples, reason=reason
+        )
+
     def _run_row(self, conn: sa.Connection, run_id: str) -> Any:
         return conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
 
     def _touch(self, conn: sa.Connection, run_id: str) -> None:
         done = conn.execute(
-            t.runs.update().where(t.runs.c.run_id == run_id).values(updated_at=_now().isoformat())
+            t.runs.update()
+            .where(t.runs.c.run_id == run_id)
+            .values(updated_at=now_utc().isoformat())
         )
         if done.rowcount == 0:
             raise LedgerError(f"no run {run_id} in {self.location.display} (call begin_run first)")
@@ -542,199 +498,3 @@ class Ledger:
         shown = "; ".join(f"{r.run_id} ({r.name}, {r.started_at})" for r in found[:10])
         more = ", ..." if len(found) > 10 else ""
         raise LedgerError(f"run id prefix {prefix!r} is ambiguous: {shown}{more}")
-
-    def _insert_devices(
-        self, conn: sa.Connection, run_id: str, devices: Sequence[DeviceInfo]
-    ) -> None:
-        if devices:
-            conn.execute(
-                t.devices.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "device_id": d.device_id,
-                        "kind": d.kind,
-                        "name": d.name,
-                        "provenance": d.provenance.value,
-                        "source": d.source,
-                        "params": _dumps(dict(d.params)),
-                    }
-                    for d in devices
-                ],
-            )
-
-    def _insert_result_rows(self, conn: sa.Connection, result: RunResult) -> None:
-        rid = result.run_id
-        known = set(
-            conn.execute(
-                sa.select(t.devices.c.device_id).where(t.devices.c.run_id == rid)
-            ).scalars()
-        )
-        new_devices: dict[str, DeviceInfo] = {}
-        for c in result.components:
-            if c.device_id not in known:
-                new_devices[c.device_id] = DeviceInfo(
-                    c.device_id, c.kind, c.name, c.provenance, c.source, c.params
-                )
-        self._insert_devices(conn, rid, list(new_devices.values()))
-        comp_rows = [_component_row(rid, None, c) for c in result.components]
-        count_rows = [
-            {"run_id": rid, "window_seq": None, "unit": u, "count": n}
-            for u, n in result.counts.items()
-        ]
-        window_rows = []
-        for seq, w in enumerate(result.windows):
-            window_rows.append(
-                {
-                    "run_id": rid,
-                    "seq": seq,
-                    "name": w.name,
-                    "parent": w.parent,
-                    "start_s": w.start_s,
-                    "end_s": w.end_s,
-                }
-            )
-            comp_rows += [_component_row(rid, seq, c) for c in w.components]
-            count_rows += [
-                {"run_id": rid, "window_seq": seq, "unit": u, "count": n}
-                for u, n in w.counts.items()
-            ]
-        tables = ((t.windows, window_rows), (t.components, comp_rows), (t.counts, count_rows))
-        for table, rows in tables:
-            if rows:
-                conn.execute(table.insert(), rows)
-        if result.samples:
-            conn.execute(
-                t.samples.insert(),
-                [
-                    {
-                        "run_id": rid,
-                        "device_id": s.device_id,
-                        "t_s": s.t_s,
-                        "power_w": s.power_w,
-                        "energy_j": s.energy_j,
-                    }
-                    for s in result.samples
-                ],
-            )
-        if result.gaps:
-            conn.execute(
-                t.gaps.insert(),
-                [
-                    {
-                        "run_id": rid,
-                        "device_id": g.device_id,
-                        "start_s": g.start_s,
-                        "end_s": g.end_s,
-                        "error": g.error,
-                    }
-                    for g in result.gaps
-                ],
-            )
-
-    def _effective_status(self, row: Any) -> tuple[str, str]:
-        """(status, why) — a ``running`` row whose recorder is gone or silent is interrupted."""
-        if row.status != "running":
-            return str(row.status), ""
-        if recorder_alive(row.pid, row.pid_host, row.pid_create_time_s) is False:
-            return "interrupted", f"recording process {row.pid} is gone"
-        beat = _parse_time(row.updated_at)
-        silent_s = (_now() - beat).total_seconds() if beat else float("inf")
-        if silent_s > self.stale_after_s:
-            return "interrupted", f"no heartbeat for {silent_s:.0f} s"
-        return "running", "run still recording"
-
-    def _duration_s(self, conn: sa.Connection, row: Any, status: str) -> float:
-        """Stored duration, or for an unfinished run the time covered by its samples/heartbeat."""
-        if row.duration_s is not None and row.status != "running":
-            return float(row.duration_s)
-        started = _parse_time(row.started_at)
-        if status == "running":
-            return max(0.0, (_now() - started).total_seconds()) if started else 0.0
-        last_t = conn.execute(
-            sa.select(sa.func.max(t.samples.c.t_s)).where(t.samples.c.run_id == row.run_id)
-        ).scalar()
-        beat = _parse_time(row.updated_at)
-        by_beat = (beat - started).total_seconds() if beat and started else 0.0
-        return max(float(last_t or 0.0), by_beat, 0.0)
-
-    def _load(
-        self, conn: sa.Connection, row: Any, *, with_samples: bool, reason: str | None = None
-    ) -> RunResult:
-        """Build the RunResult of ``row``; derive energy for unfinished runs."""
-        rid = row.run_id
-        status, why = self._effective_status(row)
-        reason = reason or why
-        comp_rows = conn.execute(
-            sa.select(t.components).where(t.components.c.run_id == rid).order_by(t.components.c.id)
-        ).all()
-        count_rows = conn.execute(
-            sa.select(t.counts.c.window_seq, t.counts.c.unit, t.counts.c["count"].label("n"))
-            .where(t.counts.c.run_id == rid)
-            .order_by(t.counts.c.id)
-        ).all()
-        own = [_component(c) for c in comp_rows if c.window_seq is None]
-        derive = not own and status in ("running", "interrupted")
-        samples: tuple[Sample, ...] = ()
-        if with_samples or derive:
-            samples = tuple(
-                Sample(s.device_id, float(s.t_s), s.power_w, s.energy_j)
-                for s in conn.execute(
-                    sa.select(t.samples).where(t.samples.c.run_id == rid).order_by(t.samples.c.id)
-                )
-            )
-        duration_s = self._duration_s(conn, row, status)
-        notes = [str(n) for n in _loads(row.notes, [])]
-        if derive:
-            devices = [
-                DeviceInfo(
-                    d.device_id,
-                    d.kind,
-                    d.name,
-                    Provenance(d.provenance),
-                    d.source,
-                    _str_map(_loads(d.params, {})),
-                )
-                for d in conn.execute(sa.select(t.devices).where(t.devices.c.run_id == rid))
-            ]
-            own = list(derive_components(devices, samples, duration_s, reason))
-            note = f"{status}: {reason}; energy derived from the samples recorded so far"
-            if note not in notes:
-                notes.append(note)
-        windows = []
-        for w in conn.execute(
-            sa.select(t.windows).where(t.windows.c.run_id == rid).order_by(t.windows.c.seq)
-        ):
-            windows.append(
-                WindowResult(
-                    name=w.name,
-                    start_s=float(w.start_s),
-                    end_s=float(w.end_s),
-                    components=tuple(_component(c) for c in comp_rows if c.window_seq == w.seq),
-                    counts={c.unit: float(c.n) for c in count_rows if c.window_seq == w.seq},
-                    parent=w.parent,
-                )
-            )
-        gaps = tuple(
-            Gap(g.device_id, float(g.start_s), g.end_s, g.error)
-            for g in conn.execute(
-                sa.select(t.gaps).where(t.gaps.c.run_id == rid).order_by(t.gaps.c.id)
-            )
-        )
-        command = _loads(row.command, None)
-        return RunResult(
-            run_id=rid,
-            name=row.name,
-            started_at=row.started_at,
-            duration_s=duration_s,
-            components=tuple(own),
-            windows=tuple(windows),
-            counts={c.unit: float(c.n) for c in count_rows if c.window_seq is None},
-            samples=samples if with_samples else (),
-            gaps=gaps,
-            notes=tuple(notes),
-            status=status,
-            command=tuple(str(a) for a in command) if isinstance(command, list) else None,
-            exit_code=row.exit_code,
-            host=_str_map(_loads(row.host, {})),
-        )

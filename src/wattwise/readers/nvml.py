@@ -87,8 +87,9 @@ def translate_nvml_error(nvml: Any, exc: BaseException, doing: str) -> ReaderErr
     value = getattr(exc, "value", None)
     if value == _code(nvml, "LIBRARY_NOT_FOUND"):
         return ReaderUnavailable(
-            "the NVIDIA driver library libnvidia-ml.so.1 was not found: install the NVIDIA driver; "
-            "in a container, start it with the NVIDIA Container Toolkit (docker run --gpus all)"
+            "no NVIDIA driver: libnvidia-ml.so.1 was not found. On a GPU machine install the "
+            "NVIDIA driver; in a container, start it with the NVIDIA Container Toolkit "
+            "(docker run --gpus all)"
         )
     if value == _code(nvml, "DRIVER_NOT_LOADED"):
         return ReaderUnavailable(

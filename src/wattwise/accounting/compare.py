@@ -1,0 +1,110 @@
+"""The same energy accounted in many places: countries, sub-national grids, cloud regions.
+
+Keys: an ISO country code (``FR``), a sub-national grid (``US-CA``, ``CA-QC``, ``SE3``) or a
+cloud region ``provider:region`` (``aws:us-east-1``, ``gcp:europe-west1``). Each row is a full
+:func:`~wattwise.accounting.footprint.account` with the context's location replaced; other
+settings (PUE, CFE, price, ...) are kept, so a cloud row uses its provider's PUE unless the user
+fixed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from wattwise.accounting.context import Context
+from wattwise.accounting.footprint import Cost, Device, account
+from wattwise.data.lookup import latest_cloud_factors
+from wattwise.data.tables import country_factors, subnational_factors
+
+KINDS = ("country", "subnational", "cloud")
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """One place in a comparison. Carbon in grams, energy in kWh."""
+
+    key: str
+    kind: str
+    name: str
+    year: int | None
+    basis: str
+    intensity_g_per_kwh: float
+    pue: float
+    facility_energy_kwh: float
+    co2e_location_g: float
+    co2e_market_g: float
+    cost: Cost | None
+    source: str
+
+
+def location_context(base: Context, key: str) -> Context:
+    """``base`` with its location replaced by ``key`` (country, region or provider:region)."""
+    cleared = {
+        "country": None,
+        "region": None,
+        "cloud": None,
+        "cloud_region": None,
+        "intensity_g_per_kwh": None,
+    }
+    k = key.strip()
+    if ":" in k:
+        provider, region = k.split(":", 1)
+        loc = {"cloud": provider, "cloud_region": region}
+    elif any(f.key == k.upper() for f in subnational_factors()):
+        loc = {"region": k.upper()}
+    else:
+        loc = {"country": k}
+    # A user PUE stays; a cooling preset stays; cloud rows otherwise take the provider's PUE.
+    return replace(base, **{**cleared, **loc})
+
+
+def default_keys(kinds: Sequence[str] = KINDS) -> list[str]:
+    """Every place with data: countries, sub-national grids and cloud regions (latest year)."""
+    keys: list[str] = []
+    if "country" in kinds:
+        keys += [f.key for f in country_factors() if f.country_iso2]
+    if "subnational" in kinds:
+        keys += [f.key for f in subnational_factors()]
+    if "cloud" in kinds:
+        keys += [f.key for f in latest_cloud_factors()]
+    return keys
+
+
+def compare_regions(
+    energy_j: float,
+    duration_s: float,
+    context: Context,
+    keys: Iterable[str] | None = None,
+    provenance: str = "measured",
+    devices: Sequence[Device | tuple[str, str, int]] = (),
+) -> list[RegionRow]:
+    """Account the same energy in each place of ``keys`` (default: every place with data),
+    sorted by location-based carbon, lowest first. Unknown keys raise UnknownKeyError."""
+    rows: list[RegionRow] = []
+    for key in keys if keys is not None else default_keys():
+        ctx = location_context(context, key)
+        fp = account(energy_j, provenance, duration_s, ctx, devices)
+        grid = fp.assumption("grid_intensity")
+        kind = "cloud" if ctx.cloud else "subnational" if ctx.region else "country"
+        year_text = grid.source.split("(", 1)[1].split(";", 1)[0] if "(" in grid.source else ""
+        rows.append(
+            RegionRow(
+                key=key if kind != "country" else (ctx.country or key).upper(),
+                kind=kind,
+                name=fp.location,
+                year=int(year_text) if year_text.isdigit() else None,
+                basis=grid.source.split(";", 1)[1].split(")", 1)[0].strip()
+                if ";" in grid.source
+                else "",
+                intensity_g_per_kwh=fp.intensity_g_per_kwh,
+                pue=fp.pue,
+                facility_energy_kwh=fp.facility_energy_kwh,
+                co2e_location_g=fp.co2e_location_g,
+                co2e_market_g=fp.co2e_market_g,
+                cost=fp.cost,
+                source=grid.source,
+            )
+        )
+    rows.sort(key=lambda r: (r.co2e_location_g, r.key))
+    return rows

@@ -1,0 +1,345 @@
+"""The accounting context (where and how a run's energy was used) and where it comes from.
+
+A :class:`Context` says where the energy was drawn (country, sub-national grid or cloud region),
+the facility's overhead (PUE or a cooling type), contractual instruments for market-based carbon
+(a carbon-free-energy fraction or a supplier factor), a price, and a few other knobs. Every
+field is optional: what the user does not set is filled at accounting time from the reference
+tables and reported as an **assumption**.
+
+:func:`resolve_context` builds one from command-line flags, environment variables and config
+files (``[tool.wattwise]`` in ``pyproject.toml`` or a ``wattwise.toml``), in that order of
+precedence. Settings come in groups — location (country / region / cloud / cloud region), PUE
+(pue / cooling), market (cfe / supplier factor), price (price / currency): the highest layer that
+sets any field of a group decides the whole group, so ``--country DE`` on the command line is
+never mixed with a ``region = "US-CA"`` left in a config file.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from wattwise.data.lookup import (
+    COOLING_ALIASES,
+    normalize_provider,
+    region_factor,
+    resolve_country,
+)
+from wattwise.data.tables import BOUNDARIES, unknown_key
+from wattwise.errors import ConfigError
+
+#: Default lifetime of accelerators and servers for the embodied-carbon share, years. Cloud Carbon
+#: Footprint uses 35,040 h (4 years) for servers; Morrison et al. 2025 (arXiv:2503.05804) use a
+#: 4-year GPU life. ISO/IEC 21031 (SCI) leaves the expected lifespan EL to the user.
+DEFAULT_LIFETIME_YEARS = 4.0
+DEFAULT_BOUNDARY = "card"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One context setting: its field, flag, environment variable, type and help text."""
+
+    field: str
+    flag: str
+    env: str
+    kind: type
+    group: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("country", "--country", "WATTWISE_COUNTRY", str, "location",
+            "ISO 3166-1 country code (FR or FRA) or English name"),
+    Setting("region", "--region", "WATTWISE_REGION", str, "location",
+            "sub-national grid: US-CA, CA-QC, SE3, NO2, ..."),
+    Setting("cloud", "--cloud", "WATTWISE_CLOUD", str, "location",
+            "cloud provider: aws, azure or gcp"),
+    Setting("cloud_region", "--cloud-region", "WATTWISE_CLOUD_REGION", str, "location",
+            "cloud region as the provider names it: us-east-1, westeurope, europe-west1"),
+    Setting("pue", "--pue", "WATTWISE_PUE", float, "pue",
+            "power usage effectiveness of the facility (>= 1.0)"),
+    Setting("cooling", "--cooling", "WATTWISE_COOLING", str, "pue",
+            "cooling type for a PUE preset: air, free-air, direct-liquid, immersion"),
+    Setting("cfe", "--cfe", "WATTWISE_CFE", float, "market",
+            "carbon-free / renewable energy fraction covered by contracts (0-1), market-based"),
+    Setting("supplier_factor_g_per_kwh", "--supplier-factor", "WATTWISE_SUPPLIER_FACTOR", float,
+            "market", "supplier-specific emission factor, gCO2e/kWh, market-based"),
+    Setting("intensity_g_per_kwh", "--intensity", "WATTWISE_INTENSITY", float, "intensity",
+            "location-based grid intensity to use instead of the tables, gCO2e/kWh"),
+    Setting("price_per_kwh", "--price", "WATTWISE_PRICE", float, "price",
+            "electricity price per kWh (your tariff)"),
+    Setting("currency", "--currency", "WATTWISE_CURRENCY", str, "price",
+            "ISO 4217 currency of --price (default USD)"),
+    Setting("year", "--year", "WATTWISE_YEAR", int, "year",
+            "data year to prefer (e.g. Google Cloud region data 2019-2024)"),
+    Setting("wue_l_per_kwh", "--wue", "WATTWISE_WUE", float, "wue",
+            "site water usage effectiveness, litres per kWh of IT energy"),
+    Setting("embodied_lifetime_years", "--lifetime", "WATTWISE_LIFETIME", float, "embodied",
+            "hardware lifetime for the embodied-carbon share, years (default 4)"),
+    Setting("embodied_boundary", "--boundary", "WATTWISE_BOUNDARY", str, "embodied_boundary",
+            "embodied-carbon boundary: die, card (default) or server_share"),
+)  # fmt: skip
+
+_BY_FIELD = {s.field: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where and how energy was used. ``None`` means "not set": a default is assumed later.
+
+    Units: ``pue`` ratio, ``cfe`` fraction 0-1, ``supplier_factor_g_per_kwh`` and
+    ``intensity_g_per_kwh`` gCO2e/kWh, ``price_per_kwh`` in ``currency`` per kWh,
+    ``wue_l_per_kwh`` litres per kWh of IT energy, ``embodied_lifetime_years`` years.
+    ``origins`` maps each field that was set to where it came from (``--pue``,
+    ``WATTWISE_PUE``, ``/path/pyproject.toml``).
+    """
+
+    country: str | None = None
+    region: str | None = None
+    cloud: str | None = None
+    cloud_region: str | None = None
+    pue: float | None = None
+    cooling: str | None = None
+    cfe: float | None = None
+    supplier_factor_g_per_kwh: float | None = None
+    intensity_g_per_kwh: float | None = None
+    price_per_kwh: float | None = None
+    currency: str | None = None
+    year: int | None = None
+    wue_l_per_kwh: float | None = None
+    embodied_lifetime_years: float | None = None
+    embodied_boundary: str | None = None
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_values(self)
+
+    @property
+    def has_location(self) -> bool:
+        return any(
+            (self.country, self.region, self.cloud_region, self.intensity_g_per_kwh is not None)
+        )
+
+    def origin(self, name: str) -> str:
+        """Where field ``name`` came from (``user`` when set directly in Python)."""
+        return self.origins.get(name, "user")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields that are set (for storing with a run and re-accounting later)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "origins" and value is not None:
+                out[f.name] = value
+        return out
+
+
+def _fail(ctx: Context, name: str, msg: str) -> ConfigError:
+    s = _BY_FIELD.get(name)
+    where = ctx.origins.get(name) or (s.flag if s else name)
+    return ConfigError(f"{where}: {msg}")
+
+
+def _check_values(ctx: Context) -> None:
+    """Range and conflict checks that need no reference data. Raises ConfigError."""
+    for f in fields(ctx):
+        value = getattr(ctx, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _fail(ctx, f.name, f"{value} is not a finite number")
+    if ctx.pue is not None and not 1.0 <= ctx.pue <= 3.0:
+        raise _fail(
+            ctx, "pue", f"PUE {ctx.pue:g} is impossible or implausible: it must be within 1.0-3.0"
+        )
+    if ctx.cfe is not None and not 0.0 <= ctx.cfe <= 1.0:
+        raise _fail(
+            ctx, "cfe", f"carbon-free fraction {ctx.cfe:g} must be within 0-1 (0.8 means 80 %)"
+        )
+    if ctx.supplier_factor_g_per_kwh is not None and not 0 <= ctx.supplier_factor_g_per_kwh <= 1200:
+        raise _fail(ctx, "supplier_factor_g_per_kwh", "supplier factor must be 0-1,200 gCO2e/kWh")
+    if ctx.intensity_g_per_kwh is not None and not 0 <= ctx.intensity_g_per_kwh <= 1200:
+        raise _fail(ctx, "intensity_g_per_kwh", "grid intensity must be 0-1,200 gCO2e/kWh")
+    if ctx.price_per_kwh is not None and ctx.price_per_kwh < 0:
+        raise _fail(ctx, "price_per_kwh", f"price {ctx.price_per_kwh:g} must not be negative")
+    if ctx.wue_l_per_kwh is not None and ctx.wue_l_per_kwh < 0:
+        raise _fail(ctx, "wue_l_per_kwh", "WUE must not be negative")
+    if ctx.embodied_lifetime_years is not None and ctx.embodied_lifetime_years <= 0:
+        raise _fail(ctx, "embodied_lifetime_years", "hardware lifetime must be positive")
+    if ctx.year is not None and not 1990 <= ctx.year <= 2100:
+        raise _fail(ctx, "year", f"year {ctx.year} is out of range")
+    if ctx.embodied_boundary is not None and ctx.embodied_boundary not in BOUNDARIES:
+        raise unknown_key("embodied boundary", ctx.embodied_boundary, BOUNDARIES)
+    if ctx.cooling is not None and ctx.cooling.strip().lower() not in COOLING_ALIASES:
+        raise unknown_key("cooling type", ctx.cooling, sorted(set(COOLING_ALIASES.values())))
+    if ctx.currency is not None and (len(ctx.currency) != 3 or not ctx.currency.isalpha()):
+        raise _fail(ctx, "currency", f"{ctx.currency!r} is not an ISO 4217 code such as EUR")
+    # Conflicts: settings that answer the same question twice.
+    if ctx.pue is not None and ctx.cooling is not None:
+        raise _fail(ctx, "cooling", "give a PUE or a cooling type, not both")
+    if ctx.cfe is not None and ctx.supplier_factor_g_per_kwh is not None:
+        raise _fail(ctx, "cfe", "give a carbon-free fraction or a supplier factor, not both")
+    if ctx.cloud_region is not None and ctx.cloud is None:
+        raise _fail(ctx, "cloud_region", "a cloud region needs its provider (--cloud aws|azure|gcp)")
+    if ctx.cloud_region is not None and (ctx.region is not None or ctx.country is not None):
+        raise _fail(
+            ctx, "cloud_region", "a cloud region already fixes the grid; drop --country/--region"
+        )
+
+
+def check_context(ctx: Context) -> Context:
+    """Full validation against the reference data; returns ``ctx`` with keys normalised.
+
+    Raises UnknownKeyError (with close matches) for unknown countries, regions, providers or
+    cloud regions and ConfigError when country and region disagree.
+    """
+    changes: dict[str, Any] = {}
+    if ctx.country is not None:
+        changes["country"] = resolve_country(ctx.country).iso2
+    if ctx.region is not None:
+        f = region_factor(ctx.region)
+        changes["region"] = f.key
+        country = changes.get("country")
+        if country is not None and country != f.country_iso2:
+            raise _fail(
+                ctx, "region", f"region {f.key} is in {f.country_iso2}, not in {country}"
+            )
+    if ctx.cloud is not None:
+        changes["cloud"] = normalize_provider(ctx.cloud)
+    if ctx.cooling is not None:
+        changes["cooling"] = COOLING_ALIASES[ctx.cooling.strip().lower()]
+    if ctx.currency is not None:
+        changes["currency"] = ctx.currency.upper()
+    if not changes:
+        return ctx
+    from dataclasses import replace
+
+    out = replace(ctx, **changes)
+    if out.cloud is not None and out.cloud_region is not None:
+        from wattwise.data.lookup import cloud_factor
+
+        cloud_factor(out.cloud, out.cloud_region, out.year)  # raises with close matches
+    return out
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise ConfigError(
+                f"{path}: reading TOML config on Python 3.10 needs 'pip install tomli'"
+            ) from None
+    try:
+        with path.open("rb") as f:
+            data: dict[str, Any] = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    return data
+
+
+def read_config(path: Path | str) -> dict[str, Any]:
+    """The wattwise settings in one file: ``[tool.wattwise]`` of a pyproject.toml, else the
+    top level of a wattwise.toml. A missing file or section gives ``{}``."""
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    data = _load_toml(p)
+    if p.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        section = tool.get("wattwise", {}) if isinstance(tool, dict) else {}
+        return dict(section) if isinstance(section, dict) else {}
+    return data
+
+
+def default_config_paths(directory: Path | str) -> list[Path]:
+    """Config files looked at by default, highest precedence first."""
+    d = Path(directory)
+    return [d / "wattwise.toml", d / "pyproject.toml"]
+
+
+def _setting_for(key: str, origin: str) -> Setting:
+    k = key.strip().lower().lstrip("-").replace("-", "_")
+    for s in SETTINGS:
+        if k in (s.field, s.flag.lstrip("-").replace("-", "_")):
+            return s
+    names = [s.flag.lstrip("-") for s in SETTINGS]
+    raise unknown_key(f"setting in {origin}", key, names)
+
+
+def _convert(s: Setting, raw: object, origin: str) -> object:
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise ConfigError(f"{origin}: {s.flag.lstrip('-')} = {raw!r} is not a {s.kind.__name__}")
+    if s.kind is str:
+        text = str(raw).strip()
+        return text or None
+    text = str(raw).strip()
+    if text == "":
+        return None
+    try:
+        value = float(text) if s.kind is float else int(text)
+    except ValueError:
+        kind = "number" if s.kind is float else "whole number"
+        raise ConfigError(f"{origin}: {s.flag.lstrip('-')}={text!r} is not a {kind}") from None
+    return value
+
+
+def _layer_from_mapping(values: Mapping[str, object], origin_of: Any) -> dict[str, tuple[Any, str]]:
+    layer: dict[str, tuple[Any, str]] = {}
+    for key, raw in values.items():
+        origin = origin_of(key)
+        s = _setting_for(key, origin)
+        value = _convert(s, raw, origin)
+        if value is not None:
+            layer[s.field] = (value, origin)
+    return layer
+
+
+def resolve_context(
+    flags: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_paths: Sequence[Path | str] = (),
+) -> Context:
+    """Build and validate a Context: flags > environment > config files (in the given order).
+
+    ``flags`` maps setting names (``country``, ``cloud_region`` or ``cloud-region``, ``pue``, ...)
+    to values; ``None`` means not given (argparse defaults). ``environ`` is read for the
+    ``WATTWISE_*`` variables in :data:`SETTINGS` (pass ``os.environ``). Unknown config keys and
+    values that do not parse raise ConfigError naming their origin.
+    """
+    layers: list[dict[str, tuple[Any, str]]] = []
+    layers.append(
+        _layer_from_mapping(
+            {k: v for k, v in (flags or {}).items() if v is not None},
+            lambda k: "--" + k.lstrip("-").replace("_", "-"),
+        )
+    )
+    env = environ or {}
+    env_values = {s.field: env[s.env] for s in SETTINGS if s.env in env}
+    layers.append(_layer_from_mapping(env_values, lambda k: _BY_FIELD[k].env))
+    for path in config_paths:
+        cfg = read_config(path)
+        layers.append(_layer_from_mapping(cfg, lambda _k, p=str(path): p))
+
+    chosen: dict[str, tuple[Any, str]] = {}
+    decided_groups: set[str] = set()
+    for layer in layers:
+        groups_here = {_BY_FIELD[f].group for f in layer}
+        for name, value in layer.items():
+            if _BY_FIELD[name].group not in decided_groups:
+                chosen[name] = value
+        decided_groups |= groups_here
+    ctx = Context(
+        **{name: v for name, (v, _o) in chosen.items()},
+        origins={name: o for name, (_v, o) in chosen.items()},
+    )
+    return check_context(ctx)

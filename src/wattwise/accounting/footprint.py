@@ -1,0 +1,422 @@
+"""From energy to facility energy, carbon (location / market), water, cost, embodied carbon, SCI.
+
+Pure functions over frozen dataclasses; the only I/O is reading the shipped reference tables.
+
+How a footprint is computed (units in the names):
+
+* ``facility_energy_kwh = it_energy_kwh × PUE`` (PUE: user value, cooling preset, cloud provider
+  preset or the Uptime Institute industry average — in that order).
+* ``co2e_location_g = facility_energy_kwh × I`` where I (gCO2e/kWh) is the grid average of the
+  cloud region, sub-national grid or country given — or the world average, **assumed**.
+* ``co2e_market_g`` (GHG Protocol Scope 2, market-based): ``facility_energy_kwh × supplier
+  factor`` when given, else ``co2e_location_g × (1 − CFE)`` with the user's carbon-free fraction
+  or Google's published CFE of a GCP region, else equal to the location-based figure (stated).
+* ``water_l = it_energy_kwh × WUE`` (site WUE is litres per kWh of IT energy).
+* ``cost = facility_energy_kwh × price``.
+* ``embodied_co2e_g = Σ devices count × embodied_kg × 1000 × duration_s / lifetime_s``, with the
+  boundary (die / card / server share) stated.
+* ``SCI = (facility_energy_kwh × I + embodied_co2e_g) / R`` per functional unit R
+  (ISO/IEC 21031:2024; I is location-based — no offsets, RECs or PPAs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wattwise.accounting.context import DEFAULT_BOUNDARY, DEFAULT_LIFETIME_YEARS, Context
+from wattwise.data.lookup import (
+    EU27,
+    cloud_factor,
+    cooling_preset,
+    country_factor,
+    embodied_for,
+    industry_pue,
+    price_for,
+    pue_preset,
+    region_factor,
+    resolve_country,
+    wue_figure,
+)
+from wattwise.data.tables import GridFactor, world_average
+from wattwise.errors import ConfigError
+from wattwise.units import j_to_kwh
+
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+
+#: How an assumption's value was obtained. ``user``: set by the user; ``estimated``: a reference
+#: table's figure for what the user named (a country's yearly average, a provider's fleet PUE);
+#: ``assumed``: a default used because the user did not say; ``measured`` / ``integrated``:
+#: the energy itself.
+ASSUMPTION_PROVENANCES = ("measured", "integrated", "estimated", "assumed", "user")
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One input of a footprint: its value and unit, how it was obtained, and its source."""
+
+    name: str
+    value: float | str
+    unit: str
+    provenance: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "provenance": self.provenance,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Money: ``value`` in ``currency`` (ISO 4217)."""
+
+    value: float
+    currency: str
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device counted for embodied carbon: kind (``gpu``, ``cpu``), name, how many."""
+
+    kind: str
+    name: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """The accounted footprint of some energy. Every figure's inputs are in ``assumptions``."""
+
+    energy_j: float
+    energy_provenance: str
+    duration_s: float
+    location: str
+    pue: float
+    facility_energy_kwh: float
+    intensity_g_per_kwh: float
+    co2e_location_g: float
+    co2e_market_g: float
+    water_l: float
+    cost: Cost | None
+    embodied_co2e_g: float
+    sci_g_per_unit: Mapping[str, float]
+    assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
+
+    @property
+    def it_energy_kwh(self) -> float:
+        return j_to_kwh(self.energy_j)
+
+    @property
+    def assumed(self) -> tuple[Assumption, ...]:
+        """The inputs that are defaults the user did not set."""
+        return tuple(a for a in self.assumptions if a.provenance == "assumed")
+
+    def assumption(self, name: str) -> Assumption:
+        """The assumption called ``name`` (KeyError if absent)."""
+        for a in self.assumptions:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: the ``footprint`` object of ``wattwise run --json``."""
+        return {
+            "location": self.location,
+            "it_energy_kwh": self.it_energy_kwh,
+            "energy_provenance": self.energy_provenance,
+            "duration_s": self.duration_s,
+            "pue": self.pue,
+            "facility_energy_kwh": self.facility_energy_kwh,
+            "intensity_g_per_kwh": self.intensity_g_per_kwh,
+            "co2e_location_g": self.co2e_location_g,
+            "co2e_market_g": self.co2e_market_g,
+            "water_l": self.water_l,
+            "cost": (
+                {"value": self.cost.value, "currency": self.cost.currency} if self.cost else None
+            ),
+            "embodied_co2e_g": self.embodied_co2e_g,
+            "sci_g_per_unit": dict(self.sci_g_per_unit),
+            "assumptions": [a.to_dict() for a in self.assumptions],
+        }
+
+
+def sci(energy_kwh: float, intensity_g_per_kwh: float, embodied_g: float, units: float) -> float:
+    """Software Carbon Intensity (ISO/IEC 21031:2024): ((E × I) + M) / R, gCO2e per unit.
+
+    ``energy_kwh`` E, ``intensity_g_per_kwh`` I (location-based), ``embodied_g`` M, ``units`` R.
+    """
+    if units <= 0:
+        raise ConfigError(f"functional unit count must be positive, got {units:g}")
+    return (energy_kwh * intensity_g_per_kwh + embodied_g) / units
+
+
+def embodied_share_g(
+    embodied_kg: float, duration_s: float, lifetime_years: float, count: int = 1
+) -> float:
+    """SCI's M = TE × (TiR / EL) × (RR / ToR) for ``count`` dedicated devices, in grams.
+
+    TE ``embodied_kg`` per device, TiR ``duration_s``, EL ``lifetime_years``; RR/ToR = 1 because
+    the devices are reserved for the run.
+    """
+    return count * embodied_kg * 1000.0 * duration_s / (lifetime_years * SECONDS_PER_YEAR)
+
+
+def _factor_label(f: GridFactor) -> str:
+    year = f"{f.year}" if f.year is not None else "year not stated by source"
+    return f"{f.table} ({year}; {f.basis}): {f.source}"
+
+
+def resolve_grid(ctx: Context) -> tuple[GridFactor | None, str, Assumption]:
+    """Location-based grid intensity for a context: (table row or None, location label, input)."""
+    if ctx.intensity_g_per_kwh is not None:
+        label = ctx.origin("intensity_g_per_kwh")
+        return (
+            None,
+            "user-given grid intensity",
+            Assumption("grid_intensity", ctx.intensity_g_per_kwh, "gCO2e/kWh", "user", label),
+        )
+    f: GridFactor | None = None
+    if ctx.cloud is not None and ctx.cloud_region is not None:
+        f = cloud_factor(ctx.cloud, ctx.cloud_region, ctx.year)
+        label = f"cloud {f.key} ({f.name})"
+    elif ctx.region is not None:
+        f = region_factor(ctx.region)
+        label = f"region {f.key} ({f.name})"
+    elif ctx.country is not None:
+        f = country_factor(ctx.country)
+        label = f"country {f.key} ({f.name})"
+    if f is not None:
+        source = _factor_label(f)
+        if ctx.year is not None and f.year is not None and f.year != ctx.year:
+            source += f" [year {ctx.year} requested; {f.year} is the table's year]"
+        return f, label, Assumption("grid_intensity", f.intensity_g_per_kwh, "gCO2e/kWh",
+                                    "estimated", source)  # fmt: skip
+    w = world_average()
+    why = "no location given" if ctx.cloud is None else f"cloud {ctx.cloud} without a region"
+    return (
+        w,
+        "world average (assumed)",
+        Assumption(
+            "grid_intensity",
+            w.intensity_g_per_kwh,
+            "gCO2e/kWh",
+            "assumed",
+            f"{why}: world average assumed — {_factor_label(w)}",
+        ),
+    )
+
+
+def resolve_pue(ctx: Context) -> Assumption:
+    """PUE: the user's value, a cooling preset, the cloud provider's or the industry average."""
+    if ctx.pue is not None:
+        return Assumption("pue", ctx.pue, "ratio", "user", ctx.origin("pue"))
+    if ctx.cooling is not None:
+        p = cooling_preset(ctx.cooling)
+        src = f"pue.csv cooling '{p.key}' (range {p.pue_low:g}-{p.pue_high:g}): {p.source}"
+        return Assumption("pue", p.pue, "ratio", "estimated", src)
+    if ctx.cloud is not None:
+        p = pue_preset(ctx.cloud)
+        src = f"pue.csv provider '{p.key}' (range {p.pue_low:g}-{p.pue_high:g}): {p.source}"
+        return Assumption("pue", p.pue, "ratio", "estimated", src)
+    p = industry_pue(ctx.year)
+    src = (
+        f"no PUE given: industry average {p.year} assumed, pue.csv (range {p.pue_low:g}-"
+        f"{p.pue_high:g}): {p.source}"
+    )
+    return Assumption("pue", p.pue, "ratio", "assumed", src)
+
+
+def _resolve_water(ctx: Context) -> Assumption:
+    if ctx.wue_l_per_kwh is not None:
+        return Assumption("wue", ctx.wue_l_per_kwh, "L/kWh (IT)", "user", ctx.origin("wue_l_per_kwh"))
+    if ctx.cloud is not None:
+        w = wue_figure(ctx.cloud)
+        if w is not None:
+            src = f"wue.csv '{w.key}' ({w.year}): {w.source} [{w.verification}]"
+            return Assumption("wue", w.wue_l_per_kwh, "L/kWh (IT)", "estimated", src)
+    w = wue_figure("industry")
+    if w is None:  # pragma: no cover - the shipped table has the row
+        return Assumption("wue", 0.0, "L/kWh (IT)", "assumed", "no WUE known")
+    src = f"no site WUE known: industry average assumed, wue.csv ({w.year}): {w.source}"
+    return Assumption("wue", w.wue_l_per_kwh, "L/kWh (IT)", "assumed", src)
+
+
+def _resolve_price(ctx: Context, grid: GridFactor | None) -> Assumption | None:
+    if ctx.price_per_kwh is not None:
+        currency = ctx.currency or "USD"
+        src = ctx.origin("price_per_kwh")
+        if ctx.currency is None:
+            src += " (currency not given: USD assumed)"
+        return Assumption("price", ctx.price_per_kwh, f"{currency}/kWh", "user", src)
+    keys: list[str] = []
+    if ctx.region is not None:
+        keys.append(ctx.region)
+    if ctx.country is not None:
+        keys.append(resolve_country(ctx.country).iso2)
+    elif grid is not None and grid.country_iso2:
+        keys.append(grid.country_iso2)
+    for key in keys:
+        p = price_for(key)
+        if p is not None:
+            src = f"{p.table} {p.key} {p.sector} {p.period} ({p.tax_basis}): {p.source}"
+            return Assumption("price", p.price_per_kwh, f"{p.currency}/kWh", "estimated", src)
+    for key in keys:
+        if key in EU27:
+            p = price_for("EU")
+            if p is not None:
+                src = (
+                    f"no figure for {key}: EU average used, {p.table} {p.period}"
+                    f" ({p.tax_basis}): {p.source}"
+                )
+                return Assumption("price", p.price_per_kwh, f"{p.currency}/kWh", "assumed", src)
+    return None
+
+
+def _currency(unit: str) -> str:
+    return unit.split("/", 1)[0]
+
+
+def account(
+    energy_j: float,
+    provenance: str,
+    duration_s: float,
+    context: Context,
+    devices: Sequence[Device | tuple[str, str, int]] = (),
+    functional_units: Mapping[str, float] | None = None,
+) -> Footprint:
+    """Account ``energy_j`` (IT energy, joules, of ``provenance``) used over ``duration_s``.
+
+    ``devices`` (kind, name, count) get an embodied-carbon share; ``functional_units`` maps a
+    unit name to its count (``{"token": 1.2e6}``) for SCI; without it SCI is per ``run``.
+    Raises ConfigError / UnknownKeyError for bad input; never guesses silently.
+    """
+    if energy_j < 0 or duration_s < 0:
+        raise ConfigError("energy and duration must not be negative")
+    assumptions: list[Assumption] = [
+        Assumption("it_energy", j_to_kwh(energy_j), "kWh", str(provenance), "wattwise run")
+    ]
+    it_kwh = j_to_kwh(energy_j)
+
+    pue = resolve_pue(context)
+    assumptions.append(pue)
+    facility_kwh = it_kwh * float(pue.value)
+
+    grid, location, intensity = resolve_grid(context)
+    assumptions.append(intensity)
+    i_g_per_kwh = float(intensity.value)
+    co2e_location_g = facility_kwh * i_g_per_kwh
+
+    if context.supplier_factor_g_per_kwh is not None:
+        s = context.supplier_factor_g_per_kwh
+        assumptions.append(Assumption("market_factor", s, "gCO2e/kWh", "user",
+                                      context.origin("supplier_factor_g_per_kwh")))  # fmt: skip
+        co2e_market_g = facility_kwh * s
+    elif context.cfe is not None:
+        assumptions.append(Assumption("cfe", context.cfe, "fraction", "user",
+                                      context.origin("cfe")))  # fmt: skip
+        co2e_market_g = co2e_location_g * (1.0 - context.cfe)
+    elif grid is not None and grid.cfe_fraction is not None:
+        src = f"Google CFE of {grid.key} ({grid.year}), {grid.table}: {grid.source}"
+        assumptions.append(Assumption("cfe", grid.cfe_fraction, "fraction", "estimated", src))
+        co2e_market_g = co2e_location_g * (1.0 - grid.cfe_fraction)
+    else:
+        assumptions.append(
+            Assumption(
+                "cfe",
+                0.0,
+                "fraction",
+                "assumed",
+                "no contractual instrument given (--cfe / --supplier-factor) and no residual-mix"
+                " table shipped: market-based = location-based",
+            )
+        )
+        co2e_market_g = co2e_location_g
+
+    wue = _resolve_water(context)
+    assumptions.append(wue)
+    water_l = it_kwh * float(wue.value)
+
+    price = _resolve_price(context, grid)
+    cost: Cost | None = None
+    if price is None:
+        assumptions.append(Assumption("price", "unknown", "", "assumed",
+                                      "no price for this location: give --price"))  # fmt: skip
+    else:
+        assumptions.append(price)
+        cost = Cost(facility_kwh * float(price.value), _currency(price.unit))
+
+    embodied_g = _embodied(context, duration_s, devices, assumptions)
+
+    units = dict(functional_units) if functional_units else {"run": 1.0}
+    sci_per_unit = {
+        unit: sci(facility_kwh, i_g_per_kwh, embodied_g, n) for unit, n in units.items() if n > 0
+    }
+    return Footprint(
+        energy_j=energy_j,
+        energy_provenance=str(provenance),
+        duration_s=duration_s,
+        location=location,
+        pue=float(pue.value),
+        facility_energy_kwh=facility_kwh,
+        intensity_g_per_kwh=i_g_per_kwh,
+        co2e_location_g=co2e_location_g,
+        co2e_market_g=co2e_market_g,
+        water_l=water_l,
+        cost=cost,
+        embodied_co2e_g=embodied_g,
+        sci_g_per_unit=sci_per_unit,
+        assumptions=tuple(assumptions),
+    )
+
+
+def _embodied(
+    ctx: Context,
+    duration_s: float,
+    devices: Sequence[Device | tuple[str, str, int]],
+    assumptions: list[Assumption],
+) -> float:
+    if not devices:
+        return 0.0
+    boundary = ctx.embodied_boundary or DEFAULT_BOUNDARY
+    if ctx.embodied_lifetime_years is not None:
+        lifetime = ctx.embodied_lifetime_years
+        assumptions.append(Assumption("embodied_lifetime", lifetime, "years", "user",
+                                      ctx.origin("embodied_lifetime_years")))  # fmt: skip
+    else:
+        lifetime = DEFAULT_LIFETIME_YEARS
+        assumptions.append(
+            Assumption(
+                "embodied_lifetime",
+                lifetime,
+                "years",
+                "assumed",
+                "4 years: Cloud Carbon Footprint server lifespan (35,040 h) and Morrison et al."
+                " 2025 GPU life; ISO/IEC 21031 leaves EL to the user",
+            )
+        )
+    total_g = 0.0
+    for d in devices:
+        dev = d if isinstance(d, Device) else Device(*d)
+        fig = embodied_for(dev.kind, dev.name, boundary)
+        name = f"embodied:{dev.kind}:{dev.name}"
+        if fig is None:
+            assumptions.append(Assumption(name, "not counted", "", "assumed",
+                                          f"no {dev.kind} figure at boundary '{boundary}'"
+                                          " in embodied.csv"))  # fmt: skip
+            continue
+        g = embodied_share_g(fig.embodied_kg, duration_s, lifetime, dev.count)
+        total_g += g
+        src = (
+            f"embodied.csv {fig.kind}/{fig.name}, boundary {fig.boundary} ({fig.note}),"
+            f" x{dev.count} devices: {fig.source}"
+        )
+        # The figure is a table estimate; with the default boundary its choice is ours.
+        prov = "estimated" if ctx.embodied_boundary is not None else "assumed"
+        assumptions.append(Assumption(name, fig.embodied_kg, "kgCO2e/device", prov, src))
+    return total_g
