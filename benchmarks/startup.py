@@ -64,15 +64,18 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     res: dict[str, float] = {}
-    res["wattwise_import_s"] = statistics.median(_time(sys.executable, WATTWISE_IMPORT,
-                                                       args.repeat))
+    res["wattwise_import_s"] = statistics.median(
+        _time(sys.executable, WATTWISE_IMPORT, args.repeat)
+    )
     res["wattwise_first_reading_s"] = statistics.median(
-        _time(sys.executable, WATTWISE_FIRST_READING, args.repeat))
+        _time(sys.executable, WATTWISE_FIRST_READING, args.repeat)
+    )
     if args.codecarbon:
         with tempfile.TemporaryDirectory() as d:
             code = CODECARBON_FIRST_READING.format(outdir=d)
             res["codecarbon_first_reading_s"] = statistics.median(
-                _time(args.codecarbon, code, max(3, args.repeat // 2)))
+                _time(args.codecarbon, code, max(3, args.repeat // 2))
+            )
         res["speedup_x"] = res["codecarbon_first_reading_s"] / res["wattwise_first_reading_s"]
     if args.json:
         print(json.dumps(res, indent=2))

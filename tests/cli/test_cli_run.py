@@ -32,8 +32,16 @@ def test_run_json_document_and_exit_code(tmp_path: Path) -> None:
         "report_count(tokens=100, requests=2)\n"
         "sys.exit(3)\n"
     )
-    p = wattwise("run", "--json", "--name", "job", "--", sys.executable, str(script),
-                 WATTWISE_POWERCAP_ROOT=str(root))
+    p = wattwise(
+        "run",
+        "--json",
+        "--name",
+        "job",
+        "--",
+        sys.executable,
+        str(script),
+        WATTWISE_POWERCAP_ROOT=str(root),
+    )
     assert p.returncode == 3, p.stderr
     doc = json.loads(p.stdout)
     assert doc["exit_code"] == 3
@@ -54,9 +62,19 @@ def test_run_json_document_and_exit_code(tmp_path: Path) -> None:
 
 
 def test_builtin_workload_without_counter_is_estimated(tmp_path: Path) -> None:
-    p = wattwise("run", "--json", "--interval", "0.2", "--", sys.executable, "-m",
-                 "wattwise.workloads.demo", "--seconds", "1",
-                 WATTWISE_POWERCAP_ROOT=str(tmp_path / "no-such-dir"))
+    p = wattwise(
+        "run",
+        "--json",
+        "--interval",
+        "0.2",
+        "--",
+        sys.executable,
+        "-m",
+        "wattwise.workloads.demo",
+        "--seconds",
+        "1",
+        WATTWISE_POWERCAP_ROOT=str(tmp_path / "no-such-dir"),
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     kinds = {c["kind"]: c for c in doc["energy"]["components"]}
@@ -104,14 +122,43 @@ def test_unwritable_and_corrupt_ledger_are_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr
 
 
+def _wait_for_child(pid: int, timeout_s: float = 60.0) -> None:
+    """Wait until wattwise (``pid``) has started the tracked command (a loaded machine is slow)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if psutil.Process(pid).children():
+            return
+        time.sleep(0.05)
+    raise AssertionError("wattwise did not start the command")
+
+
 def test_sigterm_is_forwarded_and_run_kept(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wattwise", "run", "--db", str(db), "--name", "sleeper",
-         "--interval", "0.2", "--", sys.executable, "-c", "import time; time.sleep(30)"],
-        env=cli_env(), stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "wattwise",
+            "run",
+            "--db",
+            str(db),
+            "--name",
+            "sleeper",
+            "--interval",
+            "0.2",
+            "--",
+            sys.executable,
+            "-c",
+            "import time; time.sleep(30)",
+        ],
+        env=cli_env(),
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    time.sleep(2.0)
+    _wait_for_child(proc.pid)
+    time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, err
@@ -123,11 +170,28 @@ def test_sigterm_is_forwarded_and_run_kept(tmp_path: Path) -> None:
 def test_sigkill_of_wattwise_keeps_run_and_samples(tmp_path: Path) -> None:
     db = tmp_path / "k.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wattwise", "run", "--db", str(db), "--name", "killed",
-         "--interval", "0.2", "--", sys.executable, "-c", "import time; time.sleep(60)"],
-        env=cli_env(), stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "wattwise",
+            "run",
+            "--db",
+            str(db),
+            "--name",
+            "killed",
+            "--interval",
+            "0.2",
+            "--",
+            sys.executable,
+            "-c",
+            "import time; time.sleep(60)",
+        ],
+        env=cli_env(),
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    time.sleep(5.0)
+    _wait_for_child(proc.pid)
+    time.sleep(5.0)  # samples are flushed every ~2 s
     os.killpg(proc.pid, signal.SIGKILL)  # wattwise and the tracked command, no clean-up
     proc.wait(timeout=10)
     listed = wattwise("runs", "list", "--json", "--db", str(db))

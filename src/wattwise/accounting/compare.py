@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from wattwise.accounting.context import Context
-from wattwise.accounting.footprint import Cost, Device, account
+from wattwise.accounting.footprint import Cost, Device, account, resolve_grid
 from wattwise.data.lookup import latest_cloud_factors
 from wattwise.data.tables import country_factors, subnational_factors
 
@@ -40,23 +40,23 @@ class RegionRow:
 
 def location_context(base: Context, key: str) -> Context:
     """``base`` with its location replaced by ``key`` (country, region or provider:region)."""
-    cleared = {
-        "country": None,
-        "region": None,
-        "cloud": None,
-        "cloud_region": None,
-        "intensity_g_per_kwh": None,
-    }
     k = key.strip()
+    country = region = cloud = cloud_region = None
     if ":" in k:
-        provider, region = k.split(":", 1)
-        loc = {"cloud": provider, "cloud_region": region}
+        cloud, cloud_region = k.split(":", 1)
     elif any(f.key == k.upper() for f in subnational_factors()):
-        loc = {"region": k.upper()}
+        region = k.upper()
     else:
-        loc = {"country": k}
-    # A user PUE stays; a cooling preset stays; cloud rows otherwise take the provider's PUE.
-    return replace(base, **{**cleared, **loc})
+        country = k
+    # A user PUE or cooling preset stays; cloud rows otherwise take the provider's PUE.
+    return replace(
+        base,
+        country=country,
+        region=region,
+        cloud=cloud,
+        cloud_region=cloud_region,
+        intensity_g_per_kwh=None,
+    )
 
 
 def default_keys(kinds: Sequence[str] = KINDS) -> list[str]:
@@ -85,25 +85,22 @@ def compare_regions(
     for key in keys if keys is not None else default_keys():
         ctx = location_context(context, key)
         fp = account(energy_j, provenance, duration_s, ctx, devices)
-        grid = fp.assumption("grid_intensity")
+        grid, label, used = resolve_grid(ctx)
         kind = "cloud" if ctx.cloud else "subnational" if ctx.region else "country"
-        year_text = grid.source.split("(", 1)[1].split(";", 1)[0] if "(" in grid.source else ""
         rows.append(
             RegionRow(
-                key=key if kind != "country" else (ctx.country or key).upper(),
+                key=grid.key if grid is not None else key,
                 kind=kind,
-                name=fp.location,
-                year=int(year_text) if year_text.isdigit() else None,
-                basis=grid.source.split(";", 1)[1].split(")", 1)[0].strip()
-                if ";" in grid.source
-                else "",
+                name=label,
+                year=grid.year if grid is not None else None,
+                basis=grid.basis if grid is not None else "",
                 intensity_g_per_kwh=fp.intensity_g_per_kwh,
                 pue=fp.pue,
                 facility_energy_kwh=fp.facility_energy_kwh,
                 co2e_location_g=fp.co2e_location_g,
                 co2e_market_g=fp.co2e_market_g,
                 cost=fp.cost,
-                source=grid.source,
+                source=used.source,
             )
         )
     rows.sort(key=lambda r: (r.co2e_location_g, r.key))

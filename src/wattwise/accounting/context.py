@@ -182,7 +182,9 @@ def _check_values(ctx: Context) -> None:
     if ctx.cfe is not None and ctx.supplier_factor_g_per_kwh is not None:
         raise _fail(ctx, "cfe", "give a carbon-free fraction or a supplier factor, not both")
     if ctx.cloud_region is not None and ctx.cloud is None:
-        raise _fail(ctx, "cloud_region", "a cloud region needs its provider (--cloud aws|azure|gcp)")
+        raise _fail(
+            ctx, "cloud_region", "a cloud region needs its provider (--cloud aws|azure|gcp)"
+        )
     if ctx.cloud_region is not None and (ctx.region is not None or ctx.country is not None):
         raise _fail(
             ctx, "cloud_region", "a cloud region already fixes the grid; drop --country/--region"
@@ -203,9 +205,7 @@ def check_context(ctx: Context) -> Context:
         changes["region"] = f.key
         country = changes.get("country")
         if country is not None and country != f.country_iso2:
-            raise _fail(
-                ctx, "region", f"region {f.key} is in {f.country_iso2}, not in {country}"
-            )
+            raise _fail(ctx, "region", f"region {f.key} is in {f.country_iso2}, not in {country}")
     if ctx.cloud is not None:
         changes["cloud"] = normalize_provider(ctx.cloud)
     if ctx.cooling is not None:

@@ -234,7 +234,9 @@ def resolve_pue(ctx: Context) -> Assumption:
 
 def _resolve_water(ctx: Context) -> Assumption:
     if ctx.wue_l_per_kwh is not None:
-        return Assumption("wue", ctx.wue_l_per_kwh, "L/kWh (IT)", "user", ctx.origin("wue_l_per_kwh"))
+        return Assumption(
+            "wue", ctx.wue_l_per_kwh, "L/kWh (IT)", "user", ctx.origin("wue_l_per_kwh")
+        )
     if ctx.cloud is not None:
         w = wue_figure(ctx.cloud)
         if w is not None:

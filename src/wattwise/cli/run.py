@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -34,11 +35,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--name", help="a name for the run (default: the command)")
     p.add_argument(
-        "--interval", type=float, default=1.0, metavar="S",
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="S",
         help="sampling interval in seconds for the power timeline (default 1.0)",
     )
     p.add_argument(
-        "--json", action="store_true",
+        "--json",
+        action="store_true",
         help="print the run as a JSON document on stdout (the command's stdout goes to stderr)",
     )
     p.add_argument("--no-store", action="store_true", help="do not write the run to the ledger")
@@ -52,7 +57,9 @@ def resolve_command(command: list[str] | None) -> list[str]:
     if command is None:
         return list(BUILTIN_COMMAND)
     if not command or not command[0].strip():
-        raise ConfigError("empty command after '--': give a command to run, e.g. -- python train.py")
+        raise ConfigError(
+            "empty command after '--': give a command to run, e.g. -- python train.py"
+        )
     return command
 
 
@@ -87,36 +94,37 @@ def handle(args: argparse.Namespace) -> int:
         from wattwise.ledger import Ledger
 
         ledger = Ledger.open(args.db)  # raises LedgerError with one clear line
-    name = args.name or (
-        "builtin-demo" if args.target_command is None else Path(command[0]).name
-    )
+    name = args.name or ("builtin-demo" if args.target_command is None else Path(command[0]).name)
     tmpdir = tempfile.TemporaryDirectory(prefix="wattwise-")
     counts_file = Path(tmpdir.name) / "counts.jsonl"
     env = dict(os.environ)
     env[ENV_VAR] = str(counts_file)
     tracker = Tracker(name, interval_s=args.interval, sink=ledger, command=command)
     env["WATTWISE_RUN_ID"] = tracker.run_id
-    tracker.start()
-    try:
-        # With --json, stdout carries only the JSON document: the command's output goes to stderr.
-        proc = subprocess.Popen(command, env=env, stdout=sys.stderr if args.json else None)
-    except OSError as exc:
-        tracker.stop(exit_code=EXIT_NOT_FOUND, status="failed")
-        sys.stderr.write(f"wattwise: cannot run {command[0]}: {exc.strerror or exc}\n")
-        return EXIT_NOT_FOUND
-    tracker.attach_process(proc.pid)
-
     forwarded: list[int] = []
+    children: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         forwarded.append(signum)
-        try:
-            proc.send_signal(signum)
-        except ProcessLookupError:
-            pass
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signum)
 
+    # Handlers go in before the command starts, so no signal can slip between the two.
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        tracker.start()
+        try:
+            # With --json, stdout carries only the JSON document: the command's output -> stderr.
+            proc = subprocess.Popen(command, env=env, stdout=sys.stderr if args.json else None)
+        except OSError as exc:
+            tracker.stop(exit_code=EXIT_NOT_FOUND, status="failed")
+            sys.stderr.write(f"wattwise: cannot run {command[0]}: {exc.strerror or exc}\n")
+            return EXIT_NOT_FOUND
+        children.append(proc)
+        if forwarded:  # a signal arrived while the command was starting
+            proc.send_signal(forwarded[-1])
+        tracker.attach_process(proc.pid)
         returncode = proc.wait()
     finally:
         for s, h in old.items():

@@ -57,12 +57,15 @@ def handle_list(args: argparse.Namespace) -> int:
     if not runs:
         sys.stdout.write("no runs yet: try 'wattwise run'\n")
         return 0
-    sys.stdout.write(f"{'ID':<12}  {'STARTED (UTC)':<19}  {'STATUS':<11}  {'DURATION':>9}  "
-                     f"{'ENERGY':>10}  {'PROVENANCE':<28}  NAME\n")
+    sys.stdout.write(
+        f"{'ID':<12}  {'STARTED (UTC)':<19}  {'STATUS':<11}  {'DURATION':>9}  "
+        f"{'ENERGY':>10}  {'PROVENANCE':<28}  NAME\n"
+    )
     for r in runs:
         sys.stdout.write(
             f"{r.run_id[:12]:<12}  {r.started_at[:19].replace('T', ' '):<19}  {r.status:<11}  "
-            f"{format_duration(r.duration_s or 0.0):>9}  {format_energy(r.total_energy_j or 0.0):>10}"
+            f"{format_duration(r.duration_s or 0.0):>9}  "
+            f"{format_energy(r.total_energy_j or 0.0):>10}"
             f"  {r.provenance:<28}  {r.name}\n"
         )
     return 0

@@ -64,9 +64,12 @@ def _open_text(name: str) -> str:
     return data.decode("utf-8-sig")
 
 
-def read_rows(name: str) -> list[dict[str, str]]:
-    """The raw rows of a shipped table (header -> cell text), in file order."""
-    reader = csv.DictReader(io.StringIO(_open_text(name)))
+def read_rows(name: str, text: str | None = None) -> list[dict[str, str]]:
+    """The raw rows of a shipped table (header -> cell text), in file order.
+
+    ``text`` parses that CSV text instead of the shipped file (used to validate candidate data).
+    """
+    reader = csv.DictReader(io.StringIO(_open_text(name) if text is None else text))
     return [dict(r) for r in reader]
 
 
@@ -108,9 +111,9 @@ class _Row:
 _T = TypeVar("_T")
 
 
-def _parse(name: str, parse: Callable[[_Row], _T]) -> list[_T]:
+def _parse(name: str, parse: Callable[[_Row], _T], text: str | None = None) -> list[_T]:
     # Line numbers count the header as line 1.
-    return [parse(_Row(name, i + 2, row)) for i, row in enumerate(read_rows(name))]
+    return [parse(_Row(name, i + 2, row)) for i, row in enumerate(read_rows(name, text))]
 
 
 # --------------------------------------------------------------------------- grid intensity
@@ -191,71 +194,89 @@ def world_average() -> GridFactor:
     return rows[0]
 
 
+def _parse_country_factors(r: _Row) -> GridFactor:
+    iso2 = r.text("iso2", required=False).upper()
+    iso3 = r.text("iso3").upper()
+    return GridFactor(
+        "country",
+        iso2 or iso3,
+        r.text("name"),
+        iso2,
+        r.year(),
+        _intensity(r),
+        r.text("basis"),
+        r.text("source"),
+        "grid_country.csv",
+    )
+
+
 @lru_cache(maxsize=1)
 def country_factors() -> tuple[GridFactor, ...]:
     """National grid intensity per country (``grid_country.csv``), keyed by ISO alpha-2."""
+    return parse_grid_table("grid_country.csv")
 
-    def parse(r: _Row) -> GridFactor:
-        iso2 = r.text("iso2", required=False).upper()
-        iso3 = r.text("iso3").upper()
-        return GridFactor(
-            "country",
-            iso2 or iso3,
-            r.text("name"),
-            iso2,
-            r.year(),
-            _intensity(r),
-            r.text("basis"),
-            r.text("source"),
-            "grid_country.csv",
-        )
 
-    return tuple(_parse("grid_country.csv", parse))
+def _parse_subnational_factors(r: _Row) -> GridFactor:
+    return GridFactor(
+        "subnational",
+        r.text("key").upper(),
+        r.text("name"),
+        r.text("country_iso2").upper(),
+        r.year(),
+        _intensity(r),
+        r.text("basis"),
+        r.text("source"),
+        "grid_subnational.csv",
+    )
 
 
 @lru_cache(maxsize=1)
 def subnational_factors() -> tuple[GridFactor, ...]:
     """Sub-national grids: US states, Canadian provinces, Nordic bidding zones."""
+    return parse_grid_table("grid_subnational.csv")
 
-    def parse(r: _Row) -> GridFactor:
-        return GridFactor(
-            "subnational",
-            r.text("key").upper(),
-            r.text("name"),
-            r.text("country_iso2").upper(),
-            r.year(),
-            _intensity(r),
-            r.text("basis"),
-            r.text("source"),
-            "grid_subnational.csv",
-        )
 
-    return tuple(_parse("grid_subnational.csv", parse))
+def _parse_cloud_factors(r: _Row) -> GridFactor:
+    provider = r.text("provider").lower()
+    if provider not in ("aws", "azure", "gcp"):
+        raise r.fail(f"unknown provider {provider!r}")
+    region = r.text("region").lower()
+    return GridFactor(
+        "cloud",
+        f"{provider}:{region}",
+        r.text("location", required=False) or region,
+        "",
+        r.year(),
+        _intensity(r),
+        r.text("basis"),
+        r.text("source"),
+        "grid_cloud.csv",
+        r.optional_number("cfe_fraction", 0.0, 1.0, "(fraction)"),
+    )
 
 
 @lru_cache(maxsize=1)
 def cloud_factors() -> tuple[GridFactor, ...]:
     """Cloud regions (AWS, Azure, GCP): key ``provider:region``; GCP rows per year with CFE."""
+    return parse_grid_table("grid_cloud.csv")
 
-    def parse(r: _Row) -> GridFactor:
-        provider = r.text("provider").lower()
-        if provider not in ("aws", "azure", "gcp"):
-            raise r.fail(f"unknown provider {provider!r}")
-        region = r.text("region").lower()
-        return GridFactor(
-            "cloud",
-            f"{provider}:{region}",
-            r.text("location", required=False) or region,
-            "",
-            r.year(),
-            _intensity(r),
-            r.text("basis"),
-            r.text("source"),
-            "grid_cloud.csv",
-            r.optional_number("cfe_fraction", 0.0, 1.0, "(fraction)"),
-        )
 
-    return tuple(_parse("grid_cloud.csv", parse))
+_GRID_PARSERS: dict[str, Callable[[_Row], GridFactor]] = {
+    "grid_country.csv": _parse_country_factors,
+    "grid_subnational.csv": _parse_subnational_factors,
+    "grid_cloud.csv": _parse_cloud_factors,
+}
+
+
+def parse_grid_table(table: str, text: str | None = None) -> tuple[GridFactor, ...]:
+    """Parse and validate a grid-intensity table (the shipped file, or candidate ``text``).
+
+    Raises DataError on a bad row, e.g. the United Kingdom 2020 = 20,953 g/kWh row of an
+    EU yearly series (plausible grid intensity is 0-1,200 g/kWh).
+    """
+    if table not in _GRID_PARSERS:
+        raise unknown_key("grid table", table, _GRID_PARSERS)
+    return tuple(_parse(table, _GRID_PARSERS[table], text))
 
 
 # --------------------------------------------------------------------------- PUE and WUE

@@ -9,18 +9,40 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from collections import Counter, defaultdict
 
 from wattwise.workloads.counts import report_count
 
-
 _CORPUS_MODULES = (
-    "argparse", "asyncio", "collections", "csv", "datetime", "decimal", "difflib", "email",
-    "fractions", "functools", "http.client", "inspect", "json", "logging", "pathlib", "pickle",
-    "pydoc", "random", "re", "shutil", "sqlite3", "statistics", "subprocess", "tarfile",
-    "threading", "unittest", "urllib.request", "zipfile",
+    "argparse",
+    "asyncio",
+    "collections",
+    "csv",
+    "datetime",
+    "decimal",
+    "difflib",
+    "email",
+    "fractions",
+    "functools",
+    "http.client",
+    "inspect",
+    "json",
+    "logging",
+    "pathlib",
+    "pickle",
+    "pydoc",
+    "random",
+    "re",
+    "shutil",
+    "sqlite3",
+    "statistics",
+    "subprocess",
+    "tarfile",
+    "threading",
+    "unittest",
+    "urllib.request",
+    "zipfile",
 )
 
 
@@ -88,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         seed = out[-args.order :]
         produced += 256
         report_count(tokens=256, requests=1)
-    print(f"demo: trained an order-{args.order} character model on {len(text):,} characters, "
-          f"generated {produced:,} characters")
+    print(
+        f"demo: trained an order-{args.order} character model on {len(text):,} characters, "
+        f"generated {produced:,} characters"
+    )
     return 0
 
 

@@ -1,0 +1,354 @@
+"""Inference and serving estimates: prefill (compute-bound) and decode (memory-bound) apart.
+
+Per request with ``I`` input and ``O`` output tokens, on a replica of ``n`` chips serving a batch
+of ``B`` sequences:
+
+* **Prefill** is compute-bound: ``2 · N_active · I`` FLOP at ``peak · MFU_prefill`` per chip.
+  Chip-seconds = FLOP / (peak · MFU); power = the compute-bound draw.
+* **Decode** is memory-bandwidth-bound: every step reads the weights once for the whole batch,
+  plus each sequence's KV cache: ``bytes = W_read + B · ctx · kv_bytes_per_token`` with
+  ``ctx = I + O/2`` on average. Step time = ``max(bytes / (n · BW · η), 2 · N_active · B /
+  (n · peak · MFU))``, where η is the achieved fraction of peak bandwidth. A step yields ``B``
+  tokens, so a request's share of decode is ``O / B`` steps. Power is the memory-bound draw,
+  rising towards the compute-bound draw as the step becomes compute-bound.
+* For a mixture-of-experts model the weights read per step are
+  ``N_total · (1 - (1 - N_active/N_total)^B)``: one token reads its active experts, a large batch
+  touches them all (shared layers are treated like routed ones: an approximation).
+* KV bytes per token, when not given, assume a grouped-query-attention decoder with 8 KV heads of
+  128 dims and ``L = (N / 196,608)^(1/3)`` layers (``N ≈ 12 · L · d²`` with ``d = 128 · L``, the
+  shape of Llama-3 8B/70B/405B): ``kv = 2 · L · 8 · 128 · bytes``. Llama-3.1-8B: 128 KiB/token.
+
+Boundaries (published serving figures differ mostly by this):
+
+* ``accelerators``: the chips only;
+* ``node``: accelerators + host CPU and DRAM (a share of each chip's TDP per chip);
+* ``facility``: node x PUE.
+
+Power is modelled, not taken at TDP: an H100 decoding an 8B model at batch 64 drew 290-360 W of
+its 700 W TDP, so TDP-based serving estimates overstate accelerator energy about twofold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from wattwise.errors import ConfigError
+from wattwise.estimate import defaults as d
+from wattwise.estimate.hardware import Accelerator, get_hardware
+from wattwise.estimate.power import chip_power
+from wattwise.estimate.training import TrainingEstimate, check_mfu, positive
+from wattwise.estimate.types import Assumption, Band, EstimateContext, default_context
+from wattwise.readers.base import Provenance
+
+BOUNDARIES: tuple[str, ...] = ("accelerators", "node", "facility")
+BYTES_PER_PARAM: dict[str, float] = {
+    "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5,
+}
+DEFAULT_BATCH_SIZE = 16
+#: Fraction of each chip's memory usable for weights and KV cache (the rest: activations,
+#: framework buffers, fragmentation).
+USABLE_MEMORY_FRACTION = 0.9
+#: While idle but provisioned (``always_on``), the host draws about half its loaded power.
+HOST_IDLE_FRACTION = 0.5
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True)
+class InferenceEstimate:
+    """A serving estimate. Energies per request in Wh, daily/yearly in kWh, carbon in kgCO2e.
+
+    ``wh_per_request`` and ``wh_per_1k_output_tokens`` map each boundary (``accelerators``,
+    ``node``, ``facility``) to a band. ``daily`` and ``yearly`` hold ``energy_kwh`` (facility),
+    ``co2e_location_kg``, ``co2e_market_kg`` and ``cost``. ``breakeven_days`` is the number of
+    days of serving whose cumulative facility energy equals the training's (None without one).
+    """
+
+    hardware: str
+    chips: int
+    batch_size: int
+    input_tokens: float
+    output_tokens: float
+    requests_per_day: float
+    wh_per_request: dict[str, Band]
+    wh_per_1k_output_tokens: dict[str, Band] | None
+    seconds_per_request: Band  # replica busy time per request (batch-shared)
+    decode_tokens_per_s: Band  # per replica, whole batch
+    daily: dict[str, Band]
+    yearly: dict[str, Band]
+    currency: str
+    breakeven_days: Band | None
+    assumptions: tuple[Assumption, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the keys of the CLI's ``--json`` output."""
+
+        def period(p: dict[str, Band]) -> dict[str, Any]:
+            out: dict[str, Any] = {k: v.to_dict() for k, v in p.items()}
+            out["cost"]["currency"] = self.currency
+            return out
+
+        return {
+            "kind": "infer",
+            "hardware": self.hardware,
+            "chips": self.chips,
+            "batch_size": self.batch_size,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "requests_per_day": self.requests_per_day,
+            "wh_per_request": {k: v.to_dict() for k, v in self.wh_per_request.items()},
+            "wh_per_1k_output_tokens": (
+                None
+                if self.wh_per_1k_output_tokens is None
+                else {k: v.to_dict() for k, v in self.wh_per_1k_output_tokens.items()}
+            ),
+            "seconds_per_request": self.seconds_per_request.to_dict(),
+            "decode_tokens_per_s": self.decode_tokens_per_s.to_dict(),
+            "daily": period(self.daily),
+            "yearly": period(self.yearly),
+            "breakeven_days": None if self.breakeven_days is None else self.breakeven_days.to_dict(),
+            "breakeven_day": (
+                None if self.breakeven_days is None else math.ceil(self.breakeven_days.value)
+            ),
+            "assumptions": [a.to_dict() for a in self.assumptions],
+        }
+
+
+def kv_bytes_per_token_default(params: float, kv_bytes_per_value: float = 2.0) -> float:
+    """KV-cache bytes per token of a GQA decoder of ``params`` parameters (module docstring)."""
+    layers = (params / 196_608.0) ** (1.0 / 3.0)
+    return 2.0 * layers * 8 * 128 * kv_bytes_per_value
+
+
+def weights_read_params(total: float, active: float, batch: int) -> float:
+    """Parameters read per decode step for a batch (MoE: experts touched by ``batch`` tokens)."""
+    if active >= total:
+        return total
+    frac = active / total
+    return max(active, total * (1.0 - (1.0 - frac) ** batch))
+
+
+def default_chips(need_bytes: float, acc: Accelerator) -> int:
+    """Smallest power-of-two chip count whose usable memory holds ``need_bytes``."""
+    n = 1
+    while n * acc.memory_bytes * USABLE_MEMORY_FRACTION < need_bytes:
+        n *= 2
+        if n > 4096:
+            raise ConfigError(f"the model does not fit on 4096 {acc.name} chips")
+    return n
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    eta: float
+    mfu: float
+    p_compute_w: float
+    p_memory_w: float
+    host_w: float
+
+
+def _per_request(
+    s: _Scenario, *, active: float, read_params: float, bpp: float, kv_tok: float,
+    inp: float, out: float, batch: int, n: int, peak: float, bw: float,
+) -> tuple[float, float, float, float]:
+    """(accelerator J, host J, replica seconds, decode tokens/s) for one request."""
+    # Prefill: chip-seconds at the compute-bound draw; the replica is busy chip_s / n seconds.
+    prefill_chip_s = 2.0 * active * inp / (peak * s.mfu)
+    acc_j = prefill_chip_s * s.p_compute_w
+    replica_s = prefill_chip_s / n
+    tok_s = 0.0
+    if out > 0:
+        ctx = inp + out / 2.0
+        step_bytes = read_params * bpp + batch * ctx * kv_tok
+        t_mem = step_bytes / (n * bw * s.eta)
+        t_comp = 2.0 * active * batch / (n * peak * s.mfu)
+        t_step = max(t_mem, t_comp)
+        share = t_comp / t_step
+        p_step = s.p_memory_w + (s.p_compute_w - s.p_memory_w) * share
+        steps_share = out / batch  # this request's share of the batch's decode steps
+        acc_j += steps_share * t_step * n * p_step
+        replica_s += steps_share * t_step
+        tok_s = batch / t_step
+    host_j = replica_s * n * s.host_w
+    return acc_j, host_j, replica_s, tok_s
+
+
+def estimate_inference(
+    *,
+    hardware: str | Accelerator,
+    params: float,
+    input_tokens: float,
+    output_tokens: float,
+    active_params: float | None = None,
+    requests_per_day: float = 0.0,
+    chips: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    precision: str = "bf16",
+    weight_bytes_per_param: float | None = None,
+    kv_bytes_per_token: float | None = None,
+    mfu_prefill: float | None = None,
+    bandwidth_efficiency: float | None = None,
+    power_basis: str | None = None,
+    power_w: float | None = None,
+    context: EstimateContext | None = None,
+    always_on: bool = False,
+    training: TrainingEstimate | None = None,
+    training_energy_kwh: float | None = None,
+) -> InferenceEstimate:
+    """Estimate serving energy, carbon and cost per request, per 1,000 output tokens, per day.
+
+    ``params`` is the total parameter count (``active_params`` for mixture-of-experts);
+    ``precision`` sets the compute peak and, unless ``weight_bytes_per_param`` is given, the
+    weight and KV-cache width. ``chips`` defaults to the smallest power of two that holds the
+    weights and the batch's KV cache. ``always_on`` adds the idle power of the replicas
+    provisioned around the clock for ``requests_per_day``. Pass ``training`` (an estimate) or
+    ``training_energy_kwh`` (facility kWh) to get the serving day on which cumulative serving
+    energy passes training energy.
+    """
+    positive("params", params)
+    positive("active params", active_params)
+    positive("batch size", batch_size)
+    positive("weight bytes per parameter", weight_bytes_per_param)
+    positive("KV bytes per token", kv_bytes_per_token)
+    positive("training energy", training_energy_kwh)
+    for name, v in (("input tokens", input_tokens), ("output tokens", output_tokens),
+                    ("requests per day", requests_per_day)):
+        if not math.isfinite(v) or v < 0:
+            raise ConfigError(f"{name} must be >= 0, got {v:g}")
+    if input_tokens + output_tokens <= 0:
+        raise ConfigError("a request needs input or output tokens")
+    if int(batch_size) != batch_size:
+        raise ConfigError(f"batch size must be a whole number, got {batch_size}")
+    if chips is not None and (chips < 1 or int(chips) != chips):
+        raise ConfigError(f"chips must be a whole number >= 1, got {chips}")
+    check_mfu(mfu_prefill, "prefill MFU")
+    check_mfu(bandwidth_efficiency, "bandwidth efficiency")
+    if active_params is not None and active_params > params:
+        raise ConfigError(f"active params {active_params:.3g} exceed total params {params:.3g}")
+    acc = hardware if isinstance(hardware, Accelerator) else get_hardware(hardware)
+    ctx = context or default_context()
+    ctx.validate()
+    prec = precision.lower()
+    if weight_bytes_per_param is None and prec not in BYTES_PER_PARAM:
+        raise ConfigError(f"unknown precision {precision!r}")
+    bpp = weight_bytes_per_param or BYTES_PER_PARAM[prec]
+    kv_val_bytes = min(bpp, 2.0) if weight_bytes_per_param is None else 2.0
+    active = active_params or params
+    batch = int(batch_size)
+    notes: list[Assumption] = []
+
+    kv_tok = kv_bytes_per_token or kv_bytes_per_token_default(params, kv_val_bytes)
+    notes.append(Assumption(
+        "kv_bytes_per_token", f"{kv_tok:.4g}", "bytes",
+        Provenance.ESTIMATED if kv_bytes_per_token else Provenance.ASSUMED,
+        "given by the user" if kv_bytes_per_token else
+        "GQA decoder, 8 KV heads x 128 dims, layers from N (wattwise.estimate.inference)",
+    ))
+    need = params * bpp + batch * (input_tokens + output_tokens) * kv_tok
+    if chips is None:
+        n = default_chips(need, acc)
+        notes.append(Assumption("chips", str(n), "chips per replica", Provenance.ASSUMED,
+                                "smallest power of two whose memory holds weights + KV cache"))
+    else:
+        n = int(chips)
+        if n * acc.memory_bytes < need:
+            raise ConfigError(
+                f"{n} x {acc.name} ({acc.memory_gb:g} GB each) cannot hold {need / 1e9:.3g} GB "
+                "of weights and KV cache; add chips or lower the batch size"
+            )
+    peak = acc.peak_flops(precision if prec in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
+                          else "bf16")
+    bw = acc.memory_bw_bytes_s
+
+    power = chip_power(acc, power_basis, power_w)
+    notes.extend(power.assumptions)
+    host_base = acc.tdp_w if acc.tdp_w is not None else (power_w or 0.0)
+    host = Band.exact(host_base).mul(d.HOST_FRACTION_OF_TDP.band)
+    if power.basis != "utilisation":
+        notes.append(Assumption(
+            "host_power_per_chip", f"{host.value:g}", "W", Provenance.ASSUMED,
+            f"{d.HOST_FRACTION_OF_TDP.band.value:g} x TDP: {d.HOST_FRACTION_OF_TDP.source}",
+        ))
+    eta = (Band.exact(bandwidth_efficiency) if bandwidth_efficiency is not None
+           else d.BANDWIDTH_EFFICIENCY.band)
+    mfu = Band.exact(mfu_prefill) if mfu_prefill is not None else d.PREFILL_MFU.band
+    notes.append(Assumption(
+        "bandwidth_efficiency", f"{eta.value:g} ({eta.low:g}-{eta.high:g})", "of peak HBM BW",
+        Provenance.ESTIMATED if bandwidth_efficiency is not None else Provenance.ASSUMED,
+        "given by the user" if bandwidth_efficiency is not None else d.BANDWIDTH_EFFICIENCY.source,
+    ))
+    notes.append(Assumption(
+        "mfu_prefill", f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})", "ratio",
+        Provenance.ESTIMATED if mfu_prefill is not None else Provenance.ASSUMED,
+        "given by the user" if mfu_prefill is not None else d.PREFILL_MFU.source,
+    ))
+    notes.append(Assumption("batch_size", str(batch), "sequences", Provenance.ESTIMATED
+                            if batch_size != DEFAULT_BATCH_SIZE else Provenance.ASSUMED,
+                            "concurrent sequences decoded per step"))
+    notes.append(Assumption("peak_flops", f"{peak:.4g}", f"FLOP/s dense {precision}",
+                            Provenance.ASSUMED, f"{acc.name}: {acc.source}"))
+    notes.append(Assumption("memory_bandwidth", f"{acc.memory_bw_gb_s:g}", "GB/s",
+                            Provenance.ASSUMED, f"{acc.name}: {acc.source}"))
+
+    read = weights_read_params(params, active, batch)
+    scen = {
+        "value": _Scenario(eta.value, mfu.value, power.compute_w.value, power.memory_w.value,
+                           host.value),
+        "low": _Scenario(eta.high, mfu.high, power.compute_w.low, power.memory_w.low, host.low),
+        "high": _Scenario(eta.low, mfu.low, power.compute_w.high, power.memory_w.high, host.high),
+    }
+    res = {
+        k: _per_request(s, active=active, read_params=read, bpp=bpp, kv_tok=kv_tok,
+                        inp=input_tokens, out=output_tokens, batch=batch, n=n, peak=peak, bw=bw)
+        for k, s in scen.items()
+    }
+    acc_wh = Band(*(res[k][0] / 3600 for k in ("value", "low", "high")))
+    host_wh = Band(*(res[k][1] / 3600 for k in ("value", "low", "high")))
+    node_wh = acc_wh.add(host_wh)
+    per_req = {"accelerators": acc_wh, "node": node_wh, "facility": node_wh.mul(ctx.pue.band)}
+    per_1k = (None if output_tokens <= 0 else
+              {k: v.scale(1000.0 / output_tokens) for k, v in per_req.items()})
+    seconds = Band(res["value"][2], res["low"][2], res["high"][2])
+    tok_s = Band(res["value"][3], res["high"][3], res["low"][3])
+
+    day_facility_kwh = per_req["facility"].scale(requests_per_day / 1000.0)
+    if always_on and requests_per_day > 0:
+        idle_node_w = n * ((power.idle_w or 0.0) + host.value * HOST_IDLE_FRACTION)
+        idle_kwh = []
+        for sec in (seconds.value, seconds.low, seconds.high):
+            busy_s = sec * requests_per_day
+            replicas = max(1, math.ceil(busy_s / 86_400.0))
+            idle_kwh.append((replicas * 86_400.0 - busy_s) * idle_node_w / 3.6e6)
+        idle = Band(idle_kwh[0], min(idle_kwh), max(idle_kwh)).mul(ctx.pue.band)
+        day_facility_kwh = day_facility_kwh.add(idle)
+        notes.append(Assumption("always_on", "true", "", Provenance.ESTIMATED,
+                                "replicas provisioned 24 h/day; idle chips and hosts counted"))
+    daily = {
+        "energy_kwh": day_facility_kwh,
+        "co2e_location_kg": day_facility_kwh.mul(ctx.intensity_location_g_per_kwh.band).scale(1e-3),
+        "co2e_market_kg": day_facility_kwh.mul(ctx.market.band).scale(1e-3),
+        "cost": day_facility_kwh.mul(ctx.price_per_kwh.band),
+    }
+    yearly = {k: v.scale(DAYS_PER_YEAR) for k, v in daily.items()}
+    notes.extend(ctx.assumptions())
+
+    breakeven: Band | None = None
+    train_kwh: Band | None = None
+    if training is not None:
+        train_kwh = training.facility_energy_kwh
+    elif training_energy_kwh is not None:
+        train_kwh = Band.exact(training_energy_kwh)
+    if train_kwh is not None and requests_per_day > 0:
+        breakeven = Band(
+            train_kwh.value / day_facility_kwh.value,
+            train_kwh.low / day_facility_kwh.high,
+            train_kwh.high / day_facility_kwh.low,
+        )
+    return InferenceEstimate(
+        hardware=acc.name, chips=n, batch_size=batch, input_tokens=input_tokens,
+        output_tokens=output_tokens, requests_per_day=requests_per_day, wh_per_request=per_req,
+        wh_per_1k_output_tokens=per_1k, seconds_per_request=seconds, decode_tokens_per_s=tok_s,
+        daily=daily, yearly=yearly, currency=ctx.currency, breakeven_days=breakeven,
+        assumptions=tuple(notes),
+    )
