@@ -3,7 +3,8 @@
 An idle process (the main thread sleeps) runs a tracker with the readers of this machine for
 ``--seconds`` at each sampling interval; the process's CPU time (user + system, from
 ``resource.getrusage``) minus that of the same sleep without a tracker, divided by the wall time,
-is the tracker's share of one core.
+is the tracker's steady-state share of one core (start and stop are left out: their one-off
+cost is in ``startup.py``).
 
     python benchmarks/overhead.py [--seconds 20] [--intervals 1.0 0.1]
 """
@@ -25,13 +26,15 @@ def measure(interval_s: float | None, seconds: float) -> float:
     """CPU seconds per wall second of a process that sleeps while (maybe) tracking."""
     import wattwise
 
+    tracker = None if interval_s is None else wattwise.Tracker("overhead", interval_s=interval_s)
+    if tracker is not None:
+        tracker.start()  # start-up (reader discovery) is measured by startup.py, not here
     c0, w0 = _cpu_s(), time.perf_counter()
-    if interval_s is None:
-        time.sleep(seconds)
-    else:
-        with wattwise.track("overhead", interval_s=interval_s):
-            time.sleep(seconds)
-    return (_cpu_s() - c0) / (time.perf_counter() - w0)
+    time.sleep(seconds)
+    share = (_cpu_s() - c0) / (time.perf_counter() - w0)
+    if tracker is not None:
+        tracker.stop()
+    return share
 
 
 def main() -> int:

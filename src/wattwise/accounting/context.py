@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from wattwise.data.lookup import (
     COOLING_ALIASES,
+    cloud_factor,
     normalize_provider,
     region_factor,
     resolve_country,
@@ -182,9 +183,7 @@ def _check_values(ctx: Context) -> None:
     if ctx.cfe is not None and ctx.supplier_factor_g_per_kwh is not None:
         raise _fail(ctx, "cfe", "give a carbon-free fraction or a supplier factor, not both")
     if ctx.cloud_region is not None and ctx.cloud is None:
-        raise _fail(
-            ctx, "cloud_region", "a cloud region needs its provider (--cloud aws|azure|gcp)"
-        )
+        raise _fail(ctx, "cloud_region", "a cloud region needs --cloud aws|azure|gcp")
     if ctx.cloud_region is not None and (ctx.region is not None or ctx.country is not None):
         raise _fail(
             ctx, "cloud_region", "a cloud region already fixes the grid; drop --country/--region"
@@ -214,12 +213,8 @@ def check_context(ctx: Context) -> Context:
         changes["currency"] = ctx.currency.upper()
     if not changes:
         return ctx
-    from dataclasses import replace
-
     out = replace(ctx, **changes)
     if out.cloud is not None and out.cloud_region is not None:
-        from wattwise.data.lookup import cloud_factor
-
         cloud_factor(out.cloud, out.cloud_region, out.year)  # raises with close matches
     return out
 

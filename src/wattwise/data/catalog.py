@@ -131,6 +131,14 @@ CATALOG: tuple[TableInfo, ...] = (
         "-",
     ),
     TableInfo(
+        "hardware.csv",
+        "Accelerator catalog: TDP, dense peak FLOP/s, memory, die area, embodied carbon",
+        "vendor datasheets and papers, one source and verification note per row",
+        "2016-2025",
+        "facts with citations",
+        "W, TFLOP/s, GB, mm2, kgCO2e",
+    ),
+    TableInfo(
         "cpu_tdp.csv",
         "CPU thermal design power by model",
         "mlco2/codecarbon cpu_power.csv @ b05965e",

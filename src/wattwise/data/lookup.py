@@ -27,6 +27,7 @@ from wattwise.data.tables import (
     unknown_key,
     wue_figures,
 )
+from wattwise.errors import UnknownKeyError
 
 CLOUD_PROVIDERS = ("aws", "azure", "gcp")
 COOLING_ALIASES = {
@@ -120,7 +121,8 @@ def cloud_factor(provider: str, region: str, year: int | None = None) -> GridFac
         if exact:
             return exact[0]
         years = sorted({f.year for f in dated if f.year is not None})
-        raise unknown_key(f"year for {p}:{r}", str(year), [str(y) for y in years])
+        listed = ", ".join(str(y) for y in years)
+        raise UnknownKeyError(f"no {year} data for {p}:{r}; years available: {listed}")
     return max(rows, key=lambda f: f.year or 0)
 
 

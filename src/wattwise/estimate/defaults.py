@@ -64,7 +64,9 @@ _MFU: dict[str, Default] = {
         Band(0.35, 0.25, 0.45),
         "Gopher 32.5% (PaLM Table 2); T5 37%, Meena 34%, Switch 28% (Patterson 2021)",
     ),
-    "tpu-v4": Default(Band(0.46, 0.35, 0.57), "PaLM 540B 46.2% MFU on 6,144 TPU v4 (Chowdhery 2022)"),
+    "tpu-v4": Default(
+        Band(0.46, 0.35, 0.57), "PaLM 540B 46.2% MFU on 6,144 TPU v4 (Chowdhery 2022)"
+    ),
     "tpu-v5": Default(Band(0.45, 0.30, 0.60), "assumed like TPU v4"),
     "gaudi2": Default(Band(0.35, 0.25, 0.50), "assumed: few public MFU reports"),
     "gaudi3": Default(Band(0.35, 0.25, 0.50), "assumed: few public MFU reports"),

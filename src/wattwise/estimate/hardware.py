@@ -115,7 +115,7 @@ class Accelerator:
 
 
 def normalise(name: str) -> str:
-    """Lower-case, with every run of non-alphanumerics removed: ``A100-SXM4 80GB`` -> ``a100sxm480gb``."""
+    """Lower-case without non-alphanumerics: ``A100-SXM4 80GB`` -> ``a100sxm480gb``."""
     return re.sub(r"[^a-z0-9]+", "", name.lower())
 
 
@@ -151,7 +151,9 @@ def _parse(row: dict[str, str], line: int) -> Accelerator:
         raise DataError(f"{TABLE} line {line}: idle_w {idle:g} >= tdp_w {tdp:g}")
     # Guard against the sparsity pitfall: no dense bf16 figure above 3 PFLOP/s exists (2025).
     if peaks.get("bf16", 0.0) > 3000:
-        raise DataError(f"{TABLE} line {line}: bf16 peak {peaks['bf16']:g} looks like a sparsity figure")
+        raise DataError(
+            f"{TABLE} line {line}: bf16 peak {peaks['bf16']:g} looks like a sparsity figure"
+        )
     return Accelerator(
         name=row["name"].strip(),
         aliases=tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()),

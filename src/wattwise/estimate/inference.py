@@ -44,7 +44,13 @@ from wattwise.readers.base import Provenance
 
 BOUNDARIES: tuple[str, ...] = ("accelerators", "node", "facility")
 BYTES_PER_PARAM: dict[str, float] = {
-    "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5,
+    "fp32": 4.0,
+    "tf32": 4.0,
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "int4": 0.5,
 }
 DEFAULT_BATCH_SIZE = 16
 #: Fraction of each chip's memory usable for weights and KV cache (the rest: activations,
@@ -107,7 +113,9 @@ class InferenceEstimate:
             "decode_tokens_per_s": self.decode_tokens_per_s.to_dict(),
             "daily": period(self.daily),
             "yearly": period(self.yearly),
-            "breakeven_days": None if self.breakeven_days is None else self.breakeven_days.to_dict(),
+            "breakeven_days": None
+            if self.breakeven_days is None
+            else self.breakeven_days.to_dict(),
             "breakeven_day": (
                 None if self.breakeven_days is None else math.ceil(self.breakeven_days.value)
             ),
@@ -117,7 +125,7 @@ class InferenceEstimate:
 
 def kv_bytes_per_token_default(params: float, kv_bytes_per_value: float = 2.0) -> float:
     """KV-cache bytes per token of a GQA decoder of ``params`` parameters (module docstring)."""
-    layers = (params / 196_608.0) ** (1.0 / 3.0)
+    layers: float = (params / 196_608.0) ** (1.0 / 3.0)
     return 2.0 * layers * 8 * 128 * kv_bytes_per_value
 
 
@@ -149,8 +157,18 @@ class _Scenario:
 
 
 def _per_request(
-    s: _Scenario, *, active: float, read_params: float, bpp: float, kv_tok: float,
-    inp: float, out: float, batch: int, n: int, peak: float, bw: float,
+    s: _Scenario,
+    *,
+    active: float,
+    read_params: float,
+    bpp: float,
+    kv_tok: float,
+    inp: float,
+    out: float,
+    batch: int,
+    n: int,
+    peak: float,
+    bw: float,
 ) -> tuple[float, float, float, float]:
     """(accelerator J, host J, replica seconds, decode tokens/s) for one request."""
     # Prefill: chip-seconds at the compute-bound draw; the replica is busy chip_s / n seconds.
@@ -212,8 +230,11 @@ def estimate_inference(
     positive("weight bytes per parameter", weight_bytes_per_param)
     positive("KV bytes per token", kv_bytes_per_token)
     positive("training energy", training_energy_kwh)
-    for name, v in (("input tokens", input_tokens), ("output tokens", output_tokens),
-                    ("requests per day", requests_per_day)):
+    for name, v in (
+        ("input tokens", input_tokens),
+        ("output tokens", output_tokens),
+        ("requests per day", requests_per_day),
+    ):
         if not math.isfinite(v) or v < 0:
             raise ConfigError(f"{name} must be >= 0, got {v:g}")
     if input_tokens + output_tokens <= 0:
@@ -239,17 +260,29 @@ def estimate_inference(
     notes: list[Assumption] = []
 
     kv_tok = kv_bytes_per_token or kv_bytes_per_token_default(params, kv_val_bytes)
-    notes.append(Assumption(
-        "kv_bytes_per_token", f"{kv_tok:.4g}", "bytes",
-        Provenance.ESTIMATED if kv_bytes_per_token else Provenance.ASSUMED,
-        "given by the user" if kv_bytes_per_token else
-        "GQA decoder, 8 KV heads x 128 dims, layers from N (wattwise.estimate.inference)",
-    ))
+    notes.append(
+        Assumption(
+            "kv_bytes_per_token",
+            f"{kv_tok:.4g}",
+            "bytes",
+            Provenance.ESTIMATED if kv_bytes_per_token else Provenance.ASSUMED,
+            "given by the user"
+            if kv_bytes_per_token
+            else "GQA decoder, 8 KV heads x 128 dims, layers from N (wattwise.estimate.inference)",
+        )
+    )
     need = params * bpp + batch * (input_tokens + output_tokens) * kv_tok
     if chips is None:
         n = default_chips(need, acc)
-        notes.append(Assumption("chips", str(n), "chips per replica", Provenance.ASSUMED,
-                                "smallest power of two whose memory holds weights + KV cache"))
+        notes.append(
+            Assumption(
+                "chips",
+                str(n),
+                "chips per replica",
+                Provenance.ASSUMED,
+                "smallest power of two whose memory holds weights + KV cache",
+            )
+        )
     else:
         n = int(chips)
         if n * acc.memory_bytes < need:
@@ -257,8 +290,9 @@ def estimate_inference(
                 f"{n} x {acc.name} ({acc.memory_gb:g} GB each) cannot hold {need / 1e9:.3g} GB "
                 "of weights and KV cache; add chips or lower the batch size"
             )
-    peak = acc.peak_flops(precision if prec in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
-                          else "bf16")
+    peak = acc.peak_flops(
+        precision if prec in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8") else "bf16"
+    )
     bw = acc.memory_bw_bytes_s
 
     power = chip_power(acc, power_basis, power_w)
@@ -266,49 +300,102 @@ def estimate_inference(
     host_base = acc.tdp_w if acc.tdp_w is not None else (power_w or 0.0)
     host = Band.exact(host_base).mul(d.HOST_FRACTION_OF_TDP.band)
     if power.basis != "utilisation":
-        notes.append(Assumption(
-            "host_power_per_chip", f"{host.value:g}", "W", Provenance.ASSUMED,
-            f"{d.HOST_FRACTION_OF_TDP.band.value:g} x TDP: {d.HOST_FRACTION_OF_TDP.source}",
-        ))
-    eta = (Band.exact(bandwidth_efficiency) if bandwidth_efficiency is not None
-           else d.BANDWIDTH_EFFICIENCY.band)
+        notes.append(
+            Assumption(
+                "host_power_per_chip",
+                f"{host.value:g}",
+                "W",
+                Provenance.ASSUMED,
+                f"{d.HOST_FRACTION_OF_TDP.band.value:g} x TDP: {d.HOST_FRACTION_OF_TDP.source}",
+            )
+        )
+    eta = (
+        Band.exact(bandwidth_efficiency)
+        if bandwidth_efficiency is not None
+        else d.BANDWIDTH_EFFICIENCY.band
+    )
     mfu = Band.exact(mfu_prefill) if mfu_prefill is not None else d.PREFILL_MFU.band
-    notes.append(Assumption(
-        "bandwidth_efficiency", f"{eta.value:g} ({eta.low:g}-{eta.high:g})", "of peak HBM BW",
-        Provenance.ESTIMATED if bandwidth_efficiency is not None else Provenance.ASSUMED,
-        "given by the user" if bandwidth_efficiency is not None else d.BANDWIDTH_EFFICIENCY.source,
-    ))
-    notes.append(Assumption(
-        "mfu_prefill", f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})", "ratio",
-        Provenance.ESTIMATED if mfu_prefill is not None else Provenance.ASSUMED,
-        "given by the user" if mfu_prefill is not None else d.PREFILL_MFU.source,
-    ))
-    notes.append(Assumption("batch_size", str(batch), "sequences", Provenance.ESTIMATED
-                            if batch_size != DEFAULT_BATCH_SIZE else Provenance.ASSUMED,
-                            "concurrent sequences decoded per step"))
-    notes.append(Assumption("peak_flops", f"{peak:.4g}", f"FLOP/s dense {precision}",
-                            Provenance.ASSUMED, f"{acc.name}: {acc.source}"))
-    notes.append(Assumption("memory_bandwidth", f"{acc.memory_bw_gb_s:g}", "GB/s",
-                            Provenance.ASSUMED, f"{acc.name}: {acc.source}"))
+    notes.append(
+        Assumption(
+            "bandwidth_efficiency",
+            f"{eta.value:g} ({eta.low:g}-{eta.high:g})",
+            "of peak HBM BW",
+            Provenance.ESTIMATED if bandwidth_efficiency is not None else Provenance.ASSUMED,
+            "given by the user"
+            if bandwidth_efficiency is not None
+            else d.BANDWIDTH_EFFICIENCY.source,
+        )
+    )
+    notes.append(
+        Assumption(
+            "mfu_prefill",
+            f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})",
+            "ratio",
+            Provenance.ESTIMATED if mfu_prefill is not None else Provenance.ASSUMED,
+            "given by the user" if mfu_prefill is not None else d.PREFILL_MFU.source,
+        )
+    )
+    notes.append(
+        Assumption(
+            "batch_size",
+            str(batch),
+            "sequences",
+            Provenance.ESTIMATED if batch_size != DEFAULT_BATCH_SIZE else Provenance.ASSUMED,
+            "concurrent sequences decoded per step",
+        )
+    )
+    notes.append(
+        Assumption(
+            "peak_flops",
+            f"{peak:.4g}",
+            f"FLOP/s dense {precision}",
+            Provenance.ASSUMED,
+            f"{acc.name}: {acc.source}",
+        )
+    )
+    notes.append(
+        Assumption(
+            "memory_bandwidth",
+            f"{acc.memory_bw_gb_s:g}",
+            "GB/s",
+            Provenance.ASSUMED,
+            f"{acc.name}: {acc.source}",
+        )
+    )
 
     read = weights_read_params(params, active, batch)
     scen = {
-        "value": _Scenario(eta.value, mfu.value, power.compute_w.value, power.memory_w.value,
-                           host.value),
+        "value": _Scenario(
+            eta.value, mfu.value, power.compute_w.value, power.memory_w.value, host.value
+        ),
         "low": _Scenario(eta.high, mfu.high, power.compute_w.low, power.memory_w.low, host.low),
         "high": _Scenario(eta.low, mfu.low, power.compute_w.high, power.memory_w.high, host.high),
     }
     res = {
-        k: _per_request(s, active=active, read_params=read, bpp=bpp, kv_tok=kv_tok,
-                        inp=input_tokens, out=output_tokens, batch=batch, n=n, peak=peak, bw=bw)
+        k: _per_request(
+            s,
+            active=active,
+            read_params=read,
+            bpp=bpp,
+            kv_tok=kv_tok,
+            inp=input_tokens,
+            out=output_tokens,
+            batch=batch,
+            n=n,
+            peak=peak,
+            bw=bw,
+        )
         for k, s in scen.items()
     }
     acc_wh = Band(*(res[k][0] / 3600 for k in ("value", "low", "high")))
     host_wh = Band(*(res[k][1] / 3600 for k in ("value", "low", "high")))
     node_wh = acc_wh.add(host_wh)
     per_req = {"accelerators": acc_wh, "node": node_wh, "facility": node_wh.mul(ctx.pue.band)}
-    per_1k = (None if output_tokens <= 0 else
-              {k: v.scale(1000.0 / output_tokens) for k, v in per_req.items()})
+    per_1k = (
+        None
+        if output_tokens <= 0
+        else {k: v.scale(1000.0 / output_tokens) for k, v in per_req.items()}
+    )
     seconds = Band(res["value"][2], res["low"][2], res["high"][2])
     tok_s = Band(res["value"][3], res["high"][3], res["low"][3])
 
@@ -322,8 +409,15 @@ def estimate_inference(
             idle_kwh.append((replicas * 86_400.0 - busy_s) * idle_node_w / 3.6e6)
         idle = Band(idle_kwh[0], min(idle_kwh), max(idle_kwh)).mul(ctx.pue.band)
         day_facility_kwh = day_facility_kwh.add(idle)
-        notes.append(Assumption("always_on", "true", "", Provenance.ESTIMATED,
-                                "replicas provisioned 24 h/day; idle chips and hosts counted"))
+        notes.append(
+            Assumption(
+                "always_on",
+                "true",
+                "",
+                Provenance.ESTIMATED,
+                "replicas provisioned 24 h/day; idle chips and hosts counted",
+            )
+        )
     daily = {
         "energy_kwh": day_facility_kwh,
         "co2e_location_kg": day_facility_kwh.mul(ctx.intensity_location_g_per_kwh.band).scale(1e-3),
@@ -346,9 +440,19 @@ def estimate_inference(
             train_kwh.high / day_facility_kwh.low,
         )
     return InferenceEstimate(
-        hardware=acc.name, chips=n, batch_size=batch, input_tokens=input_tokens,
-        output_tokens=output_tokens, requests_per_day=requests_per_day, wh_per_request=per_req,
-        wh_per_1k_output_tokens=per_1k, seconds_per_request=seconds, decode_tokens_per_s=tok_s,
-        daily=daily, yearly=yearly, currency=ctx.currency, breakeven_days=breakeven,
+        hardware=acc.name,
+        chips=n,
+        batch_size=batch,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        requests_per_day=requests_per_day,
+        wh_per_request=per_req,
+        wh_per_1k_output_tokens=per_1k,
+        seconds_per_request=seconds,
+        decode_tokens_per_s=tok_s,
+        daily=daily,
+        yearly=yearly,
+        currency=ctx.currency,
+        breakeven_days=breakeven,
         assumptions=tuple(notes),
     )

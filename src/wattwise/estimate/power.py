@@ -59,7 +59,10 @@ def chip_power(acc: Accelerator, power_basis: str | None, power_w: float | None)
             raise ConfigError(f"power per chip must be > 0 W, got {power_w:g}")
         p = Band.exact(power_w)
         a = Assumption(
-            "power_per_chip", f"{power_w:g}", "W", Provenance.MEASURED,
+            "power_per_chip",
+            f"{power_w:g}",
+            "W",
+            Provenance.MEASURED,
             "measured average power per chip given by the user (its own boundary)",
         )
         return ChipPower(basis, p, p, 0.0, zero, (a,))
@@ -72,15 +75,27 @@ def chip_power(acc: Accelerator, power_basis: str | None, power_w: float | None)
     tdp = acc.tdp_w
     if basis == "tdp":
         p = Band.exact(tdp)
-        a = Assumption("power_per_chip", f"{tdp:g}", "W", Provenance.ASSUMED,
-                       f"TDP of {acc.name} drawn all the time ({acc.source})")
+        a = Assumption(
+            "power_per_chip",
+            f"{tdp:g}",
+            "W",
+            Provenance.ASSUMED,
+            f"TDP of {acc.name} drawn all the time ({acc.source})",
+        )
         return ChipPower(basis, p, p, acc.idle_w or 0.0, zero, (a,))
 
     idle = acc.idle_w if acc.idle_w is not None else d.IDLE_FRACTION_FALLBACK * tdp
-    frac = d.COMPUTE_FRACTION_PROVISIONING if acc.tdp_kind == "provisioning" else d.COMPUTE_FRACTION_GPU
+    frac = (
+        d.COMPUTE_FRACTION_PROVISIONING
+        if acc.tdp_kind == "provisioning"
+        else d.COMPUTE_FRACTION_GPU
+    )
     span = tdp - idle
-    compute = Band(idle + span * frac.band.value, idle + span * frac.band.low,
-                   idle + span * min(1.0, frac.band.high))
+    compute = Band(
+        idle + span * frac.band.value,
+        idle + span * frac.band.low,
+        idle + span * min(1.0, frac.band.high),
+    )
     ratio = d.MEMORY_BOUND_RATIO.band
     memory = Band(
         idle + span * frac.band.value * ratio.value,
@@ -89,13 +104,33 @@ def chip_power(acc: Accelerator, power_basis: str | None, power_w: float | None)
     )
     host = Band.exact(tdp).mul(d.HOST_FRACTION_OF_TDP.band)
     assumptions = (
-        Assumption("idle_power_per_chip", f"{idle:g}", "W", Provenance.ASSUMED,
-                   acc.idle_basis or f"{d.IDLE_FRACTION_FALLBACK:g} x TDP (assumed)"),
-        Assumption("compute_bound_power_fraction", f"{frac.band.value:g}", "of TDP - idle",
-                   Provenance.ASSUMED, frac.source),
-        Assumption("memory_bound_power_ratio", f"{ratio.value:g}", "of the compute-bound fraction",
-                   Provenance.ASSUMED, d.MEMORY_BOUND_RATIO.source),
-        Assumption("host_power_per_chip", f"{host.value:g}", "W", Provenance.ASSUMED,
-                   f"{d.HOST_FRACTION_OF_TDP.band.value:g} x TDP: {d.HOST_FRACTION_OF_TDP.source}"),
+        Assumption(
+            "idle_power_per_chip",
+            f"{idle:g}",
+            "W",
+            Provenance.ASSUMED,
+            acc.idle_basis or f"{d.IDLE_FRACTION_FALLBACK:g} x TDP (assumed)",
+        ),
+        Assumption(
+            "compute_bound_power_fraction",
+            f"{frac.band.value:g}",
+            "of TDP - idle",
+            Provenance.ASSUMED,
+            frac.source,
+        ),
+        Assumption(
+            "memory_bound_power_ratio",
+            f"{ratio.value:g}",
+            "of the compute-bound fraction",
+            Provenance.ASSUMED,
+            d.MEMORY_BOUND_RATIO.source,
+        ),
+        Assumption(
+            "host_power_per_chip",
+            f"{host.value:g}",
+            "W",
+            Provenance.ASSUMED,
+            f"{d.HOST_FRACTION_OF_TDP.band.value:g} x TDP: {d.HOST_FRACTION_OF_TDP.source}",
+        ),
     )
     return ChipPower(basis, compute, memory, idle, host, assumptions)

@@ -122,50 +122,85 @@ def _resolve(hardware: str | Accelerator) -> Accelerator:
 
 
 def _flops_band(
-    method: str, params: float | None, active: float | None, tokens: float | None,
-    flops: float | None, notes: list[Assumption],
+    method: str,
+    params: float | None,
+    active: float | None,
+    tokens: float | None,
+    flops: float | None,
+    notes: list[Assumption],
 ) -> Band | None:
     """Model FLOPs as a band (QLoRA's dequantisation overhead widens it), or None."""
     n = active if active is not None else params
     computed = training_flops(n, tokens, method) if (n is not None and tokens is not None) else None
-    if flops is not None and computed is not None:
-        if abs(flops - computed) > FLOPS_TOLERANCE * computed:
-            k = FLOPS_PER_PARAM_TOKEN[method]
-            raise ConfigError(
-                f"--flops {flops:.3g} is inconsistent with {k:g} x params x tokens = "
-                f"{computed:.3g} (more than {FLOPS_TOLERANCE:.0%} apart); give one or the other"
-            )
+    if (
+        flops is not None
+        and computed is not None
+        and abs(flops - computed) > FLOPS_TOLERANCE * computed
+    ):
+        k = FLOPS_PER_PARAM_TOKEN[method]
+        raise ConfigError(
+            f"--flops {flops:.3g} is inconsistent with {k:g} x params x tokens = "
+            f"{computed:.3g} (more than {FLOPS_TOLERANCE:.0%} apart); give one or the other"
+        )
     if flops is None and computed is not None:
         k = FLOPS_PER_PARAM_TOKEN[method]
-        notes.append(Assumption(
-            "flops", f"{computed:.4g}", "FLOP", Provenance.ESTIMATED,
-            f"{k:g} x N_active x D ({method}); see wattwise.estimate.training",
-        ))
+        notes.append(
+            Assumption(
+                "flops",
+                f"{computed:.4g}",
+                "FLOP",
+                Provenance.ESTIMATED,
+                f"{k:g} x N_active x D ({method}); see wattwise.estimate.training",
+            )
+        )
         flops = computed
     elif flops is not None:
-        notes.append(Assumption("flops", f"{flops:.4g}", "FLOP", Provenance.ESTIMATED,
-                                "given by the user"))
+        notes.append(
+            Assumption("flops", f"{flops:.4g}", "FLOP", Provenance.ESTIMATED, "given by the user")
+        )
     if flops is None:
         return None
     if method == "qlora":
-        notes.append(Assumption(
-            "qlora_dequantisation_overhead", f"{QLORA_OVERHEAD.value:g}", "x LoRA FLOPs",
-            Provenance.ASSUMED, "NF4 -> bf16 dequantisation per matmul (Dettmers 2023); assumed",
-        ))
+        notes.append(
+            Assumption(
+                "qlora_dequantisation_overhead",
+                f"{QLORA_OVERHEAD.value:g}",
+                "x LoRA FLOPs",
+                Provenance.ASSUMED,
+                "NF4 -> bf16 dequantisation per matmul (Dettmers 2023); assumed",
+            )
+        )
         return Band.exact(flops).mul(QLORA_OVERHEAD)
     return Band.exact(flops)
 
 
 def _estimate(
-    *, kind: str, method: str, hardware: str | Accelerator, params: float | None,
-    active_params: float | None, tokens: float | None, flops: float | None,
-    chip_hours: float | None, chips: int | None, mfu: float | None, precision: str,
-    power_basis: str | None, power_w: float | None, context: EstimateContext | None,
+    *,
+    kind: str,
+    method: str,
+    hardware: str | Accelerator,
+    params: float | None,
+    active_params: float | None,
+    tokens: float | None,
+    flops: float | None,
+    chip_hours: float | None,
+    chips: int | None,
+    mfu: float | None,
+    precision: str,
+    power_basis: str | None,
+    power_w: float | None,
+    context: EstimateContext | None,
     cost_per_chip_hour: float | None,
 ) -> TrainingEstimate:
-    for name, v in (("params", params), ("active params", active_params), ("tokens", tokens),
-                    ("flops", flops), ("chip-hours", chip_hours), ("power", power_w),
-                    ("cost per chip-hour", cost_per_chip_hour)):
+    for name, v in (
+        ("params", params),
+        ("active params", active_params),
+        ("tokens", tokens),
+        ("flops", flops),
+        ("chip-hours", chip_hours),
+        ("power", power_w),
+        ("cost per chip-hour", cost_per_chip_hour),
+    ):
         if name == "cost per chip-hour" and v == 0:
             continue
         positive(name, v)
@@ -184,34 +219,66 @@ def _estimate(
         raise ConfigError("give tokens and params, or flops, or chip-hours")
     if chips is None:
         n_chips = 8
-        notes.append(Assumption("chips", "8", "chips", Provenance.ASSUMED,
-                                "one 8-accelerator node (only wall-clock time depends on it)"))
+        notes.append(
+            Assumption(
+                "chips",
+                "8",
+                "chips",
+                Provenance.ASSUMED,
+                "one 8-accelerator node (only wall-clock time depends on it)",
+            )
+        )
     else:
         n_chips = int(chips)
 
     if chip_hours is not None:
         ch = Band.exact(chip_hours)
-        notes.append(Assumption("chip_hours", f"{chip_hours:g}", "h", Provenance.ESTIMATED,
-                                "given by the user"))
+        notes.append(
+            Assumption(
+                "chip_hours", f"{chip_hours:g}", "h", Provenance.ESTIMATED, "given by the user"
+            )
+        )
         if flops_band is not None:
             implied = flops_band.value / (chip_hours * 3600 * acc.peak_flops(precision))
-            notes.append(Assumption("implied_mfu", f"{implied:.3g}", "ratio", Provenance.ESTIMATED,
-                                    f"FLOPs / (chip-hours x dense {precision} peak)"))
+            notes.append(
+                Assumption(
+                    "implied_mfu",
+                    f"{implied:.3g}",
+                    "ratio",
+                    Provenance.ESTIMATED,
+                    f"FLOPs / (chip-hours x dense {precision} peak)",
+                )
+            )
     else:
         assert flops_band is not None
         peak = acc.peak_flops(precision)
         n = active_params if active_params is not None else params
         if mfu is not None:
             m = Band.exact(mfu)
-            notes.append(Assumption("mfu", f"{mfu:g}", "ratio", Provenance.ESTIMATED,
-                                    "given by the user"))
+            notes.append(
+                Assumption("mfu", f"{mfu:g}", "ratio", Provenance.ESTIMATED, "given by the user")
+            )
         else:
             dm = d.default_mfu(acc.architecture, n_chips, n, finetune=kind == "finetune")
             m = dm.band
-            notes.append(Assumption("mfu", f"{m.value:.3g} ({m.low:.3g}-{m.high:.3g})", "ratio",
-                                    Provenance.ASSUMED, f"{acc.architecture}: {dm.source}"))
-        notes.append(Assumption("peak_flops", f"{peak:.4g}", f"FLOP/s dense {precision}",
-                                Provenance.ASSUMED, f"{acc.name}: {acc.source}"))
+            notes.append(
+                Assumption(
+                    "mfu",
+                    f"{m.value:.3g} ({m.low:.3g}-{m.high:.3g})",
+                    "ratio",
+                    Provenance.ASSUMED,
+                    f"{acc.architecture}: {dm.source}",
+                )
+            )
+        notes.append(
+            Assumption(
+                "peak_flops",
+                f"{peak:.4g}",
+                f"FLOP/s dense {precision}",
+                Provenance.ASSUMED,
+                f"{acc.name}: {acc.source}",
+            )
+        )
         ch = Band(
             flops_band.value / (peak * m.value) / 3600,
             flops_band.low / (peak * m.high) / 3600,
@@ -220,9 +287,15 @@ def _estimate(
     wall = ch.scale(1.0 / (n_chips * 24.0))
 
     power = chip_power(acc, power_basis, power_w)
-    notes.append(Assumption("power_basis", power.basis, "", Provenance.ASSUMED
-                            if power_basis is None else Provenance.ESTIMATED,
-                            "how per-chip power is obtained (tdp | measured | utilisation)"))
+    notes.append(
+        Assumption(
+            "power_basis",
+            power.basis,
+            "",
+            Provenance.ASSUMED if power_basis is None else Provenance.ESTIMATED,
+            "how per-chip power is obtained (tdp | measured | utilisation)",
+        )
+    )
     notes.extend(power.assumptions)
     per_chip_w = power.compute_w.add(power.host_w)
     it_kwh = ch.mul(per_chip_w).scale(1e-3)
@@ -232,17 +305,32 @@ def _estimate(
     rental = Band.exact(0.0)
     if cost_per_chip_hour:
         rental = ch.scale(cost_per_chip_hour)
-        notes.append(Assumption("cost_per_chip_hour", f"{cost_per_chip_hour:g}",
-                                f"{ctx.currency}/chip-hour", Provenance.ESTIMATED,
-                                "given by the user"))
+        notes.append(
+            Assumption(
+                "cost_per_chip_hour",
+                f"{cost_per_chip_hour:g}",
+                f"{ctx.currency}/chip-hour",
+                Provenance.ESTIMATED,
+                "given by the user",
+            )
+        )
     embodied, enote = _embodied(acc, ch)
     notes.append(enote)
     return TrainingEstimate(
-        kind=kind, hardware=acc.name, chips=n_chips,
-        flops=flops_band, chip_hours=ch, wall_clock_days=wall, it_energy_kwh=it_kwh,
-        facility_energy_kwh=out["facility"], co2e_location_kg=out["loc"],
-        co2e_market_kg=out["mkt"], cost=out["cost"].add(rental), currency=ctx.currency,
-        embodied_co2e_kg=embodied, assumptions=tuple(notes),
+        kind=kind,
+        hardware=acc.name,
+        chips=n_chips,
+        flops=flops_band,
+        chip_hours=ch,
+        wall_clock_days=wall,
+        it_energy_kwh=it_kwh,
+        facility_energy_kwh=out["facility"],
+        co2e_location_kg=out["loc"],
+        co2e_market_kg=out["mkt"],
+        cost=out["cost"].add(rental),
+        currency=ctx.currency,
+        embodied_co2e_kg=embodied,
+        assumptions=tuple(notes),
     )
 
 
@@ -273,7 +361,10 @@ def _embodied(acc: Accelerator, chip_hours: Band) -> tuple[Band, Assumption]:
     low = chip_hours.low * chip_kg / (life.high * d.HOURS_PER_YEAR)
     high = chip_hours.high * max(chip_kg, d.SERVER_SHARE_KGCO2E) / (life.low * d.HOURS_PER_YEAR)
     note = Assumption(
-        "embodied_per_chip", f"{chip_kg:g}", "kgCO2e", Provenance.ASSUMED,
+        "embodied_per_chip",
+        f"{chip_kg:g}",
+        "kgCO2e",
+        Provenance.ASSUMED,
         f"boundary: {boundary}; amortised over {life.value:g} years (low {life.high:g} y); high: "
         f"server share {d.SERVER_SHARE_KGCO2E:g} kg per accelerator (Luccioni 2022) over "
         f"{life.low:g} years",
@@ -306,10 +397,21 @@ def estimate_training(
     and price (defaults: industry-average PUE, world-average grid, all marked ``assumed``).
     """
     return _estimate(
-        kind="train", method="train", hardware=hardware, params=params,
-        active_params=active_params, tokens=tokens, flops=flops, chip_hours=chip_hours,
-        chips=chips, mfu=mfu, precision=precision, power_basis=power_basis, power_w=power_w,
-        context=context, cost_per_chip_hour=cost_per_chip_hour,
+        kind="train",
+        method="train",
+        hardware=hardware,
+        params=params,
+        active_params=active_params,
+        tokens=tokens,
+        flops=flops,
+        chip_hours=chip_hours,
+        chips=chips,
+        mfu=mfu,
+        precision=precision,
+        power_basis=power_basis,
+        power_w=power_w,
+        context=context,
+        cost_per_chip_hour=cost_per_chip_hour,
     )
 
 
@@ -341,26 +443,51 @@ def estimate_finetune(
     if method not in FINETUNE_METHODS:
         raise ConfigError(f"unknown fine-tuning method {method!r}; choose full, lora or qlora")
     ft = _estimate(
-        kind="finetune", method=method, hardware=hardware, params=params,
-        active_params=active_params, tokens=tokens, flops=flops, chip_hours=chip_hours,
-        chips=chips, mfu=mfu, precision=precision, power_basis=power_basis, power_w=power_w,
-        context=context, cost_per_chip_hour=cost_per_chip_hour,
+        kind="finetune",
+        method=method,
+        hardware=hardware,
+        params=params,
+        active_params=active_params,
+        tokens=tokens,
+        flops=flops,
+        chip_hours=chip_hours,
+        chips=chips,
+        mfu=mfu,
+        precision=precision,
+        power_basis=power_basis,
+        power_w=power_w,
+        context=context,
+        cost_per_chip_hour=cost_per_chip_hour,
     )
     positive("scratch tokens", scratch_tokens)
     n = active_params if active_params is not None else params
     sc_tokens = scratch_tokens if scratch_tokens is not None else d.CHINCHILLA_TOKENS_PER_PARAM * n
     scratch = _estimate(
-        kind="train", method="train", hardware=hardware, params=params,
-        active_params=active_params, tokens=sc_tokens, flops=None, chip_hours=None,
-        chips=chips, mfu=None, precision=precision, power_basis=power_basis, power_w=power_w,
-        context=context, cost_per_chip_hour=None,
+        kind="train",
+        method="train",
+        hardware=hardware,
+        params=params,
+        active_params=active_params,
+        tokens=sc_tokens,
+        flops=None,
+        chip_hours=None,
+        chips=chips,
+        mfu=None,
+        precision=precision,
+        power_basis=power_basis,
+        power_w=power_w,
+        context=context,
+        cost_per_chip_hour=None,
     )
     sf, ff = scratch.facility_energy_kwh, ft.facility_energy_kwh
     saving = Band.of(1 - ff.value / sf.value, 1 - ff.low / sf.low, 1 - ff.high / sf.high)
     note = Assumption(
-        "scratch_tokens", f"{sc_tokens:.4g}", "tokens",
+        "scratch_tokens",
+        f"{sc_tokens:.4g}",
+        "tokens",
         Provenance.ASSUMED if scratch_tokens is None else Provenance.ESTIMATED,
-        "20 tokens per parameter (Chinchilla, Hoffmann 2022)" if scratch_tokens is None
+        "20 tokens per parameter (Chinchilla, Hoffmann 2022)"
+        if scratch_tokens is None
         else "given by the user",
     )
     method_note = Assumption(
