@@ -49,14 +49,22 @@ def method_inputs(row: dict[str, str]) -> dict[str, object] | None:
         wall_h = hours(row["training_time_wallclock"])
         if wall_h is None or chips is None:
             return None
-        return {"chip_hours": wall_h * chips, "power_w": power / chips, "chips": int(chips),
-                "power_basis": "measured"}
+        return {
+            "chip_hours": wall_h * chips,
+            "power_w": power / chips,
+            "chips": int(chips),
+            "power_basis": "measured",
+        }
     if basis.startswith("measured"):  # Patterson: per-accelerator system power
         wall_h = hours(row["training_time_wallclock"])
         if wall_h is None or chips is None:
             return None
-        return {"chip_hours": wall_h * chips, "power_w": power, "chips": int(chips),
-                "power_basis": "measured"}
+        return {
+            "chip_hours": wall_h * chips,
+            "power_w": power,
+            "chips": int(chips),
+            "power_basis": "measured",
+        }
     if basis.startswith("tdp"):  # LLaMA: GPU-hours at TDP
         if "itemised" in row["chip_hours"]:
             return None

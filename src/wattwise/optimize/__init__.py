@@ -1,0 +1,1 @@
+"""wattwise optimisation lab (placeholder)."""

@@ -1,0 +1,131 @@
+"""Serving estimates: prefill/decode model, modelled power, boundaries, daily totals, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from wattwise.errors import ConfigError
+from wattwise.estimate import (
+    BOUNDARIES,
+    context_from_numbers,
+    estimate_inference,
+    estimate_training,
+)
+from wattwise.estimate.inference import kv_bytes_per_token_default, weights_read_params
+
+CTX = context_from_numbers(pue=1.2, intensity_location_g_per_kwh=400, price_per_kwh=0.1)
+
+
+def _j_per_token(batch: int) -> float:
+    est = estimate_inference(hardware="H100", params=8e9, input_tokens=500, output_tokens=500,
+                             batch_size=batch, chips=1, context=CTX)  # fmt: skip
+    per_1k = est.wh_per_1k_output_tokens
+    assert per_1k is not None
+    return per_1k["accelerators"].value * 3.6  # Wh per 1k tokens -> J per token
+
+
+def test_h100_8b_decode_matches_the_measured_energy_per_token() -> None:
+    """Measured: ~5-6 J/token at batch 1 and ~0.14 J/token at batch 64 (accelerator only)."""
+    assert 4.0 <= _j_per_token(1) <= 7.0
+    assert 0.10 <= _j_per_token(64) <= 0.20
+
+
+def test_modelled_decode_power_is_well_below_tdp() -> None:
+    """Measured: 290-360 W of the H100's 700 W while decoding an 8B model at batch 64."""
+    est = estimate_inference(hardware="H100", params=8e9, input_tokens=0, output_tokens=1000,
+                             batch_size=64, chips=1, context=CTX)  # fmt: skip
+    mean_w = est.wh_per_request["accelerators"].value * 3600 / est.seconds_per_request.value
+    assert 290 <= mean_w <= 360
+    tdp = estimate_inference(hardware="H100", params=8e9, input_tokens=0, output_tokens=1000,
+                             batch_size=64, chips=1, context=CTX, power_basis="tdp")  # fmt: skip
+    ratio = tdp.wh_per_request["accelerators"].value / est.wh_per_request["accelerators"].value
+    assert 1.8 <= ratio <= 2.4  # serving at TDP overstates about twofold
+
+
+def test_boundaries_nest_and_facility_is_node_times_pue() -> None:
+    est = estimate_inference(hardware="A100", params=13e9, input_tokens=800, output_tokens=200,
+                             context=CTX)  # fmt: skip
+    w = est.wh_per_request
+    assert tuple(w) == BOUNDARIES
+    assert w["accelerators"].value < w["node"].value < w["facility"].value
+    assert w["facility"].value == pytest.approx(w["node"].value * 1.2)
+    for band in w.values():
+        assert band.low <= band.value <= band.high
+    per_1k = est.wh_per_1k_output_tokens
+    assert per_1k is not None
+    assert per_1k["node"].value == pytest.approx(w["node"].value * 1000 / 200)
+
+
+def test_prefill_is_compute_bound_and_grows_with_input_tokens() -> None:
+    short = estimate_inference(hardware="H100", params=70e9, input_tokens=100, output_tokens=1,
+                               chips=4, context=CTX)  # fmt: skip
+    long = estimate_inference(hardware="H100", params=70e9, input_tokens=10_000, output_tokens=1,
+                              chips=4, context=CTX)  # fmt: skip
+    # 2 x N x tokens / (peak x 0.45) x compute-bound power: linear in input tokens.
+    prefill_j = 2 * 70e9 * 9_900 / (989.4e12 * 0.45) * (70 + 630 * 0.85)
+    diff_j = (long.wh_per_request["accelerators"].value
+              - short.wh_per_request["accelerators"].value) * 3600  # fmt: skip
+    assert diff_j == pytest.approx(prefill_j, rel=0.05)
+
+
+def test_daily_yearly_and_breakeven_day() -> None:
+    train = estimate_training(hardware="H100", params=8e9, tokens=1.5e13, chips=1024, context=CTX)
+    est = estimate_inference(hardware="H100", params=8e9, input_tokens=500, output_tokens=300,
+                             requests_per_day=1e7, context=CTX, training=train)  # fmt: skip
+    day = est.daily["energy_kwh"].value
+    assert day == pytest.approx(est.wh_per_request["facility"].value * 1e7 / 1000)
+    assert est.yearly["energy_kwh"].value == pytest.approx(day * 365)
+    assert est.daily["co2e_location_kg"].value == pytest.approx(day * 0.4)
+    assert est.daily["cost"].value == pytest.approx(day * 0.1)
+    assert est.breakeven_days is not None
+    assert est.breakeven_days.value == pytest.approx(train.facility_energy_kwh.value / day)
+    d = est.to_dict()
+    assert d["breakeven_day"] >= est.breakeven_days.value
+    assert set(d["wh_per_request"]) == set(BOUNDARIES)
+    assert set(d["daily"]) >= {"energy_kwh", "co2e_location_kg", "cost"}
+
+
+def test_always_on_counts_idle_replicas() -> None:
+    kw = {"hardware": "H100", "params": 8e9, "input_tokens": 200, "output_tokens": 200,
+          "requests_per_day": 1000.0, "context": CTX}  # fmt: skip
+    busy = estimate_inference(**kw)  # type: ignore[arg-type]
+    always = estimate_inference(always_on=True, **kw)  # type: ignore[arg-type]
+    assert always.daily["energy_kwh"].value > 5 * busy.daily["energy_kwh"].value
+
+
+def test_moe_reads_fewer_weights_at_small_batch() -> None:
+    assert weights_read_params(100e9, 100e9, 8) == 100e9
+    assert weights_read_params(400e9, 100e9, 1) == pytest.approx(100e9)
+    assert 100e9 < weights_read_params(400e9, 100e9, 4) < 400e9
+    moe = estimate_inference(hardware="H100", params=400e9, active_params=100e9, batch_size=1,
+                             input_tokens=0, output_tokens=100, context=CTX)  # fmt: skip
+    dense = estimate_inference(hardware="H100", params=400e9, batch_size=1, input_tokens=0,
+                               output_tokens=100, context=CTX)  # fmt: skip
+    assert moe.wh_per_request["node"].value < dense.wh_per_request["node"].value
+
+
+def test_kv_cache_default_and_chip_count() -> None:
+    # Llama-3.1-8B: 32 layers x 8 KV heads x 128 dims x 2 (K, V) x 2 bytes = 131 kB per token.
+    assert kv_bytes_per_token_default(8e9) == pytest.approx(131_072, rel=0.1)
+    est = estimate_inference(hardware="H100", params=405e9, input_tokens=100, output_tokens=100,
+                             context=CTX)  # fmt: skip
+    assert est.chips == 16  # 810 GB of bf16 weights need more than 8 x 80 GB x 0.9
+    with pytest.raises(ConfigError, match="cannot hold"):
+        estimate_inference(hardware="H100", params=405e9, input_tokens=1, output_tokens=1,
+                           chips=4, context=CTX)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"input_tokens": -1, "output_tokens": 10}, "input tokens must be >= 0"),
+        ({"input_tokens": 0, "output_tokens": 0}, "needs input or output"),
+        ({"input_tokens": 10, "output_tokens": 10, "batch_size": 0}, "batch size"),
+        ({"input_tokens": 10, "output_tokens": 10, "mfu_prefill": 2.0}, "prefill MFU"),
+        ({"input_tokens": 10, "output_tokens": 10, "bandwidth_efficiency": 0.0}, "bandwidth"),
+        ({"input_tokens": 10, "output_tokens": 10, "active_params": 9e9}, "exceed"),
+    ],
+)
+def test_bad_input(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        estimate_inference(hardware="H100", params=8e9, context=CTX, **kwargs)  # type: ignore[arg-type]
