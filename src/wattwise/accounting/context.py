@@ -242,12 +242,13 @@ def _load_toml(path: Path) -> dict[str, Any]:
 
 def read_config(path: Path | str) -> dict[str, Any]:
     """The wattwise settings in one file: ``[tool.wattwise]`` of a pyproject.toml, else the
-    top level of a wattwise.toml. A missing file or section gives ``{}``."""
+    top level (or a ``[tool.wattwise]`` table) of a wattwise.toml. A missing file or section
+    gives ``{}``."""
     p = Path(path)
     if not p.is_file():
         return {}
     data = _load_toml(p)
-    if p.name == "pyproject.toml":
+    if p.name == "pyproject.toml" or set(data) == {"tool"}:
         tool = data.get("tool", {})
         section = tool.get("wattwise", {}) if isinstance(tool, dict) else {}
         return dict(section) if isinstance(section, dict) else {}

@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each feature module adds its own sub-commands."""
-    from wattwise.cli import doctor, run, runs
+    from wattwise.cli import data, doctor, regions, run, runs
 
     p = Parser(
         prog="wattwise",
@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     runs.register(sub)
     doctor.register(sub)
-    for optional in ("wattwise.estimate.cli", "wattwise.cli.data"):
+    regions.register(sub)
+    data.register(sub)
+    for optional in ("wattwise.estimate.cli", "wattwise.optimize.cli"):
         _register_optional(sub, optional)
     return p
 

@@ -25,6 +25,7 @@ EXIT_NOT_EXECUTABLE = 126
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     from wattwise.cli import add_db_option
+    from wattwise.cli.footprint import add_context_options
 
     p = sub.add_parser(
         "run",
@@ -49,6 +50,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--no-store", action="store_true", help="do not write the run to the ledger")
     p.add_argument("--quiet", action="store_true", help="print no summary")
     add_db_option(p)
+    add_context_options(p)
     p.set_defaults(handler=handle, accepts_command=True)
 
 
@@ -74,12 +76,15 @@ def _executable_status(prog: str) -> int:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from wattwise.cli.footprint import context_from_args, footprint_lines, footprint_of
     from wattwise.cli.render import run_summary
+    from wattwise.errors import WattwiseError
     from wattwise.tracker.core import Tracker
     from wattwise.workloads.counts import ENV_VAR, read_counts
 
     if args.interval <= 0:
         raise ConfigError("--interval must be a positive number of seconds")
+    ctx = context_from_args(args)  # bad --country / --pue: one line, exit 2, nothing run
     command = resolve_command(args.target_command)
     status = _executable_status(command[0])
     if status == EXIT_NOT_FOUND:
@@ -138,15 +143,31 @@ def handle(args: argparse.Namespace) -> int:
         tracker.add_note(n)
     run_status = "finished" if exit_code == 0 else ("interrupted" if forwarded else "failed")
     result = tracker.stop(exit_code=exit_code, status=run_status)
+    footprint = None
+    try:
+        footprint = footprint_of(result, ctx)
+    except WattwiseError as exc:
+        sys.stderr.write(f"wattwise: footprint not computed: {exc}\n")
     if ledger is not None:
+        try:
+            ledger.set_extra(result.run_id, "context", ctx.to_dict())
+            if footprint is not None:
+                ledger.set_extra(result.run_id, "footprint", footprint.to_dict())
+        except WattwiseError as exc:
+            sys.stderr.write(f"wattwise: footprint not stored: {exc}\n")
         ledger.close()
     if args.json:
         from wattwise.ledger.serialize import run_to_dict
 
-        json.dump(run_to_dict(result), sys.stdout, indent=2)
+        doc = run_to_dict(result)
+        doc["footprint"] = footprint.to_dict() if footprint is not None else None
+        json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     if not args.quiet:
-        sys.stderr.write(run_summary(result) + "\n")
+        lines = [run_summary(result)]
+        if footprint is not None:
+            lines += footprint_lines(footprint)
         if ledger is not None:
-            sys.stderr.write(f"  stored in the ledger: wattwise runs show {result.run_id[:12]}\n")
+            lines.append(f"  stored in the ledger: wattwise runs show {result.run_id[:12]}")
+        sys.stderr.write("\n".join(lines) + "\n")
     return exit_code

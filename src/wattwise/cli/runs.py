@@ -12,6 +12,7 @@ from wattwise.errors import ConfigError
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     from wattwise.cli import Parser, add_db_option
+    from wattwise.cli.footprint import add_context_options
 
     p = sub.add_parser("runs", help="list, show and export stored runs")
     rs = p.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", parser_class=Parser)
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     show.add_argument("run_id", metavar="ID")
     show.add_argument("--json", action="store_true")
     add_db_option(show)
+    add_context_options(show)
     show.set_defaults(handler=handle_show)
     ex = rs.add_parser("export", help="export runs as CSV or JSON to stdout or a file")
     ex.add_argument("--format", choices=("csv", "json"), default="json")
@@ -81,19 +83,26 @@ def _summary_dict(r: Any) -> dict[str, Any]:
 
 
 def handle_show(args: argparse.Namespace) -> int:
+    """Show a stored run, re-accounted under the flags given (the run is not rerun)."""
+    from wattwise.cli.footprint import context_from_args, footprint_lines, footprint_of
     from wattwise.cli.render import run_summary
     from wattwise.ledger.serialize import run_to_dict
 
     led = _open(args)
     try:
         result = led.get_run(args.run_id)
+        extra = led.get_extra(result.run_id)
     finally:
         led.close()
+    ctx = context_from_args(args, stored=extra.get("context") or {})
+    footprint = footprint_of(result, ctx)
     if args.json:
-        json.dump(run_to_dict(result), sys.stdout, indent=2)
+        doc = run_to_dict(result)
+        doc["footprint"] = footprint.to_dict()
+        json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(run_summary(result) + "\n")
+        sys.stdout.write("\n".join([run_summary(result), *footprint_lines(footprint)]) + "\n")
     return 0
 
 

@@ -1,0 +1,104 @@
+"""Accounting on the command line: context flags, footprints of runs, region comparisons.
+
+The flags come from the one declarative table :data:`wattwise.accounting.context.SETTINGS`, so
+every command that accounts energy accepts the same options, environment variables and config
+keys (``[tool.wattwise]`` in pyproject.toml, or ``wattwise.toml``, in the current directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wattwise.units import format_energy, format_mass_g, kwh_to_j
+
+if TYPE_CHECKING:
+    from wattwise.accounting import Context, Footprint
+    from wattwise.tracker.model import RunResult
+
+
+def add_context_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--country``, ``--region``, ``--cloud``, ``--pue``, ... (all default None)."""
+    from wattwise.accounting.context import SETTINGS
+
+    g = p.add_argument_group(
+        "accounting context",
+        "where the energy was used (flags > WATTWISE_* environment > [tool.wattwise] config)",
+    )
+    for s in SETTINGS:
+        g.add_argument(
+            s.flag,
+            dest=f"ctx_{s.field}",
+            type=s.kind,
+            default=None,
+            help=s.help,
+            metavar=s.kind.__name__.upper(),
+        )
+
+
+def context_flags(args: argparse.Namespace) -> dict[str, object]:
+    """The context flags given on the command line (None for those not given)."""
+    from wattwise.accounting.context import SETTINGS
+
+    return {s.field: getattr(args, f"ctx_{s.field}", None) for s in SETTINGS}
+
+
+def context_from_args(args: argparse.Namespace, stored: Mapping[str, Any] | None = None) -> Context:
+    """Resolve the context: flags > env > config files > ``stored`` (a run's own context).
+
+    Settings are decided per group (location, PUE, market, price, ...): a ``--country`` flag
+    replaces a stored cloud region rather than mixing with it.
+    """
+    from wattwise.accounting.context import SETTINGS, default_config_paths, resolve_context
+
+    flags = context_flags(args)
+    if stored:
+        group_of = {s.field: s.group for s in SETTINGS}
+        given_groups = {group_of[k] for k, v in flags.items() if v is not None}
+        for k, v in stored.items():
+            if k in group_of and group_of[k] not in given_groups and flags.get(k) is None:
+                flags[k] = v
+        return resolve_context(flags, {}, ())
+    return resolve_context(flags, os.environ, default_config_paths(Path.cwd()))
+
+
+def embodied_devices(result: RunResult) -> list[tuple[str, str, int]]:
+    """Devices that get an embodied-carbon share: accelerators (one per GPU device)."""
+    return [(c.kind, c.name, 1) for c in result.components if c.kind == "gpu"]
+
+
+def footprint_of(result: RunResult, ctx: Context) -> Footprint:
+    """Account a run's total energy in ``ctx``."""
+    from wattwise.accounting import account
+
+    units = {k.rstrip("s") or k: v for k, v in result.counts.items() if v > 0}
+    return account(
+        result.energy.total_j,
+        result.energy.label,
+        result.duration_s,
+        ctx,
+        embodied_devices(result),
+        units or None,
+    )
+
+
+def footprint_lines(fp: Footprint) -> list[str]:
+    """A few human lines: facility energy, carbon, water, cost, embodied, assumptions."""
+    cost = f"{fp.cost.value:.4g} {fp.cost.currency}" if fp.cost else "unknown (give --price)"
+    lines = [
+        f"  footprint in {fp.location}: facility energy "
+        f"{format_energy(kwh_to_j(fp.facility_energy_kwh))}"
+        f" (PUE {fp.pue:.3g}), {format_mass_g(fp.co2e_location_g)} CO2e location-based"
+        f" ({fp.intensity_g_per_kwh:.0f} g/kWh), {format_mass_g(fp.co2e_market_g)} market-based",
+        f"  water {fp.water_l:.3g} L, cost {cost}, embodied {format_mass_g(fp.embodied_co2e_g)}"
+        " CO2e",
+    ]
+    for unit, g in fp.sci_g_per_unit.items():
+        lines.append(f"  SCI: {g:.3g} gCO2e per {unit}")
+    assumed = [a for a in fp.assumptions if a.provenance == "assumed"]
+    for a in assumed:
+        lines.append(f"  assumed: {a.name} = {a.value} {a.unit} ({a.source})")
+    return lines
