@@ -228,3 +228,37 @@ def test_doctor_explains_every_reader(tmp_path: Path) -> None:
     assert readers["cpu-model"]["available"] is True
     text = wattwise("doctor", WATTWISE_POWERCAP_ROOT=str(tmp_path / "none"))
     assert "cpu-model" in text.stdout and "tdp" in text.stdout.lower()
+
+
+def test_total_steps_prints_a_live_forecast(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import time\n"
+        "from wattwise.workloads.counts import report_count\n"
+        "for _ in range(12):\n"
+        "    t = time.time()\n"
+        "    while time.time() - t < 0.4: pass\n"
+        "    report_count(steps=1, tokens=64)\n"
+    )
+    p = wattwise(
+        "run",
+        "--json",
+        "--interval",
+        "0.5",
+        "--total-steps",
+        "24",
+        "--",
+        sys.executable,
+        str(script),
+    )
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["counts"]["steps"] == 12 and doc["counts"]["tokens"] == 12 * 64
+    lines = [ln for ln in p.stderr.splitlines() if "forecast" in ln]
+    assert lines, p.stderr
+    assert "/24: forecast" in lines[-1] and "done in" in lines[-1]
+
+
+def test_total_steps_must_be_positive() -> None:
+    p = wattwise("run", "--total-steps", "0", "--", "true")
+    assert p.returncode == 2 and "--total-steps" in p.stderr

@@ -250,3 +250,30 @@ def test_psys_is_reported_but_not_added_to_package(clock: FakeClock) -> None:
     res = t.stop()
     assert {c.device_id for c in res.components} == {"rapl:package-0", "rapl:psys"}
     assert res.energy.total_j == pytest.approx(60.0)
+
+
+def test_forecast_from_steps_narrows(clock: FakeClock) -> None:
+    t = Tracker(readers=[CounterReader(clock, 100.0)], clock=clock, sampler=False).start()
+    bands = []
+    for i in range(1, 21):
+        clock.advance(2.0 if i % 2 else 2.2)  # steps of 2.0-2.2 s at 100 W
+        t.sample()
+        t.step()
+        if i in (5, 20):
+            bands.append(t.forecast(total_steps=40))
+    early, late = bands
+    # 20 steps of 2.1 s mean at 100 W: the whole run of 40 steps is ~8,400 J and ~84 s
+    assert late.energy_j.value == pytest.approx(8400, rel=0.01)
+    assert late.duration_s.value == pytest.approx(84, rel=0.01)
+    assert late.energy_j.low <= late.energy_j.value <= late.energy_j.high
+    width = lambda b: b.high - b.low  # noqa: E731
+    assert width(late.energy_j) < width(early.energy_j)
+    assert t.stop().counts["steps"] == 20
+
+
+def test_forecast_without_steps_is_a_clear_error(clock: FakeClock) -> None:
+    from wattwise.errors import ConfigError
+
+    t = Tracker(readers=[CounterReader(clock, 1.0)], clock=clock, sampler=False).start()
+    with pytest.raises(ConfigError, match="no step"):
+        t.forecast(total_steps=10)

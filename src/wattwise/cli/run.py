@@ -47,6 +47,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="print the run as a JSON document on stdout (the command's stdout goes to stderr)",
     )
+    p.add_argument(
+        "--total-steps",
+        type=int,
+        metavar="N",
+        help="forecast energy, carbon and finish time while the command runs; it reports "
+        "each step with wattwise.workloads.counts.report_count(steps=1)",
+    )
     p.add_argument("--no-store", action="store_true", help="do not write the run to the ledger")
     p.add_argument("--quiet", action="store_true", help="print no summary")
     add_db_option(p)
@@ -80,11 +87,13 @@ def handle(args: argparse.Namespace) -> int:
     from wattwise.cli.render import run_summary
     from wattwise.errors import WattwiseError
     from wattwise.tracker.core import Tracker
-    from wattwise.workloads.counts import ENV_VAR, read_counts
+    from wattwise.workloads.counts import ENV_VAR, CountsFollower
 
     if args.interval <= 0:
         raise ConfigError("--interval must be a positive number of seconds")
     ctx = context_from_args(args)  # bad --country / --pue: one line, exit 2, nothing run
+    if args.total_steps is not None and args.total_steps <= 0:
+        raise ConfigError("--total-steps must be a positive number of steps")
     command = resolve_command(args.target_command)
     status = _executable_status(command[0])
     if status == EXIT_NOT_FOUND:
@@ -130,17 +139,19 @@ def handle(args: argparse.Namespace) -> int:
         if forwarded:  # a signal arrived while the command was starting
             proc.send_signal(forwarded[-1])
         tracker.attach_process(proc.pid)
-        returncode = proc.wait()
+        follower = CountsFollower(counts_file)
+        if args.total_steps is not None:
+            returncode = _wait_with_forecast(proc, tracker, follower, args.total_steps, ctx)
+        else:
+            returncode = proc.wait()
     finally:
         for s, h in old.items():
             signal.signal(s, h)
     exit_code = returncode if returncode >= 0 else 128 - returncode
-    counts, notes = read_counts(counts_file)
-    tmpdir.cleanup()
-    if counts:
-        tracker.count(**counts)
-    for n in notes:
+    _apply_counts(tracker, follower)
+    for n in follower.notes:
         tracker.add_note(n)
+    tmpdir.cleanup()
     run_status = "finished" if exit_code == 0 else ("interrupted" if forwarded else "failed")
     result = tracker.stop(exit_code=exit_code, status=run_status)
     footprint = None
@@ -171,3 +182,58 @@ def handle(args: argparse.Namespace) -> int:
             lines.append(f"  stored in the ledger: wattwise runs show {result.run_id[:12]}")
         sys.stderr.write("\n".join(lines) + "\n")
     return exit_code
+
+
+def _apply_counts(tracker: Any, follower: Any) -> None:
+    """Feed the command's new count reports to the tracker (steps as step marks)."""
+    for ev in follower.poll():
+        units = dict(ev.units)
+        steps = units.pop("steps", 0.0)
+        if steps > 0:
+            at_s = None
+            if ev.wall_time_s is not None:
+                at_s = max(0.0, min(tracker.elapsed_s(), ev.wall_time_s - tracker.start_wall_s))
+            tracker.step(round(steps), at_s=at_s)
+        if units:
+            tracker.count(**units)
+
+
+def _wait_with_forecast(
+    proc: subprocess.Popen[bytes], tracker: Any, follower: Any, total_steps: int, ctx: Any
+) -> int:
+    """Wait for ``proc``, printing a forecast of the whole run every few seconds."""
+    from wattwise.errors import WattwiseError
+    from wattwise.units import format_duration, format_energy
+
+    intensity = _intensity_or_none(ctx)
+    period_s = max(2.0, 3 * tracker.interval_s)
+    while True:
+        try:
+            return proc.wait(timeout=period_s)
+        except subprocess.TimeoutExpired:
+            pass
+        _apply_counts(tracker, follower)
+        try:
+            fc = tracker.forecast(total_steps, intensity_g_per_kwh=intensity)
+        except WattwiseError:
+            continue  # no step yet
+        e, r = fc.energy_j, fc.remaining_s
+        line = (
+            f"wattwise: step {fc.steps_seen}/{fc.total_steps}: forecast "
+            f"{format_energy(e.value)} ({format_energy(e.low)}-{format_energy(e.high)}), "
+            f"done in {format_duration(r.value)} ({format_duration(r.low)}-"
+            f"{format_duration(r.high)})"
+        )
+        if fc.co2e_kg is not None:
+            line += f", {fc.co2e_kg.value * 1000:.3g} gCO2e (IT energy x grid)"
+        sys.stderr.write(line + "\n")
+
+
+def _intensity_or_none(ctx: Any) -> float | None:
+    try:
+        from wattwise.accounting.footprint import resolve_grid
+
+        _grid, _label, used = resolve_grid(ctx)
+        return float(used.value)
+    except Exception:
+        return None

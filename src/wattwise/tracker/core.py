@@ -12,6 +12,7 @@ power, reported as a separate ``estimated`` component), and a failing ledger bec
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -146,9 +147,11 @@ class Tracker:
         self._open_windows: list[Window] = []
         self._windows: list[WindowResult] = []
         self._counts: dict[str, float] = {}
+        self._step_marks_s: list[float] = []  # run-relative times at which steps ended
         self._t0: float | None = None
         self._start_snapshot: _Snapshot | None = None
         self._started_at = ""
+        self.start_wall_s = 0.0  # wall-clock (Unix) time of start()
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._last_flush_s = 0.0
@@ -161,7 +164,9 @@ class Tracker:
         if self.status != "created":
             return self
         self.status = "running"
-        self._started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        now = datetime.now(timezone.utc)
+        self._started_at = now.isoformat(timespec="milliseconds")
+        self.start_wall_s = now.timestamp()
         readers = self._readers_arg
         if readers is None:
             try:
@@ -285,6 +290,71 @@ class Tracker:
                 self._counts[unit] = self._counts.get(unit, 0.0) + value
                 for w in self._open_windows:
                     w.counts[unit] = w.counts.get(unit, 0.0) + value
+
+    def step(self, n: int = 1, *, at_s: float | None = None) -> None:
+        """Mark the end of ``n`` training steps (or epochs) now, for :meth:`forecast`.
+
+        Cheap: records a timestamp and counts ``steps``; energies come from the timeline.
+        ``at_s`` (seconds since the run started) marks a step that ended earlier, as reported
+        by another process.
+        """
+        with self._lock:
+            if self._t0 is None or n <= 0:
+                return
+            t = self._clock() - self._t0 if at_s is None else at_s
+            self._step_marks_s.extend([t] * n)
+            self._counts["steps"] = self._counts.get("steps", 0.0) + n
+
+    def forecast(
+        self,
+        total_steps: int,
+        *,
+        intensity_g_per_kwh: float | None = None,
+        warmup_steps: int = 0,
+        confidence: float = 0.9,
+    ) -> Any:
+        """Predict energy, carbon and finish time of the whole run from the steps seen so far.
+
+        Each step's energy is the total cumulative energy (all devices) interpolated at its
+        boundaries on the sampled timeline, so it is as fine as the sampling interval. Returns a
+        :class:`wattwise.estimate.forecast.Forecast` (bands narrow as more steps are seen).
+        Raises ConfigError when no step has been marked yet or ``total_steps`` is too small.
+        """
+        from wattwise.errors import ConfigError
+        from wattwise.estimate.forecast import forecast
+
+        with self._lock:
+            if self.status == "running":
+                self._snapshot()
+            marks = sorted(self._step_marks_s)
+            timeline = self._total_timeline()
+        if not marks:
+            raise ConfigError("no step marked yet: call t.step() at the end of each step")
+        bounds = [0.0, *marks]
+        energies = [_interp(timeline, b) for b in bounds]
+        durations = [b - a for a, b in itertools.pairwise(bounds)]
+        step_j = [b - a for a, b in itertools.pairwise(energies)]
+        return forecast(
+            durations,
+            step_j,
+            total_steps,
+            warmup_steps=warmup_steps,
+            confidence=confidence,
+            intensity_g_per_kwh=intensity_g_per_kwh,
+        )
+
+    def _total_timeline(self) -> list[tuple[float, float]]:
+        """(run-relative time, total cumulative energy J) at every snapshot. Caller holds lock."""
+        by_t: dict[float, dict[str, float]] = {}
+        for smp in self._samples:
+            if smp.energy_j is not None:
+                by_t.setdefault(smp.t_s, {})[smp.device_id] = smp.energy_j
+        last: dict[str, float] = {}
+        out: list[tuple[float, float]] = []
+        for t in sorted(by_t):
+            last.update(by_t[t])
+            out.append((t, sum(last.values())))
+        return out
 
     def add_note(self, note: str) -> None:
         """Attach a note to the run (shown in summaries and stored in the ledger)."""
@@ -545,6 +615,18 @@ class Tracker:
             self._notes.append(f"ledger write failed ({method}): {exc}; the run is kept in memory")
             log.warning("wattwise: ledger write failed (%s): %s", method, exc)
             self._sink = None
+
+
+def _interp(points: Sequence[tuple[float, float]], t: float) -> float:
+    """Linear interpolation of (time, value) points at ``t``, clamped at both ends."""
+    if not points:
+        return 0.0
+    if t <= points[0][0]:
+        return points[0][1]
+    for (t0, v0), (t1, v1) in itertools.pairwise(points):
+        if t <= t1:
+            return v0 if t1 == t0 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    return points[-1][1]
 
 
 class track(contextlib.ContextDecorator):  # lower-case: reads as a function
