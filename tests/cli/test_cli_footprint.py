@@ -112,3 +112,46 @@ def test_data_commands() -> None:
     bad = wattwise("data", "show", "nope.csv")
     assert bad.returncode == 2
     assert "unknown" in bad.stderr or "closest" in bad.stderr
+
+
+def test_detect_cloud_only_when_asked(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            if self.path.startswith("/computeMetadata/v1/instance/zone"):
+                body = b"projects/1/zones/europe-west1-b"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_response(404)
+                self.end_headers()
+
+        def do_PUT(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        plain = wattwise("run", "--json", "--", "true", WATTWISE_CLOUD_METADATA_URL=url)
+        assert plain.returncode == 0 and not hits  # no network unless asked
+        p = wattwise(
+            "run", "--json", "--detect-cloud", "--", "true", WATTWISE_CLOUD_METADATA_URL=url
+        )
+        assert p.returncode == 0, p.stderr
+        fp = json.loads(p.stdout)["footprint"]
+        assert "gcp:europe-west1" in fp["location"] and hits
+    finally:
+        srv.shutdown()

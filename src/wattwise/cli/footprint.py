@@ -37,6 +37,12 @@ def add_context_options(p: argparse.ArgumentParser) -> None:
             help=s.help,
             metavar=s.kind.__name__.upper(),
         )
+    g.add_argument(
+        "--detect-cloud",
+        action="store_true",
+        help="ask the cloud instance metadata service for provider and region (0.5 s timeout; "
+        "off by default: wattwise makes no network call unless asked)",
+    )
 
 
 def context_flags(args: argparse.Namespace) -> dict[str, object]:
@@ -62,7 +68,31 @@ def context_from_args(args: argparse.Namespace, stored: Mapping[str, Any] | None
             if k in group_of and group_of[k] not in given_groups and flags.get(k) is None:
                 flags[k] = v
         return resolve_context(flags, {}, ())
-    return resolve_context(flags, os.environ, default_config_paths(Path.cwd()))
+    ctx = resolve_context(flags, os.environ, default_config_paths(Path.cwd()))
+    if getattr(args, "detect_cloud", False) and not ctx.has_location:
+        ctx = _with_detected_cloud(ctx)
+    return ctx
+
+
+def _with_detected_cloud(ctx: Context) -> Context:
+    """``ctx`` located by the instance metadata service, or unchanged with a warning."""
+    import dataclasses
+    import sys
+
+    from wattwise.accounting.context import check_context
+    from wattwise.accounting.detect import detect_cloud
+
+    loc, reasons = detect_cloud()
+    if loc is None:
+        sys.stderr.write(
+            "wattwise: --detect-cloud: no instance metadata service answered "
+            f"({'; '.join(reasons)[:200]}); give --country or --cloud-region\n"
+        )
+        return ctx
+    origins = {**ctx.origins, "cloud": loc.source, "cloud_region": loc.source}
+    return check_context(
+        dataclasses.replace(ctx, cloud=loc.cloud, cloud_region=loc.region, origins=origins)
+    )
 
 
 def embodied_devices(result: RunResult) -> list[tuple[str, str, int]]:

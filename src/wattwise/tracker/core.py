@@ -455,9 +455,10 @@ class Tracker:
                 )
                 self._samples.append(s)
                 self._unflushed.append(s)
+            last_errors = getattr(st.reader, "last_errors", None) or {}
             for d in st.devices:
                 if d.device_id not in seen:
-                    self._open_gap(d.device_id, t, "no reading returned")
+                    self._open_gap(d.device_id, t, last_errors.get(d.device_id, "no reading"))
             st.failing_since_s = None
         return _Snapshot(
             t_s=t,
