@@ -1,1 +1,0 @@
-"""wattwise optimisation lab (placeholder)."""
