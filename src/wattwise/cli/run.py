@@ -54,6 +54,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="forecast energy, carbon and finish time while the command runs; it reports "
         "each step with wattwise.workloads.counts.report_count(steps=1)",
     )
+    p.add_argument(
+        "--gpus",
+        metavar="LIST",
+        help="GPUs to measure: comma-separated indices (nvidia-smi order) or UUIDs "
+        "(default: those CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES show, else all)",
+    )
     p.add_argument("--no-store", action="store_true", help="do not write the run to the ledger")
     p.add_argument("--quiet", action="store_true", help="print no summary")
     add_db_option(p)
@@ -113,7 +119,8 @@ def handle(args: argparse.Namespace) -> int:
     counts_file = Path(tmpdir.name) / "counts.jsonl"
     env = dict(os.environ)
     env[ENV_VAR] = str(counts_file)
-    tracker = Tracker(name, interval_s=args.interval, sink=ledger, command=command)
+    gpus = [g.strip() for g in args.gpus.split(",") if g.strip()] if args.gpus else None
+    tracker = Tracker(name, interval_s=args.interval, sink=ledger, command=command, gpus=gpus)
     env["WATTWISE_RUN_ID"] = tracker.run_id
     forwarded: list[int] = []
     children: list[subprocess.Popen[bytes]] = []

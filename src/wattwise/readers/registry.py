@@ -7,11 +7,12 @@ estimates are therefore never counted alongside a counter for the same device.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from wattwise.readers.base import DeviceInfo, ProbeResult, Reader
 
 ReaderFactory = Callable[[], Reader]
+GpuSelection = Sequence[str] | None
 
 
 def _rapl() -> Reader:
@@ -20,16 +21,16 @@ def _rapl() -> Reader:
     return RaplReader()
 
 
-def _nvml() -> Reader:
+def _nvml(gpus: GpuSelection = None) -> Reader:
     from wattwise.readers.nvml import NvmlReader
 
-    return NvmlReader()
+    return NvmlReader(gpus=gpus)
 
 
-def _amd() -> Reader:
+def _amd(gpus: GpuSelection = None) -> Reader:
     from wattwise.readers.amd import AmdSmiReader
 
-    return AmdSmiReader()
+    return AmdSmiReader(gpus=gpus)
 
 
 def _cpu_model() -> Reader:
@@ -45,9 +46,17 @@ def _memory_model() -> Reader:
 
 
 #: Hardware readers, tried in this order.
-HARDWARE_READERS: dict[str, ReaderFactory] = {"rapl": _rapl, "nvml": _nvml, "amdsmi": _amd}
+HARDWARE_READERS: dict[str, Callable[..., Reader]] = {
+    "rapl": _rapl,
+    "nvml": _nvml,
+    "amdsmi": _amd,
+}
 #: Model estimates, used only where no counter covers the kind.
 MODEL_READERS: dict[str, ReaderFactory] = {"cpu-model": _cpu_model, "memory-model": _memory_model}
+
+
+def _with_gpus(factory: Callable[..., Reader], gpus: Sequence[str]) -> ReaderFactory:
+    return lambda: factory(gpus)
 
 
 def _safe_probe(name: str, factory: ReaderFactory) -> tuple[Reader | None, ProbeResult]:
@@ -68,12 +77,18 @@ def _kinds(devices: tuple[DeviceInfo, ...]) -> set[str]:
     return {d.kind for d in devices}
 
 
-def default_readers(notes: list[str] | None = None) -> list[Reader]:
-    """The readers to use on this machine; what was left out and why is appended to ``notes``."""
+def default_readers(notes: list[str] | None = None, gpus: GpuSelection = None) -> list[Reader]:
+    """The readers to use on this machine; what was left out and why is appended to ``notes``.
+
+    ``gpus`` (indices or UUIDs) selects GPUs for NVML and amdsmi instead of the
+    ``CUDA_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES`` defaults.
+    """
     notes = notes if notes is not None else []
     chosen: list[Reader] = []
     covered: set[str] = set()
     for name, factory in HARDWARE_READERS.items():
+        if gpus is not None and name in ("nvml", "amdsmi"):
+            factory = _with_gpus(factory, gpus)
         reader, probe = _safe_probe(name, factory)
         if reader is not None and probe.available:
             chosen.append(reader)

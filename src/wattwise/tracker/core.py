@@ -105,7 +105,8 @@ class Tracker:
     """Tracks the energy of a run, per device, with named windows and work counters.
 
     Construction does nothing; :meth:`start` opens the readers, takes the first reading and starts
-    the sampler thread. ``readers=None`` discovers the readers available on this machine.
+    the sampler thread. ``readers=None`` discovers the readers available on this machine
+    (``gpus``: GPU indices or UUIDs to read instead of those ``CUDA_VISIBLE_DEVICES`` shows).
     ``clock`` (seconds, monotonic) and ``sampler=False`` let tests drive the tracker by hand with
     :meth:`sample`.
     """
@@ -122,6 +123,7 @@ class Tracker:
         flush_interval_s: float = 2.0,
         command: Sequence[str] | None = None,
         run_id: str | None = None,
+        gpus: Sequence[str] | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
@@ -131,6 +133,7 @@ class Tracker:
         self.command = tuple(command) if command is not None else None
         self.run_id = run_id or uuid.uuid4().hex
         self._readers_arg = readers
+        self._gpus = gpus
         self._clock = clock
         self._use_sampler = sampler
         self._sink = sink
@@ -172,7 +175,7 @@ class Tracker:
             try:
                 from wattwise.readers.registry import default_readers
 
-                readers = default_readers(self._notes)
+                readers = default_readers(self._notes, gpus=self._gpus)
             except Exception as exc:  # never hurt the workload
                 self._notes.append(f"reader discovery failed: {exc}")
                 readers = []
