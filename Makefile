@@ -9,7 +9,9 @@ STAMP := $(VENV)/.wattwise-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	# torch first, pinned: its CPU build; an open range could pull a multi-GB CUDA build
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev,optimize]'
 	touch $(STAMP)
 
 setup: $(STAMP)

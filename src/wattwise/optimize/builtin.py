@@ -1,0 +1,227 @@
+"""The built-in model of the lab: specification, training on the shipped King James text, and
+the cache (``$XDG_CACHE_HOME/wattwise/models/builtin-<hash>/``, keyed by a hash of the spec,
+the corpus and the code version) so that only the first lab run trains it.
+
+The training energy is measured with a :class:`~wattwise.tracker.core.Tracker` and kept in the
+cache's ``meta.json``: it is the sunk cost of the baseline, reported beside the lab results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from wattwise.optimize.corpus import Split, load_split
+from wattwise.optimize.model import LMConfig, TinyLM
+from wattwise.optimize.tokenizer import BpeTokenizer, ByteTokenizer, TextTokenizer, encode_long
+from wattwise.optimize.train import logits_of, perplexity, train_lm
+
+#: Bump when training code changes in a way that changes the trained model.
+CODE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class BuiltinSpec:
+    """Everything that determines the built-in model (and its cache key).
+
+    ``student`` is the smaller architecture used for distillation and the from-scratch control.
+    Training is bounded by ``train_steps`` (deterministic for a seed), chosen so the default
+    spec trains in about three minutes on one core of a 2-core EPYC VM.
+    """
+
+    name: str
+    config: LMConfig
+    student: LMConfig
+    tokenizer: str = "bpe"  # bpe | bytes
+    vocab_size: int = 2048
+    max_chars: int = 0  # 0: the whole corpus
+    train_steps: int = 900
+    batch: int = 16
+    seq: int = 64
+    lr: float = 3e-3
+    seed: int = 0
+    # measurement defaults of the lab for this size
+    prompt_len: int = 16
+    new_tokens: int = 64
+    eval_tokens: int = 16384
+    min_window_s: float = 1.0
+    rounds: int = 3
+    batch_size: int = 8
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def key(self, corpus_sha256: str) -> str:
+        d = asdict(self)
+        d["config"] = self.config.to_dict()
+        d["student"] = self.student.to_dict()
+        blob = json.dumps(
+            [d, corpus_sha256, CODE_VERSION, torch.__version__.split("+")[0]], sort_keys=True
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+SPECS: dict[str, BuiltinSpec] = {
+    "default": BuiltinSpec(
+        name="default",
+        config=LMConfig(
+            vocab_size=2048, d_model=256, n_layers=2, n_heads=8, d_mlp=768, max_seq=128
+        ),
+        student=LMConfig(
+            vocab_size=2048, d_model=64, n_layers=2, n_heads=4, d_mlp=192, max_seq=128
+        ),
+        train_steps=900,
+        lr=2e-3,
+    ),
+    # For tests and a quick look: byte tokenizer, 200 kB of text, trains in seconds.
+    "tiny": BuiltinSpec(
+        name="tiny",
+        config=LMConfig(vocab_size=256, d_model=32, n_layers=2, n_heads=4, d_mlp=64, max_seq=64),
+        student=LMConfig(vocab_size=256, d_model=16, n_layers=1, n_heads=2, d_mlp=32, max_seq=64),
+        tokenizer="bytes",
+        vocab_size=256,
+        max_chars=200_000,
+        train_steps=60,
+        batch=8,
+        seq=32,
+        prompt_len=8,
+        new_tokens=8,
+        eval_tokens=1024,
+        min_window_s=0.05,
+        rounds=1,
+        batch_size=4,
+    ),
+}
+
+
+@dataclass
+class Builtin:
+    """A ready built-in model with its tokenizer, token streams and provenance."""
+
+    spec: BuiltinSpec
+    model: TinyLM
+    tokenizer: TextTokenizer
+    train_ids: torch.Tensor
+    heldout_ids: torch.Tensor
+    meta: dict[str, Any]
+    cache_dir: Path
+    from_cache: bool
+
+
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/wattwise/models`` (default ``~/.cache/wattwise/models``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wattwise" / "models"
+
+
+def make_tokenizer(spec: BuiltinSpec, split: Split) -> TextTokenizer:
+    if spec.tokenizer == "bytes":
+        return ByteTokenizer()
+    return BpeTokenizer.train(split.train, spec.vocab_size)
+
+
+def encode_split(tok: TextTokenizer, split: Split) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token id tensors (int64) of the train and held-out parts."""
+    return (
+        torch.tensor(encode_long(tok, split.train), dtype=torch.long),
+        torch.tensor(encode_long(tok, split.heldout), dtype=torch.long),
+    )
+
+
+def load_tokenizer(spec: BuiltinSpec, path: Path) -> TextTokenizer:
+    return ByteTokenizer() if spec.tokenizer == "bytes" else BpeTokenizer.load(path)
+
+
+def get_builtin(
+    size: str = "default",
+    *,
+    progress: Callable[[str], None] | None = None,
+    spec: BuiltinSpec | None = None,
+) -> Builtin:
+    """The built-in model of ``size`` (``default`` or ``tiny``), from the cache or trained now.
+
+    Training runs on the calling thread with torch's current thread count; its energy is
+    measured with a tracker (estimated on machines without energy counters) and stored.
+    """
+    from wattwise.tracker.core import Tracker
+
+    if spec is None:
+        if size not in SPECS:
+            from wattwise.errors import ConfigError
+
+            raise ConfigError(f"unknown built-in model size {size!r}; known: {', '.join(SPECS)}")
+        spec = SPECS[size]
+    say = progress or (lambda _msg: None)
+    split = load_split("kjv", max_chars=spec.max_chars)
+    cache_dir = cache_root() / f"builtin-{spec.name}-{spec.key(split.sha256)}"
+    weights = cache_dir / "model.pt"
+    tok_path = cache_dir / "tokenizer.json"
+    meta_path = cache_dir / "meta.json"
+    if weights.exists() and meta_path.exists():
+        tok = load_tokenizer(spec, tok_path)
+        train_ids, held_ids = encode_split(tok, split)
+        model = TinyLM(spec.config)
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        model.eval()
+        meta = json.loads(meta_path.read_text())
+        return Builtin(spec, model, tok, train_ids, held_ids, meta, cache_dir, True)
+
+    say(
+        f"training the built-in model '{spec.name}' once ({spec.train_steps} steps); "
+        f"it is cached in {cache_dir}"
+    )
+    tracker = Tracker(f"optimize:builtin-{spec.name}", interval_s=1.0).start()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+    t0 = time.perf_counter()
+    with tracker.window("tokenizer"):
+        tok = make_tokenizer(spec, split)
+        train_ids, held_ids = encode_split(tok, split)
+    torch.manual_seed(spec.seed)
+    model = TinyLM(spec.config)
+
+    def report(step: int, loss: float) -> None:
+        if step % 100 == 0:
+            say(f"built-in model: step {step}/{spec.train_steps}, loss {loss:.3f}")
+
+    with tracker.window("train"):
+        rep = train_lm(
+            model,
+            train_ids,
+            steps=spec.train_steps,
+            batch=spec.batch,
+            seq=spec.seq,
+            lr=spec.lr,
+            seed=spec.seed,
+            progress=report,
+        )
+    result = tracker.stop()
+    ppl = perplexity(logits_of(model), held_ids, seq=spec.seq, max_tokens=spec.eval_tokens)
+    meta = {
+        "spec": spec.name,
+        "config": spec.config.to_dict(),
+        "train_steps": rep.steps,
+        "train_tokens": rep.tokens,
+        "train_s": round(time.perf_counter() - t0, 2),
+        "train_cpu_s": round(resource.getrusage(resource.RUSAGE_SELF).ru_utime - cpu0, 2),
+        "train_energy_j": result.energy.total_j,
+        "train_energy_provenance": result.energy.label,
+        "heldout_perplexity": ppl,
+        "torch_threads": torch.get_num_threads(),
+        "corpus": "King James Bible (public domain), wattwise/optimize/corpus/kjv.txt.gz",
+    }
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = weights.with_suffix(".tmp")
+    torch.save(model.state_dict(), tmp)
+    if isinstance(tok, BpeTokenizer):
+        tok.save(tok_path)
+    meta_path.write_text(json.dumps(meta, indent=2))
+    tmp.replace(weights)  # last: a cache entry is complete only when model.pt exists
+    model.eval()
+    return Builtin(spec, model, tok, train_ids, held_ids, meta, cache_dir, False)
