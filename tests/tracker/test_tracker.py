@@ -277,3 +277,30 @@ def test_forecast_without_steps_is_a_clear_error(clock: FakeClock) -> None:
     t = Tracker(readers=[CounterReader(clock, 1.0)], clock=clock, sampler=False).start()
     with pytest.raises(ConfigError, match="no step"):
         t.forecast(total_steps=10)
+
+
+def test_store_writes_the_run_to_the_ledger(clock: FakeClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from wattwise.ledger import Ledger
+
+    db = tmp_path / "store.db"
+    with track(
+        "stored", readers=[CounterReader(clock, 3.0)], clock=clock, sampler=False, store=str(db)
+    ) as t:
+        clock.advance(2.0)
+        t.count(tokens=4)
+    with Ledger.open(str(db)) as led:
+        (summary,) = led.list_runs()
+        assert summary.name == "stored" and summary.status == "finished"
+        assert summary.total_energy_j == pytest.approx(6.0)
+        assert led.get_run(summary.run_id).counts == {"tokens": 4.0}
+
+
+def test_store_on_an_unusable_ledger_is_a_note(clock: FakeClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    t = Tracker(
+        readers=[CounterReader(clock, 1.0)], clock=clock, sampler=False, store=str(blocker / "l.db")
+    )
+    with t:
+        clock.advance(1.0)
+    assert t.result is not None and any("ledger not used" in n for n in t.result.notes)

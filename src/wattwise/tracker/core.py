@@ -108,7 +108,8 @@ class Tracker:
     the sampler thread. ``readers=None`` discovers the readers available on this machine
     (``gpus``: GPU indices or UUIDs to read instead of those ``CUDA_VISIBLE_DEVICES`` shows).
     ``clock`` (seconds, monotonic) and ``sampler=False`` let tests drive the tracker by hand with
-    :meth:`sample`.
+    :meth:`sample`. ``store=True`` writes the run to the ledger as it goes ($WATTWISE_DB or the
+    default SQLite file; a string names another database), so ``wattwise runs list`` shows it.
     """
 
     def __init__(
@@ -124,6 +125,7 @@ class Tracker:
         command: Sequence[str] | None = None,
         run_id: str | None = None,
         gpus: Sequence[str] | None = None,
+        store: bool | str = False,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
@@ -137,6 +139,8 @@ class Tracker:
         self._clock = clock
         self._use_sampler = sampler
         self._sink = sink
+        self._store = store
+        self._owned_sink: Any = None
         self._lock = threading.RLock()
         self._states: list[_ReaderState] = []
         self._devices: dict[str, DeviceInfo] = {}
@@ -170,6 +174,8 @@ class Tracker:
         now = datetime.now(timezone.utc)
         self._started_at = now.isoformat(timespec="milliseconds")
         self.start_wall_s = now.timestamp()
+        if self._store and self._sink is None:
+            self._open_store()
         readers = self._readers_arg
         if readers is None:
             try:
@@ -239,6 +245,9 @@ class Tracker:
         for st in self._states:
             with contextlib.suppress(Exception):
                 st.reader.close()
+        if self._owned_sink is not None:
+            with contextlib.suppress(Exception):
+                self._owned_sink.close()
         return self.result
 
     def __enter__(self) -> Tracker:
@@ -414,6 +423,16 @@ class Tracker:
                 self._notes.append(f"sampler error: {exc}")
 
     # ------------------------------------------------------------------ internals
+    def _open_store(self) -> None:
+        """Open the ledger (``store=True``: $WATTWISE_DB or the default file; a str: that URL)."""
+        try:
+            from wattwise.ledger import Ledger
+
+            self._owned_sink = Ledger.open(None if self._store is True else str(self._store))
+            self._sink = self._owned_sink
+        except Exception as exc:  # never hurt the workload: the run stays in memory
+            self._notes.append(f"ledger not used: {exc}")
+
     def _open_reader(self, reader: Reader) -> None:
         try:
             devices = list(reader.open())
