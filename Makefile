@@ -1,4 +1,5 @@
-# Two commands: `make run` (set up, then run the main job) and `make test` (set up, then test).
+# Two commands: `make run` (set up, then run the main job: `wattwise audit` of the built-in
+# workload, report in wattwise-audit.html) and `make test` (set up, then test).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/wattwise run
+	$(BIN)/wattwise audit --out wattwise-audit.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(sub)
     regions.register(sub)
     data.register(sub)
-    for optional in ("wattwise.estimate.cli", "wattwise.optimize.cli"):
+    for optional in ("wattwise.estimate.cli", "wattwise.optimize.cli", "wattwise.audit.cli"):
         _register_optional(sub, optional)
     return p
 

@@ -78,7 +78,7 @@ def resolve_command(command: list[str] | None) -> list[str]:
     return command
 
 
-def _executable_status(prog: str) -> int:
+def executable_status(prog: str) -> int:
     """0 if ``prog`` can be executed, else the shell's exit code (127 not found, 126 not exec)."""
     if os.sep in prog:
         p = Path(prog)
@@ -101,7 +101,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.total_steps is not None and args.total_steps <= 0:
         raise ConfigError("--total-steps must be a positive number of steps")
     command = resolve_command(args.target_command)
-    status = _executable_status(command[0])
+    status = executable_status(command[0])
     if status == EXIT_NOT_FOUND:
         sys.stderr.write(f"wattwise: command not found: {command[0]}\n")
         return EXIT_NOT_FOUND
@@ -155,7 +155,7 @@ def handle(args: argparse.Namespace) -> int:
         for s, h in old.items():
             signal.signal(s, h)
     exit_code = returncode if returncode >= 0 else 128 - returncode
-    _apply_counts(tracker, follower)
+    apply_counts(tracker, follower)
     for n in follower.notes:
         tracker.add_note(n)
     tmpdir.cleanup()
@@ -191,7 +191,7 @@ def handle(args: argparse.Namespace) -> int:
     return exit_code
 
 
-def _apply_counts(tracker: Any, follower: Any) -> None:
+def apply_counts(tracker: Any, follower: Any) -> None:
     """Feed the command's new count reports to the tracker (steps as step marks)."""
     for ev in follower.poll():
         units = dict(ev.units)
@@ -219,7 +219,7 @@ def _wait_with_forecast(
             return proc.wait(timeout=period_s)
         except subprocess.TimeoutExpired:
             pass
-        _apply_counts(tracker, follower)
+        apply_counts(tracker, follower)
         try:
             fc = tracker.forecast(total_steps, intensity_g_per_kwh=intensity)
         except WattwiseError:

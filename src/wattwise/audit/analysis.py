@@ -1,0 +1,343 @@
+"""The audit's arithmetic: breakdown, scaling, hardware what-ifs, regions, PUE and power what-ifs.
+
+Pure functions of a measured run and an accounting context (reference tables are the only
+input besides them). Energies in J or kWh as named; carbon in g or kg as named; money in the
+context's currency. Every row says its provenance (``measured`` for figures from the run,
+``estimated`` for the estimator and table rows).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from wattwise.units import j_to_kwh
+
+if TYPE_CHECKING:
+    from wattwise.accounting import Context, Footprint
+    from wattwise.tracker.model import RunResult
+
+DAYS_PER_YEAR = 365.25
+#: Catalog hardware compared in the "same workload on other hardware" table.
+HARDWARE = ("T4", "L4", "A10G", "L40S", "A100 SXM4 80GB", "H100 SXM5 80GB", "MI300X")
+#: Places always shown in the region chart besides the run's own and the cleanest ones.
+REFERENCE_PLACES = ("US", "DE", "FR", "GB", "IN", "CN", "SE", "PL", "BR", "AU")
+COOLING = ("air", "free-air", "direct-liquid", "immersion")
+
+
+def breakdown_j(result: RunResult, pue: float) -> list[tuple[str, float]]:
+    """IT energy per part (accelerators, CPU, memory, other) plus the facility overhead, J."""
+    from wattwise.tracker.model import in_total
+
+    parts = {"accelerators": 0.0, "CPU": 0.0, "memory": 0.0, "other": 0.0}
+    for c in in_total(result.components):
+        key = {"gpu": "accelerators", "cpu": "CPU", "dram": "memory", "memory": "memory"}.get(
+            c.kind, "other"
+        )
+        parts[key] += c.energy_j
+    it = sum(parts.values())
+    out = [(k, v) for k, v in parts.items() if v > 0]
+    out.append(("facility overhead (PUE)", it * (pue - 1.0)))
+    return out
+
+
+def phases(result: RunResult) -> list[dict[str, Any]]:
+    """Top-level windows with their energy (J), provenance, counts and energy per unit."""
+    return [
+        {
+            "name": w.name,
+            "start_s": w.start_s,
+            "end_s": w.end_s,
+            "duration_s": w.duration_s,
+            "energy_j": w.energy.total_j,
+            "provenance": w.energy.label,
+            "counts": dict(w.counts),
+            "energy_per": w.energy_per(),
+        }
+        for w in result.windows
+        if w.parent is None
+    ]
+
+
+def per_unit_basis(result: RunResult) -> tuple[str, float, float, str]:
+    """(unit, IT J per unit, units measured, how): per request from the ``generate`` window when
+    there is one, else per request of the whole run, else one run as the unit."""
+    gen = next((w for w in result.windows if w.name == "generate"), None)
+    if gen is not None and gen.counts.get("requests", 0) > 0:
+        n = gen.counts["requests"]
+        return "request", gen.energy.total_j / n, n, "energy of the 'generate' phase / requests"
+    n = result.counts.get("requests", 0.0)
+    if n > 0:
+        return "request", result.energy.total_j / n, n, "energy of the run / requests it reported"
+    return (
+        "run",
+        result.energy.total_j,
+        1.0,
+        (
+            "the command reported no requests (wattwise.workloads.counts.report_count): one run "
+            "is taken as the unit"
+        ),
+    )
+
+
+def period(it_kwh: float, ctx: Context) -> dict[str, Any]:
+    """IT energy of a period accounted in ``ctx``: facility kWh, kgCO2e, cost."""
+    from wattwise.accounting import account
+    from wattwise.units import kwh_to_j
+
+    fp = account(kwh_to_j(it_kwh), "measured", 0.0, ctx)
+    return {
+        "it_energy_kwh": it_kwh,
+        "facility_energy_kwh": fp.facility_energy_kwh,
+        "co2e_location_kg": fp.co2e_location_g / 1000.0,
+        "co2e_market_kg": fp.co2e_market_g / 1000.0,
+        "cost": fp.cost.value if fp.cost else None,
+    }
+
+
+def scale(result: RunResult, fp: Footprint, ctx: Context, units_per_day: float) -> dict[str, Any]:
+    """The run's energy per unit × ``units_per_day``, per day and per year (365.25 days)."""
+    unit, j_per_unit, n, how = per_unit_basis(result)
+    tokens = next((w.counts.get("tokens", 0.0) for w in result.windows if w.name == "generate"), 0)
+    price = next((a for a in fp.assumptions if a.name == "price"), None)
+    day_kwh = j_to_kwh(j_per_unit * units_per_day)
+    return {
+        "unit": unit,
+        "units_per_day": units_per_day,
+        "units_measured": n,
+        "basis": how,
+        "it_j_per_unit": j_per_unit,
+        "it_j_per_token": (j_per_unit * n / tokens) if tokens else None,
+        "provenance": fp.energy_provenance,
+        "pue": fp.pue,
+        "intensity_g_per_kwh": fp.intensity_g_per_kwh,
+        "price_per_kwh": (
+            float(price.value) if price is not None and isinstance(price.value, float) else None
+        ),
+        "currency": fp.cost.currency if fp.cost else "",
+        "day": period(day_kwh, ctx),
+        "year": period(day_kwh * DAYS_PER_YEAR, ctx),
+    }
+
+
+def hardware_rows(
+    params: float, prompt_tokens: float, new_tokens: float, units_per_day: float, fp: Footprint
+) -> list[dict[str, Any]]:
+    """The same serving load on catalog hardware, from the estimator (``estimated``): energy
+    while busy, and a year with one chip provisioned around the clock (``always_on``: its idle
+    power included) — the conservative figure recommendations use."""
+    from wattwise.errors import WattwiseError
+    from wattwise.estimate import context_from_numbers, estimate_inference, get_hardware
+
+    market = fp.co2e_market_g / fp.facility_energy_kwh if fp.facility_energy_kwh > 0 else None
+    price = next((a for a in fp.assumptions if a.name == "price"), None)
+    ectx = context_from_numbers(
+        pue=fp.pue,
+        intensity_location_g_per_kwh=fp.intensity_g_per_kwh,
+        intensity_market_g_per_kwh=market,
+        price_per_kwh=float(price.value) if price and isinstance(price.value, float) else None,
+        currency=fp.cost.currency if fp.cost else "USD",
+        source="the audit's accounting context",
+    )
+    rows = []
+    for name in HARDWARE:
+        try:
+            acc = get_hardware(name)
+            busy, on = (
+                estimate_inference(
+                    hardware=acc,
+                    params=params,
+                    input_tokens=prompt_tokens,
+                    output_tokens=new_tokens,
+                    requests_per_day=units_per_day,
+                    chips=1,
+                    batch_size=1,
+                    precision="fp32",
+                    context=ectx,
+                    always_on=always_on,
+                )
+                for always_on in (False, True)
+            )
+        except WattwiseError:
+            continue
+        y = on.yearly
+        rows.append(
+            {
+                "name": acc.name,
+                "wh_per_request": busy.wh_per_request["facility"].value,
+                "year_busy_facility_kwh": busy.yearly["energy_kwh"].value,
+                # always on: one chip provisioned around the clock (idle power included)
+                "year_facility_kwh": y["energy_kwh"].value,
+                "year_facility_kwh_low": y["energy_kwh"].low,
+                "year_facility_kwh_high": y["energy_kwh"].high,
+                "year_co2e_kg": y["co2e_location_kg"].value,
+                "year_cost": y["cost"].value if ectx.price_per_kwh is not None else None,
+                "provenance": "estimated",
+            }
+        )
+    return rows
+
+
+def _row_dict(r: Any, current: bool = False) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "kind": r.kind,
+        "name": r.name,
+        "intensity_g_per_kwh": r.intensity_g_per_kwh,
+        "pue": r.pue,
+        "facility_energy_kwh": r.facility_energy_kwh,
+        "co2e_location_g": r.co2e_location_g,
+        "co2e_market_g": r.co2e_market_g,
+        "cost": {"value": r.cost.value, "currency": r.cost.currency} if r.cost else None,
+        "source": r.source,
+        "current": current,
+    }
+
+
+def regions(
+    energy_j: float, duration_s: float, ctx: Context, provenance: str, fp: Footprint
+) -> dict[str, Any]:
+    """The same run in other places: the run's own place, the candidates within the user's
+    reach (their cloud provider's regions; else every cloud region and country with data) and
+    a chart selection (own place, the 5 cleanest candidates, reference countries)."""
+    from wattwise.accounting import compare_regions
+    from wattwise.accounting.compare import default_keys
+    from wattwise.data.lookup import cloud_regions
+
+    if ctx.cloud is not None:
+        keys = [f"{ctx.cloud}:{f.key.split(':', 1)[-1]}" for f in cloud_regions(ctx.cloud)]
+        keys = sorted(set(keys))
+        scope = f"the cleanest {ctx.cloud} region"
+    else:
+        keys = default_keys(("cloud",))
+        scope = "the cleanest cloud region with published data (AWS, Azure, GCP)"
+    try:
+        cands = compare_regions(energy_j, duration_s, ctx, keys, provenance)
+    except Exception:  # a provider table without usable keys: fall back to every place
+        cands = compare_regions(energy_j, duration_s, ctx, default_keys(("cloud",)), provenance)
+    # The run's own place, accounted the same way (world average when none was given).
+    current = {
+        "key": "here",
+        "name": fp.location,
+        "intensity_g_per_kwh": fp.intensity_g_per_kwh,
+        "pue": fp.pue,
+        "facility_energy_kwh": fp.facility_energy_kwh,
+        "co2e_location_g": fp.co2e_location_g,
+        "co2e_market_g": fp.co2e_market_g,
+        "cost": {"value": fp.cost.value, "currency": fp.cost.currency} if fp.cost else None,
+        "source": next((a.source for a in fp.assumptions if a.name == "grid_intensity"), ""),
+        "current": True,
+    }
+    refs = compare_regions(energy_j, duration_s, ctx, REFERENCE_PLACES, provenance)
+    chart = [current] + [_row_dict(r) for r in cands[:5]] + [_row_dict(r) for r in refs]
+    seen: set[str] = set()
+    uniq = []
+    for r in chart:
+        if r["key"] not in seen:
+            seen.add(r["key"])
+            uniq.append(r)
+    uniq.sort(key=lambda r: r["co2e_location_g"])
+    return {
+        "scope": scope,
+        "current": current,
+        "candidates": [_row_dict(r) for r in cands[:20]],
+        "chart": uniq,
+    }
+
+
+def pue_whatifs(year_it_kwh: float, ctx: Context) -> list[dict[str, Any]]:
+    """A year of IT energy in facilities of each cooling type (pue.csv presets)."""
+    out = []
+    base = replace(ctx, pue=None, cooling=None)
+    for cooling in COOLING:
+        c = replace(base, cooling=cooling)
+        p = period(year_it_kwh, c)
+        from wattwise.accounting import resolve_pue
+
+        a = resolve_pue(c)
+        out.append({"setting": f"cooling: {cooling}", "pue": a.value, "source": a.source, **p})
+    return out
+
+
+def power_whatifs(
+    lab: Mapping[str, Any] | None, scale_doc: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Serving settings measured by the lab on the baseline model: batch 1 vs batch N; and
+    the recommended variant. Yearly facility kWh scaled by the measured ratio."""
+    if not lab:
+        return []
+    base = next((v for v in lab.get("variants", []) if v.get("name") == lab.get("baseline")), None)
+    year_kwh = (scale_doc.get("year") or {}).get("facility_energy_kwh")
+    if base is None or not isinstance(year_kwh, float | int):
+        return []
+    e1 = base.get("j_per_token")
+    if not isinstance(e1, float | int) or e1 <= 0:
+        return []
+    rows = []
+    settings: Sequence[tuple[str, Any, Any]] = [
+        ("baseline, batch 1 (as served)", e1, base.get("tokens_per_s")),
+        (
+            f"baseline, batch {base.get('batch')}",
+            base.get("j_per_token_batch"),
+            base.get("tokens_per_s_batch"),
+        ),
+    ]
+    rec = lab.get("recommended")
+    if rec and rec != lab.get("baseline"):
+        v = next((v for v in lab.get("variants", []) if v.get("name") == rec), None)
+        if v is not None:
+            settings = [
+                *settings,
+                (f"{rec}, batch 1", v.get("j_per_token"), v.get("tokens_per_s")),
+                (
+                    f"{rec}, batch {v.get('batch')}",
+                    v.get("j_per_token_batch"),
+                    v.get("tokens_per_s_batch"),
+                ),
+            ]
+    for name, e, tps in settings:
+        if not isinstance(e, float | int) or not math.isfinite(e):
+            continue
+        rows.append(
+            {
+                "setting": name,
+                "j_per_token": e,
+                "tokens_per_s": tps,
+                "relative": e / e1,
+                "year_facility_kwh": year_kwh * e / e1,
+                "provenance": base.get("provenance", "measured"),
+            }
+        )
+    return rows
+
+
+def utilisation(result: RunResult) -> dict[str, Any]:
+    """Mean power of each accelerator against its catalog TDP and idle power."""
+    from wattwise.errors import WattwiseError
+    from wattwise.estimate import get_hardware
+
+    accs = []
+    for c in result.components:
+        if c.kind != "gpu" or result.duration_s <= 0:
+            continue
+        row: dict[str, Any] = {"name": c.name, "mean_power_w": c.energy_j / result.duration_s}
+        try:
+            hw = get_hardware(c.name)
+            row.update(tdp_w=hw.tdp_w, idle_w=hw.idle_w, catalog=hw.name)
+        except WattwiseError:
+            row.update(tdp_w=None, idle_w=None, catalog=None)
+        accs.append(row)
+    return {"accelerators": accs}
+
+
+def timeline(result: RunResult) -> dict[str, list[tuple[float, float]]]:
+    """Power (W) over time (s) per device, from the run's samples (names from components)."""
+    names = {c.device_id: c.name for c in result.components}
+    out: dict[str, list[tuple[float, float]]] = {}
+    for s in sorted(result.samples, key=lambda s: s.t_s):
+        if s.power_w is None or not math.isfinite(s.power_w):
+            continue
+        out.setdefault(names.get(s.device_id, s.device_id), []).append((s.t_s, s.power_w))
+    return out

@@ -1,0 +1,347 @@
+"""The audit pipeline: measure → account → scale → reduce → recommend → report.
+
+:func:`run_audit` measures a workload with a ledger-backed tracker, accounts it, scales it,
+runs the optimisation lab (built-in workload only), applies the recommendation rules and stores
+the whole audit document in the ledger (``extra["audit"]`` of the measured run), so that
+``wattwise report RUN_ID`` rebuilds the same report from the ledger alone. The report itself is
+rendered from what the ledger returns, never from in-memory figures that were not stored.
+
+Audit document (JSON; energies J or kWh, carbon g or kg, money in ``scale.currency``)::
+
+    {"version", "run_id", "created_at", "workload": {kind, description, command, exit_code,
+     status, batch_size, model, notes}, "context", "footprint", "run": {energy_j, provenance,
+     duration_s, components}, "phases", "breakdown_j", "scale", "hardware", "hardware_note",
+     "regions", "whatifs": {"pue", "power"}, "lab", "lab_note", "utilisation",
+     "recommendations", "notes"}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wattwise.errors import ConfigError, WattwiseError
+
+if TYPE_CHECKING:
+    from wattwise.accounting import Context
+
+AUDIT_KEY = "audit"
+DOC_VERSION = 1
+#: Lab techniques of the audit: serving variants (transfer learning is a training comparison).
+#: The weight-only int8/int4 variants are left out by default: their perplexity evaluation took
+#: 35 s and 65 s on the 2-core reference machine, which would break the 3-minute cached audit
+#: (benchmarks/audit.md); ``--techniques`` adds them.
+DEFAULT_TECHNIQUES = "int8-dynamic,prune-structured,distill,combined"
+DEFAULT_REQUESTS_PER_DAY = 10_000.0
+DEFAULT_BUDGET_S = 30.0
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class AuditOptions:
+    """What to audit and how. ``command`` None: the built-in workload."""
+
+    out: Path
+    command: list[str] | None = None
+    requests_per_day: float = DEFAULT_REQUESTS_PER_DAY
+    budget_s: float = DEFAULT_BUDGET_S
+    size: str = "default"
+    techniques: str = DEFAULT_TECHNIQUES
+    lab: bool = True
+    db: str | None = None
+    interval_s: float = 0.5
+    params: float | None = None
+    pdf: bool = False
+    quiet_stdout: bool = False
+    lab_rounds: int | None = None
+
+
+@dataclass
+class AuditOutcome:
+    """The measured run's id, the stored document, files written, the workload's exit code."""
+
+    run_id: str
+    doc: dict[str, Any]
+    html_path: Path
+    pdf_path: Path | None
+    exit_code: int
+    notes: list[str] = field(default_factory=list)
+
+
+def check_output_path(path: Path) -> Path:
+    """Fail now (ConfigError, one line) if ``path`` cannot be written — before measuring."""
+    import tempfile
+
+    p = path.expanduser()
+    if p.is_dir():
+        raise ConfigError(f"--out {path}: is a directory; give a file name such as report.html")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"--out {path}: directory {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".wattwise-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--out {path}: cannot write in {parent}: {exc.strerror}") from None
+    if p.exists() and not _writable(p):
+        raise ConfigError(f"--out {path}: file is not writable")
+    return p
+
+
+def _writable(p: Path) -> bool:
+    try:
+        with p.open("ab"):
+            return True
+    except OSError:
+        return False
+
+
+def torch_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
+    """Run the whole audit; see the module docstring. Raises WattwiseError for bad input."""
+    from wattwise.audit import analysis as an
+    from wattwise.audit.workload import (
+        DEMO_COMMAND,
+        Measured,
+        load_builtin,
+        pin_threads,
+        run_builtin,
+        run_command,
+    )
+    from wattwise.cli.footprint import footprint_of
+    from wattwise.ledger import Ledger
+    from wattwise.tracker.core import Tracker
+
+    if not (opts.requests_per_day > 0 and math.isfinite(opts.requests_per_day)):
+        raise ConfigError("--scale-requests-per-day must be a positive number")
+    if not (opts.budget_s >= 0 and math.isfinite(opts.budget_s)):
+        raise ConfigError("--budget-s must be a non-negative number of seconds")
+    out = check_output_path(opts.out)
+    notes: list[str] = []
+    ledger = Ledger.open(opts.db)
+    try:
+        builtin = opts.command is None and torch_available()
+        command = opts.command
+        if opts.command is None and not builtin:
+            command = list(DEMO_COMMAND)
+            notes.append(
+                "PyTorch is not installed: the built-in model could not run, so the stdlib demo "
+                "workload (python -m wattwise.workloads.demo) was measured instead and the "
+                'optimisation lab was skipped (pip install "wattwise[optimize]")'
+            )
+        if builtin or command is None:
+            name = "audit:builtin"
+        else:
+            name = "audit:demo" if opts.command is None else f"audit:{Path(command[0]).name}"
+        say(f"[1/5] measuring the {'built-in workload' if opts.command is None else 'command'}")
+        threads = pin_threads(1) if builtin else contextlib.nullcontext()
+        threads.__enter__()
+        model = load_builtin(opts.size, say) if builtin else None
+        tracker = Tracker(name, interval_s=opts.interval_s, sink=ledger, command=command)
+        tracker.start()
+        exit_code = 0
+        measured: Measured
+        try:
+            if builtin:
+                measured = run_builtin(tracker, model, say)
+            else:
+                assert command is not None
+                exit_code = run_command(tracker, command, say, quiet_stdout=opts.quiet_stdout)
+                measured = Measured(
+                    None,
+                    "demo" if opts.command is None else "command",
+                    "stdlib demo workload: a character n-gram model trained, then sampled"
+                    if opts.command is None
+                    else "command: " + " ".join(command),
+                )
+        except BaseException:
+            tracker.stop(status="interrupted")
+            raise
+        finally:
+            threads.__exit__(None, None, None)
+        status = "finished" if exit_code == 0 else "failed"
+        stored = tracker.stop(exit_code=exit_code, status=status)
+        result = ledger.get_run(stored.run_id)  # the report is built from what the ledger holds
+        if exit_code != 0:
+            notes.append(
+                f"the command failed with exit code {exit_code}: the figures cover what was "
+                "measured until it stopped"
+            )
+        say(f"[2/5] accounting {result.energy.total_j:.4g} J ({result.energy.label})")
+        fp = footprint_of(result, ctx)
+        ledger.set_extra(result.run_id, "context", ctx.to_dict())
+        ledger.set_extra(result.run_id, "footprint", fp.to_dict())
+
+        say(f"[3/5] scaling to {opts.requests_per_day:,.0f} requests per day")
+        sc = an.scale(result, fp, ctx, opts.requests_per_day)
+        params = opts.params or (measured.model or {}).get("params")
+        hardware: list[dict[str, Any]] = []
+        hw_note = ""
+        if params and sc["unit"] == "request":
+            m = measured.model or {}
+            hardware = an.hardware_rows(
+                float(params),
+                float(m.get("prompt_tokens", 16)),
+                float(m.get("new_tokens", 64)),
+                opts.requests_per_day,
+                fp,
+            )
+        else:
+            hw_note = (
+                "hardware comparison skipped: give --params (the model's parameter count) and "
+                "have the command report its requests"
+            )
+        say("[4/5] what-ifs: regions, cooling, power settings")
+        regions = an.regions(result.energy.total_j, result.duration_s, ctx, result.energy.label, fp)
+        lab_doc, lab_note = _lab(opts, builtin, exit_code, say)
+        doc: dict[str, Any] = {
+            "version": DOC_VERSION,
+            "run_id": result.run_id,
+            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "workload": {
+                "kind": measured.kind,
+                "description": measured.description,
+                "command": command,
+                "exit_code": exit_code,
+                "status": result.status,
+                "batch_size": measured.batch_size,
+                "model": measured.model,
+                "notes": list(result.notes),
+            },
+            "context": ctx.to_dict(),
+            "context_origins": dict(ctx.origins),
+            "footprint": fp.to_dict(),
+            "run": _run_doc(result),
+            "phases": an.phases(result),
+            "breakdown_j": an.breakdown_j(result, fp.pue),
+            "scale": sc,
+            "hardware": hardware,
+            "hardware_note": hw_note,
+            "regions": regions,
+            "whatifs": {
+                "pue": an.pue_whatifs(sc["year"]["it_energy_kwh"], ctx),
+                "power": an.power_whatifs(lab_doc, sc),
+            },
+            "lab": lab_doc,
+            "lab_note": lab_note,
+            "utilisation": an.utilisation(result),
+            "notes": notes,
+        }
+        say("[5/5] recommendations and report")
+        from wattwise.report.recommend import recommend
+
+        doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
+        doc = _jsonable(doc)
+        ledger.set_extra(result.run_id, AUDIT_KEY, doc)
+        html_path, pdf_path = write_report(ledger, result.run_id, out, pdf=opts.pdf)
+        return AuditOutcome(result.run_id, doc, html_path, pdf_path, exit_code, notes)
+    finally:
+        ledger.close()
+
+
+def _lab(opts: AuditOptions, builtin: bool, exit_code: int, say: Say) -> tuple[Any, str]:
+    """Run the optimisation lab on the built-in model, or say why it was skipped."""
+    if not builtin:
+        if opts.command is not None:
+            return None, (
+                "optimisation lab skipped: the audited command is opaque to wattwise (its model "
+                "is not known); run `wattwise optimize --model PATH` on a Hugging Face model"
+            )
+        return (
+            None,
+            'optimisation lab skipped: PyTorch is not installed (pip install "wattwise[optimize]")',
+        )
+    if not opts.lab:
+        return None, "optimisation lab skipped (--no-lab)"
+    try:
+        from wattwise.optimize import run_lab
+
+        t0 = time.perf_counter()
+        res = run_lab(
+            "builtin",
+            techniques=opts.techniques,
+            budget_s=opts.budget_s,
+            size=opts.size,
+            rounds=opts.lab_rounds,
+            ledger_url=opts.db,
+            progress=lambda m: say(f"  lab: {m}"),
+        )
+        say(f"  lab done in {time.perf_counter() - t0:.0f} s")
+        return res.to_dict(), ""
+    except WattwiseError as exc:
+        return None, f"optimisation lab skipped: {exc}"
+
+
+def _run_doc(result: Any) -> dict[str, Any]:
+    return {
+        "energy_j": result.energy.total_j,
+        "provenance": result.energy.label,
+        "duration_s": result.duration_s,
+        "status": result.status,
+        "exit_code": result.exit_code,
+        "started_at": result.started_at,
+        "host": dict(result.host),
+        "counts": dict(result.counts),
+        "components": [
+            {
+                "device": c.device_id,
+                "kind": c.kind,
+                "name": c.name,
+                "energy_j": c.energy_j,
+                "provenance": c.provenance.value,
+                "source": c.source,
+            }
+            for c in result.components
+        ],
+    }
+
+
+def _jsonable(x: Any) -> Any:
+    """Tuples → lists, NaN / inf → None (JSON has neither)."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def load_audit(ledger: Any, run_id: str) -> tuple[Any, dict[str, Any]]:
+    """(RunResult, audit document) of ``run_id`` (a prefix works) from the ledger."""
+    full = ledger.resolve_run_id(run_id)
+    doc = ledger.get_extra(full).get(AUDIT_KEY)
+    if not isinstance(doc, dict):
+        raise ConfigError(
+            f"run {full[:12]} has no audit in the ledger; audit a workload with `wattwise audit`"
+        )
+    return ledger.get_run(full, with_samples=True), doc
+
+
+def write_report(
+    ledger: Any, run_id: str, out: Path, *, pdf: bool = False
+) -> tuple[Path, Path | None]:
+    """Render the report of ``run_id`` from the ledger to ``out`` (and a PDF beside it)."""
+    from wattwise.report.html import render_report
+
+    result, doc = load_audit(ledger, run_id)
+    html = render_report(doc, result)
+    out.write_text(html, encoding="utf-8")
+    pdf_path = None
+    if pdf:
+        from wattwise.report.browser import print_pdf
+
+        pdf_path = print_pdf(out, out.with_suffix(".pdf"))
+    return out, pdf_path
