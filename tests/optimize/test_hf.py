@@ -29,7 +29,7 @@ def _save_tiny_llama(path: Path) -> None:
     )
     torch.manual_seed(0)
     LlamaForCausalLM(cfg).save_pretrained(path)
-    PreTrainedTokenizerFast(tokenizer_object=tok.backend).save_pretrained(path)
+    PreTrainedTokenizerFast(tokenizer_object=tok.backend).save_pretrained(path)  # type: ignore[no-untyped-call]
 
 
 def test_hf_model_directory_runs_and_unsupported_techniques_are_skipped(tmp_path: Path) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
-from wattwise.optimize.model import LMConfig, TinyLM, count_params, generate  # noqa: E402
-from wattwise.optimize.prune import prune_structured, prune_unstructured, sparsity  # noqa: E402
-from wattwise.optimize.quantize import (  # noqa: E402
+import torch
+
+from wattwise.optimize.model import LMConfig, TinyLM, count_params, generate
+from wattwise.optimize.prune import prune_structured, prune_unstructured, sparsity
+from wattwise.optimize.quantize import (
     Int4WeightOnlyLinear,
     Int8WeightOnlyLinear,
     is_quantized,
@@ -17,8 +21,8 @@ from wattwise.optimize.quantize import (  # noqa: E402
     quantize_weight_only_int4,
     quantize_weight_only_int8,
 )
-from wattwise.optimize.train import logits_of, perplexity, train_lm  # noqa: E402
-from wattwise.optimize.types import TechniqueSkipped  # noqa: E402
+from wattwise.optimize.train import logits_of, perplexity, train_lm
+from wattwise.optimize.types import TechniqueSkipped
 
 CFG = LMConfig(vocab_size=64, d_model=32, n_layers=2, n_heads=4, d_mlp=64, max_seq=32)
 
@@ -34,6 +38,11 @@ def trained() -> tuple[TinyLM, torch.Tensor]:
     model = TinyLM(CFG)
     train_lm(model, data, steps=60, batch=8, seq=16, lr=3e-3, warmup=5)
     return model, data
+
+
+def _sub(model: torch.nn.Module, path: str) -> Any:
+    """A submodule by dotted path, untyped (quantized layers have their own attributes)."""
+    return model.get_submodule(path)
 
 
 def _gen(model: torch.nn.Module, n: int = 6) -> torch.Tensor:
@@ -63,8 +72,8 @@ def test_dynamic_int8_replaces_linears_and_keeps_generating(
     model, data = trained
     q = quantize_dynamic_int8(model)
     assert is_quantized(q) and not is_quantized(model)
-    assert hasattr(q.blocks[0].attn.qkv, "_packed_params")
-    assert q.blocks[0].attn.qkv.weight().dtype == torch.qint8
+    assert hasattr(_sub(q, "blocks.0.attn.qkv"), "_packed_params")
+    assert _sub(q, "blocks.0.attn.qkv").weight().dtype == torch.qint8
     assert _gen(q).shape == (1, 10)
     ppl, ppl_q = (perplexity(logits_of(m), data, seq=16) for m in (model, q))
     assert abs(ppl_q - ppl) / ppl < 0.1
@@ -73,14 +82,16 @@ def test_dynamic_int8_replaces_linears_and_keeps_generating(
 def test_weight_only_int8_stores_int8_weights(trained: tuple[TinyLM, torch.Tensor]) -> None:
     model, _ = trained
     q = quantize_weight_only_int8(model)
-    layer = q.blocks[1].mlp.down
+    layer = _sub(q, "blocks.1.mlp.down")
     assert isinstance(layer, Int8WeightOnlyLinear)
     assert layer.qweight.dtype == torch.int8
     assert _gen(q).shape == (1, 10)
     x = torch.randn(3, CFG.d_model)
     with torch.no_grad():
-        ref = model.blocks[0].attn.qkv(x)
-        assert torch.allclose(q.blocks[0].attn.qkv(x), ref, atol=0.05 * float(ref.abs().max()))
+        ref = _sub(model, "blocks.0.attn.qkv")(x)
+        assert torch.allclose(
+            _sub(q, "blocks.0.attn.qkv")(x), ref, atol=0.05 * float(ref.abs().max())
+        )
 
 
 def test_weight_only_int4_packs_or_is_skipped_honestly(
@@ -93,7 +104,7 @@ def test_weight_only_int4_packs_or_is_skipped_honestly(
             quantize_weight_only_int4(model)
         return
     q = quantize_weight_only_int4(model)
-    layer = q.blocks[0].mlp.gate_up
+    layer = _sub(q, "blocks.0.mlp.gate_up")
     assert isinstance(layer, Int4WeightOnlyLinear)
     assert layer.qweight.dtype == torch.uint8
     assert layer.qweight.numel() == layer.quantized_numel // 2  # two weights per byte
@@ -119,8 +130,8 @@ def test_structured_pruning_removes_heads_and_channels(
     model, data = trained
     pruned = prune_structured(model, head_frac=0.5, mlp_frac=0.5)
     assert pruned.cfg.heads == (2, 2) and pruned.cfg.mlp == (32, 32)
-    assert pruned.blocks[0].attn.qkv.weight.shape == (3 * 2 * CFG.head_dim, CFG.d_model)
-    assert pruned.blocks[0].mlp.down.weight.shape == (CFG.d_model, 32)
+    assert _sub(pruned, "blocks.0.attn.qkv").weight.shape == (3 * 2 * CFG.head_dim, CFG.d_model)
+    assert _sub(pruned, "blocks.0.mlp.down").weight.shape == (CFG.d_model, 32)
     assert count_params(pruned) < count_params(model)
     assert _gen(pruned).shape == (1, 10)
     assert perplexity(logits_of(pruned), data, seq=16) < CFG.vocab_size * 2

@@ -8,6 +8,7 @@ a function below is called. Public API::
     get_builtin(size="default") -> Builtin
     quantize_dynamic_int8 / quantize_weight_only_int8 / quantize_weight_only_int4 (model)
     prune_unstructured(model, amount) / prune_structured(model, head_frac, mlp_frac)
+    speculative_generate(model, prompt, new_tokens, on_step, NgramDraft.build(ids, vocab))
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _LAZY = {
     "distill_vs_scratch": ("wattwise.optimize.techniques", "distill_vs_scratch"),
     "transfer_vs_scratch": ("wattwise.optimize.techniques", "transfer_vs_scratch"),
     "load_hf": ("wattwise.optimize.hf", "load_hf"),
+    "NgramDraft": ("wattwise.optimize.speculative", "NgramDraft"),
+    "speculative_generate": ("wattwise.optimize.speculative", "speculative_generate"),
 }
 
 __all__ = list(_LAZY)
@@ -49,6 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattwise.optimize.quantize import quantize_dynamic_int8 as quantize_dynamic_int8
     from wattwise.optimize.quantize import quantize_weight_only_int4 as quantize_weight_only_int4
     from wattwise.optimize.quantize import quantize_weight_only_int8 as quantize_weight_only_int8
+    from wattwise.optimize.speculative import NgramDraft as NgramDraft
+    from wattwise.optimize.speculative import speculative_generate as speculative_generate
     from wattwise.optimize.techniques import distill_vs_scratch as distill_vs_scratch
     from wattwise.optimize.techniques import transfer_vs_scratch as transfer_vs_scratch
     from wattwise.optimize.types import LabResult as LabResult

@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         default="all",
         metavar="LIST",
         help="comma-separated: int8-dynamic, int8-weight, int4-weight, "
-        "prune-unstructured, prune-structured, distill, transfer, combined (default all)",
+        "prune-unstructured, prune-structured, distill, transfer, combined, speculative "
+        "(default all)",
     )
     p.add_argument(
         "--budget-s",

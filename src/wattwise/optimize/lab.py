@@ -33,12 +33,13 @@ TECHNIQUES = (
     "distill",
     "transfer",
     "combined",
+    "speculative",
 )
 #: Share of ``budget_s`` (training seconds) given to each training step of the lab.
 BUDGET_SHARES = {
     "prune-unstructured": 0.08,
     "prune-structured": 0.12,
-    "distill": 0.25,  # the from-scratch control gets the same *energy*, up to 2x this time
+    "distill": 0.25,  # the from-scratch control gets the same *energy*, at most this time
     "transfer-scratch": 0.15,
     "transfer-finetune": 0.15,  # a cap: fine-tuning stops once it matches scratch
 }
@@ -515,6 +516,33 @@ def _run(
                 built[name].variant.optimisation_energy_j += src.variant.optimisation_energy_j
                 built[name].variant.optimisation_s += src.variant.optimisation_s
 
+    if "speculative" in names:
+        if s.builtin is None:
+            skipped.append(
+                Skipped(
+                    "speculative",
+                    "speculative decoding here drives the built-in model's key/value cache; "
+                    "run it with --model builtin",
+                )
+            )
+        else:
+            from wattwise.optimize.speculative import NgramDraft, speculative_generate
+
+            vocab = int(s.builtin.spec.config.vocab_size)
+            add(
+                "speculative",
+                ["speculative-ngram"],
+                lambda: NgramDraft.build(s.train_ids, vocab),
+                "lossless: the model's own greedy text, verifying up to 4 n-gram draft tokens "
+                "per forward pass; batch 1 only (larger batches decode plainly)",
+            )
+            if "speculative" in built:
+                c = built["speculative"]
+                draft = c.model
+                c.model = s.model
+                c.gen = functools.partial(_speculative_gen, draft=draft, fn=speculative_generate)
+                c.variant.notes.append(f"draft table: {draft.entries()} n-gram entries")
+
     # ---- measurement: warm-up, then interleaved rounds
     for c in cands:
         say(f"warming up: {c.variant.name}")
@@ -639,6 +667,13 @@ def _run(
         settings=settings,
         notes=notes,
     )
+
+
+def _speculative_gen(
+    model: Any, prompt: Any, new_tokens: int, on_step: Any, *, draft: Any, fn: Any
+) -> Any:
+    """The lab's generate function for the speculative variant (draft bound in)."""
+    return fn(model, prompt, new_tokens, on_step, draft)
 
 
 def _too_small(key: str, budget_s: float) -> str:

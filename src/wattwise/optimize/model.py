@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-KVCache = list[tuple[torch.Tensor, torch.Tensor] | None]
+#: Per layer: keys and values so far, stacked [2, B, H, T, D] (None before the first step).
+KVCache = list[torch.Tensor | None]
 StepHook = Callable[[float], None]
 
 
@@ -75,6 +76,8 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(d))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Written out: torch 2.13's F.rms_norm is not a fused kernel on CPU (it decomposes into
+        # more ops, with dtype copies) and was slower per decoding step than these five.
         out: torch.Tensor = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
         return out * self.weight
 
@@ -90,17 +93,27 @@ class Attention(nn.Module):
         self.o = nn.Linear(n_heads * head_dim, d_model, bias=False)
 
     def forward(
-        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        self, x: torch.Tensor, cache: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Output for ``x`` [B, T, d_model] and the keys/values so far, stacked [2, B, H, T, D]."""
         b, t, _ = x.shape
         h, d = self.n_heads, self.head_dim
-        q, k, v = self.qkv(x).view(b, t, 3, h, d).permute(2, 0, 3, 1, 4)
-        if cache is not None:
-            k = torch.cat([cache[0], k], dim=2)
-            v = torch.cat([cache[1], v], dim=2)
-        # Prefill (no cache, t > 1) is causal; a decode step (t == 1) attends to everything.
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None and t > 1)
-        return self.o(y.transpose(1, 2).reshape(b, t, h * d)), (k, v)
+        qkv = self.qkv(x).view(b, t, 3, h, d).permute(2, 0, 3, 1, 4)  # [3, B, H, T, D]
+        q = qkv[0]
+        kv = qkv[1:]
+        if cache is not None:  # one concatenation for keys and values together
+            kv = torch.cat([cache, kv], dim=3)
+        if cache is not None and t > 1:
+            # Several new tokens after a cache (speculative verification): token i sees the
+            # cache and new tokens 0..i. SDPA's is_causal aligns the mask top-left, which is
+            # wrong when queries and keys differ in length, so the mask is explicit.
+            total = kv.shape[3]
+            mask = torch.ones(t, total, dtype=torch.bool, device=x.device).tril(total - t)
+            y = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=mask)
+        else:
+            # Prefill (no cache, t > 1) is causal; a decode step (t == 1) attends to everything.
+            y = F.scaled_dot_product_attention(q, kv[0], kv[1], is_causal=cache is None and t > 1)
+        return self.o(y.transpose(1, 2).reshape(b, t, h * d)), kv
 
 
 class MLP(nn.Module):
@@ -127,8 +140,8 @@ class Block(nn.Module):
         self.mlp = MLP(cfg.d_model, cfg.mlp[layer])
 
     def forward(
-        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        self, x: torch.Tensor, cache: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         a, new_cache = self.attn(self.norm1(x), cache)
         x = x + a
         return x + self.mlp(self.norm2(x)), new_cache
@@ -167,17 +180,19 @@ class TinyLM(nn.Module):
         return logits
 
     def step(
-        self, ids: torch.Tensor, cache: KVCache | None, start: int
+        self, ids: torch.Tensor, cache: KVCache | None, start: int, *, last_only: bool = False
     ) -> tuple[torch.Tensor, KVCache]:
-        """Logits for ``ids`` at positions ``start..``, and the updated key/value cache."""
+        """Logits for ``ids`` at positions ``start..`` (only the last position's with
+        ``last_only``, all decoding needs), and the updated key/value cache."""
         t = ids.shape[1]
-        pos = torch.arange(start, start + t, device=ids.device)
-        x = self.embed(ids) + self.pos(pos)
+        x = self.embed(ids) + self.pos.weight[start : start + t]  # a slice, no index tensor
         layers: KVCache = cache if cache is not None else [None] * len(self.blocks)
         new: KVCache = []
-        for blk, c in zip(self.layers(), layers, strict=True):
+        for blk, c in zip(self.blocks, layers, strict=True):
             x, kv = blk(x, c)
             new.append(kv)
+        if last_only and t > 1:
+            x = x[:, -1:]
         return self.lm_head(self.norm(x)), new
 
 
@@ -194,7 +209,7 @@ def generate(
         raise ValueError("prompt + new tokens exceed the model's context")
     out = [prompt]
     t0 = time.perf_counter()
-    logits, cache = model.step(prompt, None, 0)
+    logits, cache = model.step(prompt, None, 0, last_only=True)
     nxt = logits[:, -1].argmax(-1, keepdim=True)
     pos = prompt.shape[1]
     for i in range(new_tokens):

@@ -57,6 +57,9 @@ def quantize_dynamic_int8(model: nn.Module) -> nn.Module:
 class Int8WeightOnlyLinear(nn.Module):
     """``y = x @ (W_int8 * scale).T + b`` with per-output-channel symmetric int8 weights."""
 
+    qweight: torch.Tensor  # buffers, declared for the type checker
+    scale: torch.Tensor
+
     def __init__(self, lin: nn.Linear) -> None:
         super().__init__()
         w = lin.weight.detach().float()
@@ -81,6 +84,9 @@ class Int8WeightOnlyLinear(nn.Module):
 class Int4WeightOnlyLinear(nn.Module):
     """Asymmetric int4 weights in groups of :data:`INT4_GROUP` input channels (packed for the
     CPU kernel); activations stay fp32."""
+
+    qweight: torch.Tensor  # buffers, declared for the type checker
+    scales_zeros: torch.Tensor
 
     def __init__(self, lin: nn.Linear, group: int = INT4_GROUP) -> None:
         super().__init__()

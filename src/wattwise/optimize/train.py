@@ -71,7 +71,8 @@ def train_lm(
 ) -> TrainReport:
     """Train ``model`` (next-token cross-entropy; with ``teacher``: plus KL to its softened
     distribution, weight ``distill_alpha``, temperature ``temperature``). AdamW, linear warm-up
-    then cosine decay over ``steps`` (constant after warm-up when only ``time_s`` bounds it).
+    then cosine decay to a tenth of ``lr`` over ``steps``, or over ``time_s`` of wall time when
+    only time bounds the run (constant after warm-up when only ``should_stop`` bounds it).
 
     ``masks`` (parameter name -> 0/1 tensor) keep pruned weights at zero during fine-tuning.
     """
@@ -96,8 +97,9 @@ def train_lm(
         if should_stop is not None and step % check_every == 0 and step > 0 and should_stop():
             break
         scale = min(1.0, (step + 1) / warmup)
-        if steps is not None:
-            scale *= 0.55 + 0.45 * math.cos(math.pi * min(1.0, step / steps))
+        done = _fraction_done(step, steps, time.perf_counter() - t0, time_s)
+        if done is not None:
+            scale *= 0.55 + 0.45 * math.cos(math.pi * min(1.0, done))
         for g in opt.param_groups:
             g["lr"] = lr * scale
         x, y = batches(data, batch, seq, gen)
@@ -129,6 +131,19 @@ def train_lm(
             progress(step, smooth)
     model.eval()
     return TrainReport(step, tokens, time.perf_counter() - t0, smooth)
+
+
+def _fraction_done(
+    step: int, steps: int | None, elapsed_s: float, time_s: float | None
+) -> float | None:
+    """How far the run is through its bound (0..1): by steps, by wall time, or the larger of
+    the two when both bound it; None when neither does (``should_stop`` only)."""
+    parts = []
+    if steps is not None:
+        parts.append(step / max(1, steps))
+    if time_s is not None and time_s > 0:
+        parts.append(elapsed_s / time_s)
+    return max(parts) if parts else None
 
 
 @torch.inference_mode()
