@@ -134,30 +134,32 @@ def _wait_for_child(pid: int, timeout_s: float = 60.0) -> None:
     raise AssertionError("wattwise did not start the command")
 
 
+def _start_sleeper(db: Path, name: str, **popen: object) -> subprocess.Popen[str]:
+    """``wattwise run`` of a long sleep, as a separate process, once it has started the command."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "wattwise",
+        "run",
+        "--db",
+        str(db),
+        "--name",
+        name,
+        "--interval",
+        "0.2",
+        "--",
+        sys.executable,
+        "-c",
+        "import time; time.sleep(60)",
+    ]
+    proc: subprocess.Popen[str] = subprocess.Popen(cmd, env=cli_env(), text=True, **popen)  # type: ignore[call-overload]
+    _wait_for_child(proc.pid)
+    return proc
+
+
 def test_sigterm_is_forwarded_and_run_kept(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wattwise",
-            "run",
-            "--db",
-            str(db),
-            "--name",
-            "sleeper",
-            "--interval",
-            "0.2",
-            "--",
-            sys.executable,
-            "-c",
-            "import time; time.sleep(30)",
-        ],
-        env=cli_env(),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _wait_for_child(proc.pid)
+    proc = _start_sleeper(db, "sleeper", stderr=subprocess.PIPE)
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -169,28 +171,7 @@ def test_sigterm_is_forwarded_and_run_kept(tmp_path: Path) -> None:
 
 def test_sigkill_of_wattwise_keeps_run_and_samples(tmp_path: Path) -> None:
     db = tmp_path / "k.db"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wattwise",
-            "run",
-            "--db",
-            str(db),
-            "--name",
-            "killed",
-            "--interval",
-            "0.2",
-            "--",
-            sys.executable,
-            "-c",
-            "import time; time.sleep(60)",
-        ],
-        env=cli_env(),
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    _wait_for_child(proc.pid)
+    proc = _start_sleeper(db, "killed", stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(5.0)  # samples are flushed every ~2 s
     os.killpg(proc.pid, signal.SIGKILL)  # wattwise and the tracked command, no clean-up
     proc.wait(timeout=10)

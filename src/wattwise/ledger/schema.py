@@ -19,6 +19,14 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+
+def _run_fk() -> sa.Column[str]:
+    """The ``run_id`` column of a child table: deleting a run deletes its rows."""
+    return sa.Column(
+        "run_id", sa.String(64), sa.ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False
+    )
+
+
 #: One row per schema migration applied; the ledger's version is the highest ``version``.
 schema_version = sa.Table(
     "schema_version",
@@ -86,12 +94,7 @@ components = sa.Table(
     "components",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "run_id",
-        sa.String(64),
-        sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _run_fk(),
     sa.Column("window_seq", sa.Integer, nullable=True),
     sa.Column("device_id", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
@@ -109,12 +112,7 @@ samples = sa.Table(
     "samples",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "run_id",
-        sa.String(64),
-        sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _run_fk(),
     sa.Column("device_id", sa.Text, nullable=False),
     sa.Column("t_s", sa.Float, nullable=False),
     sa.Column("power_w", sa.Float, nullable=True),
@@ -126,12 +124,7 @@ gaps = sa.Table(
     "gaps",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "run_id",
-        sa.String(64),
-        sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _run_fk(),
     sa.Column("device_id", sa.Text, nullable=False),
     sa.Column("start_s", sa.Float, nullable=False),
     sa.Column("end_s", sa.Float, nullable=True),
@@ -143,12 +136,7 @@ counts = sa.Table(
     "counts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "run_id",
-        sa.String(64),
-        sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _run_fk(),
     sa.Column("window_seq", sa.Integer, nullable=True),
     sa.Column("unit", sa.Text, nullable=False),
     sa.Column("count", sa.Float, nullable=False),

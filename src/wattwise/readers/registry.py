@@ -73,6 +73,17 @@ def probe_all() -> list[ProbeResult]:
     return [_safe_probe(n, f)[1] for n, f in {**HARDWARE_READERS, **MODEL_READERS}.items()]
 
 
+#: (kind a counter would cover, model reader used without one, the note that says so)
+_MODEL_FALLBACKS = (
+    ("cpu", "cpu-model", "cpu energy is estimated from a power model (no RAPL package counter)"),
+    (
+        "dram",
+        "memory-model",
+        "memory energy is estimated from a per-module model (no RAPL DRAM domain)",
+    ),
+)
+
+
 def _kinds(devices: tuple[DeviceInfo, ...]) -> set[str]:
     return {d.kind for d in devices}
 
@@ -95,18 +106,13 @@ def default_readers(notes: list[str] | None = None, gpus: GpuSelection = None) -
             covered |= _kinds(probe.devices)
         elif name == "rapl":
             notes.append(f"rapl: {probe.reason}")
-    if "cpu" not in covered:
-        reader, probe = _safe_probe("cpu-model", MODEL_READERS["cpu-model"])
+    for kind, name, why in _MODEL_FALLBACKS:
+        if kind in covered:
+            continue
+        reader, probe = _safe_probe(name, MODEL_READERS[name])
         if reader is not None and probe.available:
             chosen.append(reader)
-            notes.append("cpu energy is estimated from a power model (no RAPL package counter)")
+            notes.append(why)
         else:
-            notes.append(f"cpu-model: {probe.reason}")
-    if "dram" not in covered:
-        reader, probe = _safe_probe("memory-model", MODEL_READERS["memory-model"])
-        if reader is not None and probe.available:
-            chosen.append(reader)
-            notes.append("memory energy is estimated from a per-module model (no RAPL DRAM domain)")
-        else:
-            notes.append(f"memory-model: {probe.reason}")
+            notes.append(f"{name}: {probe.reason}")
     return chosen
