@@ -532,16 +532,21 @@ def _run(
             add(
                 "speculative",
                 ["speculative-ngram"],
-                lambda: NgramDraft.build(s.train_ids, vocab),
-                "lossless: the model's own greedy text, verifying up to 4 n-gram draft tokens "
-                "per forward pass; batch 1 only (larger batches decode plainly)",
+                lambda: NgramDraft.build_for_model(s.model, s.train_ids, vocab),
+                "lossless: the model's own greedy text, verifying per forward pass up to 10 "
+                "draft tokens from a context lookup, else up to 4 from n-gram tables of the "
+                "model's own greedy choices and of the training text; batch 1 only (larger "
+                "batches decode plainly)",
             )
             if "speculative" in built:
                 c = built["speculative"]
                 draft = c.model
                 c.model = s.model
                 c.gen = functools.partial(_speculative_gen, draft=draft, fn=speculative_generate)
-                c.variant.notes.append(f"draft table: {draft.entries()} n-gram entries")
+                c.variant.notes.append(
+                    f"draft table: {draft.entries()} n-gram entries "
+                    f"({draft.model_entries} from the model's own greedy choices)"
+                )
 
     # ---- measurement: warm-up, then interleaved rounds
     for c in cands:

@@ -9,6 +9,7 @@ keeps attention-head slicing trivial. Generation keeps a key/value cache per lay
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -82,6 +83,18 @@ class RMSNorm(nn.Module):
         return out * self.weight
 
 
+@functools.lru_cache(maxsize=512)
+def _verify_mask(t: int, total: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Additive attention mask [t, total] for ``t`` new tokens after ``total - t`` cached ones:
+    0 where token i may look (the cache and new tokens 0..i), -inf elsewhere. Cached per shape
+    (a speculative verification pass needs one per layer): building a boolean mask per layer
+    and letting SDPA convert it cost ~10 % of a verification pass at batch 1."""
+    with torch.inference_mode(False):  # a normal tensor, usable outside inference mode too
+        allowed = torch.ones(t, total, dtype=torch.bool, device=device).tril(total - t)
+        mask = torch.zeros(t, total, dtype=dtype, device=device)
+        return mask.masked_fill_(~allowed, float("-inf"))
+
+
 class Attention(nn.Module):
     """Multi-head self-attention with a fused q/k/v projection (rows: q heads, k heads, v heads)."""
 
@@ -107,8 +120,7 @@ class Attention(nn.Module):
             # Several new tokens after a cache (speculative verification): token i sees the
             # cache and new tokens 0..i. SDPA's is_causal aligns the mask top-left, which is
             # wrong when queries and keys differ in length, so the mask is explicit.
-            total = kv.shape[3]
-            mask = torch.ones(t, total, dtype=torch.bool, device=x.device).tril(total - t)
+            mask = _verify_mask(t, kv.shape[3], x.dtype, x.device)
             y = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=mask)
         else:
             # Prefill (no cache, t > 1) is causal; a decode step (t == 1) attends to everything.
