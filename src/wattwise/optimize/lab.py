@@ -34,6 +34,7 @@ TECHNIQUES = (
     "transfer",
     "combined",
     "speculative",
+    "compiled",
 )
 #: Share of ``budget_s`` (training seconds) given to each training step of the lab.
 BUDGET_SHARES = {
@@ -390,6 +391,8 @@ def _run(
     from wattwise.optimize import quantize
     from wattwise.optimize import techniques as tech
 
+    spec_draft: Any = None  # the speculative variant's draft, reused by speculative+compiled
+
     if "int8-dynamic" in names:
         add(
             "int8-dynamic",
@@ -547,17 +550,39 @@ def _run(
                     f"draft table: {draft.entries()} n-gram entries "
                     f"({draft.model_entries} from the model's own greedy choices)"
                 )
+                spec_draft = draft
+
+    if "compiled" in names:
+        if s.builtin is None:
+            skipped.append(
+                Skipped(
+                    "compiled",
+                    "compiled decoding here drives the built-in model's static cache; "
+                    "run it with --model builtin",
+                )
+            )
+        else:
+            _add_compiled(s, add, built, bsz, spec_draft)
 
     # ---- measurement: warm-up, then interleaved rounds
+    reference: list[Any] = []  # the baseline's greedy text per prompt (batch 1)
     for c in cands:
         say(f"warming up: {c.variant.name}")
         try:
             out = c.gen(c.model, prompts[:1], n_new, None)
             c.gen(c.model, prompts[:bsz], n_new, None)
             c.variant.sample = s.tokenizer.decode(out[0, s.prompt_len :].tolist())
+            texts = [c.gen(c.model, prompts[i : i + 1], n_new, None) for i in range(n_prompts)]
         except Exception as exc:  # a variant that cannot generate is reported, not fatal
             skipped.append(Skipped(c.variant.name, f"cannot generate: {type(exc).__name__}: {exc}"))
             c.variant.notes.append("failed to generate")
+            continue
+        if not reference:
+            reference = texts
+        c.variant.greedy_prompts = n_prompts
+        c.variant.greedy_equal = sum(
+            bool(torch.equal(a, b)) for a, b in zip(texts, reference, strict=True)
+        )
     cands = [c for c in cands if "failed to generate" not in c.variant.notes]
     from wattwise.optimize.measure import measure_generation
 
@@ -672,6 +697,71 @@ def _run(
         settings=settings,
         notes=notes,
     )
+
+
+def _add_compiled(
+    s: _Subject,
+    add: Callable[..., None],
+    built: dict[str, _Candidate],
+    bsz: int,
+    draft: Any,
+) -> None:
+    """The ``compiled`` variant and, when the speculative variant was built,
+    ``speculative+compiled``: graph-compiled passes with a static cache (lossless)."""
+    from wattwise.optimize import compiled as comp
+
+    holder: list[Any] = []
+
+    def build() -> Any:
+        dec = comp.CompiledDecoder(s.model)
+        dec.warm([(1, 1), (bsz, 1)])
+        holder.append(dec)
+        return dec
+
+    add(
+        "compiled",
+        ["compiled-static-cache"],
+        build,
+        "lossless: the same weights; one-token decoding steps compiled by TorchInductor "
+        "(freezing, C++ wrapper, max-autotune) with a static key/value cache; the energy of "
+        "compiling is the optimisation energy (inductor caches compiled graphs on disk, so a "
+        "second run compiles for less)",
+    )
+    if "compiled" not in built:
+        return
+    dec = holder[0]
+    c = built["compiled"]
+    c.model = s.model
+    c.gen = functools.partial(_compiled_gen, decoder=dec, fn=comp.compiled_generate)
+    c.variant.notes.append(f"compiled (batch, width) shapes {sorted(dec.shapes)}")
+    if draft is None or "speculative" not in built:
+        return
+    widths = comp.DEFAULT_VERIFY_WIDTHS
+    add(
+        "speculative+compiled",
+        ["speculative-ngram", "compiled-static-cache"],
+        lambda: dec.warm([(1, w) for w in widths]),
+        f"lossless: the speculative variant's draft verified by compiled passes of width "
+        f"{max(widths)} (up to {max(widths) - 1} draft tokens); batches decode with the "
+        "compiled one-token pass",
+    )
+    if "speculative+compiled" not in built:
+        return
+    sc = built["speculative+compiled"]
+    sc.model = s.model
+    sc.gen = functools.partial(
+        _compiled_gen, decoder=dec, fn=comp.compiled_speculative_generate, draft=draft
+    )
+    for src in ("speculative", "compiled"):  # building its parts counts too
+        sc.variant.optimisation_energy_j += built[src].variant.optimisation_energy_j
+        sc.variant.optimisation_s += built[src].variant.optimisation_s
+
+
+def _compiled_gen(
+    model: Any, prompt: Any, new_tokens: int, on_step: Any, *, decoder: Any, fn: Any, **kw: Any
+) -> Any:
+    """The lab's generate function for compiled variants (decoder, and draft, bound in)."""
+    return fn(decoder, prompt, new_tokens, on_step, **kw)
 
 
 def _speculative_gen(

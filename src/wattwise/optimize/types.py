@@ -22,7 +22,9 @@ class Variant:
     per token (``getrusage``), a cross-check free of other processes' load.
     ``optimisation_energy_j`` is what producing the variant consumed (training, pruning,
     quantizing; J); ``payback_tokens`` the generated tokens after which that is recovered by the
-    lower energy per token (None when the variant saves nothing).
+    lower energy per token (None when the variant saves nothing). ``greedy_equal``: of
+    ``greedy_prompts`` lab prompts (batch 1), how many the variant continues with exactly the
+    baseline's greedy tokens (lossless variants: all).
     """
 
     name: str
@@ -47,6 +49,8 @@ class Variant:
     recommended: bool = False
     pareto: bool = False
     sample: str = ""
+    greedy_equal: int | None = None
+    greedy_prompts: int = 0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
