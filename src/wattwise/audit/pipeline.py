@@ -37,7 +37,7 @@ DOC_VERSION = 1
 #: The weight-only int8/int4 variants are left out by default: their perplexity evaluation took
 #: 35 s and 65 s on the 2-core reference machine, which would break the 3-minute cached audit
 #: (benchmarks/audit.md); ``--techniques`` adds them.
-DEFAULT_TECHNIQUES = "int8-dynamic,prune-structured,distill,combined,speculative"
+DEFAULT_TECHNIQUES = "int8-dynamic,prune-structured,distill,combined,speculative,compiled"
 DEFAULT_REQUESTS_PER_DAY = 10_000.0
 DEFAULT_BUDGET_S = 30.0
 

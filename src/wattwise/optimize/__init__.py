@@ -9,6 +9,8 @@ a function below is called. Public API::
     quantize_dynamic_int8 / quantize_weight_only_int8 / quantize_weight_only_int4 (model)
     prune_unstructured(model, amount) / prune_structured(model, head_frac, mlp_frac)
     speculative_generate(model, prompt, new_tokens, on_step, NgramDraft.build(ids, vocab))
+    compiled_generate(CompiledDecoder(model), prompt, new_tokens, on_step)
+    compiled_speculative_generate(CompiledDecoder(model), prompt, new_tokens, on_step, draft)
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ _LAZY = {
     "load_hf": ("wattwise.optimize.hf", "load_hf"),
     "NgramDraft": ("wattwise.optimize.speculative", "NgramDraft"),
     "speculative_generate": ("wattwise.optimize.speculative", "speculative_generate"),
+    "CompiledDecoder": ("wattwise.optimize.compiled", "CompiledDecoder"),
+    "compiled_generate": ("wattwise.optimize.compiled", "compiled_generate"),
+    "compiled_speculative_generate": (
+        "wattwise.optimize.compiled",
+        "compiled_speculative_generate",
+    ),
 }
 
 __all__ = list(_LAZY)
@@ -54,6 +62,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattwise.optimize.quantize import quantize_weight_only_int8 as quantize_weight_only_int8
     from wattwise.optimize.speculative import NgramDraft as NgramDraft
     from wattwise.optimize.speculative import speculative_generate as speculative_generate
+    from wattwise.optimize.compiled import CompiledDecoder as CompiledDecoder
+    from wattwise.optimize.compiled import compiled_generate as compiled_generate
+    from wattwise.optimize.compiled import (
+        compiled_speculative_generate as compiled_speculative_generate,
+    )
     from wattwise.optimize.techniques import distill_vs_scratch as distill_vs_scratch
     from wattwise.optimize.techniques import transfer_vs_scratch as transfer_vs_scratch
     from wattwise.optimize.types import LabResult as LabResult

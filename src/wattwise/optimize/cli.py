@@ -37,8 +37,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         default="all",
         metavar="LIST",
         help="comma-separated: int8-dynamic, int8-weight, int4-weight, "
-        "prune-unstructured, prune-structured, distill, transfer, combined, speculative "
-        "(default all)",
+        "prune-unstructured, prune-structured, distill, transfer, combined, speculative, "
+        "compiled (default all)",
     )
     p.add_argument(
         "--budget-s",

@@ -57,6 +57,9 @@ COMPILE_OPTIONS: dict[str, Any] = {"freezing": True, "cpp_wrapper": True, "max_a
 #: (4, 11) the longer drafts' extra accepted tokens did not pay for the wider passes.
 DEFAULT_VERIFY_WIDTHS = (1, 4)
 
+#: Compiled graphs (decoders x shapes) one process may hold before compiling fails.
+RECOMPILE_LIMIT = 64
+
 CompiledFn = Callable[[torch.Tensor, torch.Tensor, list[torch.Tensor]], torch.Tensor]
 
 
@@ -157,13 +160,17 @@ class CompiledDecoder:
         fn = self._fn(*key)
         if not fresh:
             return fn(ids, pos, kv)
+        import torch._dynamo.config as dynamo_config
         import torch._inductor.config as inductor_config
 
         t0 = time.perf_counter()
         try:
             # As a config patch, not torch.compile(options=...): freezing is decided before
             # the per-call options apply, so passed as an option it is silently ignored.
-            with inductor_config.patch(self.options):
+            # Dynamo keeps the graphs of every decoder and shape on StaticStep.forward's code
+            # object, 8 by default; a process may build more decoders (the lab: three shapes).
+            limit = max(dynamo_config.recompile_limit, RECOMPILE_LIMIT)
+            with inductor_config.patch(self.options), dynamo_config.patch(recompile_limit=limit):
                 return fn(ids, pos, kv)
         except Exception as exc:  # inductor raises many kinds; all mean "cannot compile here"
             del self._fns[key]
