@@ -49,6 +49,11 @@ __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.optimize.builtin import get_builtin as get_builtin
+    from wattwise.optimize.compiled import CompiledDecoder as CompiledDecoder
+    from wattwise.optimize.compiled import compiled_generate as compiled_generate
+    from wattwise.optimize.compiled import (
+        compiled_speculative_generate as compiled_speculative_generate,
+    )
     from wattwise.optimize.hf import load_hf as load_hf
     from wattwise.optimize.lab import TECHNIQUES as TECHNIQUES
     from wattwise.optimize.lab import run_lab as run_lab
@@ -62,11 +67,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattwise.optimize.quantize import quantize_weight_only_int8 as quantize_weight_only_int8
     from wattwise.optimize.speculative import NgramDraft as NgramDraft
     from wattwise.optimize.speculative import speculative_generate as speculative_generate
-    from wattwise.optimize.compiled import CompiledDecoder as CompiledDecoder
-    from wattwise.optimize.compiled import compiled_generate as compiled_generate
-    from wattwise.optimize.compiled import (
-        compiled_speculative_generate as compiled_speculative_generate,
-    )
     from wattwise.optimize.techniques import distill_vs_scratch as distill_vs_scratch
     from wattwise.optimize.techniques import transfer_vs_scratch as transfer_vs_scratch
     from wattwise.optimize.types import LabResult as LabResult
