@@ -68,6 +68,14 @@ def test_lab_end_to_end_json_plot_and_ledger(
         assert v["perplexity"] > 1 and v["tokens_per_s"] > 0 and v["params"] > 0
         assert v["provenance"] in ("estimated", "measured", "integrated") or "+" in v["provenance"]
     assert sum(v["recommended"] for v in doc["variants"]) == 1
+    for v in doc["variants"]:  # the greedy-text check against the baseline, per variant
+        assert 0 <= v["greedy_equal"] <= v["greedy_prompts"] and v["greedy_prompts"] >= 8
+    assert doc["variants"][0]["greedy_equal"] == doc["variants"][0]["greedy_prompts"]
+    from wattwise.optimize.cli import render
+
+    table = render(doc)
+    n = doc["variants"][0]["greedy_prompts"]
+    assert "same text" in table and f"{n}/{n}" in table.splitlines()[3]  # the baseline's row
     base = next(v for v in doc["variants"] if v["name"] == "baseline")
     rec = next(v for v in doc["variants"] if v["recommended"])
     assert rec["perplexity"] <= base["perplexity"] * 1.05

@@ -131,6 +131,11 @@ def _f(x: Any, fmt: str) -> str:
     return format(x, fmt)
 
 
+def _same_text(v: dict[str, Any]) -> str:
+    k, n = v.get("greedy_equal"), v.get("greedy_prompts")
+    return f"{k}/{n}" if isinstance(k, int) and n else "-"
+
+
 def render(doc: dict[str, Any]) -> str:
     """The result document as a text table with the frontier, recommendation and comparisons."""
     vs = doc["variants"]
@@ -139,7 +144,7 @@ def render(doc: dict[str, Any]) -> str:
     head = (
         f"{'variant':<24} {'mJ/tok':>8} {'mJ/tok b' + str(b):>10} {'x less':>6} "
         f"{'cpu-ms/tok':>10} {'tok/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'ppl':>7} "
-        f"{'params':>9} {'size kB':>8} {'opt. J':>8} {'payback tok':>11}"
+        f"{'params':>9} {'size kB':>8} {'opt. J':>8} {'payback tok':>11} {'same text':>9}"
     )
     lines = [
         f"wattwise optimize: {doc['model']}  (energy: {doc['provenance']})",
@@ -161,9 +166,13 @@ def render(doc: dict[str, Any]) -> str:
             f"{_f(v['tokens_per_s'], '7.0f')} {_f(v['latency_p50_ms'], '7.2f')} "
             f"{_f(v['latency_p95_ms'], '7.2f')} {_f(v['perplexity'], '7.2f')} "
             f"{v['params']:>9d} {v['size_bytes'] / 1000:>8.0f} "
-            f"{_f(v['optimisation_energy_j'], '8.1f')} {_f(v['payback_tokens'], '11.3g')}"
+            f"{_f(v['optimisation_energy_j'], '8.1f')} {_f(v['payback_tokens'], '11.3g')} "
+            f"{_same_text(v):>9}"
         )
-    lines.append("* on the Pareto frontier (energy per token vs perplexity)   R recommended")
+    lines.append(
+        "* on the Pareto frontier (energy per token vs perplexity)   R recommended   "
+        "same text: lab prompts continued with exactly the baseline's greedy tokens"
+    )
     rec = doc["recommended"]
     if rec:
         rv = next(v for v in vs if v["name"] == rec)

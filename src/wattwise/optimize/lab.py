@@ -722,10 +722,11 @@ def _add_compiled(
         "compiled",
         ["compiled-static-cache"],
         build,
-        "lossless: the same weights; one-token decoding steps compiled by TorchInductor "
-        "(freezing, C++ wrapper, max-autotune) with a static key/value cache; the energy of "
-        "compiling is the optimisation energy (inductor caches compiled graphs on disk, so a "
-        "second run compiles for less)",
+        "lossless: the same weights (perplexity evaluated eagerly; 'same text' checks the "
+        "compiled path); one-token decoding steps compiled by TorchInductor (freezing, C++ "
+        "wrapper, max-autotune) with a static key/value cache; the energy of compiling is the "
+        "optimisation energy (inductor caches compiled graphs on disk, so a second run "
+        "compiles for less)",
     )
     if "compiled" not in built:
         return

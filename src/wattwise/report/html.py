@@ -463,6 +463,7 @@ def _lab(doc: Mapping[str, Any]) -> str:
             num((v.get("size_bytes") or 0) / 1e6),
             e(format_energy(v.get("optimisation_energy_j") or 0)),
             "yes" if v.get("pareto") else "",
+            _same_text(v),
             badge(v.get("provenance")),
         ]
         for v in vs
@@ -491,6 +492,7 @@ def _lab(doc: Mapping[str, Any]) -> str:
                 "MB",
                 "optimisation energy",
                 "Pareto",
+                "baseline's text",
                 "",
             ],
             rows,
@@ -500,6 +502,12 @@ def _lab(doc: Mapping[str, Any]) -> str:
         + (f"<ul class='note'>{notes}</ul>" if notes else "")
         + "</section>"
     )
+
+
+def _same_text(v: Mapping[str, Any]) -> str:
+    """'k/n': of n lab prompts, k continued with exactly the baseline's greedy tokens."""
+    k, n = v.get("greedy_equal"), v.get("greedy_prompts")
+    return f"{k}/{n}" if isinstance(k, int) and n else "–"
 
 
 def _whatifs(doc: Mapping[str, Any]) -> str:
