@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -56,6 +57,13 @@ COMPILE_OPTIONS: dict[str, Any] = {"freezing": True, "cpp_wrapper": True, "max_a
 #: 2: 159, 4: 187, 6: 253, 8: 387, 11: 453), so drafts are cut to 3 tokens: with (4, 8) or
 #: (4, 11) the longer drafts' extra accepted tokens did not pay for the wider passes.
 DEFAULT_VERIFY_WIDTHS = (1, 4)
+
+#: Inductor settings that keep autotuning from writing its benchmark tables to stderr (the
+#: lab's progress and tables go there).
+QUIET_OPTIONS: dict[str, Any] = {
+    "autotune_num_choices_displayed": 0,
+    "max_autotune_report_choices_stats": False,
+}
 
 #: Compiled graphs (decoders x shapes) one process may hold before compiling fails.
 RECOMPILE_LIMIT = 64
@@ -170,7 +178,10 @@ class CompiledDecoder:
             # Dynamo keeps the graphs of every decoder and shape on StaticStep.forward's code
             # object, 8 by default; a process may build more decoders (the lab: three shapes).
             limit = max(dynamo_config.recompile_limit, RECOMPILE_LIMIT)
-            with inductor_config.patch(self.options), dynamo_config.patch(recompile_limit=limit):
+            patch = inductor_config.patch({**QUIET_OPTIONS, **self.options})
+            with patch, dynamo_config.patch(recompile_limit=limit), warnings.catch_warnings():
+                # torch's own autotuner touches a deprecated storage API; not the user's concern
+                warnings.filterwarnings("ignore", "TypedStorage is deprecated", UserWarning)
                 return fn(ids, pos, kv)
         except Exception as exc:  # inductor raises many kinds; all mean "cannot compile here"
             del self._fns[key]
