@@ -67,6 +67,22 @@ def test_lab_variant_saving_is_the_measured_cut() -> None:
     assert rule_lab_variant(_doc()) is None
 
 
+def test_a_decoding_variant_is_recommended_as_a_way_to_decode_the_same_model() -> None:
+    lab = _lab()
+    lab["variants"][1].update(
+        name="speculative+compiled",
+        techniques=["speculative-ngram", "compiled-static-cache"],
+        perplexity=40.0,
+        greedy_equal=16,
+        greedy_prompts=16,
+    )
+    lab["recommended"] = "speculative+compiled"
+    r = rule_lab_variant(_doc(lab=lab))
+    assert r is not None and r.title == "Decode with 'speculative+compiled' (the same model)"
+    assert "keep the model" in r.action and "16/16" in r.action and "40% less" in r.action
+    assert rule_lab_variant(_doc(lab=_lab())).title.startswith("Serve the 'int8'")  # type: ignore[union-attr]
+
+
 def test_batching_only_when_served_one_at_a_time_and_cheaper() -> None:
     r = rule_batching(_doc(lab=_lab()))
     assert r is not None and math.isclose(r.saving_kwh_per_year or 0, 150.0 * 0.6)

@@ -45,7 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wattwise.optimize.model import StepHook, TinyLM
+from wattwise.optimize.model import StepHook, TinyLM, greedy_loop
+from wattwise.optimize.speculative import NgramDraft, SpecStats, speculative_loop
 from wattwise.optimize.types import TechniqueSkipped
 
 #: TorchInductor options of :class:`CompiledDecoder` (see the module docstring).
@@ -225,21 +226,20 @@ def compiled_generate(
     """Greedy decoding of ``new_tokens`` after ``prompt`` [B, T] through ``decoder``'s compiled
     one-token pass (any batch; a new batch size compiles on first use)."""
     _check_fits(decoder.model, prompt, new_tokens)
-    t0 = time.perf_counter()
-    nxt, kv = decoder.prefill(prompt)
-    out = [prompt, nxt]
-    pos = torch.tensor([prompt.shape[1]])
-    for i in range(new_tokens):
-        if on_step is not None:
-            t1 = time.perf_counter()
-            on_step(t1 - t0)
-            t0 = t1
-        if i == new_tokens - 1:
-            break
-        nxt = decoder(nxt, pos, kv)
-        out.append(nxt)
-        pos += 1
-    return torch.cat(out, dim=1)
+    kv: list[torch.Tensor] = []
+    pos = torch.tensor([prompt.shape[1]])  # one tensor, advanced in place: no new guard
+
+    def prefill() -> torch.Tensor:
+        nonlocal kv
+        nxt, kv = decoder.prefill(prompt)
+        return nxt
+
+    def step(nxt: torch.Tensor, _pos: int) -> torch.Tensor:
+        out = decoder(nxt, pos, kv)
+        pos.add_(1)
+        return out
+
+    return greedy_loop(prompt, new_tokens, on_step, prefill, step)
 
 
 @torch.inference_mode()
@@ -248,9 +248,9 @@ def compiled_speculative_generate(
     prompt: torch.Tensor,
     new_tokens: int,
     on_step: StepHook | None,
-    draft: Any,
+    draft: NgramDraft,
     widths: tuple[int, ...] = DEFAULT_VERIFY_WIDTHS,
-    stats: Any = None,
+    stats: SpecStats | None = None,
 ) -> torch.Tensor:
     """Speculative greedy decoding (see :func:`~wattwise.optimize.speculative.
     speculative_generate`) whose verification passes are ``decoder``'s compiled passes of the
@@ -263,39 +263,20 @@ def compiled_speculative_generate(
     widths = tuple(sorted(widths))
     if widths[-1] - 1 > decoder.cache_len - model.cfg.max_seq:
         raise ValueError("the decoder's cache slack is smaller than the widest pass")
-    ctx = draft.context(prompt[0].tolist())
-    tokens: list[int] = ctx.tokens
-    t0 = time.perf_counter()
-    nxt, kv = decoder.prefill(prompt)
-    pos = prompt.shape[1]
-    pending = [int(nxt[0, 0])]
-    emitted = 0
-    while True:
-        ctx.extend(pending)
-        emitted += len(pending)
-        if on_step is not None:
-            t1 = time.perf_counter()
-            share = (t1 - t0) / len(pending)
-            for _ in pending:
-                on_step(share)
-            t0 = t1
-        if emitted >= new_tokens:
-            break
-        drafts = draft.propose(tokens, min(widths[-1] - 1, new_tokens - emitted - 1), ctx)
-        width = next(w for w in widths if w > len(drafts))
-        row = [tokens[-1], *drafts]
-        row += [0] * (width - len(row))  # padding: predictions past the draft are not used
-        pred: list[int] = decoder(
-            torch.tensor([row], dtype=prompt.dtype), torch.arange(pos, pos + width), kv
-        )[0].tolist()
-        m = 0
-        while m < len(drafts) and drafts[m] == pred[m]:
-            m += 1
-        pos += 1 + m  # cache entries past pos are masked until overwritten
-        pending = pred[: m + 1]
-        if stats is not None:
-            stats.passes += 1
-            stats.tokens += m + 1
-            stats.drafted += len(drafts)
-            stats.accepted += m
-    return torch.tensor([tokens[: prompt.shape[1] + new_tokens]], dtype=prompt.dtype)
+    kv: list[torch.Tensor] = []
+
+    def prefill() -> int:
+        nonlocal kv
+        nxt, kv = decoder.prefill(prompt)
+        return int(nxt[0, 0])
+
+    def verify(row: list[int], pos: int) -> list[int]:
+        width = next(w for w in widths if w >= len(row))
+        padded = row + [0] * (width - len(row))  # predictions past the draft are not used
+        ids = torch.tensor([padded], dtype=prompt.dtype)
+        pred: list[int] = decoder(ids, torch.arange(pos, pos + width), kv)[0].tolist()
+        return pred  # cache entries past the accepted ones are masked until overwritten
+
+    return speculative_loop(
+        prompt, new_tokens, on_step, draft, widths[-1] - 1, stats, prefill, verify
+    )

@@ -219,10 +219,34 @@ def generate(
     """
     if prompt.shape[1] + new_tokens > model.cfg.max_seq:
         raise ValueError("prompt + new tokens exceed the model's context")
+    cache: KVCache = []
+
+    def prefill() -> torch.Tensor:
+        nonlocal cache
+        logits, cache = model.step(prompt, None, 0, last_only=True)
+        return logits[:, -1].argmax(-1, keepdim=True)
+
+    def step(nxt: torch.Tensor, pos: int) -> torch.Tensor:
+        nonlocal cache
+        logits, cache = model.step(nxt, cache, pos)
+        return logits[:, -1].argmax(-1, keepdim=True)
+
+    return greedy_loop(prompt, new_tokens, on_step, prefill, step)
+
+
+def greedy_loop(
+    prompt: torch.Tensor,
+    new_tokens: int,
+    on_step: StepHook | None,
+    prefill: Callable[[], torch.Tensor],
+    step: Callable[[torch.Tensor, int], torch.Tensor],
+) -> torch.Tensor:
+    """The decoding loop of greedy generation: ``prefill()`` gives the first new token [B, 1],
+    ``step(token, position)`` the next after ``token`` fed at ``position``; ``on_step`` gets the
+    wall time of each (see :func:`generate`). Returns prompt and new tokens, [B, T + new]."""
     out = [prompt]
     t0 = time.perf_counter()
-    logits, cache = model.step(prompt, None, 0, last_only=True)
-    nxt = logits[:, -1].argmax(-1, keepdim=True)
+    nxt = prefill()
     pos = prompt.shape[1]
     for i in range(new_tokens):
         out.append(nxt)
@@ -232,9 +256,8 @@ def generate(
             t0 = t1
         if i == new_tokens - 1:
             break
-        logits, cache = model.step(nxt, cache, pos)
+        nxt = step(nxt, pos)
         pos += 1
-        nxt = logits[:, -1].argmax(-1, keepdim=True)
     return torch.cat(out, dim=1)
 
 

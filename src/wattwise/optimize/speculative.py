@@ -30,13 +30,13 @@ decoding.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from wattwise.optimize.model import StepHook, TinyLM, generate
+from wattwise.optimize.model import KVCache, StepHook, TinyLM, generate
 from wattwise.optimize.types import TechniqueSkipped
 
 #: Most draft tokens verified per forward pass by default (context lookups). At batch 1 on the
@@ -236,12 +236,48 @@ def speculative_generate(
         return generate(model, prompt, new_tokens, on_step)
     if prompt.shape[1] + new_tokens > model.cfg.max_seq:
         raise ValueError("prompt + new tokens exceed the model's context")
+    cache: KVCache = []
+
+    def prefill() -> int:
+        nonlocal cache
+        logits, cache = model.step(prompt, None, 0, last_only=True)
+        return int(logits[0, -1].argmax())
+
+    def verify(row: list[int], pos: int) -> list[int]:
+        nonlocal cache
+        logits, cache = model.step(torch.tensor([row], dtype=prompt.dtype), cache, pos)
+        pred: list[int] = logits[0].argmax(-1).tolist()
+        m = 0
+        while m < len(row) - 1 and row[m + 1] == pred[m]:
+            m += 1
+        if m < len(row) - 1:  # drop the cache entries of rejected draft tokens
+            cache = [None if kv is None else kv[:, :, :, : pos + 1 + m] for kv in cache]
+        return pred
+
+    return speculative_loop(prompt, new_tokens, on_step, draft, k, stats, prefill, verify)
+
+
+def speculative_loop(
+    prompt: torch.Tensor,
+    new_tokens: int,
+    on_step: StepHook | None,
+    draft: NgramDraft,
+    k: int,
+    stats: SpecStats | None,
+    prefill: Callable[[], int],
+    verify: Callable[[list[int], int], list[int]],
+) -> torch.Tensor:
+    """The loop of speculative greedy decoding of one sequence [1, T]: ``prefill()`` gives the
+    first new token; ``verify(row, pos)`` feeds ``row`` (the last token, then up to ``k`` draft
+    tokens) at positions ``pos..`` and returns the model's greedy token after each (at least
+    ``len(row)``); the longest draft prefix equal to them is accepted, then the model's own
+    token. The caller keeps its cache consistent (entries past the accepted tokens must not be
+    attended). See :func:`speculative_generate` for ``on_step`` and ``stats``."""
     ctx = draft.context(prompt[0].tolist())
     tokens = ctx.tokens  # the index's own list: one list, appended once per token
     t0 = time.perf_counter()
-    logits, cache = model.step(prompt, None, 0, last_only=True)
+    pending = [prefill()]  # tokens of the last forward pass, not yet added
     pos = prompt.shape[1]  # position of the next token fed to the model
-    pending = [int(logits[0, -1].argmax())]  # tokens of the last forward pass, not yet added
     emitted = 0
     while True:
         ctx.extend(pending)
@@ -255,14 +291,10 @@ def speculative_generate(
         if emitted >= new_tokens:
             break
         drafts = draft.propose(tokens, min(k, new_tokens - emitted - 1), ctx)
-        inp = torch.tensor([[tokens[-1], *drafts]], dtype=prompt.dtype)
-        logits, cache = model.step(inp, cache, pos)
-        pred: list[int] = logits[0].argmax(-1).tolist()  # pred[i]: the model's token after inp[i]
+        pred = verify([tokens[-1], *drafts], pos)  # pred[i]: the model's token after row[i]
         m = 0
         while m < len(drafts) and drafts[m] == pred[m]:
             m += 1
-        if m < len(drafts):  # drop the cache entries of rejected draft tokens
-            cache = [None if kv is None else kv[:, :, :, : pos + 1 + m] for kv in cache]
         pos += 1 + m
         pending = pred[: m + 1]  # the accepted drafts equal pred[:m]; then the model's token
         if stats is not None:

@@ -111,6 +111,10 @@ def _scale_phrase(doc: Doc) -> str:
 # --------------------------------------------------------------------------- rules
 
 
+#: Lab techniques that keep the model's weights and change only how it decodes.
+DECODING_TECHNIQUES = frozenset({"speculative-ngram", "compiled-static-cache"})
+
+
 def rule_lab_variant(doc: Doc) -> Recommendation | None:
     """The lab found a variant with lower energy per token within the perplexity tolerance."""
     lab = doc.get("lab")
@@ -138,12 +142,26 @@ def rule_lab_variant(doc: Doc) -> Recommendation | None:
         f"{e1 * 1e3:.3g} mJ/token vs baseline {e0 * 1e3:.3g} mJ/token at batch 1 "
         f"(median of {(lab.get('settings') or {}).get('rounds', '?')} rounds)"
     )
+    techs = [str(t) for t in best.get("techniques") or []]
+    k, n = best.get("greedy_equal"), best.get("greedy_prompts")
+    if techs and set(techs) <= DECODING_TECHNIQUES:  # the same weights, decoded differently
+        same = f"; the same greedy text on {k}/{n} lab prompts" if n else ""
+        title = f"Decode with '{best['name']}' (the same model)"
+        action = (
+            f"keep the model and change how it decodes ({', '.join(techs)}): "
+            f"{cut:.0%} less energy per token{same}"
+        )
+    else:
+        title = f"Serve the '{best['name']}' variant of the model"
+        action = (
+            f"replace the served model by its '{best['name']}' variant "
+            f"({', '.join(techs)}): {cut:.0%} less energy per token"
+        )
     return _fraction_rec(
         doc,
         "lab-variant",
-        f"Serve the '{best['name']}' variant of the model",
-        f"replace the served model by its '{best['name']}' variant "
-        f"({', '.join(best.get('techniques') or [])}): {cut:.0%} less energy per token",
+        title,
+        action,
         cut,
         evidence,
         cost,
