@@ -577,8 +577,10 @@ def _run(
             skipped.append(Skipped(c.variant.name, f"cannot generate: {type(exc).__name__}: {exc}"))
             c.variant.notes.append("failed to generate")
             continue
-        if not reference:
+        if c is cands[0]:
             reference = texts
+        if not reference:  # the baseline failed to generate: nothing to compare with
+            continue
         c.variant.greedy_prompts = n_prompts
         c.variant.greedy_equal = sum(
             bool(torch.equal(a, b)) for a, b in zip(texts, reference, strict=True)
