@@ -79,6 +79,16 @@ def test_compiled_generation_is_the_eager_greedy_text(
         assert len(steps) == n
     # one graph per (batch, width): a generation does not recompile per cache length
     assert sorted(decoder.shapes) == [(1, 1), (3, 1)]
+    # a direct call outside inference mode reuses the graph compiled for inference mode
+    from torch._dynamo.utils import counters
+
+    graphs = counters["stats"]["unique_graphs"]
+    kv = decoder.new_cache(1)
+    tok = decoder(prompt[:1, :1], torch.tensor([0]), kv)
+    assert tok.shape == (1, 1) and kv[0][:, :, :, 0].abs().sum() > 0
+    assert counters["stats"]["unique_graphs"] == graphs > 0
+    with pytest.raises(ValueError, match="new_cache"):
+        decoder(prompt[:1, :1], torch.tensor([0]), [torch.zeros_like(c) for c in kv])
     assert decoder.compile_s > 0
     with pytest.raises(ValueError, match="context"):
         compiled_generate(decoder, prompt, CFG.max_seq, None)

@@ -152,7 +152,8 @@ class CompiledDecoder:
     def new_cache(self, batch: int) -> list[torch.Tensor]:
         """Zeroed static caches, one [2, batch, H_layer, cache_len, D] tensor per layer."""
         cfg = self.model.cfg
-        return [torch.zeros(2, batch, h, self.cache_len, cfg.head_dim) for h in cfg.heads]
+        with torch.inference_mode():  # inference tensors, as the compiled graphs expect
+            return [torch.zeros(2, batch, h, self.cache_len, cfg.head_dim) for h in cfg.heads]
 
     def _fn(self, batch: int, width: int) -> CompiledFn:
         fn = self._fns.get((batch, width))
@@ -164,6 +165,19 @@ class CompiledDecoder:
     def __call__(
         self, ids: torch.Tensor, pos: torch.Tensor, kv: list[torch.Tensor]
     ) -> torch.Tensor:
+        if not torch.is_inference_mode_enabled():  # the graphs were compiled for it
+            with torch.inference_mode():
+                return self(ids, pos, kv)
+        # Dynamo guards on whether inputs are inference tensors and on their strides (even of
+        # size-1 dimensions): other inputs would compile a second graph, silently without this
+        # decoder's options. Copies are cheap for the token ids and positions; the cache must
+        # come from new_cache().
+        if not ids.is_inference() or ids.stride() != (ids.shape[1], 1):
+            ids = ids.clone(memory_format=torch.contiguous_format)
+        if not pos.is_inference() or pos.stride() != (1,):
+            pos = pos.clone(memory_format=torch.contiguous_format)
+        if not all(c.is_inference() for c in kv):
+            raise ValueError("the cache must come from CompiledDecoder.new_cache()")
         key = (int(ids.shape[0]), int(ids.shape[1]))
         fresh = key not in self._fns
         fn = self._fn(*key)
