@@ -131,13 +131,10 @@ def _f(x: Any, fmt: str) -> str:
     return format(x, fmt)
 
 
-def _same_text(v: dict[str, Any]) -> str:
-    k, n = v.get("greedy_equal"), v.get("greedy_prompts")
-    return f"{k}/{n}" if isinstance(k, int) and n else "-"
-
-
 def render(doc: dict[str, Any]) -> str:
     """The result document as a text table with the frontier, recommendation and comparisons."""
+    from wattwise.optimize.types import same_text
+
     vs = doc["variants"]
     base = next(v for v in vs if v["name"] == doc["baseline"])
     b = vs[0]["batch"] if vs else 1
@@ -167,7 +164,7 @@ def render(doc: dict[str, Any]) -> str:
             f"{_f(v['latency_p95_ms'], '7.2f')} {_f(v['perplexity'], '7.2f')} "
             f"{v['params']:>9d} {v['size_bytes'] / 1000:>8.0f} "
             f"{_f(v['optimisation_energy_j'], '8.1f')} {_f(v['payback_tokens'], '11.3g')} "
-            f"{_same_text(v):>9}"
+            f"{same_text(v):>9}"
         )
     lines.append(
         "* on the Pareto frontier (energy per token vs perplexity)   R recommended   "

@@ -155,13 +155,6 @@ class CompiledDecoder:
         with torch.inference_mode():  # inference tensors, as the compiled graphs expect
             return [torch.zeros(2, batch, h, self.cache_len, cfg.head_dim) for h in cfg.heads]
 
-    def _fn(self, batch: int, width: int) -> CompiledFn:
-        fn = self._fns.get((batch, width))
-        if fn is None:
-            compiled = torch.compile(self._step, fullgraph=True, dynamic=False)
-            fn = self._fns[(batch, width)] = compiled
-        return fn
-
     def __call__(
         self, ids: torch.Tensor, pos: torch.Tensor, kv: list[torch.Tensor]
     ) -> torch.Tensor:
@@ -179,10 +172,10 @@ class CompiledDecoder:
         if not all(c.is_inference() for c in kv):
             raise ValueError("the cache must come from CompiledDecoder.new_cache()")
         key = (int(ids.shape[0]), int(ids.shape[1]))
-        fresh = key not in self._fns
-        fn = self._fn(*key)
-        if not fresh:
+        fn = self._fns.get(key)
+        if fn is not None:
             return fn(ids, pos, kv)
+        fn = self._fns[key] = torch.compile(self._step, fullgraph=True, dynamic=False)
         import torch._dynamo.config as dynamo_config
         import torch._inductor.config as inductor_config
 

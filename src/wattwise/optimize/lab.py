@@ -381,6 +381,12 @@ def _run(
         cands.append(c)
         built[name] = c
 
+    def builtin_only(name: str, why: str) -> bool:
+        """True for the built-in model; otherwise records ``name`` as skipped, saying why."""
+        if s.builtin is None:
+            skipped.append(Skipped(name, f"{why}; run it with --model builtin"))
+        return s.builtin is not None
+
     def share(key: str) -> float:
         return budget_s * BUDGET_SHARES[key]
 
@@ -432,16 +438,10 @@ def _run(
             if recover
             else f"no recovery fine-tune: budget share {t_rec:.2g} s < {MIN_TRAIN_S} s",
         )
-    if "distill" in names:
-        if s.builtin is None:
-            skipped.append(
-                Skipped(
-                    "distill",
-                    "distillation trains the built-in student "
-                    "architecture; run it with --model builtin",
-                )
-            )
-        elif share("distill") < MIN_TRAIN_S:
+    if "distill" in names and builtin_only(
+        "distill", "distillation trains the built-in student architecture"
+    ):
+        if share("distill") < MIN_TRAIN_S:
             skipped.append(Skipped("distill", _too_small("distill", budget_s)))
         else:
             res = tech.distill_vs_scratch(
@@ -473,16 +473,10 @@ def _run(
                 "control: the student architecture trained from scratch on the same energy"
             )
             comparisons.append(res.comparison)
-    if "transfer" in names:
-        if s.builtin is None:
-            skipped.append(
-                Skipped(
-                    "transfer",
-                    "transfer learning uses the built-in model and "
-                    "the shipped Jargon File; run it with --model builtin",
-                )
-            )
-        elif share("transfer-scratch") < MIN_TRAIN_S:
+    if "transfer" in names and builtin_only(
+        "transfer", "transfer learning uses the built-in model and the shipped Jargon File"
+    ):
+        if share("transfer-scratch") < MIN_TRAIN_S:
             skipped.append(Skipped("transfer", _too_small("transfer-scratch", budget_s)))
         else:
             comparisons.append(
@@ -519,60 +513,45 @@ def _run(
                 built[name].variant.optimisation_energy_j += src.variant.optimisation_energy_j
                 built[name].variant.optimisation_s += src.variant.optimisation_s
 
-    if "speculative" in names:
-        if s.builtin is None:
-            skipped.append(
-                Skipped(
-                    "speculative",
-                    "speculative decoding here drives the built-in model's key/value cache; "
-                    "run it with --model builtin",
-                )
-            )
-        else:
-            from wattwise.optimize.speculative import NgramDraft, speculative_generate
+    if "speculative" in names and builtin_only(
+        "speculative", "speculative decoding here drives the built-in model's key/value cache"
+    ):
+        from wattwise.optimize.speculative import NgramDraft, speculative_generate
 
-            vocab = int(s.builtin.spec.config.vocab_size)
-            add(
-                "speculative",
-                ["speculative-ngram"],
-                lambda: NgramDraft.build_for_model(s.model, s.train_ids, vocab),
-                "lossless: the model's own greedy text, verifying per forward pass up to 10 "
-                "draft tokens from a context lookup, else up to 4 from n-gram tables of the "
-                "model's own greedy choices and of the training text; batch 1 only (larger "
-                "batches decode plainly)",
+        vocab = int(s.builtin.spec.config.vocab_size)
+        add(
+            "speculative",
+            ["speculative-ngram"],
+            lambda: NgramDraft.build_for_model(s.model, s.train_ids, vocab),
+            "lossless: the model's own greedy text, verifying per forward pass up to 10 "
+            "draft tokens from a context lookup, else up to 4 from n-gram tables of the "
+            "model's own greedy choices and of the training text; batch 1 only (larger "
+            "batches decode plainly)",
+        )
+        if "speculative" in built:
+            c = built["speculative"]
+            draft = c.model
+            c.model = s.model
+            c.gen = functools.partial(_bound_gen, fn=speculative_generate, draft=draft)
+            c.variant.notes.append(
+                f"draft table: {draft.entries()} n-gram entries "
+                f"({draft.model_entries} from the model's own greedy choices)"
             )
-            if "speculative" in built:
-                c = built["speculative"]
-                draft = c.model
-                c.model = s.model
-                c.gen = functools.partial(_speculative_gen, draft=draft, fn=speculative_generate)
-                c.variant.notes.append(
-                    f"draft table: {draft.entries()} n-gram entries "
-                    f"({draft.model_entries} from the model's own greedy choices)"
-                )
-                spec_draft = draft
+            spec_draft = draft
 
-    if "compiled" in names:
-        if s.builtin is None:
-            skipped.append(
-                Skipped(
-                    "compiled",
-                    "compiled decoding here drives the built-in model's static cache; "
-                    "run it with --model builtin",
-                )
-            )
-        else:
-            _add_compiled(s, add, built, bsz, spec_draft)
+    if "compiled" in names and builtin_only(
+        "compiled", "compiled decoding here drives the built-in model's static cache"
+    ):
+        _add_compiled(s, add, built, bsz, spec_draft)
 
     # ---- measurement: warm-up, then interleaved rounds
     reference: list[Any] = []  # the baseline's greedy text per prompt (batch 1)
     for c in cands:
         say(f"warming up: {c.variant.name}")
         try:
-            out = c.gen(c.model, prompts[:1], n_new, None)
-            c.gen(c.model, prompts[:bsz], n_new, None)
-            c.variant.sample = s.tokenizer.decode(out[0, s.prompt_len :].tolist())
             texts = [c.gen(c.model, prompts[i : i + 1], n_new, None) for i in range(n_prompts)]
+            c.gen(c.model, prompts[:bsz], n_new, None)
+            c.variant.sample = s.tokenizer.decode(texts[0][0, s.prompt_len :].tolist())
         except Exception as exc:  # a variant that cannot generate is reported, not fatal
             skipped.append(Skipped(c.variant.name, f"cannot generate: {type(exc).__name__}: {exc}"))
             c.variant.notes.append("failed to generate")
@@ -712,12 +691,9 @@ def _add_compiled(
     ``speculative+compiled``: graph-compiled passes with a static cache (lossless)."""
     from wattwise.optimize import compiled as comp
 
-    holder: list[Any] = []
-
     def build() -> Any:
         dec = comp.CompiledDecoder(s.model)
         dec.warm([(1, 1), (bsz, 1)])
-        holder.append(dec)
         return dec
 
     add(
@@ -732,10 +708,10 @@ def _add_compiled(
     )
     if "compiled" not in built:
         return
-    dec = holder[0]
     c = built["compiled"]
+    dec = c.model  # what build() made; the variant itself runs the baseline's weights
     c.model = s.model
-    c.gen = functools.partial(_compiled_gen, decoder=dec, fn=comp.compiled_generate)
+    c.gen = functools.partial(_bound_gen, fn=comp.compiled_generate, subject=dec)
     c.variant.notes.append(f"compiled (batch, width) shapes {sorted(dec.shapes)}")
     if draft is None or "speculative" not in built:
         return
@@ -753,25 +729,26 @@ def _add_compiled(
     sc = built["speculative+compiled"]
     sc.model = s.model
     sc.gen = functools.partial(
-        _compiled_gen, decoder=dec, fn=comp.compiled_speculative_generate, draft=draft
+        _bound_gen, fn=comp.compiled_speculative_generate, subject=dec, draft=draft
     )
     for src in ("speculative", "compiled"):  # building its parts counts too
         sc.variant.optimisation_energy_j += built[src].variant.optimisation_energy_j
         sc.variant.optimisation_s += built[src].variant.optimisation_s
 
 
-def _compiled_gen(
-    model: Any, prompt: Any, new_tokens: int, on_step: Any, *, decoder: Any, fn: Any, **kw: Any
+def _bound_gen(
+    model: Any,
+    prompt: Any,
+    new_tokens: int,
+    on_step: Any,
+    *,
+    fn: Any,
+    subject: Any = None,
+    **kw: Any,
 ) -> Any:
-    """The lab's generate function for compiled variants (decoder, and draft, bound in)."""
-    return fn(decoder, prompt, new_tokens, on_step, **kw)
-
-
-def _speculative_gen(
-    model: Any, prompt: Any, new_tokens: int, on_step: Any, *, draft: Any, fn: Any
-) -> Any:
-    """The lab's generate function for the speculative variant (draft bound in)."""
-    return fn(model, prompt, new_tokens, on_step, draft)
+    """The lab's generate function for variants that decode through ``fn``: called on
+    ``subject`` (a compiled decoder) instead of the model when given, with ``kw`` (a draft)."""
+    return fn(model if subject is None else subject, prompt, new_tokens, on_step, **kw)
 
 
 def _too_small(key: str, budget_s: float) -> str:

@@ -245,13 +245,10 @@ def speculative_generate(
 
     def verify(row: list[int], pos: int) -> list[int]:
         nonlocal cache
+        # the cache holds exactly the tokens before pos: drop entries of rejected draft tokens
+        cache = [kv if kv is None else kv[:, :, :, :pos] for kv in cache]
         logits, cache = model.step(torch.tensor([row], dtype=prompt.dtype), cache, pos)
         pred: list[int] = logits[0].argmax(-1).tolist()
-        m = 0
-        while m < len(row) - 1 and row[m + 1] == pred[m]:
-            m += 1
-        if m < len(row) - 1:  # drop the cache entries of rejected draft tokens
-            cache = [None if kv is None else kv[:, :, :, : pos + 1 + m] for kv in cache]
         return pred
 
     return speculative_loop(prompt, new_tokens, on_step, draft, k, stats, prefill, verify)

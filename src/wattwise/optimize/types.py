@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -11,6 +12,13 @@ from wattwise.errors import ConfigError
 class TechniqueSkipped(ConfigError):
     """A technique cannot run here (no kernel, wrong model kind, budget too small); the message
     says why and what to do instead. The lab records it and runs the other variants."""
+
+
+def same_text(variant: Mapping[str, Any], missing: str = "-") -> str:
+    """'k/n' for a variant document: of n lab prompts, k continued with exactly the baseline's
+    greedy tokens; ``missing`` when not checked."""
+    k, n = variant.get("greedy_equal"), variant.get("greedy_prompts")
+    return f"{k}/{n}" if isinstance(k, int) and n else missing
 
 
 @dataclass

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from wattwise.optimize.types import same_text
 from wattwise.report import svg
 from wattwise.report.methodology import methodology_html
 from wattwise.units import format_duration, format_energy, format_mass_g, kwh_to_j
@@ -463,7 +464,7 @@ def _lab(doc: Mapping[str, Any]) -> str:
             num((v.get("size_bytes") or 0) / 1e6),
             e(format_energy(v.get("optimisation_energy_j") or 0)),
             "yes" if v.get("pareto") else "",
-            _same_text(v),
+            same_text(v, "–"),
             badge(v.get("provenance")),
         ]
         for v in vs
@@ -502,12 +503,6 @@ def _lab(doc: Mapping[str, Any]) -> str:
         + (f"<ul class='note'>{notes}</ul>" if notes else "")
         + "</section>"
     )
-
-
-def _same_text(v: Mapping[str, Any]) -> str:
-    """'k/n': of n lab prompts, k continued with exactly the baseline's greedy tokens."""
-    k, n = v.get("greedy_equal"), v.get("greedy_prompts")
-    return f"{k}/{n}" if isinstance(k, int) and n else "–"
 
 
 def _whatifs(doc: Mapping[str, Any]) -> str:
