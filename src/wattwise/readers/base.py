@@ -77,12 +77,20 @@ class Reading:
 
     Exactly one of ``energy_j`` (cumulative since the reader was opened, wrap-corrected) and
     ``power_w`` (instantaneous) is normally set.
+
+    ``rebased`` is True when the reader could not reconcile this counter value with the device's
+    previous good reading (a reset, or a glitch it could not explain as a wrap): the energy
+    between that previous good reading and this one is unknown, and ``energy_j`` continues from
+    the previous good cumulative value (no jump). The tracker then counts that interval as
+    missing (a gap with an ``estimated`` component). While a counter glitches, a reader omits
+    the device from its readings and puts the reason in ``last_errors[device_id]``.
     """
 
     device_id: str
     timestamp_s: float
     energy_j: float | None = None
     power_w: float | None = None
+    rebased: bool = False
 
 
 @dataclass(frozen=True)
