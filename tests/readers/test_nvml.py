@@ -72,17 +72,28 @@ def test_counter_supported_reports_joules_since_open() -> None:
     reader.close()
 
 
-def test_counter_reset_continues_from_new_value() -> None:
+def test_counter_reset_is_not_a_wrap_and_rebases_once_the_counter_rises_again() -> None:
+    # NVML's total energy is a 64-bit mJ counter that never wraps: a decrease is a reset (driver
+    # reload, GPU reset) or a glitch, never 2**64 mJ of energy.
     gpu = h100(0)
     fake = FakeNvml([gpu])
     reader = make(fake)
     reader.open()
+    device_id = f"nvml:{gpu.uuid}"
     assert gpu.energy_mj is not None
     gpu.energy_mj += 5_000
-    reader.read()
+    (before,) = reader.read()
+    assert before.energy_j == pytest.approx(5.0) and not before.rebased
     gpu.energy_mj = 2_000  # driver reloaded: counter restarts near zero
-    (r,) = reader.read()
-    assert r.energy_j == pytest.approx(7.0)
+    assert reader.read() == []
+    assert "went back" in reader.last_errors[device_id]
+    gpu.energy_mj = 2_300  # rising plausibly from the new base: re-based, no jump
+    (rebased,) = reader.read()
+    assert rebased.rebased and rebased.energy_j == pytest.approx(5.0)
+    assert reader.last_errors == {}
+    gpu.energy_mj = 3_300
+    (after,) = reader.read()
+    assert after.energy_j == pytest.approx(6.0) and not after.rebased
 
 
 def test_counter_unsupported_falls_back_to_power_samples() -> None:

@@ -32,8 +32,6 @@ Errors from amdsmi are translated into wattwise errors in one place, :func:`tran
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -41,9 +39,16 @@ from types import ModuleType
 from typing import Any
 
 from wattwise.errors import ConfigError, ReaderError, ReaderUnavailable
-from wattwise.readers.base import CounterUnwrapper, DeviceInfo, ProbeResult, Provenance, Reading
+from wattwise.readers.base import DeviceInfo, Provenance
+from wattwise.readers.counter import (
+    GPU_POWER_LIMIT_MARGIN,
+    CounterSanity,
+    PowerCap,
+    default_cap,
+    stated_cap,
+)
 from wattwise.readers.nvml import visible_device_tokens
-from wattwise.units import uj_to_j
+from wattwise.readers.vendor_gpu import GpuDevice, VendorGpuReader, vendor_call
 
 READER_NAME = "amdsmi"
 INSTALL_HINT = 'pip install "wattwise[amd]"'
@@ -98,13 +103,15 @@ def translate_amdsmi_error(amdsmi: Any, exc: BaseException, doing: str) -> Reade
 
 def _call(amdsmi: Any, fn_name: str, *args: Any, doing: str) -> Any:
     """Call ``amdsmi.<fn_name>(*args)``; every failure leaves as a translated wattwise error."""
-    fn = getattr(amdsmi, fn_name, None)
-    if fn is None:
-        raise AmdSmiNotSupported(f"{doing}: this amdsmi has no {fn_name}; upgrade it")
-    try:
-        return fn(*args)
-    except Exception as exc:
-        raise translate_amdsmi_error(amdsmi, exc, doing) from exc
+    return vendor_call(
+        amdsmi,
+        fn_name,
+        *args,
+        doing=doing,
+        translate=translate_amdsmi_error,
+        missing=AmdSmiNotSupported,
+        binding="amdsmi",
+    )
 
 
 def _import_amdsmi() -> Any:
@@ -131,11 +138,22 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def _accumulator(energy: Mapping[str, Any]) -> int:
-    raw = energy.get("energy_accumulator", energy.get("power"))  # renamed in amdsmi 6.2
-    if _number(raw) is None:
-        raise ReaderError(f"amdsmi_get_energy_count returned no accumulator: {dict(energy)}")
-    return int(raw)
+def _accumulator(energy: Mapping[str, Any]) -> object:
+    """The raw accumulator of an ``amdsmi_get_energy_count`` answer (None when absent)."""
+    return energy.get("energy_accumulator", energy.get("power"))  # renamed in amdsmi 6.2
+
+
+def _power_cap(cap_info: Mapping[str, Any] | None) -> PowerCap:
+    """Plausible power: 2x the highest power cap amdsmi allows (µW), else the set cap."""
+    info = cap_info or {}
+    for key, what in (
+        ("max_power_cap", "the highest power cap amdsmi allows"),
+        ("power_cap", "the power cap"),
+    ):
+        cap_uw = _number(info.get(key))
+        if cap_uw:
+            return stated_cap("gpu", cap_uw / 1e6, GPU_POWER_LIMIT_MARGIN, what)
+    return default_cap("gpu")
 
 
 @dataclass(frozen=True)
@@ -156,15 +174,6 @@ class AmdGpu:
     @property
     def device_id(self) -> str:
         return f"amdsmi:{self.uuid or self.bdf or self.index}"
-
-
-@dataclass
-class _Device:
-    gpu: AmdGpu
-    info: DeviceInfo
-    unwrapper: CounterUnwrapper | None  # None: power samples
-    resolution_uj: float = 0.0
-    power_key: str = ""
 
 
 def _norm_uuid(value: str) -> str:
@@ -197,7 +206,7 @@ def select_amd_gpus(gpus: Sequence[AmdGpu], tokens: Sequence[str], origin: str) 
     return chosen
 
 
-class AmdSmiReader:
+class AmdSmiReader(VendorGpuReader):
     """Energy of AMD GPUs through amdsmi. See the module docstring for provenance and quirks.
 
     ``amdsmi`` is the vendor module (imported on first use when None; tests pass a fake).
@@ -205,12 +214,14 @@ class AmdSmiReader:
     ``ROCR_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES`` (read from ``environ``, default
     ``os.environ``). ``clock`` gives the monotonic seconds stamped on readings.
 
-    Like the NVML reader, ``read()`` returns readings for the GPUs that answered, keeps the
-    others' messages in :attr:`last_errors`, and raises :class:`ReaderError` only when all fail.
+    Like the NVML reader (the same base, :mod:`wattwise.readers.vendor_gpu`), ``read()``
+    returns readings for the GPUs that answered plausibly, keeps the others' reasons in
+    :attr:`last_errors`, and raises :class:`ReaderError` only when every GPU's call fails.
     Meant for window boundaries and a modest sampling rate, not a tight loop.
     """
 
     name = READER_NAME
+    vendor = "AMD"
 
     def __init__(
         self,
@@ -219,114 +230,27 @@ class AmdSmiReader:
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self._amdsmi_given = amdsmi
-        self._gpus = None if gpus is None else [str(g).strip() for g in gpus]
-        self._clock = clock
-        self._environ = environ
-        self._lock = threading.Lock()
-        self._amdsmi: Any = None  # set while open
-        self._devices: list[_Device] = []
-        #: device_id -> message for the GPUs that failed in the last ``read()``.
-        self.last_errors: dict[str, str] = {}
+        super().__init__(amdsmi, gpus, clock, environ)
 
-    # ------------------------------------------------------------------ protocol
-    def probe(self) -> ProbeResult:
-        """Whether amdsmi works here and the GPUs it would report; never raises."""
-        details: dict[str, str] = {}
-        try:
-            amdsmi = self._module()
-            _call(amdsmi, "amdsmi_init", doing="initialising amdsmi")
-            try:
-                devices = self._discover(amdsmi, details)
-            finally:
-                with contextlib.suppress(Exception):  # shutting down is best effort
-                    amdsmi.amdsmi_shut_down()
-        except Exception as exc:  # probe() never raises, whatever the binding does
-            return ProbeResult(READER_NAME, False, str(exc) or type(exc).__name__, (), details)
-        measured = sum(1 for d in devices if d.unwrapper is not None)
-        reason = (
-            f"{len(devices)} AMD GPU(s): {measured} with the energy counter (measured), "
-            f"{len(devices) - measured} with power samples (integrated)"
-        )
-        return ProbeResult(READER_NAME, True, reason, tuple(d.info for d in devices), details)
+    # ------------------------------------------------------------------ hooks
+    def _import(self) -> Any:
+        return _import_amdsmi()
 
-    def open(self) -> list[DeviceInfo]:
-        """Initialise amdsmi and select GPUs; energy counts from now.
+    def _init(self, mod: Any) -> None:
+        _call(mod, "amdsmi_init", doing="initialising amdsmi")
 
-        Raises :class:`ReaderUnavailable` or :class:`ConfigError` (an unknown selection).
-        """
-        with self._lock:
-            if self._amdsmi is not None:
-                return [d.info for d in self._devices]
-            amdsmi = self._module()
-            _call(amdsmi, "amdsmi_init", doing="initialising amdsmi")
-            try:
-                self._devices = self._discover(amdsmi, {})
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    amdsmi.amdsmi_shut_down()
-                raise
-            self._amdsmi = amdsmi
-            self.last_errors = {}
-            return [d.info for d in self._devices]
+    def _shutdown(self, mod: Any) -> None:
+        mod.amdsmi_shut_down()
 
-    def read(self) -> list[Reading]:
-        """One reading per working GPU: ``energy_j`` since ``open()`` or ``power_w``."""
-        with self._lock:
-            amdsmi = self._amdsmi
-            if amdsmi is None:
-                raise ReaderError("the amdsmi reader is not open")
-            readings: list[Reading] = []
-            failures: list[tuple[str, ReaderError]] = []
-            for dev in self._devices:
-                try:
-                    readings.append(self._read_one(amdsmi, dev))
-                except ReaderError as exc:
-                    failures.append((dev.info.device_id, exc))
-            self.last_errors = {device_id: str(exc) for device_id, exc in failures}
-            if failures and not readings:
-                if len(failures) == 1:
-                    raise failures[0][1]
-                raise ReaderError("; ".join(self.last_errors.values())) from failures[0][1]
-            return readings
+    def _read_counter(self, mod: Any, dev: GpuDevice) -> object:
+        doing = f"reading the energy counter of AMD GPU {dev.gpu.index}"
+        energy = _call(mod, "amdsmi_get_energy_count", dev.gpu.handle, doing=doing)
+        return _accumulator(energy)
 
-    def close(self) -> None:
-        """Shut amdsmi down; never raises."""
-        with self._lock:
-            amdsmi, self._amdsmi = self._amdsmi, None
-            self._devices = []
-            if amdsmi is None:
-                return
-            with contextlib.suppress(Exception):  # close() never raises
-                amdsmi.amdsmi_shut_down()
-
-    # ------------------------------------------------------------------ internals
-    def _module(self) -> Any:
-        return self._amdsmi_given if self._amdsmi_given is not None else _import_amdsmi()
-
-    def _env(self) -> Mapping[str, str]:
-        return os.environ if self._environ is None else self._environ
-
-    def _read_one(self, amdsmi: Any, dev: _Device) -> Reading:
-        index = dev.gpu.index
-        t0 = self._clock()
-        if dev.unwrapper is not None:
-            energy = _call(
-                amdsmi,
-                "amdsmi_get_energy_count",
-                dev.gpu.handle,
-                doing=f"reading the energy counter of AMD GPU {index}",
-            )
-            counts = dev.unwrapper.update(_accumulator(energy))
-            t = (t0 + self._clock()) / 2
-            return Reading(dev.info.device_id, t, energy_j=uj_to_j(counts * dev.resolution_uj))
-        info = _call(
-            amdsmi, "amdsmi_get_power_info", dev.gpu.handle, doing=f"reading power of GPU {index}"
-        )
-        power_w = _number(info.get(dev.power_key))
-        if power_w is None:
-            raise ReaderError(f"reading power of AMD GPU {index}: {dev.power_key} is N/A")
-        return Reading(dev.info.device_id, (t0 + self._clock()) / 2, power_w=power_w)
+    def _read_power(self, mod: Any, dev: GpuDevice) -> object:
+        doing = f"reading power of AMD GPU {dev.gpu.index}"
+        info = _call(mod, "amdsmi_get_power_info", dev.gpu.handle, doing=doing)
+        return info.get(dev.power_key)
 
     def _enumerate(self, amdsmi: Any, details: dict[str, str]) -> list[AmdGpu]:
         handles = list(_call(amdsmi, "amdsmi_get_processor_handles", doing="listing AMD GPUs"))
@@ -356,7 +280,7 @@ class AmdSmiReader:
             )
         return gpus
 
-    def _discover(self, amdsmi: Any, details: dict[str, str]) -> list[_Device]:
+    def _discover(self, amdsmi: Any, details: dict[str, str]) -> list[GpuDevice]:
         """Enumerate, select and classify GPUs; fills ``details`` for the doctor."""
         details["amdsmi_version"] = str(getattr(amdsmi, "__version__", "unknown"))
         all_gpus = self._enumerate(amdsmi, details)
@@ -391,28 +315,32 @@ class AmdSmiReader:
             )
         return devices
 
-    def _classify(self, amdsmi: Any, gpu: AmdGpu, details: dict[str, str]) -> _Device | None:
+    def _classify(self, amdsmi: Any, gpu: AmdGpu, details: dict[str, str]) -> GpuDevice | None:
         params = {"index": str(gpu.index), "uuid": gpu.uuid, "bdf": gpu.bdf}
         params["power_limit_w"] = "unknown"
+        cap_info: Mapping[str, Any] | None = None
         with contextlib.suppress(ReaderError):
-            cap = _call(amdsmi, "amdsmi_get_power_cap_info", gpu.handle, doing="power cap")
-            cap_uw = _number(cap.get("power_cap"))
+            cap_info = _call(amdsmi, "amdsmi_get_power_cap_info", gpu.handle, doing="power cap")
+            cap_uw = _number(cap_info.get("power_cap"))
             if cap_uw:
                 params["power_limit_w"] = f"{cap_uw / 1e6:g}"  # µW on Linux bare metal (amdsmi.h)
+        cap = _power_cap(cap_info)
+        params.update(cap.params())
         try:
             energy = _call(amdsmi, "amdsmi_get_energy_count", gpu.handle, doing="energy counter")
             resolution_uj = _number(energy.get("counter_resolution")) or 0.0
-            if resolution_uj <= 0:
+            if not 0 < resolution_uj < float("inf"):
                 raise AmdSmiNotSupported("energy counter without a resolution")
-            # The accumulator is 64-bit: it never wraps in practice, so a decrease means a driver
-            # reload or GPU reset and max_range=0 continues from the new value.
-            unwrapper = CounterUnwrapper(max_range=0.0)
-            unwrapper.update(_accumulator(energy))
+            # The accumulator is 64-bit: it never wraps in practice, so max_range=0 and a
+            # decrease is a driver reload, a GPU reset or a glitch.
+            what = f"energy counter of AMD GPU {gpu.index} ({resolution_uj:g} µJ counts)"
+            counter = CounterSanity(what, resolution_uj * 1e-6, 0.0, cap)
+            self._first_counter_value(counter, _accumulator(energy))
             params["counter_resolution_uj"] = f"{resolution_uj:g}"
             info = DeviceInfo(
                 gpu.device_id, "gpu", gpu.name, Provenance.MEASURED, ENERGY_SOURCE, params
             )
-            return _Device(gpu, info, unwrapper, resolution_uj=resolution_uj)
+            return GpuDevice(gpu, info, cap, counter=counter)
         except ReaderError as exc:
             energy_problem = str(exc)
         try:
@@ -426,7 +354,7 @@ class AmdSmiReader:
             return None
         source = f"amdsmi:amdsmi_get_power_info[{key}]"
         info = DeviceInfo(gpu.device_id, "gpu", gpu.name, Provenance.INTEGRATED, source, params)
-        return _Device(gpu, info, None, power_key=key)
+        return GpuDevice(gpu, info, cap, power_key=key)
 
     @staticmethod
     def _optional(amdsmi: Any, fn_name: str, handle: Any) -> str:

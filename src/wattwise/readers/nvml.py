@@ -33,9 +33,6 @@ Errors from NVML are translated into wattwise errors in one place, :func:`transl
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,8 +40,14 @@ from types import ModuleType
 from typing import Any
 
 from wattwise.errors import ConfigError, ReaderError, ReaderUnavailable
-from wattwise.readers.base import CounterUnwrapper, DeviceInfo, ProbeResult, Provenance, Reading
-from wattwise.units import mj_to_j
+from wattwise.readers.base import DeviceInfo, Provenance
+from wattwise.readers.counter import (
+    GPU_POWER_LIMIT_MARGIN,
+    CounterSanity,
+    PowerCap,
+    stated_cap,
+)
+from wattwise.readers.vendor_gpu import GpuDevice, VendorGpuReader, vendor_call
 
 READER_NAME = "nvml"
 INSTALL_HINT = 'pip install "wattwise[nvidia]"'
@@ -115,13 +118,31 @@ def translate_nvml_error(nvml: Any, exc: BaseException, doing: str) -> ReaderErr
 
 def _call(nvml: Any, fn_name: str, *args: Any, doing: str) -> Any:
     """Call ``nvml.<fn_name>(*args)``; every failure leaves as a translated wattwise error."""
-    fn = getattr(nvml, fn_name, None)
-    if fn is None:
-        raise NvmlNotSupported(f"{doing}: this nvidia-ml-py has no {fn_name}; upgrade it")
+    return vendor_call(
+        nvml,
+        fn_name,
+        *args,
+        doing=doing,
+        translate=translate_nvml_error,
+        missing=NvmlNotSupported,
+        binding="nvidia-ml-py",
+    )
+
+
+def _power_cap(nvml: Any, gpu: NvmlGpu, enforced_w: float | None) -> PowerCap:
+    """Plausible power of ``gpu``: 2x the highest limit NVML allows (or the enforced one)."""
     try:
-        return fn(*args)
-    except Exception as exc:
-        raise translate_nvml_error(nvml, exc, doing) from exc
+        _min_mw, max_mw = _call(
+            nvml,
+            "nvmlDeviceGetPowerManagementLimitConstraints",
+            gpu.handle,
+            doing="reading power limit constraints",
+        )
+        max_w = float(max_mw) / 1000.0
+        what = "the highest power limit NVML allows"
+    except (ReaderError, TypeError, ValueError):
+        max_w, what = enforced_w or 0.0, "the enforced power limit"
+    return stated_cap("gpu", max_w, GPU_POWER_LIMIT_MARGIN, what)
 
 
 def _text(value: object) -> str:
@@ -167,13 +188,6 @@ class NvmlGpu:
 
     def describe(self) -> str:
         return f"{self.index}: {self.name} ({self.uuid})"
-
-
-@dataclass
-class _Device:
-    gpu: NvmlGpu
-    info: DeviceInfo
-    unwrapper: CounterUnwrapper | None  # None: power samples (integrated)
 
 
 def _match_uuid(gpus: Sequence[NvmlGpu], prefix: str) -> list[NvmlGpu]:
@@ -226,7 +240,7 @@ def select_gpus(
     return chosen
 
 
-class NvmlReader:
+class NvmlReader(VendorGpuReader):
     """Energy of NVIDIA GPUs through NVML. See the module docstring for provenance and quirks.
 
     ``nvml`` is the ``pynvml`` module (imported on first use when None; tests pass a fake of the
@@ -234,12 +248,14 @@ class NvmlReader:
     ``CUDA_VISIBLE_DEVICES`` (read from ``environ``, default ``os.environ``). ``clock`` gives the
     monotonic seconds stamped on readings.
 
-    ``read()`` returns readings for the GPUs that answered; a GPU that fails is left out and its
-    message kept in :attr:`last_errors` (the tracker records the missing device as a gap). Only
-    when every GPU fails does ``read()`` raise :class:`ReaderError`.
+    ``read()`` follows the vendor-GPU policy (:mod:`wattwise.readers.vendor_gpu`): a GPU that
+    fails or glitches is left out and its reason kept in :attr:`last_errors` (the tracker records
+    the missing device as a gap); only when every GPU's call fails does ``read()`` raise
+    :class:`ReaderError`.
     """
 
     name = READER_NAME
+    vendor = "NVIDIA"
 
     def __init__(
         self,
@@ -248,114 +264,29 @@ class NvmlReader:
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self._nvml_given = nvml
-        self._gpus = None if gpus is None else [str(g).strip() for g in gpus]
-        self._clock = clock
-        self._environ = environ
-        self._lock = threading.Lock()
-        self._nvml: Any = None  # set while open
-        self._devices: list[_Device] = []
-        #: device_id -> message for the GPUs that failed in the last ``read()``.
-        self.last_errors: dict[str, str] = {}
+        super().__init__(nvml, gpus, clock, environ)
 
-    # ------------------------------------------------------------------ protocol
-    def probe(self) -> ProbeResult:
-        """Whether NVML works here, the GPUs it would report, driver version; never raises."""
-        details: dict[str, str] = {}
-        try:
-            nvml = self._module()
-            _call(nvml, "nvmlInit", doing="initialising NVML")
-            try:
-                devices = self._discover(nvml, details)
-            finally:
-                with contextlib.suppress(Exception):  # shutting down is best effort
-                    nvml.nvmlShutdown()
-        except Exception as exc:  # probe() never raises, whatever the binding does
-            return ProbeResult(READER_NAME, False, str(exc) or type(exc).__name__, (), details)
-        measured = sum(1 for d in devices if d.unwrapper is not None)
-        reason = (
-            f"{len(devices)} NVIDIA GPU(s): {measured} with the total-energy counter (measured), "
-            f"{len(devices) - measured} with power samples (integrated)"
-        )
-        return ProbeResult(READER_NAME, True, reason, tuple(d.info for d in devices), details)
+    # ------------------------------------------------------------------ hooks
+    def _import(self) -> Any:
+        return _import_pynvml()
 
-    def open(self) -> list[DeviceInfo]:
-        """Initialise NVML and select GPUs; energy counts from now.
+    def _init(self, mod: Any) -> None:
+        _call(mod, "nvmlInit", doing="initialising NVML")
 
-        Raises :class:`ReaderUnavailable` (no library, driver or GPU) or :class:`ConfigError`
-        (a selection that names no visible GPU).
-        """
-        with self._lock:
-            if self._nvml is not None:
-                return [d.info for d in self._devices]
-            nvml = self._module()
-            _call(nvml, "nvmlInit", doing="initialising NVML")
-            try:
-                self._devices = self._discover(nvml, {})
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    nvml.nvmlShutdown()
-                raise
-            self._nvml = nvml
-            self.last_errors = {}
-            return [d.info for d in self._devices]
+    def _shutdown(self, mod: Any) -> None:
+        mod.nvmlShutdown()
 
-    def read(self) -> list[Reading]:
-        """One reading per working GPU: ``energy_j`` since ``open()`` (measured) or ``power_w``
-        (integrated). Raises :class:`ReaderError` when not open or when every GPU fails."""
-        with self._lock:
-            nvml = self._nvml
-            if nvml is None:
-                raise ReaderError("the NVML reader is not open")
-            readings: list[Reading] = []
-            failures: list[tuple[str, ReaderError]] = []
-            for dev in self._devices:
-                t0 = self._clock()
-                try:
-                    reading = self._read_one(nvml, dev, t0)
-                except ReaderError as exc:
-                    failures.append((dev.info.device_id, exc))
-                    continue
-                readings.append(reading)
-            self.last_errors = {device_id: str(exc) for device_id, exc in failures}
-            if failures and not readings:
-                if len(failures) == 1:
-                    raise failures[0][1]
-                message = "; ".join(self.last_errors.values())
-                raise ReaderError(message) from failures[0][1]
-            return readings
+    def _counter_label(self) -> str:
+        return "the total-energy counter"
 
-    def close(self) -> None:
-        """Shut NVML down; never raises."""
-        with self._lock:
-            nvml, self._nvml = self._nvml, None
-            self._devices = []
-            if nvml is None:
-                return
-            with contextlib.suppress(Exception):  # close() never raises
-                nvml.nvmlShutdown()
-
-    # ------------------------------------------------------------------ internals
-    def _module(self) -> Any:
-        return self._nvml_given if self._nvml_given is not None else _import_pynvml()
-
-    def _read_one(self, nvml: Any, dev: _Device, t0: float) -> Reading:
+    def _read_counter(self, mod: Any, dev: GpuDevice) -> object:
         index = dev.gpu.index
-        if dev.unwrapper is not None:
-            raw_mj = _call(
-                nvml,
-                "nvmlDeviceGetTotalEnergyConsumption",
-                dev.gpu.handle,
-                doing=f"reading total energy of GPU {index}",
-            )
-            energy_j = mj_to_j(dev.unwrapper.update(int(raw_mj)))
-            t = (t0 + self._clock()) / 2  # the read itself takes milliseconds
-            return Reading(dev.info.device_id, t, energy_j=energy_j)
-        power_mw = _call(
-            nvml, "nvmlDeviceGetPowerUsage", dev.gpu.handle, doing=f"reading power of GPU {index}"
-        )
-        t = (t0 + self._clock()) / 2
-        return Reading(dev.info.device_id, t, power_w=int(power_mw) / 1000.0)
+        doing = f"reading total energy of GPU {index}"
+        return _call(mod, "nvmlDeviceGetTotalEnergyConsumption", dev.gpu.handle, doing=doing)
+
+    def _read_power(self, mod: Any, dev: GpuDevice) -> object:
+        doing = f"reading power of GPU {dev.gpu.index}"
+        return _call(mod, "nvmlDeviceGetPowerUsage", dev.gpu.handle, doing=doing)
 
     def _selection(self) -> tuple[list[str] | None, str]:
         """The selection tokens (None: every GPU) and a description of where they came from."""
@@ -365,9 +296,6 @@ class NvmlReader:
         if value is None:
             return None, "all GPUs (CUDA_VISIBLE_DEVICES is not set)"
         return visible_device_tokens(value), f"CUDA_VISIBLE_DEVICES={value!r}"
-
-    def _env(self) -> Mapping[str, str]:
-        return os.environ if self._environ is None else self._environ
 
     def _cuda_order_note(self) -> str | None:
         order = self._env().get("CUDA_DEVICE_ORDER", "FASTEST_FIRST")
@@ -379,7 +307,7 @@ class NvmlReader:
             "CUDA_DEVICE_ORDER=PCI_BUS_ID or use GPU UUIDs to be exact."
         )
 
-    def _discover(self, nvml: Any, details: dict[str, str]) -> list[_Device]:
+    def _discover(self, nvml: Any, details: dict[str, str]) -> list[GpuDevice]:
         """Enumerate, select and classify GPUs; fills ``details`` for the doctor."""
         try:
             details["driver_version"] = _text(
@@ -418,30 +346,23 @@ class NvmlReader:
             )
         return devices
 
-    def _classify(self, nvml: Any, gpu: NvmlGpu, details: dict[str, str]) -> _Device | None:
+    def _classify(self, nvml: Any, gpu: NvmlGpu, details: dict[str, str]) -> GpuDevice | None:
         """Measured (energy counter) or integrated (power) device for ``gpu``; None if neither."""
         params = {"index": str(gpu.index), "uuid": gpu.uuid, "mig": self._mig_mode(nvml, gpu)}
+        limit_w: float | None = None
         try:
             limit_mw = _call(
                 nvml, "nvmlDeviceGetEnforcedPowerLimit", gpu.handle, doing="reading power limit"
             )
-            params["power_limit_w"] = f"{int(limit_mw) / 1000.0:g}"
-        except ReaderError:
+            limit_w = int(limit_mw) / 1000.0
+            params["power_limit_w"] = f"{limit_w:g}"
+        except (ReaderError, TypeError, ValueError):
             params["power_limit_w"] = "unknown"
-        unwrapper: CounterUnwrapper | None = None
+        cap = _power_cap(nvml, gpu, limit_w)
+        params.update(cap.params())
+        doing = f"reading total energy of GPU {gpu.index}"
         try:
-            raw_mj = _call(
-                nvml,
-                "nvmlDeviceGetTotalEnergyConsumption",
-                gpu.handle,
-                doing=f"reading total energy of GPU {gpu.index}",
-            )
-            # A 64-bit mJ counter does not wrap in practice (2**64 mJ is ~585 million years at
-            # 1 kW); a decrease means the driver was reloaded or the GPU reset, so max_range=0:
-            # continue counting from the new value.
-            unwrapper = CounterUnwrapper(max_range=0.0)
-            unwrapper.update(int(raw_mj))
-            provenance, source = Provenance.MEASURED, ENERGY_SOURCE
+            raw_mj = _call(nvml, "nvmlDeviceGetTotalEnergyConsumption", gpu.handle, doing=doing)
         except NvmlNotSupported:
             # Pre-Volta GPUs: fall back to power samples. nvmlDeviceGetPowerUsage is
             # instantaneous there (on Ampere-but-GA100 and newer it is a 1 s average).
@@ -451,9 +372,18 @@ class NvmlReader:
                 skipped = details.get("skipped", "")
                 details["skipped"] = f"{skipped}; GPU {gpu.index}: {exc}".lstrip("; ")
                 return None
-            provenance, source = Provenance.INTEGRATED, POWER_SOURCE
-        info = DeviceInfo(f"nvml:{gpu.uuid}", "gpu", gpu.name, provenance, source, params)
-        return _Device(gpu, info, unwrapper)
+            info = DeviceInfo(
+                f"nvml:{gpu.uuid}", "gpu", gpu.name, Provenance.INTEGRATED, POWER_SOURCE, params
+            )
+            return GpuDevice(gpu, info, cap, power_scale_w=1e-3)  # NVML power is in mW
+        # A 64-bit mJ counter does not wrap in practice (2**64 mJ is ~585 million years at 1 kW):
+        # max_range=0, so a decrease is a reset (driver reload, GPU reset) or a glitch.
+        counter = CounterSanity(f"total energy of GPU {gpu.index} (mJ)", 1e-3, 0.0, cap)
+        self._first_counter_value(counter, raw_mj)
+        info = DeviceInfo(
+            f"nvml:{gpu.uuid}", "gpu", gpu.name, Provenance.MEASURED, ENERGY_SOURCE, params
+        )
+        return GpuDevice(gpu, info, cap, counter=counter)
 
     @staticmethod
     def _mig_mode(nvml: Any, gpu: NvmlGpu) -> str:
