@@ -312,7 +312,9 @@ def test_partially_denied_is_available_and_names_the_fix(intel: Path) -> None:
     assert "sudo chmod" in result.details["fix"]
 
 
-def test_permission_lost_mid_run_is_a_reader_error(intel: Path) -> None:
+def test_permission_lost_mid_run_keeps_the_other_zones_then_is_a_reader_error(
+    intel: Path,
+) -> None:
     denied: list[str] = []
 
     def read(path: Path) -> str:
@@ -323,6 +325,13 @@ def test_permission_lost_mid_run_is_a_reader_error(intel: Path) -> None:
     reader = RaplReader(intel, read_file=read)
     reader.open()
     denied.append(str(intel / "intel-rapl:0" / "energy_uj"))
+    # One zone lost: the others are still measured, the lost one says why and how to fix it.
+    assert {r.device_id for r in reader.read()} == {"rapl:dram-0", "rapl:psys"}
+    assert list(reader.last_errors) == ["rapl:package-0"]
+    assert "permission denied" in reader.last_errors["rapl:package-0"]
+    assert "sudo chmod" in reader.last_errors["rapl:package-0"]
+    # Every zone lost: the reader itself is down.
+    denied.extend(str(intel / z / "energy_uj") for z in ("intel-rapl:0:2", "intel-rapl:1"))
     with pytest.raises(ReaderError, match="permission denied") as exc_info:
         reader.read()
     assert "sudo chmod" in str(exc_info.value)

@@ -10,8 +10,11 @@ Its contract:
 * ``read()`` returns one :class:`Reading` per device. Counter devices report ``energy_j``: a
   cumulative energy in joules since ``open()``, already corrected for counter wrap-around, so a
   window's energy is the difference of two reads. Devices without a counter report ``power_w``
-  (an instantaneous sample) and the tracker integrates them. It may raise
-  :class:`~wattwise.errors.ReaderError`; the tracker records that as a gap.
+  (an instantaneous sample) and the tracker integrates them. Raw values pass the checks of
+  :mod:`wattwise.readers.counter` (counter range, plausible power); a device that fails or
+  glitches is left out, with its reason in the reader's ``last_errors[device_id]``
+  (:mod:`wattwise.readers.policy`). It may raise :class:`~wattwise.errors.ReaderError` when the
+  whole reader is down; the tracker records either as a gap.
 * ``close()`` releases the interface and never raises.
 """
 
@@ -117,37 +120,3 @@ class Reader(Protocol):
     def read(self) -> list[Reading]: ...
 
     def close(self) -> None: ...
-
-
-@dataclass
-class CounterUnwrapper:
-    """Turns a raw wrapping counter into a cumulative value.
-
-    ``max_range`` is the value at which the raw counter wraps to zero (RAPL's
-    ``max_energy_range_uj``). A raw value lower than the previous one is taken as exactly one
-    wrap; this holds as long as the counter is read more often than it wraps (RAPL package
-    counters wrap after roughly 262 kJ: about 20 minutes at 200 W, so the sampler's default
-    interval is far inside that).
-    """
-
-    max_range: float
-    _first: float | None = None
-    _last: float | None = None
-    _offset: float = 0.0
-    wraps: int = 0
-
-    def update(self, raw: float) -> float:
-        """Feed a raw counter value; return the cumulative increase since the first value."""
-        if self._first is None:
-            self._first = raw
-            self._last = raw
-            return 0.0
-        assert self._last is not None
-        if raw < self._last:
-            if self.max_range > 0:
-                self._offset += self.max_range
-                self.wraps += 1
-            else:  # counter reset with no known range: continue from here
-                self._offset += self._last
-        self._last = raw
-        return raw + self._offset - self._first

@@ -45,8 +45,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wattwise.errors import ReaderError, ReaderUnavailable
-from wattwise.readers.base import CounterUnwrapper, DeviceInfo, ProbeResult, Provenance, Reading
-from wattwise.units import uj_to_j
+from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
+from wattwise.readers.counter import RAPL_MAX_POWER_MARGIN, CounterSanity, PowerCap, stated_cap
+from wattwise.readers.policy import DeviceGlitch, read_devices
 
 DEFAULT_POWERCAP_ROOT = "/sys/class/powercap"
 ROOT_ENV_VAR = "WATTWISE_POWERCAP_ROOT"
@@ -122,6 +123,15 @@ class RaplZone:
     max_energy_range_uj: int
     power_limit_enabled: str
     notes: tuple[tuple[str, str], ...] = ()
+    #: The highest ``constraint_*_max_power_uw`` of the zone (0: none stated).
+    max_power_uw: int = 0
+
+    @property
+    def cap(self) -> PowerCap:
+        """The plausible power that bounds this zone's counter deltas."""
+        stated_w = self.max_power_uw / 1e6 if self.max_power_uw > 0 else None
+        what = "the zone's constraint_*_max_power_uw"
+        return stated_cap(self.kind, stated_w, RAPL_MAX_POWER_MARGIN, what)
 
     def device_info(self) -> DeviceInfo:
         """The :class:`DeviceInfo` this zone reports as (``measured``, ``powercap:<path>``)."""
@@ -133,6 +143,7 @@ class RaplZone:
             "max_energy_range_uj": str(self.max_energy_range_uj),
             "power_limit_enabled": self.power_limit_enabled,
         }
+        params.update(self.cap.params())
         params.update(self.notes)
         return DeviceInfo(
             device_id=self.device_id,
@@ -232,6 +243,29 @@ def _read_uj(read_file: ReadFile, path: Path) -> int:
     return value
 
 
+_MAX_POWER_RE = re.compile(r"^constraint_\d+_max_power_uw$")
+
+
+def _max_power_uw(read_file: ReadFile, zone_dir: Path) -> int:
+    """The highest ``constraint_N_max_power_uw`` of a zone, 0 when none is stated or readable.
+
+    The kernel exposes one per power-limit constraint (long_term, short_term, peak_power) when
+    the part reports a maximum (PKG_POWER_INFO); DRAM and psys zones usually have none, and
+    some parts report 0.
+    """
+    try:
+        names = sorted(e.name for e in os.scandir(zone_dir) if _MAX_POWER_RE.match(e.name))
+    except OSError:
+        return 0
+    best = 0
+    for name in names:
+        try:
+            best = max(best, _read_uj(read_file, zone_dir / name))
+        except _Unreadable:
+            continue
+    return best
+
+
 def _classify(domain: str, cand: _Candidate, names: dict[str, str]) -> tuple[str, str, str]:
     """``(device_id, kind, label)`` for a kept domain; raises _Unreadable to skip it."""
     package = _PACKAGE_RE.match(domain)
@@ -310,6 +344,7 @@ def scan(root: Path | str, read_file: ReadFile = _read_text) -> RaplScan:
             enabled = _read_attr(read_file, cand.path / "enabled")
         except _Unreadable:
             enabled = "unknown"
+        max_power_uw = _max_power_uw(read_file, cand.path)
         chosen[device_id] = RaplZone(
             path=cand.path,
             zone=cand.zone,
@@ -320,6 +355,7 @@ def scan(root: Path | str, read_file: ReadFile = _read_text) -> RaplScan:
             label=label,
             max_energy_range_uj=max_range_uj,
             power_limit_enabled=enabled,
+            max_power_uw=max_power_uw,
         )
 
     contained = sorted(z.device_id for z in chosen.values() if z.kind in ("cpu", "dram"))
@@ -373,8 +409,10 @@ class RaplReader:
         self._clock = clock
         self._read_file: ReadFile = read_file if read_file is not None else _read_text
         self._zones: list[RaplZone] = []
-        self._unwrappers: dict[str, CounterUnwrapper] = {}
+        self._counters: dict[str, CounterSanity] = {}
         self._lock = threading.Lock()  # the sampler thread and window boundaries may both read
+        #: device_id -> why that zone is missing from the last ``read()``.
+        self.last_errors: dict[str, str] = {}
 
     def probe(self) -> ProbeResult:
         """Whether RAPL can be read here, why not and the exact fix; never raises."""
@@ -404,21 +442,32 @@ class RaplReader:
             raise ReaderUnavailable(_unavailable_reason(found))
         with self._lock:
             self._zones = found.zones
-            self._unwrappers = {
-                z.device_id: CounterUnwrapper(max_range=float(z.max_energy_range_uj))
+            # RAPL counters tick about every millisecond and wrap at max_energy_range_uj
+            # (~262 kJ for a package); the kernel's range is one energy unit (<= 61 uJ) short
+            # of the true modulus, an error far below one reading's resolution per wrap.
+            self._counters = {
+                z.device_id: CounterSanity(
+                    f"energy_uj of {z.domain} ({z.zone})",
+                    1e-6,
+                    float(z.max_energy_range_uj),
+                    z.cap,
+                )
                 for z in found.zones
             }
             try:
                 self._read_locked()  # the first value of each counter is the zero of energy_j
             except ReaderError as exc:
-                self._zones, self._unwrappers = [], {}
+                self._zones, self._counters = [], {}
                 raise ReaderUnavailable(str(exc)) from exc
         return [z.device_info() for z in found.zones]
 
     def read(self) -> list[Reading]:
         """One reading per zone: joules since ``open()``, wrap-corrected (``measured``).
 
-        Raises :class:`ReaderError` when a counter cannot be read (the tracker records a gap).
+        A zone whose counter cannot be read, or reads a glitch (not an integer, out of
+        ``[0, max_energy_range_uj]``, or a jump no plausible power explains), is left out with
+        its reason in :attr:`last_errors`. Raises :class:`ReaderError` only when no zone can be
+        read at all (the tracker records a gap).
         """
         with self._lock:
             if not self._zones:
@@ -426,28 +475,34 @@ class RaplReader:
             return self._read_locked()
 
     def _read_locked(self) -> list[Reading]:
-        readings: list[Reading] = []
-        failures: list[str] = []
-        for zone in self._zones:
-            try:
-                raw_uj = _read_uj(self._read_file, zone.path / "energy_uj")
-            except _Unreadable as exc:
-                failures.append(f"{zone.zone} ({zone.domain}): {exc}")
-                continue
-            timestamp_s = self._clock()
-            # RAPL counters tick about every millisecond and wrap at max_energy_range_uj
-            # (~262 kJ for a package); the kernel's range is one energy unit (<= 61 uJ) short
-            # of the true modulus, an error far below one reading's resolution per wrap.
-            energy_uj = self._unwrappers[zone.device_id].update(float(raw_uj))
-            readings.append(Reading(zone.device_id, timestamp_s, energy_j=uj_to_j(energy_uj)))
-        if failures:
-            if any("permission denied" in f for f in failures):
-                failures.append(permission_fix(self.root))
-            raise ReaderError("RAPL read failed: " + "; ".join(failures))
-        return readings
+        outcome = read_devices(self._zones, lambda z: z.device_id, self._read_zone)
+        self.last_errors = outcome.errors
+        return outcome.result()
+
+    def _read_zone(self, zone: RaplZone) -> Reading:
+        path = zone.path / "energy_uj"
+        try:
+            text = _read_attr(self._read_file, path)
+        except _Unreadable as exc:
+            message = f"RAPL read failed: {zone.zone} ({zone.domain}): {exc}"
+            if exc.denied:
+                message += "; " + permission_fix(self.root)
+            raise ReaderError(message) from exc
+        timestamp_s = self._clock()
+        try:
+            raw_uj = int(text)
+        except ValueError:
+            raise DeviceGlitch(
+                f"energy_uj of {zone.domain} ({zone.zone}) is not an integer: {text[:40]!r}; "
+                "treated as a glitch"
+            ) from None
+        step = self._counters[zone.device_id].update(raw_uj, timestamp_s)
+        if step.energy_j is None:
+            raise DeviceGlitch(step.reason)
+        return Reading(zone.device_id, timestamp_s, energy_j=step.energy_j, rebased=step.rebased)
 
     def close(self) -> None:
         """Forget the zones and counter state; never raises."""
         with self._lock:
             self._zones = []
-            self._unwrappers = {}
+            self._counters = {}
