@@ -51,11 +51,12 @@ class FakeAmdGpu:
     name: str
     uuid: str
     bdf: str
-    energy_counts: int | None = 0
+    energy_counts: Any = 0  # None: unsupported; tests may set NaN, "N/A", ... (glitches)
     counter_resolution_uj: float = 15.3
     current_socket_power_w: int | str = "N/A"
     average_socket_power_w: int | str = 250
     power_cap_uw: int = 750_000_000
+    max_power_cap_uw: int | str = "N/A"
     hip_id: int | None = None
     legacy_energy_key: bool = False
     fail_after: int | None = None
@@ -148,7 +149,12 @@ class FakeAmdSmi(ModuleType):
         }
 
     def amdsmi_get_power_cap_info(self, handle: _Handle) -> dict[str, Any]:
-        return {"power_cap": self._gpu(handle).power_cap_uw, "dpm_cap": 2100}
+        gpu = self._gpu(handle)
+        return {
+            "power_cap": gpu.power_cap_uw,
+            "max_power_cap": gpu.max_power_cap_uw,
+            "dpm_cap": 2100,
+        }
 
 
 def mi300x(i: int, **fields: Any) -> FakeAmdGpu:

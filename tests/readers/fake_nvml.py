@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 NVML_SUCCESS = 0
 NVML_ERROR_UNINITIALIZED = 1
@@ -55,9 +56,11 @@ class FakeGpu:
 
     name: str
     uuid: str
-    energy_mj: int | None = 0
-    power_mw: int | None = 100_000
+    energy_mj: Any = 0  # an int as NVML returns; tests may set NaN, a str, ... (glitches)
+    power_mw: Any = 100_000
     power_limit_mw: int = 300_000
+    #: (min, max) of nvmlDeviceGetPowerManagementLimitConstraints; None: not supported.
+    limit_constraints_mw: tuple[int, int] | None = None
     mig_mode: tuple[int, int] | None = None
     mig_uuids: tuple[str, ...] = ()
     fail_after: int | None = None
@@ -171,7 +174,7 @@ class FakeNvml(ModuleType):
         self._initialised("nvmlDeviceGetUUID")
         return self._string(self._gpu(handle).uuid)
 
-    def nvmlDeviceGetTotalEnergyConsumption(self, handle: _Handle) -> int:
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: _Handle) -> Any:
         self._initialised("nvmlDeviceGetTotalEnergyConsumption")
         gpu = self._gpu(handle)
         if gpu.energy_mj is None:
@@ -179,7 +182,7 @@ class FakeNvml(ModuleType):
         self._count_read(gpu)
         return gpu.energy_mj
 
-    def nvmlDeviceGetPowerUsage(self, handle: _Handle) -> int:
+    def nvmlDeviceGetPowerUsage(self, handle: _Handle) -> Any:
         self._initialised("nvmlDeviceGetPowerUsage")
         gpu = self._gpu(handle)
         if gpu.power_mw is None:
@@ -190,6 +193,13 @@ class FakeNvml(ModuleType):
     def nvmlDeviceGetEnforcedPowerLimit(self, handle: _Handle) -> int:
         self._initialised("nvmlDeviceGetEnforcedPowerLimit")
         return self._gpu(handle).power_limit_mw
+
+    def nvmlDeviceGetPowerManagementLimitConstraints(self, handle: _Handle) -> list[int]:
+        self._initialised("nvmlDeviceGetPowerManagementLimitConstraints")
+        limits = self._gpu(handle).limit_constraints_mw
+        if limits is None:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        return [limits[0], limits[1]]
 
     def nvmlDeviceGetMigMode(self, handle: _Handle) -> list[int]:
         self._initialised("nvmlDeviceGetMigMode")

@@ -164,3 +164,53 @@ def test_close_never_raises_and_read_needs_open() -> None:
     reader.close()
     with pytest.raises(ReaderError, match="not open"):
         reader.read()
+
+
+# ---------------------------------------------------------------------- value sanity (issue 10)
+def test_plausible_power_from_the_power_cap_info() -> None:
+    (info,) = make(FakeAmdSmi([mi300x(0, max_power_cap_uw=1_000_000_000)])).open()
+    assert info.params["plausible_max_power_w"] == "2000"
+    (fallback,) = make(FakeAmdSmi([mi300x(1)])).open()  # max N/A: 2 x the set cap (750 W)
+    assert fallback.params["plausible_max_power_w"] == "1500"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -3, "N/A", [], 2**70], ids=repr)
+def test_accumulator_that_cannot_be_true_is_a_glitch_then_continues_exactly(bad: object) -> None:
+    gpu = mi300x(0)
+    start = gpu.energy_counts
+    reader = make(FakeAmdSmi([gpu]))
+    reader.open()
+    gpu.energy_counts = bad
+    assert reader.read() == []
+    assert "glitch" in reader.last_errors[f"amdsmi:{gpu.uuid}"]
+    gpu.energy_counts = start + 1_000_000
+    (r,) = reader.read()
+    assert r.energy_j == pytest.approx(1_000_000 * gpu.counter_resolution_uj / 1e6)
+    assert not r.rebased
+
+
+def test_accumulator_reset_rebases_without_a_jump() -> None:
+    gpu = mi300x(0)
+    start = gpu.energy_counts
+    reader = make(FakeAmdSmi([gpu]))
+    reader.open()
+    gpu.energy_counts = start + 1_000
+    (before,) = reader.read()
+    gpu.energy_counts = 10  # a GPU reset: the 64-bit accumulator starts again
+    assert reader.read() == [] and "went back" in reader.last_errors[f"amdsmi:{gpu.uuid}"]
+    gpu.energy_counts = 20
+    (r,) = reader.read()
+    assert r.rebased and r.energy_j == pytest.approx(before.energy_j)
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"), [("N/A", "not a number"), (float("nan"), "NaN"), (-1, "out of range")]
+)
+def test_power_sample_that_cannot_be_true_leaves_the_gpu_out(bad: object, why: str) -> None:
+    gpu = mi300x(0, energy_counts=None)
+    reader = make(FakeAmdSmi([gpu]))
+    reader.open()
+    gpu.current_socket_power_w = bad  # type: ignore[assignment]
+    assert reader.read() == []
+    message = reader.last_errors[f"amdsmi:{gpu.uuid}"]
+    assert why in message and "power of AMD GPU 0 (current_socket_power)" in message

@@ -289,3 +289,61 @@ def test_translation_of_foreign_exceptions() -> None:
 def test_no_gpu_at_all() -> None:
     probe = make(FakeNvml([])).probe()
     assert not probe.available and "no NVIDIA GPU" in probe.reason
+
+
+# ---------------------------------------------------------------------- value sanity (issue 10)
+def test_plausible_power_is_twice_the_highest_limit_nvml_allows() -> None:
+    gpu = h100(0)
+    gpu.limit_constraints_mw = (200_000, 800_000)
+    (info,) = make(FakeNvml([gpu])).open()
+    assert info.params["plausible_max_power_w"] == "1600"
+    assert "highest power limit" in info.params["plausible_max_power"]
+    (fallback,) = make(FakeNvml([h100(1)])).open()  # no constraints: the enforced limit (700 W)
+    assert fallback.params["plausible_max_power_w"] == "1400"
+    assert "enforced" in fallback.params["plausible_max_power"]
+
+
+def test_energy_jump_beyond_plausible_power_is_a_glitch_then_continues_exactly() -> None:
+    gpu = h100(0)
+    reader = make(FakeNvml([gpu]))
+    reader.open()
+    start = gpu.energy_mj
+    device_id = f"nvml:{gpu.uuid}"
+    gpu.energy_mj = start + 10**12  # a gigajoule in a millisecond
+    assert reader.read() == []
+    assert "counter glitch" in reader.last_errors[device_id]
+    assert "1400 W" in reader.last_errors[device_id]
+    gpu.energy_mj = start + 300_000  # back to what the hardware counted: no energy lost
+    (r,) = reader.read()
+    assert r.energy_j == pytest.approx(300.0) and not r.rebased and reader.last_errors == {}
+
+
+@pytest.mark.parametrize(
+    "bad", [float("nan"), -1, "garbage", b"\x00", float("inf"), 2**70], ids=repr
+)
+def test_energy_value_that_cannot_be_true_leaves_the_gpu_out(bad: object) -> None:
+    good, glitching = h100(0), h100(1)
+    reader = make(FakeNvml([good, glitching]))
+    reader.open()
+    glitching.energy_mj = bad
+    readings = reader.read()  # never raises: the other GPU is still measured
+    assert [r.device_id for r in readings] == [f"nvml:{good.uuid}"]
+    assert "glitch" in reader.last_errors[f"nvml:{glitching.uuid}"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [(float("nan"), "NaN"), (-5_000, "out of range"), ("x", "not a number"), (10**8, "above")],
+    ids=repr,
+)
+def test_power_sample_that_cannot_be_true_leaves_the_gpu_out(bad: object, why: str) -> None:
+    old = p100(0)
+    reader = make(FakeNvml([old]))
+    reader.open()
+    old.power_mw = bad
+    assert reader.read() == []  # a glitch is not a reader failure: no exception
+    message = reader.last_errors[f"nvml:{old.uuid}"]
+    assert why in message and "power of NVIDIA GPU 0" in message
+    old.power_mw = 150_000
+    (r,) = reader.read()
+    assert r.power_w == pytest.approx(150.0) and reader.last_errors == {}

@@ -405,3 +405,57 @@ def test_read_before_open_and_after_close(intel: Path) -> None:
     reader.close()  # idempotent
     with pytest.raises(ReaderError):
         reader.read()
+
+
+# ---------------------------------------------------------------------- counter sanity (issue 10)
+def test_plausible_power_from_the_zone_constraints(tmp_path: Path) -> None:
+    root = make_powercap(
+        tmp_path,
+        {
+            "intel-rapl:0": {
+                "name": "package-0",
+                "constraint_0_max_power_uw": 125_000_000,
+                "constraint_1_max_power_uw": 0,
+                "constraint_2_max_power_uw": "junk",
+            },
+            "intel-rapl:0:0": {"name": "dram"},
+        },
+    )
+    devices = {d.device_id: d for d in RaplReader(root).probe().devices}
+    package = devices["rapl:package-0"].params
+    assert package["plausible_max_power_w"] == "500"  # 4 x 125 W
+    assert "constraint_*_max_power_uw" in package["plausible_max_power"]
+    dram = devices["rapl:dram-0"].params  # no constraint: the documented DRAM cap
+    assert dram["plausible_max_power_w"] == "1000" and "default" in dram["plausible_max_power"]
+
+
+@pytest.mark.parametrize("glitch", ["5", "999999999999999999", "garbage", "-7", ""])
+def test_energy_uj_glitch_leaves_only_that_zone_out_then_continues_exactly(
+    intel: Path, glitch: str
+) -> None:
+    clock = FakeClock()
+    reader = RaplReader(intel, clock=clock)
+    reader.open()
+    write_uj(intel, "intel-rapl:0", 5_000_000 + 27_500_000)  # 55 W for 0.5 s
+    assert {r.device_id for r in reader.read()} == {"rapl:package-0", "rapl:dram-0", "rapl:psys"}
+    (intel / "intel-rapl:0" / "energy_uj").write_text(f"{glitch}\n")
+    readings = reader.read()
+    assert {r.device_id for r in readings} == {"rapl:dram-0", "rapl:psys"}
+    assert "glitch" in reader.last_errors["rapl:package-0"]
+    write_uj(intel, "intel-rapl:0", 5_000_000 + 82_500_000)  # the hardware kept counting
+    package = {r.device_id: r for r in reader.read()}["rapl:package-0"]
+    assert package.energy_j == pytest.approx(82.5) and not package.rebased
+    assert reader.last_errors == {}
+
+
+def test_restarted_rapl_counter_is_rebased(tmp_path: Path) -> None:
+    root = make_powercap(tmp_path, {"intel-rapl:0": {"name": "package-0", "energy_uj": 200_000_000_000}})
+    reader = RaplReader(root, clock=FakeClock())
+    reader.open()
+    write_uj(root, "intel-rapl:0", 200_000_000_000 + 27_500_000)
+    (before,) = reader.read()
+    write_uj(root, "intel-rapl:0", 1_000_000)  # restarted: as a wrap, 62 kJ in 0.5 s
+    assert reader.read() == [] and "counter glitch" in reader.last_errors["rapl:package-0"]
+    write_uj(root, "intel-rapl:0", 1_000_000 + 27_500_000)
+    (r,) = reader.read()
+    assert r.rebased and r.energy_j == pytest.approx(before.energy_j)
