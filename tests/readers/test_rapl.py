@@ -449,7 +449,8 @@ def test_energy_uj_glitch_leaves_only_that_zone_out_then_continues_exactly(
 
 
 def test_restarted_rapl_counter_is_rebased(tmp_path: Path) -> None:
-    root = make_powercap(tmp_path, {"intel-rapl:0": {"name": "package-0", "energy_uj": 200_000_000_000}})
+    zone = {"name": "package-0", "energy_uj": 200_000_000_000}
+    root = make_powercap(tmp_path, {"intel-rapl:0": zone})
     reader = RaplReader(root, clock=FakeClock())
     reader.open()
     write_uj(root, "intel-rapl:0", 200_000_000_000 + 27_500_000)
