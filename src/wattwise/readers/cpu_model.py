@@ -39,20 +39,29 @@ machine estimate times that share, accumulated). The device itself always report
 
 from __future__ import annotations
 
-import csv
 import os
-import platform
-import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from wattwise.errors import DataError, ReaderError, ReaderUnavailable
+from wattwise.errors import ReaderError, ReaderUnavailable
 from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
+from wattwise.readers.cpu_tdp import (
+    CpuMatch,
+    CpuTdpEntry,
+    load_cpu_tdp_table,
+    match_cpu_model,
+    normalise_cpu_name,
+)
+from wattwise.readers.procfs import (
+    CpuInfo,
+    CpuTimes,
+    read_cpu_times,
+    read_cpuinfo,
+    utilisation_between,
+)
 
 #: Idle power as a fraction of full-load power. Median of ``avg. watts @ active idle`` /
 #: ``avg. watts @ 100%`` over the 579 SPECpower_ssj2008 results published 2018 or later
@@ -71,235 +80,6 @@ DEFAULT_TDP_PER_VCPU_W = 4.7
 #: Name of the power model, reported in the device params.
 MODEL_NAME = "cpu-tdp-linear"
 MODEL_FORMULA = "P = P_idle + (P_max - P_idle) * u"
-
-#: Fuzzy matches below this token similarity (Jaccard over normalised tokens) are rejected.
-FUZZY_THRESHOLD = 0.6
-
-_TABLE_RESOURCE = "cpu_tdp.csv"
-
-
-@dataclass(frozen=True)
-class CpuTdpEntry:
-    """One row of ``data/cpu_tdp.csv``: a CPU model, its TDP (W) and threads per socket."""
-
-    model: str
-    tdp_w: float
-    threads_per_socket: int | None = None
-
-
-@dataclass(frozen=True)
-class CpuMatch:
-    """A table row matched to a model name; ``method`` is ``exact`` or ``fuzzy``."""
-
-    entry: CpuTdpEntry
-    method: str
-    score: float
-
-
-# ---------------------------------------------------------------------------------------------
-# The TDP table
-# ---------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def load_cpu_tdp_table() -> tuple[CpuTdpEntry, ...]:
-    """The shipped CPU TDP table (cached). Raises :class:`DataError` when it is malformed."""
-    resource = resources.files("wattwise").joinpath("data", _TABLE_RESOURCE)
-    text = resource.read_text(encoding="utf-8")
-    entries: list[CpuTdpEntry] = []
-    for line_no, row in enumerate(csv.DictReader(text.splitlines()), start=2):
-        try:
-            tdp_w = float(row["tdp_w"])
-            threads_raw = (row.get("threads_per_socket") or "").strip()
-            threads = int(threads_raw) if threads_raw else None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{_TABLE_RESOURCE} line {line_no}: {exc}") from exc
-        if not 1.0 <= tdp_w <= 500.0:
-            raise DataError(f"{_TABLE_RESOURCE} line {line_no}: implausible TDP {tdp_w} W")
-        entries.append(CpuTdpEntry(row["model"].strip(), tdp_w, threads))
-    return tuple(entries)
-
-
-@lru_cache(maxsize=1)
-def _table_index() -> dict[str, CpuTdpEntry]:
-    index: dict[str, CpuTdpEntry] = {}
-    for entry in load_cpu_tdp_table():
-        index.setdefault(normalise_cpu_name(entry.model), entry)
-    return index
-
-
-_TRADEMARKS = re.compile(r"\((?:r|tm|c)\)|®|™")
-_NOISE = [
-    re.compile(r"@.*$"),  # "@ 2.90GHz": the clock, not the model
-    re.compile(r"\([^)]*\)"),  # "(OEM Only)", "(9M Cache, up to 4.00 GHz)"
-    re.compile(r"\bwith radeon.*$"),  # "AMD Ryzen 7 5800H with Radeon Graphics"
-    re.compile(r"\b\d+-core\b"),  # "AMD EPYC 7763 64-Core Processor"
-    re.compile(r"\b\d+(?:\.\d+)?\s*ghz\b"),
-    re.compile(r"^\d+(?:st|nd|rd|th) gen\b"),  # "13th Gen Intel(R) Core(TM) i7-1365U"
-    re.compile(r"\b(?:cpu|processor|apu)\b"),
-]
-
-
-def normalise_cpu_name(name: str) -> str:
-    """Lower-case ``name`` without trademarks, clock, core count and filler words.
-
-    ``"Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"`` -> ``"intel xeon platinum 8375c"``;
-    ``"AMD EPYC 7763 64-Core Processor"`` -> ``"amd epyc 7763"``.
-    """
-    s = _TRADEMARKS.sub(" ", name.lower())
-    for pattern in _NOISE:
-        s = pattern.sub(" ", s)
-    s = s.replace(",", " ")
-    return " ".join(s.split())
-
-
-def _model_tokens(tokens: Iterable[str]) -> frozenset[str]:
-    """Tokens that carry a digit: the model number ("8375c", "e5-2686", "v4", "7")."""
-    return frozenset(t for t in tokens if any(c.isdigit() for c in t))
-
-
-def match_cpu_model(name: str) -> CpuMatch | None:
-    """Match a CPU model name against the TDP table; None when unknown.
-
-    Exact match after :func:`normalise_cpu_name` first. Otherwise a fuzzy match that only
-    considers rows whose model-number tokens (tokens with a digit) are exactly the name's, so a
-    bare family name ("AMD EPYC", "Intel Xeon") or an unknown SKU ("AMD EPYC 7B13") never
-    borrows the TDP of another part. Among those, the best Jaccard token similarity wins if it
-    reaches :data:`FUZZY_THRESHOLD`; a tie between rows of different TDP is treated as unknown.
-    """
-    key = normalise_cpu_name(name)
-    if not key:
-        return None
-    index = _table_index()
-    exact = index.get(key)
-    if exact is not None:
-        return CpuMatch(exact, "exact", 1.0)
-    tokens = frozenset(key.split())
-    wanted = _model_tokens(tokens)
-    if not wanted:
-        return None
-    best: list[tuple[float, CpuTdpEntry]] = []
-    for cand_key, entry in index.items():
-        cand = frozenset(cand_key.split())
-        if _model_tokens(cand) != wanted:
-            continue
-        score = len(tokens & cand) / len(tokens | cand)
-        if score < FUZZY_THRESHOLD:
-            continue
-        if not best or score > best[0][0]:
-            best = [(score, entry)]
-        elif score == best[0][0]:
-            best.append((score, entry))
-    if not best or len({e.tdp_w for _, e in best}) > 1:
-        return None
-    score, entry = best[0]
-    return CpuMatch(entry, "fuzzy", round(score, 3))
-
-
-# ---------------------------------------------------------------------------------------------
-# /proc parsing
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CpuInfo:
-    """What ``/proc/cpuinfo`` says about the machine's CPUs."""
-
-    model_name: str
-    vcpus: int  # logical CPUs the kernel shows ("processor" entries)
-    sockets: int  # distinct "physical id" values (1 when absent)
-    hypervisor: bool  # the "hypervisor" CPU flag: running as a guest, topology is virtual
-
-
-def read_cpuinfo(proc_root: str | os.PathLike[str] = "/proc") -> CpuInfo:
-    """Parse ``<proc_root>/cpuinfo``; falls back to ``platform.processor()`` / ``os.cpu_count()``.
-
-    Quirk: on arm64 there is no ``model name`` line (only ``CPU part``); the name then comes
-    from ``platform.processor()`` and is usually unknown to the table.
-    """
-    model_name = ""
-    vcpus = 0
-    physical_ids: set[str] = set()
-    hypervisor = False
-    try:
-        text = Path(proc_root, "cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key, value = key.strip(), value.strip()
-        if key == "processor":
-            vcpus += 1
-        elif key == "model name" and not model_name:
-            model_name = value
-        elif key == "physical id":
-            physical_ids.add(value)
-        elif key == "flags" and "hypervisor" in value.split():
-            hypervisor = True
-    if not model_name:
-        model_name = platform.processor()
-    if vcpus == 0:
-        vcpus = os.cpu_count() or 1
-    return CpuInfo(model_name, vcpus, max(1, len(physical_ids)), hypervisor)
-
-
-@dataclass(frozen=True)
-class CpuTimes:
-    """Machine-wide CPU time from the ``cpu`` line of ``/proc/stat``, in clock ticks."""
-
-    busy_ticks: int
-    total_ticks: int
-
-
-#: Reads of the real /proc/stat within this many seconds share one read: the CPU and memory
-#: models both need it at every sample, and on a VM each cold read of /proc costs ~0.3 ms.
-_SHARED_READ_MAX_AGE_S = 0.005
-_shared_read: tuple[float, CpuTimes] | None = None
-
-
-def read_cpu_times(proc_root: str | os.PathLike[str] = "/proc") -> CpuTimes:
-    """Read the aggregate ``cpu`` line of ``<proc_root>/stat``. Raises :class:`ReaderError`.
-
-    Fields: user nice system idle iowait irq softirq steal guest guest_nice (kernel docs,
-    Documentation/filesystems/proc.rst). Busy = user + nice + system + irq + softirq. ``guest``
-    and ``guest_nice`` are already included in user and nice, so they are not added again.
-    ``steal`` (time the hypervisor gave our vCPU to someone else) counts in the total but not as
-    busy: our work drew no power then.
-    """
-    global _shared_read
-    real = os.fspath(proc_root) == "/proc"
-    if real and _shared_read is not None:
-        at, times = _shared_read
-        if time.monotonic() - at < _SHARED_READ_MAX_AGE_S:
-            return times
-    path = os.path.join(os.fspath(proc_root), "stat")
-    try:
-        # The aggregate line comes first; one small unbuffered read avoids reading every CPU.
-        with open(path, "rb", buffering=0) as f:
-            head = f.read(1024).decode("ascii", errors="replace")
-        line = next((ln for ln in head.splitlines() if ln.startswith("cpu ")), None)
-        if line is None:
-            raise ReaderError(f"{path}: no aggregate 'cpu' line")
-        fields = [int(x) for x in line.split()[1:]]
-    except (OSError, ValueError) as exc:
-        raise ReaderError(f"cannot read {path}: {exc}") from exc
-    fields += [0] * (8 - len(fields))
-    user, nice, system, idle, iowait, irq, softirq, steal = fields[:8]
-    busy = user + nice + system + irq + softirq
-    times = CpuTimes(busy, busy + idle + iowait + steal)
-    if real:
-        _shared_read = (time.monotonic(), times)
-    return times
-
-
-def utilisation_between(before: CpuTimes, after: CpuTimes) -> float | None:
-    """Average machine utilisation (0..1) between two reads; None when no tick elapsed."""
-    d_total = after.total_ticks - before.total_ticks
-    if d_total <= 0:
-        return None
-    d_busy = after.busy_ticks - before.busy_ticks
-    return min(1.0, max(0.0, d_busy / d_total))
-
 
 # ---------------------------------------------------------------------------------------------
 # The power model (pure)

@@ -50,7 +50,7 @@ from pathlib import Path
 
 from wattwise.errors import ReaderError, ReaderUnavailable
 from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
-from wattwise.readers.cpu_model import CpuTimes, read_cpu_times, read_cpuinfo, utilisation_between
+from wattwise.readers.procfs import CpuTimes, read_cpu_times, read_cpuinfo, utilisation_between
 
 #: Power of one loaded DDR4/DDR5 RDIMM, watts (sources in the module docstring).
 ACTIVE_POWER_PER_MODULE_W = 4.0
