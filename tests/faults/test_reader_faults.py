@@ -362,3 +362,34 @@ def test_rebased_interval_is_estimated_by_the_tracker(
     estimated = [c for c in res.components if c.provenance is Provenance.ESTIMATED]
     assert estimated, "the re-based interval must be counted as missing and estimated"
     assert res.energy.total_j == pytest.approx(6 * POWER_W, rel=0.01)
+
+
+# ---------------------------------------------------------------------- a binding gone odd
+def test_binding_answering_in_the_wrong_shape_is_one_readable_line(clock: FakeClock) -> None:
+    good, odd = mi300x(0), mi300x(1)
+    fake = FakeAmdSmi([good, odd])
+    reader = AmdSmiReader(amdsmi=fake, clock=clock, environ={})
+    reader.open()
+    real = fake.amdsmi_get_energy_count
+
+    def wrong_shape(handle: Any) -> Any:
+        return 12345 if handle.position == 1 else real(handle)  # not the dict amdsmi returns
+
+    fake.amdsmi_get_energy_count = wrong_shape  # type: ignore[method-assign]
+    readings = reader.read()  # never raises: the good GPU is still measured
+    assert [r.device_id for r in readings] == [f"amdsmi:{good.uuid}"]
+    message = reader.last_errors[f"amdsmi:{odd.uuid}"]
+    assert "AttributeError" in message and "\n" not in message
+
+
+def test_every_gpu_failing_is_one_reader_error_the_tracker_records(clock: FakeClock) -> None:
+    a, b = h100(0), h100(1)
+    reader = NvmlReader(nvml=FakeNvml([a, b]), clock=clock, environ={})
+    t = Tracker("lost", readers=[reader], clock=clock, sampler=False).start()
+    clock.advance(1.0)
+    a.fail_after = b.fail_after = 0
+    t.sample()
+    res = t.stop()
+    assert {g.device_id for g in res.gaps} == {f"nvml:{a.uuid}", f"nvml:{b.uuid}"}
+    assert all("the GPU is lost" in g.error for g in res.gaps)
+    assert_sane(res)

@@ -26,6 +26,11 @@ it is meant for the NVIDIA GPUs. Indices are HIP's order: amdsmi >= 6.4 reports 
 (``amdsmi_get_gpu_enumeration_info``) and we sort by it; with older amdsmi we assume amdsmi's
 own order (PCI bus order), which can differ from HIP's, and say so in ``probe().details``.
 
+Value sanity: the accumulator is 64-bit and does not wrap (a decrease is a GPU reset or a
+glitch); deltas and power samples are bounded by 2x the highest power cap amdsmi states
+(``amdsmi_get_power_cap_info``), else a documented default (:mod:`wattwise.readers.counter`).
+The read loop and its failure policy are shared with NVML (:mod:`wattwise.readers.vendor_gpu`).
+
 Errors from amdsmi are translated into wattwise errors in one place, :func:`translate_amdsmi_error`.
 """
 
@@ -320,8 +325,9 @@ class AmdSmiReader(VendorGpuReader):
         params["power_limit_w"] = "unknown"
         cap_info: Mapping[str, Any] | None = None
         with contextlib.suppress(ReaderError):
-            cap_info = _call(amdsmi, "amdsmi_get_power_cap_info", gpu.handle, doing="power cap")
-            cap_uw = _number(cap_info.get("power_cap"))
+            answer = _call(amdsmi, "amdsmi_get_power_cap_info", gpu.handle, doing="power cap")
+            cap_info = answer if isinstance(answer, Mapping) else None
+            cap_uw = _number(cap_info.get("power_cap")) if cap_info is not None else None
             if cap_uw:
                 params["power_limit_w"] = f"{cap_uw / 1e6:g}"  # µW on Linux bare metal (amdsmi.h)
         cap = _power_cap(cap_info)

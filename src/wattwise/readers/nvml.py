@@ -28,6 +28,12 @@ MIG. With MIG enabled, NVML reports energy and power only for the whole physical
 instance (https://docs.nvidia.com/datacenter/tesla/mig-user-guide/). Such a GPU is reported once,
 whichever of its instances are selected, with ``params["mig"]`` saying the energy is shared.
 
+Value sanity: the counter does not wrap (a decrease is a driver reload, a GPU reset or a glitch);
+deltas and power samples are bounded by 2x the highest power limit NVML allows
+(``nvmlDeviceGetPowerManagementLimitConstraints``, else the enforced limit, else a documented
+default; :mod:`wattwise.readers.counter`). The read loop and its failure policy are shared with
+amdsmi (:mod:`wattwise.readers.vendor_gpu`).
+
 Errors from NVML are translated into wattwise errors in one place, :func:`translate_nvml_error`.
 """
 
