@@ -41,11 +41,17 @@ def ledger_files(db: str | None) -> tuple[Path, ...]:
     return () if path is None else (path,)
 
 
-def _protected(ledger_paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-    out: list[str] = []
+def _protected(ledger_paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]]:
+    """(real path, what it is) of every ledger file and its SQLite companions."""
+    out: list[tuple[str, str]] = []
     for lp in ledger_paths:
         base = os.path.realpath(os.path.expanduser(os.fspath(lp)))
-        out.extend(base + suffix for suffix in LEDGER_COMPANIONS)
+        out.append((base, f"the ledger file ({base})"))
+        out.extend(
+            (base + suffix, f"the ledger's {suffix[1:]} file ({base + suffix})")
+            for suffix in LEDGER_COMPANIONS
+            if suffix
+        )
     return out
 
 
@@ -74,11 +80,11 @@ def check_output_path(
     if not str(path).strip():
         raise ConfigError(f"{what}: give a file name")
     real = os.path.realpath(p)
-    for guarded in _protected(ledger_paths):
+    for guarded, name in _protected(ledger_paths):
         if real == guarded or _same_file(real, guarded):
             raise ConfigError(
-                f"{what} {path}: that is the ledger file ({guarded}); writing there would "
-                "destroy it; give another file name"
+                f"{what} {path}: that is {name}; writing there would destroy the ledger; "
+                "give another file name"
             )
     if os.path.isdir(real):
         raise ConfigError(f"{what} {path}: is a directory; give a file name in it")
