@@ -235,3 +235,14 @@ def test_a_failed_directory_fill_leaves_the_old_directory(tmp_path: Path) -> Non
         raise RuntimeError("training interrupted")
     assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
     assert _leftovers(tmp_path) == []
+
+
+def test_a_character_device_or_pipe_is_written_straight_through(tmp_path: Path) -> None:
+    assert check_output_path("/dev/null") == Path("/dev/null")
+    atomic_write_text("/dev/null", "discarded")  # no temporary file in /dev, no rename
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    atomic_write_text(fifo, "through the pipe")
+    out, _ = reader.communicate(timeout=30)
+    assert out == b"through the pipe" and _leftovers(tmp_path) == []

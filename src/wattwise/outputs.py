@@ -88,6 +88,10 @@ def check_output_path(
             )
     if os.path.isdir(real):
         raise ConfigError(f"{what} {path}: is a directory; give a file name in it")
+    if _is_stream(p):  # /dev/stdout, /dev/null, a named pipe: written straight through
+        if not os.access(p, os.W_OK):
+            raise ConfigError(f"{what} {path}: not writable")
+        return p
     folder = os.path.dirname(real) or "."
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ConfigError(f"{what} {path}: {os.path.dirname(p)} is a file, not a folder")
@@ -98,6 +102,15 @@ def check_output_path(
     if os.path.exists(real) and not os.access(real, os.W_OK):
         raise ConfigError(f"{what} {path}: the file exists and is not writable")
     return p
+
+
+def _is_stream(path: Path) -> bool:
+    """True for an existing character device, FIFO or socket (nothing to rename over)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _target(path: str | os.PathLike[str]) -> Path:
@@ -150,9 +163,14 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` to write; on a clean exit it replaces ``path``
     (fsynced, permissions kept), on any exception it is removed and ``path`` is untouched.
 
-    The temporary file exists (empty) when yielded; a writer may truncate or replace it.
+    The temporary file exists (empty) when yielded; a writer may truncate or replace it. A
+    character device or pipe (``/dev/stdout``) is yielded as it is: there is nothing to rename.
     """
     target = _target(path)
+    plain = Path(os.path.expanduser(os.fspath(path)))
+    if _is_stream(plain):
+        yield plain
+        return
     tmp = _new_temp(target)
     try:
         yield tmp
