@@ -98,7 +98,9 @@ def check_output_path(
     if not os.path.isdir(folder):
         raise ConfigError(f"{what} {path}: folder {os.path.dirname(p) or '.'} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"{what} {path}: cannot write in folder {folder} (permission denied)")
+        raise ConfigError(
+            f"{what} {path}: cannot write in folder {folder} (permission denied or read-only)"
+        )
     if os.path.exists(real) and not os.access(real, os.W_OK):
         raise ConfigError(f"{what} {path}: the file exists and is not writable")
     return p
