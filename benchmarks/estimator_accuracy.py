@@ -200,7 +200,9 @@ def main() -> None:
     text = report()
     if args.write:
         head = MD.read_text(encoding="utf-8").split(MARK)[0] if MD.exists() else ""
-        MD.write_text(head + MARK + "\n\n" + text + "\n", encoding="utf-8")
+        from wattwise.outputs import atomic_write_text
+
+        atomic_write_text(MD, head + MARK + "\n\n" + text + "\n")
     print(text)
 
 

@@ -133,6 +133,10 @@ def main() -> int:
     from wattwise.optimize.cli import render
     from wattwise.optimize.lab import run_lab
     from wattwise.optimize.plot import frontier_svg
+    from wattwise.outputs import atomic_write_text, check_output_path
+
+    check_output_path(args.out)  # before the lab: its results are never lost to a bad path
+    check_output_path(args.plot, what="--plot")
 
     t0 = time.perf_counter()
     res = run_lab(
@@ -144,10 +148,8 @@ def main() -> int:
     )
     doc = res.to_dict()
     doc["wall_s"] = time.perf_counter() - t0
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2)
-    with open(args.plot, "w", encoding="utf-8") as f:
-        f.write(frontier_svg(doc))
+    atomic_write_text(args.out, json.dumps(doc, indent=2))
+    atomic_write_text(args.plot, frontier_svg(doc))
     print(render(doc))
     print(f"lab wall time {doc['wall_s']:.0f} s")
     return 0

@@ -1,5 +1,5 @@
 """Build src/wattwise/data/cpu_tdp.csv from CodeCarbon cpu_power.csv + SPECpower thread counts."""
-import csv, sys, collections
+import csv, io, sys, collections
 sys.path.insert(0, "src")
 from wattwise.readers.cpu_model import normalise_cpu_name
 REF = "/work/shared/reference-data/"
@@ -35,7 +35,7 @@ for r in csv.DictReader(open(REF + "cloud-carbon-footprint/SPECpower-2026-03-09.
         continue
     threads[normalise_cpu_name(r["CPU Description"])][cpc * tpc] += 1
 with_threads = 0
-out = open("src/wattwise/data/cpu_tdp.csv", "w", newline="", encoding="utf-8")
+out = io.StringIO()  # written atomically below
 w = csv.writer(out, lineterminator="\n")
 w.writerow(["model", "tdp_w", "threads_per_socket"])
 for key, (model, tdp) in sorted(kept.items(), key=lambda kv: kv[1][0].lower()):
@@ -43,5 +43,7 @@ for key, (model, tdp) in sorted(kept.items(), key=lambda kv: kv[1][0].lower()):
     tps = min(t, key=lambda n: (-t[n], n)) if t else ""  # most frequent, then smaller
     with_threads += bool(t)
     w.writerow([model, f"{tdp:g}", tps])
-out.close()
+from wattwise.outputs import atomic_write_text
+
+atomic_write_text("src/wattwise/data/cpu_tdp.csv", out.getvalue())
 print(f"in {len(rows)} kept {len(kept)} dropped_range {dropped_range} dup {dropped_dup} conflicts {conflicts} with_threads {with_threads}")

@@ -114,7 +114,7 @@ def handle_audit(args: argparse.Namespace) -> int:
     from wattwise.cli.run import resolve_command
 
     ctx = context_from_args(args)  # unknown region: one line with close names, exit 2
-    out = check_output_path(Path(args.out))  # before measuring anything
+    out = check_output_path(Path(args.out), args.db, pdf=args.pdf)  # before measuring
     if args.pdf:
         from wattwise.report.browser import require_chromium
 
@@ -187,7 +187,9 @@ def handle_report(args: argparse.Namespace) -> int:
         require_chromium()
     with Ledger.open(args.db) as ledger:
         run_id = ledger.resolve_run_id(args.run_id)
-        out = check_output_path(Path(args.out or f"wattwise-audit-{run_id[:12]}.html"))
+        out = check_output_path(
+            Path(args.out or f"wattwise-audit-{run_id[:12]}.html"), args.db, pdf=args.pdf
+        )
         html, pdf = write_report(ledger, run_id, out, pdf=args.pdf)
     sys.stderr.write(f"wattwise: report written to {html.resolve()}\n")
     if pdf is not None:

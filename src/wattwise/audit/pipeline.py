@@ -75,32 +75,17 @@ class AuditOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def check_output_path(path: Path) -> Path:
-    """Fail now (ConfigError, one line) if ``path`` cannot be written — before measuring."""
-    import tempfile
+def check_output_path(path: Path, db: str | None = None, *, pdf: bool = False) -> Path:
+    """Fail now (ConfigError, one line) if the report (and with ``pdf`` the PDF beside it)
+    cannot be written, or would overwrite the ledger ``db`` — before measuring anything."""
+    from wattwise.outputs import check_output_path as check
+    from wattwise.outputs import ledger_files
 
-    p = path.expanduser()
-    if p.is_dir():
-        raise ConfigError(f"--out {path}: is a directory; give a file name such as report.html")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise ConfigError(f"--out {path}: directory {parent} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".wattwise-check-"):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"--out {path}: cannot write in {parent}: {exc.strerror}") from None
-    if p.exists() and not _writable(p):
-        raise ConfigError(f"--out {path}: file is not writable")
+    guarded = ledger_files(db)
+    p = check(path, what="--out", ledger_paths=guarded)
+    if pdf:
+        check(p.with_suffix(".pdf"), what="--pdf", ledger_paths=guarded)
     return p
-
-
-def _writable(p: Path) -> bool:
-    try:
-        with p.open("ab"):
-            return True
-    except OSError:
-        return False
 
 
 def torch_available() -> bool:
@@ -128,7 +113,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
         raise ConfigError("--scale-requests-per-day must be a positive number")
     if not (opts.budget_s >= 0 and math.isfinite(opts.budget_s)):
         raise ConfigError("--budget-s must be a non-negative number of seconds")
-    out = check_output_path(opts.out)
+    out = check_output_path(opts.out, opts.db, pdf=opts.pdf)
     notes: list[str] = []
     ledger = Ledger.open(opts.db)
     try:
@@ -338,7 +323,9 @@ def write_report(
 
     result, doc = load_audit(ledger, run_id)
     html = render_report(doc, result)
-    out.write_text(html, encoding="utf-8")
+    from wattwise.outputs import atomic_write_text
+
+    atomic_write_text(out, html)
     pdf_path = None
     if pdf:
         from wattwise.report.browser import print_pdf

@@ -107,11 +107,16 @@ def handle_show(args: argparse.Namespace) -> int:
 
 
 def handle_export(args: argparse.Namespace) -> int:
+    from wattwise.outputs import atomic_output, check_output_path, ledger_files
+
+    # Before the ledger is opened: never onto the ledger itself; written atomically, so a
+    # failed export (an unknown id) leaves a previous file as it was.
+    out = check_output_path(args.out, ledger_paths=ledger_files(args.db)) if args.out else None
     led = _open(args)
     try:
-        if args.out:
+        if out is not None:
             try:
-                with open(args.out, "w", encoding="utf-8", newline="") as f:
+                with atomic_output(out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
                     led.export(args.format, f, run_ids=args.run_ids or None)
             except OSError as exc:
                 raise ConfigError(f"cannot write {args.out}: {exc.strerror or exc}") from None

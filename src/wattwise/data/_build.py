@@ -81,7 +81,9 @@ def _plausible_intensity(value: float) -> bool:
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
+    from wattwise.outputs import atomic_output
+
+    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
         for row in rows:
@@ -398,8 +400,10 @@ def build(ref: Path, out: Path) -> dict[str, list[str]]:
         ["zone", "year", "mean_price_per_kwh", "hours", "currency", "source"],
         _smard_rows(ref),
     )
-    (out / "hourly_us_eia930_2022.csv.gz").write_bytes(_hourly_us(ref))
-    (out / "hourly_gb_neso.csv.gz").write_bytes(_hourly_gb(ref))
+    from wattwise.outputs import atomic_write_bytes
+
+    atomic_write_bytes(out / "hourly_us_eia930_2022.csv.gz", _hourly_us(ref))
+    atomic_write_bytes(out / "hourly_gb_neso.csv.gz", _hourly_gb(ref))
     return {"grid_country.csv": rej_country, "grid_cloud.csv": rej_cloud}
 
 

@@ -222,12 +222,17 @@ def get_builtin(
         "torch_threads": torch.get_num_threads(),
         "corpus": "King James Bible (public domain), wattwise/optimize/corpus/kjv.txt.gz",
     }
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    if isinstance(tok, BpeTokenizer):
-        tok.save(tok_path)
-    meta_path.write_text(json.dumps(meta, indent=2))
-    tmp.replace(weights)  # last: a cache entry is complete only when model.pt exists
+    from wattwise.outputs import atomic_directory
+
+    try:
+        # The entry is filled in a temporary directory beside it and renamed into place whole:
+        # an interrupted or failed write never leaves a half-written cache entry.
+        with atomic_directory(cache_dir) as fill:
+            torch.save(model.state_dict(), fill / weights.name)
+            if isinstance(tok, BpeTokenizer):
+                tok.save(fill / tok_path.name)
+            (fill / meta_path.name).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    except OSError as exc:  # the trained model is still used; only the cache is missing
+        say(f"could not cache the built-in model in {cache_dir}: {exc.strerror or exc}")
     model.eval()
     return Builtin(spec, model, tok, train_ids, held_ids, meta, cache_dir, False)

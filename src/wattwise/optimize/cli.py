@@ -9,7 +9,7 @@ import math
 import sys
 from typing import Any
 
-from wattwise.errors import ConfigError
+from wattwise.errors import ConfigError, WattwiseError
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -87,10 +87,13 @@ class _Progress:
 
 def handle(args: argparse.Namespace) -> int:
     from wattwise.optimize._deps import require_torch
+    from wattwise.outputs import atomic_write_text, check_output_path, ledger_files
 
-    require_torch()
     if args.plot and not str(args.plot).endswith(".svg"):
         raise ConfigError("--plot writes SVG: give a file name ending in .svg")
+    if args.plot:  # before any training: a lab's results are never lost to a bad path
+        check_output_path(args.plot, what="--plot", ledger_paths=ledger_files(args.db))
+    require_torch()
     from wattwise.optimize.lab import run_lab
 
     prog = _Progress()
@@ -112,16 +115,18 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         prog.done()
     doc = result.to_dict()
-    if args.plot:
-        from wattwise.optimize.plot import frontier_svg
-
-        with open(args.plot, "w", encoding="utf-8") as f:
-            f.write(frontier_svg(doc))
     if args.json:
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render(doc) + "\n")
+    if args.plot:  # after the results are out: a failed write loses nothing but the plot
+        from wattwise.optimize.plot import frontier_svg
+
+        try:
+            atomic_write_text(args.plot, frontier_svg(doc))
+        except OSError as exc:
+            raise WattwiseError(f"cannot write --plot {args.plot}: {exc.strerror or exc}") from None
     return 0
 
 

@@ -1,9 +1,13 @@
 """Headless Chromium for the report: print it to PDF, take a screenshot.
 
 The browser is Debian's ``chromium`` (or ``chromium-browser`` / ``google-chrome``, or the path in
-``WATTWISE_CHROMIUM``). It runs with a throw-away profile and every background network feature
-off, so printing a report makes no request. ``--no-sandbox`` because CI containers run as root,
-where Chromium refuses its sandbox.
+``WATTWISE_CHROMIUM``). It runs with a throw-away profile, every background network feature off
+and no way onto the network (:data:`NO_NETWORK_ARGS`): printing a report makes no name look-up
+and opens no connection, even for a page that references a remote or a loopback resource.
+``--no-sandbox`` because CI containers run as root, where Chromium refuses its sandbox.
+
+The PDF or screenshot is written through :func:`wattwise.outputs.atomic_output`: Chromium writes
+a temporary file beside the target, renamed over it only once it is complete.
 """
 
 from __future__ import annotations
@@ -15,9 +19,34 @@ import tempfile
 from pathlib import Path
 
 from wattwise.errors import ConfigError, WattwiseError
+from wattwise.outputs import atomic_output
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_S = 120.0
+
+#: A proxy host that cannot exist (RFC 6761 ``.invalid``); the resolver rules below make its
+#: look-up fail inside Chromium, so not even a connection to a proxy is attempted.
+DEAD_PROXY = "http://wattwise-no-network.invalid:9"
+
+#: Flags that cut Chromium off the network. Every host name resolves to "not found" inside
+#: Chromium's own resolver (no DNS query leaves the process); every request, loopback included
+#: (``<-loopback>`` removes the implicit localhost bypass), must go through :data:`DEAD_PROXY`,
+#: which cannot be reached, and there is no direct fallback; WebRTC may not bypass the proxy.
+#: The report is self-contained and read from a ``file://`` URL, which needs none of it.
+NO_NETWORK_ARGS = (
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    f"--proxy-server={DEAD_PROXY}",
+    "--proxy-bypass-list=<-loopback>",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--dns-prefetch-disable",
+    "--no-pings",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-breakpad",
+    "--disable-features=MediaRouter,DialMediaRouteProvider,NetworkTimeServiceQuerying,"
+    "OptimizationHints,AutofillServerCommunication,Translate,CertificateTransparencyComponentUpdater",
+)
 
 
 def find_chromium() -> str | None:
@@ -45,7 +74,7 @@ def require_chromium() -> str:
 
 
 def base_args(binary: str, profile: str) -> list[str]:
-    """Flags for a quiet, offline, throw-away headless browser."""
+    """Flags for a quiet, offline (:data:`NO_NETWORK_ARGS`), throw-away headless browser."""
     return [
         binary,
         "--headless",
@@ -59,6 +88,7 @@ def base_args(binary: str, profile: str) -> list[str]:
         "--disable-extensions",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
+        *NO_NETWORK_ARGS,
     ]
 
 
@@ -86,34 +116,38 @@ def run_chromium(extra: list[str], url: str, *, binary: str | None = None) -> st
 
 
 def print_pdf(html: Path, pdf: Path, *, binary: str | None = None) -> Path:
-    """Print ``html`` to ``pdf`` (A4, backgrounds, no header/footer); returns ``pdf``."""
-    run_chromium(
-        [f"--print-to-pdf={pdf.resolve()}", "--no-pdf-header-footer"],
-        html.resolve().as_uri(),
-        binary=binary,
-    )
-    if not pdf.is_file() or pdf.stat().st_size == 0:
-        raise WattwiseError(f"chromium wrote no PDF to {pdf}")
+    """Print ``html`` to ``pdf`` (A4, backgrounds, no header/footer), atomically: a failed print
+    leaves a previous ``pdf`` untouched. Returns ``pdf``."""
+    with atomic_output(pdf) as tmp:
+        run_chromium(
+            [f"--print-to-pdf={tmp}", "--no-pdf-header-footer"],
+            html.resolve().as_uri(),
+            binary=binary,
+        )
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise WattwiseError(f"chromium wrote no PDF to {pdf}")
     return pdf
 
 
 def screenshot(
     html: Path, png: Path, *, width: int = 1280, height: int = 2400, binary: str | None = None
 ) -> str:
-    """Screenshot ``html`` at ``width`` × ``height`` px into ``png``; returns the browser's
-    console log (stderr with ``--enable-logging=stderr``) for checking for page errors."""
-    log = run_chromium(
-        [
-            f"--screenshot={png.resolve()}",
-            f"--window-size={width},{height}",
-            "--enable-logging=stderr",
-            "--v=0",
-        ],
-        html.resolve().as_uri(),
-        binary=binary,
-    )
-    if not png.is_file() or png.stat().st_size == 0:
-        raise WattwiseError(f"chromium wrote no screenshot to {png}")
+    """Screenshot ``html`` at ``width`` × ``height`` px into ``png`` (atomically); returns the
+    browser's console log (stderr with ``--enable-logging=stderr``) for checking for page
+    errors."""
+    with atomic_output(png) as tmp:
+        log = run_chromium(
+            [
+                f"--screenshot={tmp}",
+                f"--window-size={width},{height}",
+                "--enable-logging=stderr",
+                "--v=0",
+            ],
+            html.resolve().as_uri(),
+            binary=binary,
+        )
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise WattwiseError(f"chromium wrote no screenshot to {png}")
     return log
 
 

@@ -1,0 +1,230 @@
+"""Every file wattwise writes goes through here: checked before long work, written atomically.
+
+* :func:`check_output_path` runs *before* a lab, an audit or a training starts: it refuses, with
+  one line (:class:`~wattwise.errors.ConfigError`, exit code 2 from the CLI), a path that is a
+  directory, whose folder is missing or not writable, or that is the open ledger (or one of
+  SQLite's ``-wal`` / ``-shm`` / ``-journal`` companions) under any spelling, symlink or hard link.
+* :func:`atomic_output` (and :func:`atomic_write_text` / :func:`atomic_write_bytes` on top of it)
+  writes into a temporary file beside the target, fsyncs it and renames it over the target only
+  on success; on any failure the temporary file is removed and the previous file is untouched.
+  :func:`atomic_directory` does the same for a directory (the built-in model cache).
+
+A symlinked target is followed: the file it points to is replaced and the link kept. The
+replaced file keeps its permission bits; a new file gets ``0o666`` less the umask, as ``open``
+would give it. This module is the lowest layer: standard library and :mod:`wattwise.errors` only
+(the ledger's location is imported lazily by :func:`ledger_files`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from wattwise.errors import ConfigError
+
+#: Files SQLite keeps beside a database while it is open.
+LEDGER_COMPANIONS = ("", "-wal", "-shm", "-journal")
+_TMP_MARK = ".wattwise-tmp."
+
+
+def ledger_files(db: str | None) -> tuple[Path, ...]:
+    """The ledger file that ``--db`` (or ``$WATTWISE_DB``, or the default) names, for
+    :func:`check_output_path`; empty for an in-memory or server database."""
+    from wattwise.ledger.location import resolve_location
+
+    path = resolve_location(db).sqlite_path
+    return () if path is None else (path,)
+
+
+def _protected(ledger_paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]]:
+    """(real path, what it is) of every ledger file and its SQLite companions."""
+    out: list[tuple[str, str]] = []
+    for lp in ledger_paths:
+        base = os.path.realpath(os.path.expanduser(os.fspath(lp)))
+        out.append((base, f"the ledger file ({base})"))
+        out.extend(
+            (base + suffix, f"the ledger's {suffix[1:]} file ({base + suffix})")
+            for suffix in LEDGER_COMPANIONS
+            if suffix
+        )
+    return out
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def check_output_path(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "--out",
+    ledger_paths: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """``path`` (``~`` expanded) if wattwise may write a file there, else ConfigError (one line
+    naming ``what``, the flag it came from). Call it before any long work starts.
+
+    Refused: a directory; a folder that does not exist or cannot be written; an existing file
+    that cannot be written; any of ``ledger_paths`` or its SQLite companions, compared by real
+    path (every spelling and symlink) and, for existing files, by device and inode (hard links).
+    """
+    p = Path(os.path.expanduser(os.fspath(path)))
+    if not str(path).strip():
+        raise ConfigError(f"{what}: give a file name")
+    real = os.path.realpath(p)
+    for guarded, name in _protected(ledger_paths):
+        if real == guarded or _same_file(real, guarded):
+            raise ConfigError(
+                f"{what} {path}: that is {name}; writing there would destroy the ledger; "
+                "give another file name"
+            )
+    if os.path.isdir(real):
+        raise ConfigError(f"{what} {path}: is a directory; give a file name in it")
+    if _is_stream(p):  # /dev/stdout, /dev/null, a named pipe: written straight through
+        if not os.access(p, os.W_OK):
+            raise ConfigError(f"{what} {path}: not writable")
+        return p
+    folder = os.path.dirname(real) or "."
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ConfigError(f"{what} {path}: {os.path.dirname(p)} is a file, not a folder")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"{what} {path}: folder {os.path.dirname(p) or '.'} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{what} {path}: cannot write in folder {folder} (permission denied or read-only)"
+        )
+    if os.path.exists(real) and not os.access(real, os.W_OK):
+        raise ConfigError(f"{what} {path}: the file exists and is not writable")
+    return p
+
+
+def _is_stream(path: Path) -> bool:
+    """True for an existing character device, FIFO or socket (nothing to rename over)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _target(path: str | os.PathLike[str]) -> Path:
+    """The file to replace: ``path`` with ``~`` expanded and symlinks followed."""
+    return Path(os.path.realpath(os.path.expanduser(os.fspath(path))))
+
+
+def _new_temp(target: Path) -> Path:
+    """Create an empty, exclusive temporary file beside ``target`` (same suffix, so tools that
+    pick a format from the extension still do); mode ``0o666`` less the umask."""
+    for _ in range(100):
+        tmp = target.with_name(f".{secrets.token_hex(4)}{_TMP_MARK}{target.name}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {target}")  # pragma: no cover
+
+
+def _fsync_path(path: Path, *, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if directory:
+            return  # some filesystems do not open directories; the rename is still atomic
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
+
+
+def _commit(tmp: Path, target: Path) -> None:
+    """fsync ``tmp``, give it the old target's permission bits, rename it over ``target``."""
+    _fsync_path(tmp)
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+    os.replace(tmp, target)
+    _fsync_path(target.parent, directory=True)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` to write; on a clean exit it replaces ``path``
+    (fsynced, permissions kept), on any exception it is removed and ``path`` is untouched.
+
+    The temporary file exists (empty) when yielded; a writer may truncate or replace it. A
+    character device or pipe (``/dev/stdout``) is yielded as it is: there is nothing to rename.
+    """
+    target = _target(path)
+    plain = Path(os.path.expanduser(os.fspath(path)))
+    if _is_stream(plain):
+        yield plain
+        return
+    tmp = _new_temp(target)
+    try:
+        yield tmp
+        _commit(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns ``path`` as a Path."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+    return Path(path)
+
+
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", newline: str = ""
+) -> Path:
+    """Write ``text`` to ``path`` atomically (``newline=""``: no newline translation)."""
+    with atomic_output(path) as tmp, open(tmp, "w", encoding=encoding, newline=newline) as f:
+        f.write(text)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``path`` to fill; on a clean exit it becomes
+    ``path`` (its files fsynced), replacing a directory already there; on any exception it is
+    removed and ``path`` is untouched. Readers see either the old directory or the complete
+    new one, never a half-written one (between the two renames, briefly, neither)."""
+    target = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{secrets.token_hex(4)}{_TMP_MARK}{target.name}")
+    tmp.mkdir()
+    try:
+        yield tmp
+        for entry in tmp.iterdir():
+            if entry.is_file():
+                _fsync_path(entry)
+        _fsync_path(tmp, directory=True)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            old = target.with_name(f".{secrets.token_hex(4)}{_TMP_MARK}old.{target.name}")
+            os.rename(target, old)
+            os.rename(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        _fsync_path(target.parent, directory=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
