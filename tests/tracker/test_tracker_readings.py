@@ -79,22 +79,40 @@ def test_numeric_string_reading_is_used(clock: FakeClock) -> None:
 
 
 def test_counter_going_backwards_once_is_a_gap_and_not_counted(clock: FakeClock) -> None:
-    # A glitch that reads 5 J once, between 100 and 130 J: refused, nothing counted from it.
+    # A glitch that reads 5 J once, between 100 and 130 J: refused, and the seconds since the
+    # last good reading are estimated (100 W mean) rather than taken from a glitching counter.
     res = _run(clock, ScriptedReader(clock, [0.0, 100.0, 5.0, 130.0], field="energy_j"), reads=4)
-    assert res.energy.total_j == pytest.approx(130.0)
-    assert [g.error for g in res.gaps] == ["counter went backwards (from 100 J to 5 J)"]
-
-
-def test_counter_reset_is_rebased_and_the_lost_interval_estimated(clock: FakeClock) -> None:
-    # 10 W; at t=3 the counter restarts from 0 and keeps counting from there.
-    script: list[object] = [0.0, 10.0, 20.0, 0.0, 10.0, 20.0]
-    res = _run(clock, ScriptedReader(clock, script, field="energy_j"), reads=6)
     comps = _comps(res)
-    # read well: 0-2 s (20 J), 4-5 s (10 J, after the reset was recognised at t=4)
-    assert comps["fake:dev"] == pytest.approx(30.0)
-    assert comps["fake:dev#gap"] == pytest.approx(20.0)  # 2 s at the 10 W mean power
-    assert res.energy.total_j == pytest.approx(50.0)
-    assert any("reset" in g.error for g in res.gaps)
+    assert comps == {"fake:dev": pytest.approx(100.0), "fake:dev#gap": pytest.approx(200.0)}
+    (gap,) = res.gaps
+    assert gap.error.startswith("counter went backwards (from 100 J to 5 J)")
+    assert "estimated" in gap.error
+
+
+def test_counter_reset_not_flagged_by_the_reader_is_estimated_not_counted(
+    clock: FakeClock,
+) -> None:
+    # 10 W; at t=3 the counter restarts from 0 without ``rebased``: refused until it is back
+    # above its last good value (t=5), and those seconds are estimated, never read as 0 J.
+    script: list[object] = [0.0, 10.0, 20.0, 0.0, 10.0, 20.0, 30.0]
+    res = _run(clock, ScriptedReader(clock, script, field="energy_j"), reads=7)
+    comps = _comps(res)
+    assert comps["fake:dev"] == pytest.approx(30.0)  # 0-2 s and 5-6 s
+    assert comps["fake:dev#gap"] == pytest.approx(30.0)  # 2-5 s at the 10 W mean power
+    (gap,) = res.gaps
+    assert (gap.start_s, gap.end_s) == (3.0, 5.0) and "backwards" in gap.error
+
+
+@pytest.mark.parametrize("glitch", [5.0, 999_999_999_999.0], ids=["low", "high"])
+def test_counter_glitch_is_a_gap_not_energy(clock: FakeClock, glitch: float) -> None:
+    # A counter that reads nonsense for 2 s (issue 10, defect 7 seen from the tracker): an 8 s
+    # run at 55 W stays 440 J, not 72.9 Wh.
+    script: list[object] = [55.0 * i for i in range(9)]
+    script[3] = script[4] = glitch
+    res = _run(clock, ScriptedReader(clock, script, field="energy_j"), reads=9)
+    assert res.energy.total_j == pytest.approx(440.0)
+    assert [(g.start_s, g.end_s) for g in res.gaps] == [(3.0, 5.0)]
+    assert any(w in res.gaps[0].error for w in ("backwards", "jumped"))
 
 
 def test_rebased_reading_counts_the_interval_as_missing_in_run_and_windows(

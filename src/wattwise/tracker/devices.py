@@ -70,7 +70,7 @@ class ReaderState:
 class _DeviceGaps:
     gaps: list[Gap] = field(default_factory=list)  # the last one may be open (end_s None)
     lost: list[tuple[float, float]] = field(default_factory=list)  # clock times, energy unknown
-    back_raw_j: float | None = None  # a refused backwards counter value, to spot a reset
+    distrust: bool = False  # a counter value was refused: the next good one is rebased
 
     @property
     def open(self) -> bool:
@@ -78,7 +78,12 @@ class _DeviceGaps:
 
 
 _REBASED_BY_READER = "the reader could not reconcile the counter (a reset or a glitch)"
-_RESET = "the counter went backwards and kept counting from there (a reset)"
+_DISTRUSTED = "the counter glitched (readings refused since the last good one)"
+
+
+def _plausible(t0_s: float, e0_j: float, t1_s: float, e1_j: float) -> bool:
+    """Whether a counter rising from ``e0_j`` to ``e1_j`` implies at most MAX_POWER_W."""
+    return t1_s <= t0_s or (e1_j - e0_j) <= MAX_POWER_W * (t1_s - t0_s)
 
 
 def fault_kind(reason: str) -> str:
@@ -189,16 +194,17 @@ class DeviceBook:
             if c.value is None:
                 kind = "energy_j " + fault_kind(c.reason)
                 return self._fault(dev, t, kind, f"energy_j {c.reason}")
+            book = self._gaps[dev]
             if getattr(r, "rebased", False) is True:
+                book.distrust = False
                 self._rebase(dev, t, c.value, _REBASED_BY_READER)
+            elif not self._counter_ok(dev, t, c.value):
+                return False
+            elif book.distrust:
+                book.distrust = False
+                self._rebase(dev, t, c.value, _DISTRUSTED)
             else:
-                verdict = self._counter_check(dev, t, c.value)
-                if verdict == "refused":
-                    return False
-                if verdict == "reset":
-                    self._rebase(dev, t, c.value, _RESET)
-                else:
-                    track.add_energy(t, c.value)
+                track.add_energy(t, c.value)
         elif power is not None:
             c = clean_number(power, high=MAX_POWER_W)
             if c.value is None:
@@ -207,25 +213,38 @@ class DeviceBook:
             track.add_power(t, c.value)
         else:
             return False
-        self._gaps[dev].back_raw_j = None
         self._close_gap(dev, t)
         self._on_sample(Sample(dev, self.rel(t), track.last_power_w, track.cumulative_j))
         return True
 
-    def _counter_check(self, dev: str, t: float, energy_j: float) -> str:
-        """``ok``; ``refused`` (and a gap) when the counter went backwards; ``reset`` when it
-        went backwards twice in a row and counts up from there."""
-        track, book = self.tracks[dev], self._gaps[dev]
-        last = track.last_raw_j
-        if last is None or energy_j >= last - BACKWARDS_TOLERANCE_J - 1e-12 * abs(last):
-            return "ok"
-        if book.back_raw_j is not None and energy_j >= book.back_raw_j:
-            return "reset"
-        book.back_raw_j = energy_j
-        self._fault(
-            dev, t, "backwards", f"counter went backwards (from {last:.6g} J to {energy_j:.6g} J)"
-        )
-        return "refused"
+    def _counter_ok(self, dev: str, t: float, energy_j: float) -> bool:
+        """True, or False (and a gap) when the counter went backwards or jumped by more
+        than :data:`MAX_POWER_W` allows since the last good reading.
+
+        The device stays in the gap until a reading is consistent with the last good one
+        again; as the counter's values in between were not trustworthy (a glitch, or a reset
+        that caught up), that reading is rebased: the energy since the last good reading is
+        estimated, never taken from a glitching counter.
+        """
+        track = self.tracks[dev]
+        last, last_t = track.last_raw_j, track.last_t_s
+        if last is None or last_t is None:
+            return True
+        tol = BACKWARDS_TOLERANCE_J + 1e-12 * abs(last)
+        if energy_j < last - tol:
+            reason = f"counter went backwards (from {last:.6g} J to {energy_j:.6g} J)"
+            kind = "backwards"
+        elif not _plausible(last_t, last, t, energy_j):
+            reason = (
+                f"counter jumped by {energy_j - last:.6g} J in {t - last_t:.3g} s "
+                f"(over {MAX_POWER_W:.0e} W: a glitch)"
+            )
+            kind = "jump"
+        else:
+            return True
+        self._gaps[dev].distrust = True
+        self._fault(dev, t, kind, reason)
+        return False
 
     def _rebase(self, dev: str, t: float, energy_j: float, why: str) -> None:
         track, book = self.tracks[dev], self._gaps[dev]
