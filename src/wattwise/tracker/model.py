@@ -132,9 +132,11 @@ class WindowResult:
         return per_unit(self.energy.total_j, self.counts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
-    """One point of a device's timeline: power (W) and cumulative energy (J) at ``t_s``."""
+    """One point of a device's timeline: power (W) and cumulative energy (J) at ``t_s``.
+
+    Slotted: a long run holds many of them (in the timeline and in a sink's backlog)."""
 
     device_id: str
     t_s: float
@@ -142,7 +144,7 @@ class Sample:
     energy_j: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gap:
     """An interval during which a device could not be read, and why."""
 
