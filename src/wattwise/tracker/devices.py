@@ -21,7 +21,7 @@ from wattwise.readers.base import DeviceInfo, Provenance, Reader
 from wattwise.tracker.integrate import DeviceTrack
 from wattwise.tracker.model import ComponentEnergy, Gap, Sample, WindowResult
 from wattwise.tracker.notes import NoteLog
-from wattwise.validate import clean_number
+from wattwise.validate import Cleaned, clean_number
 
 #: Largest power (W) one device may report: far above any accelerator or whole server (a GB200
 #: NVL72 rack draws ~120 kW); a larger value is a glitch, not a reading.
@@ -60,6 +60,10 @@ class ReaderState:
     devices: list[DeviceInfo]
     failing_since_s: float | None = None
     last_error: str = ""
+    device_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.device_ids = frozenset(d.device_id for d in self.devices)
 
     @property
     def name(self) -> str:
@@ -79,6 +83,14 @@ class _DeviceGaps:
 
 _REBASED_BY_READER = "the reader could not reconcile the counter (a reset or a glitch)"
 _DISTRUSTED = "the counter glitched (readings refused since the last good one)"
+
+
+def _clean(value: object, high: float) -> Cleaned:
+    """:func:`~wattwise.validate.clean_number` in [0, ``high``], with a fast path for the
+    common case (a float in range; NaN fails both comparisons)."""
+    if type(value) is float and 0.0 <= value <= high:
+        return Cleaned(value)
+    return clean_number(value, high=high)
 
 
 def _plausible(t0_s: float, e0_j: float, t1_s: float, e1_j: float) -> bool:
@@ -162,7 +174,7 @@ class DeviceBook:
         )
 
     def _take(self, st: ReaderState, t: float, readings: list[Any]) -> None:
-        own = {d.device_id for d in st.devices}
+        own = st.device_ids
         seen: set[str] = set()
         for r in readings:
             dev = getattr(r, "device_id", None)
@@ -190,7 +202,7 @@ class DeviceBook:
         energy = getattr(r, "energy_j", None)
         power = getattr(r, "power_w", None)
         if energy is not None:
-            c = clean_number(energy, high=MAX_ENERGY_J)
+            c = _clean(energy, MAX_ENERGY_J)
             if c.value is None:
                 kind = "energy_j " + fault_kind(c.reason)
                 return self._fault(dev, t, kind, f"energy_j {c.reason}")
@@ -206,7 +218,7 @@ class DeviceBook:
             else:
                 track.add_energy(t, c.value)
         elif power is not None:
-            c = clean_number(power, high=MAX_POWER_W)
+            c = _clean(power, MAX_POWER_W)
             if c.value is None:
                 kind = "power_w " + fault_kind(c.reason)
                 return self._fault(dev, t, kind, f"power_w {c.reason}")

@@ -37,7 +37,8 @@ def _mean_since(prev: Sample, cur: Sample) -> Sample:
     """``cur`` with its power replaced by the mean power since ``prev`` (when both have energy)."""
     if prev.energy_j is None or cur.energy_j is None or cur.t_s <= prev.t_s:
         return cur
-    return replace(cur, power_w=max(0.0, (cur.energy_j - prev.energy_j) / (cur.t_s - prev.t_s)))
+    power_w = max(0.0, (cur.energy_j - prev.energy_j) / (cur.t_s - prev.t_s))
+    return Sample(cur.device_id, cur.t_s, power_w, cur.energy_j)
 
 
 @dataclass
