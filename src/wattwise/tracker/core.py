@@ -90,6 +90,7 @@ class Tracker:
         self._store = store
         self._owned_sink: Any = None
         self._lock = threading.RLock()
+        self._stop_lock = threading.Lock()
         self._notes = NoteLog()
         self._timeline = Timeline()
         self._buffer: SinkBuffer | None = None
@@ -163,10 +164,15 @@ class Tracker:
     def stop(self, *, exit_code: int | None = None, status: str = "finished") -> RunResult:
         """Stop sampling, close open windows, read every device a last time; return the result.
 
-        The result is final once this returns; later calls return it again.
+        The result is final once this returns; later calls (from any thread) return it again.
         """
-        if self.result is not None:
+        with self._stop_lock:
+            if self.result is None:
+                self._stop(exit_code, status)
+            assert self.result is not None
             return self.result
+
+    def _stop(self, exit_code: int | None, status: str) -> None:
         if self.status == "created":
             self.start()
         self._closing = True
@@ -216,7 +222,6 @@ class Tracker:
         if self._owned_sink is not None:
             with contextlib.suppress(Exception):
                 self._owned_sink.close()
-        return self.result
 
     @property
     def stored(self) -> bool | None:
