@@ -346,7 +346,6 @@ def test_device_back_with_a_restarted_counter_is_rebased_not_a_jump(
     assert res.energy.total_j <= 6 * POWER_W * 1.01
 
 
-@pytest.mark.xfail(strict=False, reason="needs the tracker's rebased handling on r-tracker")
 @pytest.mark.parametrize("name", list(COUNTER_RIGS))
 def test_rebased_interval_is_estimated_by_the_tracker(
     tmp_path: Path, clock: FakeClock, name: str
