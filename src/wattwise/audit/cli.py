@@ -8,12 +8,12 @@ browser) fails in one line *before* anything is measured.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError
 
 
@@ -122,11 +122,12 @@ def handle_audit(args: argparse.Namespace) -> int:
     command = None
     if args.target_command is not None:
         command = resolve_command(args.target_command)
-        from wattwise.cli.run import EXIT_NOT_FOUND, executable_status
+        from wattwise.tracker.process import check_command
 
-        if executable_status(command[0]) == EXIT_NOT_FOUND:
-            sys.stderr.write(f"wattwise: command not found: {command[0]}\n")
-            return EXIT_NOT_FOUND
+        refused = check_command(command)  # 127 not found, 126 not executable, as `run` says
+        if refused is not None:
+            sys.stderr.write(f"wattwise: {refused[1]}\n")
+            return refused[0]
     opts = AuditOptions(
         out=out,
         command=command,
@@ -148,8 +149,7 @@ def handle_audit(args: argparse.Namespace) -> int:
         pdf = print_pdf(outcome.html_path, outcome.html_path.with_suffix(".pdf"))
         pdf_line = f"\n  PDF:    {pdf}"
     if args.json:
-        json.dump(outcome.doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(outcome.doc)
     _summary(outcome, pdf_line, time.monotonic() - say.t0)
     return outcome.exit_code
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from typing import Any
+
+from wattwise import jsonsafe
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -36,8 +37,7 @@ def handle_list(args: argparse.Namespace) -> int:
 
     tables = data_catalog()
     if args.json:
-        json.dump([dataclasses.asdict(t) for t in tables], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write([dataclasses.asdict(t) for t in tables])
         return 0
     for t in tables:
         sys.stdout.write(
@@ -56,8 +56,7 @@ def handle_show(args: argparse.Namespace) -> int:
     rows = show_table(info.name)
     shown = rows if args.limit <= 0 else rows[: args.limit]
     if args.json:
-        json.dump({"table": dataclasses.asdict(info), "rows": shown}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write({"table": dataclasses.asdict(info), "rows": shown})
         return 0
     sys.stdout.write(
         f"# {info.name}: {info.title}\n# source: {info.source}\n"
@@ -77,10 +76,7 @@ def handle_search(args: argparse.Namespace) -> int:
 
     hits = search_data(" ".join(args.query))
     if args.json:
-        json.dump(
-            [{"table": h.table, "line": h.line, "row": h.row} for h in hits], sys.stdout, indent=2
-        )
-        sys.stdout.write("\n")
+        jsonsafe.write([{"table": h.table, "line": h.line, "row": h.row} for h in hits])
         return 0
     if not hits:
         sys.stdout.write("no row matches\n")

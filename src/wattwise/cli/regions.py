@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError
 
 
@@ -89,8 +89,7 @@ def handle(args: argparse.Namespace) -> int:
                 for r in shown
             ],
         }
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(doc)
         return 0
     out = [
         f"run {result.run_id[:12]}: {result.energy.total_j:.4g} J ({result.energy.label}), "

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError
 
 
@@ -53,8 +53,7 @@ def handle_list(args: argparse.Namespace) -> int:
     finally:
         led.close()
     if args.json:
-        json.dump([_summary_dict(r) for r in runs], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write([_summary_dict(r) for r in runs])
         return 0
     if not runs:
         sys.stdout.write("no runs yet: try 'wattwise run'\n")
@@ -99,8 +98,7 @@ def handle_show(args: argparse.Namespace) -> int:
     if args.json:
         doc = run_to_dict(result)
         doc["footprint"] = footprint.to_dict()
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(doc)
     else:
         sys.stdout.write("\n".join([run_summary(result), *footprint_lines(footprint)]) + "\n")
     return 0

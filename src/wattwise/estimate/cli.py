@@ -8,12 +8,12 @@ Sizes accept SI suffixes: ``7B`` = 7e9, ``1.4T`` = 1.4e12, ``500M``, ``8k``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError, WattwiseError
 from wattwise.estimate.types import Assumption, Band, EstimateContext, context_from_numbers
 
@@ -245,7 +245,7 @@ def _run(args: argparse.Namespace, fn: Any) -> int:
         return EXIT_ERROR
     data = result.to_dict()
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        jsonsafe.write(data)
     else:
         sys.stdout.write(render(data) + "\n")
     return EXIT_OK
@@ -353,7 +353,7 @@ def handle_hardware_list(args: argparse.Namespace) -> int:
 
     accs = list_hardware()
     if args.json:
-        sys.stdout.write(json.dumps([a.to_dict() for a in accs], indent=2) + "\n")
+        jsonsafe.write([a.to_dict() for a in accs])
         return EXIT_OK
     head = f"{'name':<17} {'TDP W':>6} {'bf16 TF':>8} {'fp8 TF':>8} {'mem GB':>7} {'BW GB/s':>8}"
     lines = [head, "-" * len(head)]
@@ -380,7 +380,7 @@ def handle_hardware_show(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     data = acc.to_dict()
     if args.json:
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        jsonsafe.write(data)
         return EXIT_OK
     lines = [f"{k:<20} {v}" for k, v in data.items()]
     sys.stdout.write("\n".join(lines) + "\n")

@@ -9,7 +9,6 @@ than ``stale_after_s``) with energy derived from its samples (see :mod:`wattwise
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
+from wattwise import jsonsafe
 from wattwise.errors import LedgerError
 from wattwise.ledger import schema as t
 from wattwise.ledger.engine import DB_ERRORS, WRITE_OPTION, create_engine, translate_error
@@ -432,7 +432,7 @@ class Ledger:
                 result = self._load(conn, self._run_row(conn, run_id), with_samples=include_samples)
                 if fmt == "json":
                     out.write(",\n" if i else "\n")
-                    out.write(json.dumps(run_to_dict(result, include_samples=include_samples)))
+                    out.write(jsonsafe.dumps(run_to_dict(result, include_samples=include_samples)))
                     continue
                 base = {
                     "run_id": result.run_id,

@@ -4,11 +4,11 @@ recommendation, JSON, SVG plot). Progress goes to stderr, results to stdout."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError
 
 
@@ -118,8 +118,7 @@ def handle(args: argparse.Namespace) -> int:
         with open(args.plot, "w", encoding="utf-8") as f:
             f.write(frontier_svg(doc))
     if args.json:
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(doc)
     else:
         sys.stdout.write(render(doc) + "\n")
     return 0
