@@ -17,6 +17,7 @@ never mixed with a ``region = "US-CA"`` left in a config file.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -32,6 +33,7 @@ from wattwise.data.lookup import (
 )
 from wattwise.data.tables import BOUNDARIES, unknown_key
 from wattwise.errors import ConfigError
+from wattwise.validate import check_number
 
 #: Default lifetime of accelerators and servers for the embodied-carbon share, years. Cloud Carbon
 #: Footprint uses 35,040 h (4 years) for servers; Morrison et al. 2025 (arXiv:2503.05804) use a
@@ -86,6 +88,45 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 
 _BY_FIELD = {s.field: s for s in SETTINGS}
+
+#: Accepted range of each numeric setting (low, high, low inclusive), the same for a flag, an
+#: environment variable and a config key; :func:`_check_values` explains the limits.
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "pue": (1.0, 3.0, True),
+    "cfe": (0.0, 1.0, True),
+    "supplier_factor_g_per_kwh": (0.0, 1200.0, True),
+    "intensity_g_per_kwh": (0.0, 1200.0, True),
+    "price_per_kwh": (0.0, 100_000.0, True),  # per kWh in any currency (KRW, IDR included)
+    "year": (1990.0, 2100.0, True),
+    "wue_l_per_kwh": (0.0, 100.0, True),
+    "embodied_lifetime_years": (0.0, 100.0, False),
+}
+
+
+def setting_value(s: Setting, raw: object, origin: str) -> float | int:
+    """A numeric setting checked with :func:`wattwise.validate.check_number` (ConfigError)."""
+    low, high, inclusive = RANGES.get(s.field, (None, None, True))
+    x = check_number(
+        raw, origin, low=low, high=high, low_inclusive=inclusive, integer=s.kind is int
+    )
+    return int(x) if s.kind is int else x
+
+
+def flag_type(s: Setting) -> Any:
+    """The argparse ``type=`` of a setting's flag: ``str``, or a checked number."""
+    if s.kind is str:
+        return str
+
+    def convert(text: str) -> float | int:
+        try:
+            return setting_value(s, text, s.flag)
+        except ConfigError as exc:
+            import argparse
+
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(s.flag + ": ")) from None
+
+    convert.__name__ = s.kind.__name__
+    return convert
 
 
 @dataclass(frozen=True)
@@ -233,21 +274,62 @@ def _load_toml(path: Path) -> dict[str, Any]:
                 f"{path}: reading TOML config on Python 3.10 needs 'pip install tomli'"
             ) from None
     try:
-        with path.open("rb") as f:
-            data: dict[str, Any] = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    try:
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read config: not UTF-8 text ({exc.reason})") from None
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {_one_line(exc)}") from None
     return data
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+#: A ``[tool.wattwise]`` table, a ``[tool.wattwise.x]`` sub-table or a ``tool.wattwise.x = ``
+#: dotted key (quoted or not) in a pyproject.toml that may not parse.
+_WATTWISE_TABLE = re.compile(
+    rb"""^[ \t]*(\[[ \t]*)?["']?tool["']?[ \t]*\.[ \t]*["']?wattwise["']?[ \t]*[\].=]""",
+    re.MULTILINE,
+)
+_TOOL_TABLE = re.compile(rb"""^[ \t]*\[[ \t]*["']?tool["']?[ \t]*\]""", re.MULTILINE)
+_WATTWISE_KEY = re.compile(rb"""^[ \t]*["']?wattwise["']?[ \t]*[.=]""", re.MULTILINE)
+
+
+def mentions_wattwise(raw: bytes) -> bool:
+    """Whether a (possibly broken) pyproject.toml has wattwise settings in it."""
+    if _WATTWISE_TABLE.search(raw):
+        return True
+    tool = _TOOL_TABLE.search(raw)
+    return tool is not None and _WATTWISE_KEY.search(raw, tool.end()) is not None
 
 
 def read_config(path: Path | str) -> dict[str, Any]:
     """The wattwise settings in one file: ``[tool.wattwise]`` of a pyproject.toml, else the
     top level (or a ``[tool.wattwise]`` table) of a wattwise.toml. A missing file or section
-    gives ``{}``."""
+    gives ``{}``.
+
+    A pyproject.toml belongs to the project, not to wattwise: when it does not parse (or is not
+    UTF-8) and has no wattwise settings, it is ignored. One that has them, or a broken
+    wattwise.toml, is a ConfigError naming the file (exit 2 from the CLI).
+    """
     p = Path(path)
     if not p.is_file():
         return {}
-    data = _load_toml(p)
+    try:
+        data = _load_toml(p)
+    except ConfigError:
+        if p.name == "pyproject.toml":
+            try:
+                if not mentions_wattwise(p.read_bytes()):
+                    return {}
+            except OSError:
+                return {}
+        raise
     if p.name == "pyproject.toml" or set(data) == {"tool"}:
         tool = data.get("tool", {})
         section = tool.get("wattwise", {}) if isinstance(tool, dict) else {}
@@ -281,12 +363,14 @@ def _convert(s: Setting, raw: object, origin: str) -> object:
     text = str(raw).strip()
     if text == "":
         return None
-    try:
-        value = float(text) if s.kind is float else int(text)
-    except ValueError:
-        kind = "number" if s.kind is float else "whole number"
-        raise ConfigError(f"{origin}: {s.flag.lstrip('-')}={text!r} is not a {kind}") from None
-    return value
+    return setting_value(s, raw if isinstance(raw, int | float) else text, origin_name(s, origin))
+
+
+def origin_name(s: Setting, origin: str) -> str:
+    """How an error names a setting: ``WATTWISE_PUE`` or ``/path/pyproject.toml: pue``."""
+    if origin in (s.env, s.flag) or origin.startswith("--"):
+        return origin
+    return f"{origin}: {s.flag.lstrip('-')}"
 
 
 def _layer_from_mapping(values: Mapping[str, object], origin_of: Any) -> dict[str, tuple[Any, str]]:

@@ -11,6 +11,7 @@ from wattwise import jsonsafe
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.argtypes import whole
     from wattwise.cli import Parser
 
     p = sub.add_parser("data", help="list, show and search the shipped reference data")
@@ -20,7 +21,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ls.set_defaults(handler=handle_list)
     show = ds.add_parser("show", help="a table's source and rows")
     show.add_argument("table", help="table name, e.g. grid_country.csv (see 'data list')")
-    show.add_argument("--limit", type=int, default=50, help="rows to print (0 = all)")
+    show.add_argument(
+        "--limit", type=whole(low=0, high=10_000_000), default=50, help="rows to print (0 = all)"
+    )
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=handle_show)
     se = ds.add_parser("search", help="rows that contain every word of QUERY")

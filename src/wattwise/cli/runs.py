@@ -9,15 +9,24 @@ from typing import Any
 from wattwise import jsonsafe
 from wattwise.errors import ConfigError
 
+#: Most runs ``runs list`` prints at once.
+MAX_LIMIT = 1_000_000
+
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.argtypes import whole
     from wattwise.cli import Parser, add_db_option
     from wattwise.cli.footprint import add_context_options
 
     p = sub.add_parser("runs", help="list, show and export stored runs")
     rs = p.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", parser_class=Parser)
     ls = rs.add_parser("list", help="the latest runs")
-    ls.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    ls.add_argument(
+        "--limit",
+        type=whole(low=1, high=MAX_LIMIT),
+        default=20,
+        help=f"how many runs (default 20, at most {MAX_LIMIT:,})",
+    )
     ls.add_argument("--json", action="store_true")
     add_db_option(ls)
     ls.set_defaults(handler=handle_list)
@@ -43,10 +52,9 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def handle_list(args: argparse.Namespace) -> int:
+    from wattwise.cli.render import printable
     from wattwise.units import format_duration, format_energy
 
-    if args.limit <= 0:
-        raise ConfigError("--limit must be a positive number")
     led = _open(args)
     try:
         runs = led.list_runs(limit=args.limit)
@@ -63,12 +71,13 @@ def handle_list(args: argparse.Namespace) -> int:
         f"{'ENERGY':>10}  {'PROVENANCE':<28}  NAME\n"
     )
     for r in runs:
-        sys.stdout.write(
+        line = (
             f"{r.run_id[:12]:<12}  {r.started_at[:19].replace('T', ' '):<19}  {r.status:<11}  "
             f"{format_duration(r.duration_s or 0.0):>9}  "
             f"{format_energy(r.total_energy_j or 0.0):>10}"
-            f"  {r.provenance:<28}  {r.name}\n"
+            f"  {r.provenance:<28}  {r.name}"
         )
+        sys.stdout.write(printable(line) + "\n")
     return 0
 
 
