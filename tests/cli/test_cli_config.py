@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from cli.clirun import one_line_error, wattwise
 
 BROKEN = {

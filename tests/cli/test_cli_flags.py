@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from cli.clirun import one_line_error, wattwise
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wattwise"

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from cli.clirun import cli_env, one_line_error, wattwise
 
 CHILD = """

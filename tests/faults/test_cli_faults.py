@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
 from cli.clirun import wattwise
 
 
@@ -18,7 +20,7 @@ def _strict_json(text: str) -> object:
     return json.loads(text, parse_constant=refuse)
 
 
-def _run_child(tmp_path: Path, body: str, code: int = 3) -> tuple[dict, dict]:  # type: ignore[type-arg]
+def _run_child(tmp_path: Path, body: str, code: int = 3) -> tuple[dict[str, Any], dict[str, Any]]:
     script = tmp_path / "child.py"
     script.write_text(f"import sys\nfrom wattwise import report_count\n{body}\nsys.exit({code})\n")
     db = tmp_path / "l.db"
@@ -47,7 +49,9 @@ def _run_child(tmp_path: Path, body: str, code: int = 3) -> tuple[dict, dict]:  
         ("tokens='many'", "not a number"),
     ],
 )
-def test_bad_child_count_keeps_exit_code_energy_and_run(tmp_path: Path, call: str, why: str) -> None:
+def test_bad_child_count_keeps_exit_code_energy_and_run(
+    tmp_path: Path, call: str, why: str
+) -> None:
     doc, stored = _run_child(
         tmp_path, f"assert report_count({call}) is False\nassert report_count(requests=2)"
     )
