@@ -64,7 +64,7 @@ def test_runs_list_never_reads_the_config(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "why"), [("1.2.3", "not a number"), ("0.5", "range"), ("1e400", "infinite")]
+    ("value", "why"), [("1.2.3", "not a number"), ("0.5", "within"), ("1e400", "infinite")]
 )
 def test_config_value_checked_like_the_flag(tmp_path: Path, value: str, why: str) -> None:
     (tmp_path / "wattwise.toml").write_text(f'pue = "{value}"\n')
@@ -77,12 +77,13 @@ def test_config_value_checked_like_the_flag(tmp_path: Path, value: str, why: str
     [
         ("WATTWISE_PUE", "nan", "NaN"),
         ("WATTWISE_PUE", "inf", "infinite"),
-        ("WATTWISE_PUE", "99", "range"),
-        ("WATTWISE_CFE", "-0.1", "range"),
+        ("WATTWISE_PUE", "99", "within"),
+        ("WATTWISE_CFE", "-0.1", "within"),
         ("WATTWISE_YEAR", "99999999999999999999", "range"),
         ("WATTWISE_YEAR", "2024.5", "whole number"),
         ("WATTWISE_PRICE", "1e400", "infinite"),
-        ("WATTWISE_LIFETIME", "0", "range"),
+        ("WATTWISE_LIFETIME", "0", "positive"),
+        ("WATTWISE_WUE", "1e9", "implausible"),
     ],
 )
 def test_environment_number_is_checked_like_the_flag(var: str, value: str, why: str) -> None:

@@ -103,9 +103,10 @@ RANGES: dict[str, tuple[float, float, bool]] = {
 }
 
 
-def setting_value(s: Setting, raw: object, origin: str) -> float | int:
-    """A numeric setting checked with :func:`wattwise.validate.check_number` (ConfigError)."""
-    low, high, inclusive = RANGES.get(s.field, (None, None, True))
+def setting_value(s: Setting, raw: object, origin: str, *, ranged: bool = True) -> float | int:
+    """A numeric setting checked with :func:`wattwise.validate.check_number` (ConfigError):
+    finite, a whole number for ``int`` settings, within :data:`RANGES` when ``ranged``."""
+    low, high, inclusive = RANGES.get(s.field, (None, None, True)) if ranged else (None, None, True)
     x = check_number(
         raw, origin, low=low, high=high, low_inclusive=inclusive, integer=s.kind is int
     )
@@ -206,10 +207,19 @@ def _check_values(ctx: Context) -> None:
         raise _fail(ctx, "intensity_g_per_kwh", "grid intensity must be 0-1,200 gCO2e/kWh")
     if ctx.price_per_kwh is not None and ctx.price_per_kwh < 0:
         raise _fail(ctx, "price_per_kwh", f"price {ctx.price_per_kwh:g} must not be negative")
+    if ctx.price_per_kwh is not None and ctx.price_per_kwh > RANGES["price_per_kwh"][1]:
+        raise _fail(ctx, "price_per_kwh", f"price {ctx.price_per_kwh:g} per kWh is implausible")
     if ctx.wue_l_per_kwh is not None and ctx.wue_l_per_kwh < 0:
         raise _fail(ctx, "wue_l_per_kwh", "WUE must not be negative")
+    if ctx.wue_l_per_kwh is not None and ctx.wue_l_per_kwh > RANGES["wue_l_per_kwh"][1]:
+        raise _fail(ctx, "wue_l_per_kwh", f"WUE {ctx.wue_l_per_kwh:g} L/kWh is implausible")
     if ctx.embodied_lifetime_years is not None and ctx.embodied_lifetime_years <= 0:
         raise _fail(ctx, "embodied_lifetime_years", "hardware lifetime must be positive")
+    if (
+        ctx.embodied_lifetime_years is not None
+        and ctx.embodied_lifetime_years > RANGES["embodied_lifetime_years"][1]
+    ):
+        raise _fail(ctx, "embodied_lifetime_years", "hardware lifetime over 100 years")
     if ctx.year is not None and not 1990 <= ctx.year <= 2100:
         raise _fail(ctx, "year", f"year {ctx.year} is out of range")
     if ctx.embodied_boundary is not None and ctx.embodied_boundary not in BOUNDARIES:
@@ -363,7 +373,15 @@ def _convert(s: Setting, raw: object, origin: str) -> object:
     text = str(raw).strip()
     if text == "":
         return None
-    return setting_value(s, raw if isinstance(raw, int | float) else text, origin_name(s, origin))
+    if not isinstance(raw, int | float):
+        try:
+            float(text)
+        except ValueError:
+            kind = "number" if s.kind is float else "whole number"
+            raise ConfigError(f"{origin}: {s.flag.lstrip('-')}={text!r} is not a {kind}") from None
+    # Finite and whole here; the range is checked by _check_values, which says why.
+    value = raw if isinstance(raw, int | float) else text
+    return setting_value(s, value, origin_name(s, origin), ranged=False)
 
 
 def origin_name(s: Setting, origin: str) -> str:
