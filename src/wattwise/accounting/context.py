@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -187,41 +187,41 @@ def _fail(ctx: Context, name: str, msg: str) -> ConfigError:
     return ConfigError(f"{where}: {msg}")
 
 
+#: Why a value outside :data:`RANGES` is refused, per setting.
+_OUT_OF_RANGE: dict[str, Callable[[float], str]] = {
+    "pue": lambda v: f"PUE {v:g} is impossible or implausible: it must be within 1.0-3.0",
+    "cfe": lambda v: f"carbon-free fraction {v:g} must be within 0-1 (0.8 means 80 %)",
+    "supplier_factor_g_per_kwh": lambda v: "supplier factor must be 0-1,200 gCO2e/kWh",
+    "intensity_g_per_kwh": lambda v: "grid intensity must be 0-1,200 gCO2e/kWh",
+    "price_per_kwh": lambda v: (
+        f"price {v:g} must not be negative" if v < 0 else f"price {v:g} per kWh is implausible"
+    ),
+    "wue_l_per_kwh": lambda v: (
+        "WUE must not be negative" if v < 0 else f"WUE {v:g} L/kWh is implausible"
+    ),
+    "embodied_lifetime_years": lambda v: (
+        "hardware lifetime must be positive" if v <= 0 else "hardware lifetime over 100 years"
+    ),
+    "year": lambda v: f"year {v:g} is out of range",
+}
+
+
+def _check_ranges(ctx: Context) -> None:
+    for name, (low, high, inclusive) in RANGES.items():
+        v = getattr(ctx, name)
+        if v is None:
+            continue
+        if v < low or (not inclusive and v == low) or v > high:
+            raise _fail(ctx, name, _OUT_OF_RANGE[name](v))
+
+
 def _check_values(ctx: Context) -> None:
     """Range and conflict checks that need no reference data. Raises ConfigError."""
     for f in fields(ctx):
         value = getattr(ctx, f.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise _fail(ctx, f.name, f"{value} is not a finite number")
-    if ctx.pue is not None and not 1.0 <= ctx.pue <= 3.0:
-        raise _fail(
-            ctx, "pue", f"PUE {ctx.pue:g} is impossible or implausible: it must be within 1.0-3.0"
-        )
-    if ctx.cfe is not None and not 0.0 <= ctx.cfe <= 1.0:
-        raise _fail(
-            ctx, "cfe", f"carbon-free fraction {ctx.cfe:g} must be within 0-1 (0.8 means 80 %)"
-        )
-    if ctx.supplier_factor_g_per_kwh is not None and not 0 <= ctx.supplier_factor_g_per_kwh <= 1200:
-        raise _fail(ctx, "supplier_factor_g_per_kwh", "supplier factor must be 0-1,200 gCO2e/kWh")
-    if ctx.intensity_g_per_kwh is not None and not 0 <= ctx.intensity_g_per_kwh <= 1200:
-        raise _fail(ctx, "intensity_g_per_kwh", "grid intensity must be 0-1,200 gCO2e/kWh")
-    if ctx.price_per_kwh is not None and ctx.price_per_kwh < 0:
-        raise _fail(ctx, "price_per_kwh", f"price {ctx.price_per_kwh:g} must not be negative")
-    if ctx.price_per_kwh is not None and ctx.price_per_kwh > RANGES["price_per_kwh"][1]:
-        raise _fail(ctx, "price_per_kwh", f"price {ctx.price_per_kwh:g} per kWh is implausible")
-    if ctx.wue_l_per_kwh is not None and ctx.wue_l_per_kwh < 0:
-        raise _fail(ctx, "wue_l_per_kwh", "WUE must not be negative")
-    if ctx.wue_l_per_kwh is not None and ctx.wue_l_per_kwh > RANGES["wue_l_per_kwh"][1]:
-        raise _fail(ctx, "wue_l_per_kwh", f"WUE {ctx.wue_l_per_kwh:g} L/kWh is implausible")
-    if ctx.embodied_lifetime_years is not None and ctx.embodied_lifetime_years <= 0:
-        raise _fail(ctx, "embodied_lifetime_years", "hardware lifetime must be positive")
-    if (
-        ctx.embodied_lifetime_years is not None
-        and ctx.embodied_lifetime_years > RANGES["embodied_lifetime_years"][1]
-    ):
-        raise _fail(ctx, "embodied_lifetime_years", "hardware lifetime over 100 years")
-    if ctx.year is not None and not 1990 <= ctx.year <= 2100:
-        raise _fail(ctx, "year", f"year {ctx.year} is out of range")
+    _check_ranges(ctx)
     if ctx.embodied_boundary is not None and ctx.embodied_boundary not in BOUNDARIES:
         raise unknown_key("embodied boundary", ctx.embodied_boundary, BOUNDARIES)
     if ctx.cooling is not None and ctx.cooling.strip().lower() not in COOLING_ALIASES:

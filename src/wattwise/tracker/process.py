@@ -227,14 +227,19 @@ def _wait(
     poll_s: float,
     on_poll: Callable[[], None] | None,
 ) -> int:
+    """Wait for ``proc``, following its counts; a failure to follow never stops the wait."""
     while True:
         try:
             return proc.wait(timeout=poll_s)
         except subprocess.TimeoutExpired:
             pass
-        apply_counts(tracker, follower.poll())
-        if on_poll is not None:
-            on_poll()
+        try:
+            apply_counts(tracker, follower.poll())
+            if on_poll is not None:
+                on_poll()
+        except Exception as exc:  # never leave the command behind: wait for it plainly
+            tracker.add_note(f"count reports not followed live: {type(exc).__name__}: {exc}")
+            return proc.wait()
 
 
 def _signal_name(signum: int) -> str:
