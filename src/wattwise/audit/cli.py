@@ -141,7 +141,9 @@ def handle_audit(args: argparse.Namespace) -> int:
 
         refused = check_command(command)  # 127 not found, 126 not executable, as `run` says
         if refused is not None:
-            sys.stderr.write(f"wattwise: {refused[1]}\n")
+            from wattwise.cli.render import printable
+
+            sys.stderr.write(f"wattwise: {printable(refused[1])}\n")
             return refused[0]
     opts = AuditOptions(
         out=out,

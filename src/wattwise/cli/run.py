@@ -88,7 +88,7 @@ def resolve_command(command: list[str] | None) -> list[str]:
 
 def handle(args: argparse.Namespace) -> int:
     from wattwise.cli.footprint import context_from_args, footprint_lines, footprint_of
-    from wattwise.cli.render import run_summary
+    from wattwise.cli.render import printable, run_summary
     from wattwise.errors import WattwiseError
     from wattwise.tracker.core import Tracker
 
@@ -96,7 +96,7 @@ def handle(args: argparse.Namespace) -> int:
     command = resolve_command(args.target_command)
     refused = check_command(command)
     if refused is not None:
-        sys.stderr.write(f"wattwise: {refused[1]}\n")
+        sys.stderr.write(f"wattwise: {printable(refused[1])}\n")
         return refused[0]
 
     ledger = None
@@ -117,7 +117,7 @@ def handle(args: argparse.Namespace) -> int:
         tracker, command, stdout=sys.stderr if args.json else None, poll_s=poll_s, on_poll=on_poll
     )
     if not outcome.started:
-        sys.stderr.write(f"wattwise: {outcome.error}\n")
+        sys.stderr.write(f"wattwise: {printable(outcome.error)}\n")
     exit_code = outcome.exit_code
     result = tracker.stop(exit_code=exit_code, status=outcome.status)
     footprint = None
