@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli.clirun import one_line_error, wattwise
 
@@ -119,3 +121,23 @@ def test_jsonsafe_replaces_non_finite_and_records_where() -> None:
     }
     assert _strict(jsonsafe.dumps([math.nan])) == [None]
     assert doc["a"] == math.inf  # the caller's document is not modified
+
+
+_json_like = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.text(max_size=5)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_json_like)
+def test_jsonsafe_output_always_parses_as_strict_json(doc: object) -> None:
+    from wattwise import jsonsafe
+
+    text, replaced = jsonsafe.dumps_checked(doc)
+    parsed = _strict(text)
+    if not replaced:
+        assert parsed == json.loads(json.dumps(doc))  # unchanged when already valid

@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wattwise.workloads import counts
 from wattwise.workloads.counts import ENV_VAR, CountsFollower, report_count
@@ -73,3 +75,53 @@ def test_follower_notes_are_bounded(tmp_path: Path) -> None:
     assert fol.poll() == []
     assert len(fol.notes) == counts.MAX_NOTES + 1
     assert fol.notes[-1].startswith(f"{500 - counts.MAX_NOTES} more")
+
+
+_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(max_size=70), _values, max_size=6))
+def test_any_report_count_call_never_raises_and_writes_valid_json(
+    units: dict[str, object],
+) -> None:
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "c.jsonl"
+        old = os.environ.get(ENV_VAR)
+        os.environ[ENV_VAR] = str(f)
+        try:
+            ok = report_count(**units)  # type: ignore[arg-type]
+        finally:
+            if old is None:
+                os.environ.pop(ENV_VAR, None)
+            else:
+                os.environ[ENV_VAR] = old
+        (line,) = _lines(f)
+        assert ok == (counts.REFUSED_KEY not in line)
+        for ev in CountsFollower(f).poll():
+            assert all(math.isfinite(v) and 0 <= v <= 1e15 for v in ev.units.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_in_the_counts_file_give_only_valid_counts(data: bytes) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "c.jsonl"
+        f.write_bytes(data + b"\n")
+        fol = CountsFollower(f)
+        for ev in fol.poll():
+            for unit, v in ev.units.items():
+                assert unit and not unit.startswith("_")
+                assert math.isfinite(v) and 0 <= v <= 1e15
+        assert len(fol.notes) <= counts.MAX_NOTES + 1
