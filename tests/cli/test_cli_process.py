@@ -51,6 +51,7 @@ def test_signal_to_wattwise_reaches_the_command_and_both_exit(
         text=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # no controlling terminal: a signal to wattwise is not the tty's
     )
     _wait_for(Path(str(got) + ".ready"), proc)
     proc.send_signal(sig)
@@ -136,3 +137,63 @@ def test_audit_runs_the_command_through_the_same_runner(tmp_path: Path) -> None:
     assert doc["run"]["counts"] == {"tokens": 40.0, "requests": 2.0}
     shown = json.loads(wattwise("runs", "show", doc["run_id"], "--json", "--db", str(db)).stdout)
     assert any("NaN" in n for n in shown["notes"]), shown["notes"]
+
+
+CHECKPOINT = """
+import pathlib, sys, time
+out = pathlib.Path(sys.argv[1])
+try:
+    pathlib.Path(sys.argv[1] + ".ready").write_text("ready")
+    while True:
+        time.sleep(0.01)
+except KeyboardInterrupt:
+    try:
+        t = time.monotonic()
+        while time.monotonic() - t < 1.5:  # saving a checkpoint
+            pass
+        out.write_text("saved")
+    except KeyboardInterrupt:
+        out.write_text("checkpoint interrupted by a second SIGINT")
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_on_the_terminal_reaches_the_command_once(tmp_path: Path) -> None:
+    """Ctrl-C signals the whole foreground group: wattwise must not send the command a second
+    SIGINT, which would interrupt its clean-up (a checkpoint being saved)."""
+    import fcntl
+    import os
+    import pty
+    import termios
+
+    got, db = tmp_path / "got", tmp_path / "l.db"
+    script = tmp_path / "ckpt.py"
+    script.write_text(CHECKPOINT)
+    master, slave = pty.openpty()
+
+    def own_terminal() -> None:  # wattwise: a session leader with the pty as its terminal
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    cmd = [sys.executable, "-m", "wattwise", "run", "--quiet", "--db", str(db), "--"]
+    proc = subprocess.Popen(
+        [*cmd, sys.executable, str(script), str(got)],
+        env=cli_env(),
+        text=True,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        preexec_fn=own_terminal,
+    )
+    os.close(slave)
+    try:
+        _wait_for(Path(str(got) + ".ready"), proc)
+        os.write(master, b"\x03")  # Ctrl-C: the line discipline signals the foreground group
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert got.read_text() == "saved"
+    (run,) = json.loads(wattwise("runs", "list", "--json", "--db", str(db)).stdout)
+    assert run["status"] == "interrupted" and run["exit_code"] == 130

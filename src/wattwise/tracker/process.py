@@ -5,8 +5,9 @@
 * the command is checked first (:func:`check_command`): exit code 127 when it is not found,
   126 when it is not an executable file, as a POSIX shell does;
 * SIGINT, SIGTERM and SIGHUP received by wattwise are forwarded to the command (installed
-  before it starts, so none slips in between); the command decides how to end, and the run is
-  ``interrupted`` when it ends after a forwarded signal;
+  before it starts, so none slips in between) — except a Ctrl-C from the terminal, which the
+  command receives directly, once; the command decides how to end, and the run is
+  ``interrupted`` when it ends after a signal;
 * the command's :func:`wattwise.workloads.counts.report_count` lines are followed while it
   runs and fed to the tracker (``steps`` as step marks at the time the child made them); bad
   values are ignored with a note in the run;
@@ -94,14 +95,31 @@ def _start_error_code(exc: OSError) -> int:
     return EXIT_NOT_EXECUTABLE  # EACCES, ENOEXEC (no #! line), a directory, ...
 
 
+def _controlling_tty() -> int | None:
+    """A file descriptor on this process's controlling terminal, or None (non-inheritable)."""
+    try:
+        return os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+
+
 class _Forwarder:
-    """Signal handlers that pass SIGINT/TERM/HUP on to the child (pending until it exists)."""
+    """Signal handlers that pass SIGINT/TERM/HUP on to the child (pending until it exists).
+
+    A Ctrl-C on the terminal sends SIGINT to the whole foreground process group, which holds
+    the command too: forwarding it again would hit the command a second time — typically inside
+    its ``except KeyboardInterrupt:`` clean-up (a checkpoint being saved). So a SIGINT is not
+    forwarded while wattwise is in the foreground process group of its controlling terminal and
+    the command is running (it got the signal directly, once); every other signal is.
+    """
 
     def __init__(self) -> None:
         self.received: list[int] = []
+        self.forwarded: list[int] = []
         self._pending: list[int] = []
         self._child: subprocess.Popen[bytes] | None = None
         self._old: dict[int, Any] = {}
+        self._tty: int | None = None
 
     def install(self) -> bool:
         """Install the handlers; False when not possible (not the main thread)."""
@@ -111,6 +129,7 @@ class _Forwarder:
         except ValueError:  # signal only works in the main thread of the main interpreter
             self.restore()
             return False
+        self._tty = _controlling_tty()
         return True
 
     def restore(self) -> None:
@@ -118,18 +137,32 @@ class _Forwarder:
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(s, h)
         self._old.clear()
+        if self._tty is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._tty)
+            self._tty = None
+
+    def _sent_by_the_terminal_to_us_both(self, signum: int) -> bool:
+        """A SIGINT while we (and the command, same group) are the terminal's foreground."""
+        if signum != signal.SIGINT or self._tty is None:
+            return False
+        try:
+            return os.tcgetpgrp(self._tty) == os.getpgrp()
+        except OSError:
+            return False
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self.received.append(signum)
         if self._child is None:
             self._pending.append(signum)
-        else:
+        elif not self._sent_by_the_terminal_to_us_both(signum):
             self._send(signum)
 
     def _send(self, signum: int) -> None:
         assert self._child is not None
         with contextlib.suppress(ProcessLookupError, OSError):
             self._child.send_signal(signum)
+            self.forwarded.append(signum)
 
     def attach(self, child: subprocess.Popen[bytes]) -> None:
         """Follow ``child``; a signal that arrived while it was starting is sent now."""
@@ -214,9 +247,13 @@ def run_tracked(
             tracker.add_note(n)
         tmpdir.cleanup()
     signals = tuple(fwd.received)
-    if signals:
-        names = ", ".join(dict.fromkeys(_signal_name(s) for s in signals))
+    if fwd.forwarded:
+        names = ", ".join(dict.fromkeys(_signal_name(s) for s in fwd.forwarded))
         tracker.add_note(f"{names} forwarded to the command")
+    direct = [s for s in signals if s not in fwd.forwarded]
+    if direct:
+        names = ", ".join(dict.fromkeys(_signal_name(s) for s in direct))
+        tracker.add_note(f"{names} from the terminal: the command received it directly")
     return ProcessOutcome(exit_code_of(returncode), signals)
 
 
