@@ -54,7 +54,7 @@ def _as_float(value: object) -> float | None:
             return None
     try:
         return float(value)  # type: ignore[arg-type]  # numpy / torch scalars
-    except (TypeError, ValueError, OverflowError):
+    except Exception:  # any __float__ may raise anything: clean_number never raises
         return None
 
 

@@ -63,7 +63,7 @@ def test_compare_regions_sorted(run_id: str) -> None:
         (["--pue", "0.9"], "PUE"),
         (["--cfe", "1.5"], "cfe"),
         (["--price", "-1"], "price"),
-        (["--pue", "abc"], "invalid float value"),
+        (["--pue", "abc"], "not a number"),
     ],
 )
 def test_bad_context_is_one_line_exit_2(args: list[str], needle: str) -> None:

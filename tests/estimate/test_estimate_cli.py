@@ -12,10 +12,15 @@ from wattwise.estimate.cli import quantity, register
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="wattwise")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    code = args.handler(args)
+    from wattwise.cli import Parser
+
+    parser = Parser(prog="wattwise")
+    register(parser.add_subparsers(dest="command", parser_class=Parser))
+    try:
+        args = parser.parse_args(argv)  # numeric flags are checked here: one line, exit 2
+        code = args.handler(args)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -99,7 +104,7 @@ def test_hardware_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
         (["train", "--hardware", "H100", "--params", "7B", "--tokens", "0"], "tokens"),
         (
             ["train", "--hardware", "H100", "--params", "7B", "--tokens", "1T", "--mfu", "1.5"],
-            "MFU",
+            "--mfu",
         ),
         (
             ["train", "--hardware", "H100", "--params", "7B", "--tokens", "1T", "--flops", "1e20"],
@@ -116,9 +121,11 @@ def test_hardware_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
                 "--output-tokens",
                 "10",
             ],
-            "input tokens",
+            "--input-tokens",
         ),
-        (["train", "--hardware", "H100", "--chip-hours", "5", "--pue", "0.5"], "PUE"),
+        (["train", "--hardware", "H100", "--chip-hours", "5", "--pue", "0.5"], "--pue"),
+        (["train", "--hardware", "H100", "--chip-hours", "5", "--power-w", "1e9"], "--power-w"),
+        (["train", "--hardware", "H100", "--chip-hours", "5", "--chips", "1e30"], "--chips"),
         (["finetune", "--hardware", "H100", "--tokens", "1M"], "--params"),
     ],
 )

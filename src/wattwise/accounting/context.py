@@ -17,8 +17,9 @@ never mixed with a ``region = "US-CA"`` left in a config file.
 from __future__ import annotations
 
 import math
+import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from wattwise.data.lookup import (
 )
 from wattwise.data.tables import BOUNDARIES, unknown_key
 from wattwise.errors import ConfigError
+from wattwise.validate import check_number
 
 #: Default lifetime of accelerators and servers for the embodied-carbon share, years. Cloud Carbon
 #: Footprint uses 35,040 h (4 years) for servers; Morrison et al. 2025 (arXiv:2503.05804) use a
@@ -86,6 +88,46 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 
 _BY_FIELD = {s.field: s for s in SETTINGS}
+
+#: Accepted range of each numeric setting (low, high, low inclusive), the same for a flag, an
+#: environment variable and a config key; :func:`_check_values` explains the limits.
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "pue": (1.0, 3.0, True),
+    "cfe": (0.0, 1.0, True),
+    "supplier_factor_g_per_kwh": (0.0, 1200.0, True),
+    "intensity_g_per_kwh": (0.0, 1200.0, True),
+    "price_per_kwh": (0.0, 100_000.0, True),  # per kWh in any currency (KRW, IDR included)
+    "year": (1990.0, 2100.0, True),
+    "wue_l_per_kwh": (0.0, 100.0, True),
+    "embodied_lifetime_years": (0.0, 100.0, False),
+}
+
+
+def setting_value(s: Setting, raw: object, origin: str, *, ranged: bool = True) -> float | int:
+    """A numeric setting checked with :func:`wattwise.validate.check_number` (ConfigError):
+    finite, a whole number for ``int`` settings, within :data:`RANGES` when ``ranged``."""
+    low, high, inclusive = RANGES.get(s.field, (None, None, True)) if ranged else (None, None, True)
+    x = check_number(
+        raw, origin, low=low, high=high, low_inclusive=inclusive, integer=s.kind is int
+    )
+    return int(x) if s.kind is int else x
+
+
+def flag_type(s: Setting) -> Any:
+    """The argparse ``type=`` of a setting's flag: ``str``, or a checked number."""
+    if s.kind is str:
+        return str
+
+    def convert(text: str) -> float | int:
+        try:
+            return setting_value(s, text, s.flag)
+        except ConfigError as exc:
+            import argparse
+
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(s.flag + ": ")) from None
+
+    convert.__name__ = s.kind.__name__
+    return convert
 
 
 @dataclass(frozen=True)
@@ -145,32 +187,41 @@ def _fail(ctx: Context, name: str, msg: str) -> ConfigError:
     return ConfigError(f"{where}: {msg}")
 
 
+#: Why a value outside :data:`RANGES` is refused, per setting.
+_OUT_OF_RANGE: dict[str, Callable[[float], str]] = {
+    "pue": lambda v: f"PUE {v:g} is impossible or implausible: it must be within 1.0-3.0",
+    "cfe": lambda v: f"carbon-free fraction {v:g} must be within 0-1 (0.8 means 80 %)",
+    "supplier_factor_g_per_kwh": lambda v: "supplier factor must be 0-1,200 gCO2e/kWh",
+    "intensity_g_per_kwh": lambda v: "grid intensity must be 0-1,200 gCO2e/kWh",
+    "price_per_kwh": lambda v: (
+        f"price {v:g} must not be negative" if v < 0 else f"price {v:g} per kWh is implausible"
+    ),
+    "wue_l_per_kwh": lambda v: (
+        "WUE must not be negative" if v < 0 else f"WUE {v:g} L/kWh is implausible"
+    ),
+    "embodied_lifetime_years": lambda v: (
+        "hardware lifetime must be positive" if v <= 0 else "hardware lifetime over 100 years"
+    ),
+    "year": lambda v: f"year {v:g} is out of range",
+}
+
+
+def _check_ranges(ctx: Context) -> None:
+    for name, (low, high, inclusive) in RANGES.items():
+        v = getattr(ctx, name)
+        if v is None:
+            continue
+        if v < low or (not inclusive and v == low) or v > high:
+            raise _fail(ctx, name, _OUT_OF_RANGE[name](v))
+
+
 def _check_values(ctx: Context) -> None:
     """Range and conflict checks that need no reference data. Raises ConfigError."""
     for f in fields(ctx):
         value = getattr(ctx, f.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise _fail(ctx, f.name, f"{value} is not a finite number")
-    if ctx.pue is not None and not 1.0 <= ctx.pue <= 3.0:
-        raise _fail(
-            ctx, "pue", f"PUE {ctx.pue:g} is impossible or implausible: it must be within 1.0-3.0"
-        )
-    if ctx.cfe is not None and not 0.0 <= ctx.cfe <= 1.0:
-        raise _fail(
-            ctx, "cfe", f"carbon-free fraction {ctx.cfe:g} must be within 0-1 (0.8 means 80 %)"
-        )
-    if ctx.supplier_factor_g_per_kwh is not None and not 0 <= ctx.supplier_factor_g_per_kwh <= 1200:
-        raise _fail(ctx, "supplier_factor_g_per_kwh", "supplier factor must be 0-1,200 gCO2e/kWh")
-    if ctx.intensity_g_per_kwh is not None and not 0 <= ctx.intensity_g_per_kwh <= 1200:
-        raise _fail(ctx, "intensity_g_per_kwh", "grid intensity must be 0-1,200 gCO2e/kWh")
-    if ctx.price_per_kwh is not None and ctx.price_per_kwh < 0:
-        raise _fail(ctx, "price_per_kwh", f"price {ctx.price_per_kwh:g} must not be negative")
-    if ctx.wue_l_per_kwh is not None and ctx.wue_l_per_kwh < 0:
-        raise _fail(ctx, "wue_l_per_kwh", "WUE must not be negative")
-    if ctx.embodied_lifetime_years is not None and ctx.embodied_lifetime_years <= 0:
-        raise _fail(ctx, "embodied_lifetime_years", "hardware lifetime must be positive")
-    if ctx.year is not None and not 1990 <= ctx.year <= 2100:
-        raise _fail(ctx, "year", f"year {ctx.year} is out of range")
+    _check_ranges(ctx)
     if ctx.embodied_boundary is not None and ctx.embodied_boundary not in BOUNDARIES:
         raise unknown_key("embodied boundary", ctx.embodied_boundary, BOUNDARIES)
     if ctx.cooling is not None and ctx.cooling.strip().lower() not in COOLING_ALIASES:
@@ -233,21 +284,62 @@ def _load_toml(path: Path) -> dict[str, Any]:
                 f"{path}: reading TOML config on Python 3.10 needs 'pip install tomli'"
             ) from None
     try:
-        with path.open("rb") as f:
-            data: dict[str, Any] = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    try:
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read config: not UTF-8 text ({exc.reason})") from None
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {_one_line(exc)}") from None
     return data
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+#: A ``[tool.wattwise]`` table, a ``[tool.wattwise.x]`` sub-table or a ``tool.wattwise.x = ``
+#: dotted key (quoted or not) in a pyproject.toml that may not parse.
+_WATTWISE_TABLE = re.compile(
+    rb"""^[ \t]*(\[[ \t]*)?["']?tool["']?[ \t]*\.[ \t]*["']?wattwise["']?[ \t]*[\].=]""",
+    re.MULTILINE,
+)
+_TOOL_TABLE = re.compile(rb"""^[ \t]*\[[ \t]*["']?tool["']?[ \t]*\]""", re.MULTILINE)
+_WATTWISE_KEY = re.compile(rb"""^[ \t]*["']?wattwise["']?[ \t]*[.=]""", re.MULTILINE)
+
+
+def mentions_wattwise(raw: bytes) -> bool:
+    """Whether a (possibly broken) pyproject.toml has wattwise settings in it."""
+    if _WATTWISE_TABLE.search(raw):
+        return True
+    tool = _TOOL_TABLE.search(raw)
+    return tool is not None and _WATTWISE_KEY.search(raw, tool.end()) is not None
 
 
 def read_config(path: Path | str) -> dict[str, Any]:
     """The wattwise settings in one file: ``[tool.wattwise]`` of a pyproject.toml, else the
     top level (or a ``[tool.wattwise]`` table) of a wattwise.toml. A missing file or section
-    gives ``{}``."""
+    gives ``{}``.
+
+    A pyproject.toml belongs to the project, not to wattwise: when it does not parse (or is not
+    UTF-8) and has no wattwise settings, it is ignored. One that has them, or a broken
+    wattwise.toml, is a ConfigError naming the file (exit 2 from the CLI).
+    """
     p = Path(path)
     if not p.is_file():
         return {}
-    data = _load_toml(p)
+    try:
+        data = _load_toml(p)
+    except ConfigError:
+        if p.name == "pyproject.toml":
+            try:
+                if not mentions_wattwise(p.read_bytes()):
+                    return {}
+            except OSError:
+                return {}
+        raise
     if p.name == "pyproject.toml" or set(data) == {"tool"}:
         tool = data.get("tool", {})
         section = tool.get("wattwise", {}) if isinstance(tool, dict) else {}
@@ -281,12 +373,22 @@ def _convert(s: Setting, raw: object, origin: str) -> object:
     text = str(raw).strip()
     if text == "":
         return None
-    try:
-        value = float(text) if s.kind is float else int(text)
-    except ValueError:
-        kind = "number" if s.kind is float else "whole number"
-        raise ConfigError(f"{origin}: {s.flag.lstrip('-')}={text!r} is not a {kind}") from None
-    return value
+    if not isinstance(raw, int | float):
+        try:
+            float(text)
+        except ValueError:
+            kind = "number" if s.kind is float else "whole number"
+            raise ConfigError(f"{origin}: {s.flag.lstrip('-')}={text!r} is not a {kind}") from None
+    # Finite and whole here; the range is checked by _check_values, which says why.
+    value = raw if isinstance(raw, int | float) else text
+    return setting_value(s, value, origin_name(s, origin), ranged=False)
+
+
+def origin_name(s: Setting, origin: str) -> str:
+    """How an error names a setting: ``WATTWISE_PUE`` or ``/path/pyproject.toml: pue``."""
+    if origin in (s.env, s.flag) or origin.startswith("--"):
+        return origin
+    return f"{origin}: {s.flag.lstrip('-')}"
 
 
 def _layer_from_mapping(values: Mapping[str, object], origin_of: Any) -> dict[str, tuple[Any, str]]:

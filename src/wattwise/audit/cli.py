@@ -8,16 +8,17 @@ browser) fails in one line *before* anything is measured.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.argtypes import number
     from wattwise.audit.pipeline import (
         DEFAULT_BUDGET_S,
         DEFAULT_REQUESTS_PER_DAY,
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     from wattwise.cli import add_db_option
     from wattwise.cli.footprint import add_context_options
+    from wattwise.optimize.cli import MAX_BUDGET_S, techniques_arg
 
     p = sub.add_parser(
         "audit",
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--scale-requests-per-day",
         dest="requests_per_day",
-        type=float,
+        type=number(low=0.0, low_inclusive=False, high=1e13),
         default=DEFAULT_REQUESTS_PER_DAY,
         metavar="N",
         help=f"requests per day to scale the measured workload to (default "
@@ -56,16 +58,18 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--budget-s",
-        type=float,
+        type=number(low=0.0, high=MAX_BUDGET_S),
         default=DEFAULT_BUDGET_S,
         metavar="S",
         help=f"training seconds the optimisation lab may spend (default {DEFAULT_BUDGET_S:g})",
     )
     p.add_argument(
         "--techniques",
-        default=DEFAULT_TECHNIQUES,
+        type=techniques_arg,
+        default=None,
         metavar="LIST",
-        help=f"lab techniques, comma-separated (default {DEFAULT_TECHNIQUES})",
+        help=f"lab techniques for the built-in workload, comma-separated (default "
+        f"{DEFAULT_TECHNIQUES}); not with a command, whose model the lab cannot see",
     )
     p.add_argument(
         "--size",
@@ -76,7 +80,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--no-lab", action="store_true", help="skip the optimisation lab")
     p.add_argument(
         "--params",
-        type=float,
+        type=number(low=0.0, low_inclusive=False, high=1e15, si=True),
         metavar="N",
         help="parameter count of the command's model, for the hardware comparison",
     )
@@ -109,7 +113,12 @@ class Progress:
 
 
 def handle_audit(args: argparse.Namespace) -> int:
-    from wattwise.audit.pipeline import AuditOptions, check_output_path, run_audit
+    from wattwise.audit.pipeline import (
+        DEFAULT_TECHNIQUES,
+        AuditOptions,
+        check_output_path,
+        run_audit,
+    )
     from wattwise.cli.footprint import context_from_args
     from wattwise.cli.run import resolve_command
 
@@ -120,20 +129,29 @@ def handle_audit(args: argparse.Namespace) -> int:
 
         require_chromium()
     command = None
+    if args.target_command is not None and args.techniques is not None:
+        raise ConfigError(
+            "--techniques applies to the optimisation lab of the built-in workload; an audited "
+            "command's model is opaque to the lab: drop --techniques, or run "
+            "'wattwise optimize --model PATH --techniques ...'"
+        )
     if args.target_command is not None:
         command = resolve_command(args.target_command)
-        from wattwise.cli.run import EXIT_NOT_FOUND, executable_status
+        from wattwise.tracker.process import check_command
 
-        if executable_status(command[0]) == EXIT_NOT_FOUND:
-            sys.stderr.write(f"wattwise: command not found: {command[0]}\n")
-            return EXIT_NOT_FOUND
+        refused = check_command(command)  # 127 not found, 126 not executable, as `run` says
+        if refused is not None:
+            from wattwise.cli.render import printable
+
+            sys.stderr.write(f"wattwise: {printable(refused[1])}\n")
+            return refused[0]
     opts = AuditOptions(
         out=out,
         command=command,
         requests_per_day=args.requests_per_day,
         budget_s=args.budget_s,
         size=args.size,
-        techniques=args.techniques,
+        techniques=args.techniques or DEFAULT_TECHNIQUES,
         lab=not args.no_lab,
         db=args.db,
         params=args.params,
@@ -148,8 +166,7 @@ def handle_audit(args: argparse.Namespace) -> int:
         pdf = print_pdf(outcome.html_path, outcome.html_path.with_suffix(".pdf"))
         pdf_line = f"\n  PDF:    {pdf}"
     if args.json:
-        json.dump(outcome.doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(outcome.doc)
     _summary(outcome, pdf_line, time.monotonic() - say.t0)
     return outcome.exit_code
 

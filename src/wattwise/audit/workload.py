@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import signal
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import FrameType
 from typing import Any
 
 Say = Callable[[str], None]
@@ -128,51 +123,17 @@ def run_builtin(tracker: Any, b: Any, say: Say) -> Measured:
 
 
 def run_command(tracker: Any, command: list[str], say: Say, *, quiet_stdout: bool) -> int:
-    """Run ``command`` inside ``tracker`` (already started); return its exit code.
+    """Run ``command`` inside ``tracker`` (already started) in a ``command`` window; return its
+    exit code (127 not found, 126 not executable, 128 + N after signal N).
 
-    Signals (SIGINT, SIGTERM) are forwarded to the command and counted; its count reports
-    (:mod:`wattwise.workloads.counts`) are fed to the tracker.
+    Shares :func:`wattwise.tracker.process.run_tracked` with ``wattwise run``: SIGINT, SIGTERM
+    and SIGHUP are forwarded to the command, its count reports are followed and validated.
     """
-    import os
+    from wattwise.tracker.process import run_tracked
 
-    from wattwise.cli.run import EXIT_NOT_FOUND, apply_counts
-    from wattwise.workloads.counts import ENV_VAR, CountsFollower
-
-    tmpdir = tempfile.TemporaryDirectory(prefix="wattwise-audit-")
-    counts_file = Path(tmpdir.name) / "counts.jsonl"
-    env = dict(os.environ)
-    env[ENV_VAR] = str(counts_file)
-    env["WATTWISE_RUN_ID"] = tracker.run_id
-    children: list[subprocess.Popen[bytes]] = []
-    forwarded: list[int] = []
-
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        forwarded.append(signum)
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signum)
-
-    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    follower = CountsFollower(counts_file)
-    try:
-        try:
-            proc = subprocess.Popen(command, env=env, stdout=sys.stderr if quiet_stdout else None)
-        except OSError as exc:
-            say(f"cannot run {command[0]}: {exc.strerror or exc}")
-            return EXIT_NOT_FOUND
-        children.append(proc)
-        if forwarded:
-            proc.send_signal(forwarded[-1])
-        tracker.attach_process(proc.pid)
-        with tracker.window("command"):
-            returncode = proc.wait()
-            apply_counts(tracker, follower)
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        for n in follower.notes:
-            tracker.add_note(n)
-        tmpdir.cleanup()
-    if forwarded:
-        tracker.add_note(f"signal {forwarded[-1]} forwarded to the command")
-    return returncode if returncode >= 0 else 128 - returncode
+    outcome = run_tracked(
+        tracker, command, stdout=sys.stderr if quiet_stdout else None, window="command"
+    )
+    if not outcome.started:
+        say(outcome.error)
+    return outcome.exit_code

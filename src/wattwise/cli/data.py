@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from typing import Any
 
+from wattwise import jsonsafe
+
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.argtypes import whole
     from wattwise.cli import Parser
 
     p = sub.add_parser("data", help="list, show and search the shipped reference data")
@@ -19,7 +21,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ls.set_defaults(handler=handle_list)
     show = ds.add_parser("show", help="a table's source and rows")
     show.add_argument("table", help="table name, e.g. grid_country.csv (see 'data list')")
-    show.add_argument("--limit", type=int, default=50, help="rows to print (0 = all)")
+    show.add_argument(
+        "--limit", type=whole(low=0, high=10_000_000), default=50, help="rows to print (0 = all)"
+    )
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=handle_show)
     se = ds.add_parser("search", help="rows that contain every word of QUERY")
@@ -36,8 +40,7 @@ def handle_list(args: argparse.Namespace) -> int:
 
     tables = data_catalog()
     if args.json:
-        json.dump([dataclasses.asdict(t) for t in tables], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write([dataclasses.asdict(t) for t in tables])
         return 0
     for t in tables:
         sys.stdout.write(
@@ -56,8 +59,7 @@ def handle_show(args: argparse.Namespace) -> int:
     rows = show_table(info.name)
     shown = rows if args.limit <= 0 else rows[: args.limit]
     if args.json:
-        json.dump({"table": dataclasses.asdict(info), "rows": shown}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write({"table": dataclasses.asdict(info), "rows": shown})
         return 0
     sys.stdout.write(
         f"# {info.name}: {info.title}\n# source: {info.source}\n"
@@ -77,10 +79,7 @@ def handle_search(args: argparse.Namespace) -> int:
 
     hits = search_data(" ".join(args.query))
     if args.json:
-        json.dump(
-            [{"table": h.table, "line": h.line, "row": h.row} for h in hits], sys.stdout, indent=2
-        )
-        sys.stdout.write("\n")
+        jsonsafe.write([{"table": h.table, "line": h.line, "row": h.row} for h in hits])
         return 0
     if not hits:
         sys.stdout.write("no row matches\n")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from wattwise import jsonsafe
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -50,8 +51,7 @@ def handle(args: argparse.Namespace) -> int:
             "notes": notes,
             "ledger": ledger,
         }
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(doc)
         return 0
     out = ["wattwise doctor"]
     for p in probes:

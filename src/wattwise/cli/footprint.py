@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def add_context_options(p: argparse.ArgumentParser) -> None:
     """Add ``--country``, ``--region``, ``--cloud``, ``--pue``, ... (all default None)."""
-    from wattwise.accounting.context import SETTINGS
+    from wattwise.accounting.context import SETTINGS, flag_type
 
     g = p.add_argument_group(
         "accounting context",
@@ -32,7 +32,7 @@ def add_context_options(p: argparse.ArgumentParser) -> None:
         g.add_argument(
             s.flag,
             dest=f"ctx_{s.field}",
-            type=s.kind,
+            type=flag_type(s),
             default=None,
             help=s.help,
             metavar=s.kind.__name__.upper(),
@@ -131,4 +131,6 @@ def footprint_lines(fp: Footprint) -> list[str]:
     assumed = [a for a in fp.assumptions if a.provenance == "assumed"]
     for a in assumed:
         lines.append(f"  assumed: {a.name} = {a.value} {a.unit} ({a.source})")
-    return lines
+    from wattwise.cli.render import printable
+
+    return [printable(line) for line in lines]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.argtypes import whole
     from wattwise.cli import add_db_option
     from wattwise.cli.footprint import add_context_options
 
@@ -27,7 +28,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="comma-separated: country, subnational, cloud (default all)",
     )
     p.add_argument("--keys", help="comma-separated places instead: FR,US-CA,aws:us-east-1,...")
-    p.add_argument("--top", type=int, default=25, help="rows to show (default 25; 0 = all)")
+    p.add_argument(
+        "--top",
+        type=whole(low=0, high=100_000),
+        default=25,
+        help="rows to show (default 25; 0 = all)",
+    )
     p.add_argument("--json", action="store_true")
     add_db_option(p)
     add_context_options(p)
@@ -41,8 +47,6 @@ def handle(args: argparse.Namespace) -> int:
     from wattwise.ledger import Ledger
     from wattwise.units import format_mass_g
 
-    if args.top < 0:
-        raise ConfigError("--top must be 0 (all) or a positive number")
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     bad = [k for k in kinds if k not in KINDS]
     if bad:
@@ -89,8 +93,7 @@ def handle(args: argparse.Namespace) -> int:
                 for r in shown
             ],
         }
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(doc)
         return 0
     out = [
         f"run {result.run_id[:12]}: {result.energy.total_j:.4g} J ({result.energy.label}), "
@@ -107,5 +110,7 @@ def handle(args: argparse.Namespace) -> int:
         )
     if len(shown) < len(rows):
         out.append(f"  ... {len(rows) - len(shown)} more (--top 0 for all)")
-    sys.stdout.write("\n".join(out) + "\n")
+    from wattwise.cli.render import printable_lines
+
+    sys.stdout.write(printable_lines(out) + "\n")
     return 0

@@ -1,11 +1,37 @@
-"""Plain-text rendering of runs for the terminal."""
+"""Plain-text rendering of runs for the terminal.
+
+Stored strings (a run's name, its command, notes, unit and window names) come from users and
+their programs: :func:`printable` shows their control characters, ANSI escapes and bidi
+overrides as escapes (``\\x1b``) so they cannot drive the terminal. JSON output keeps the raw
+strings.
+"""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 
 from wattwise.tracker.model import ComponentEnergy, RunResult
 from wattwise.units import format_duration, format_energy, format_power
+
+#: C0 and C1 control characters, DEL, line/paragraph separators, zero-width and bidi controls.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), on one line."""
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def printable_lines(lines: Iterable[object]) -> str:
+    """Lines made :func:`printable` one by one, joined with newlines."""
+    return "\n".join(printable(line) for line in lines)
 
 
 def peak_power_w(result: RunResult) -> float | None:
@@ -49,4 +75,4 @@ def run_summary(result: RunResult) -> str:
         )
     for n in result.notes:
         lines.append(f"  note: {n}")
-    return "\n".join(lines)
+    return printable_lines(lines)

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError
+
+#: Most runs ``runs list`` prints at once.
+MAX_LIMIT = 1_000_000
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.argtypes import whole
     from wattwise.cli import Parser, add_db_option
     from wattwise.cli.footprint import add_context_options
 
     p = sub.add_parser("runs", help="list, show and export stored runs")
     rs = p.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", parser_class=Parser)
     ls = rs.add_parser("list", help="the latest runs")
-    ls.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    ls.add_argument(
+        "--limit",
+        type=whole(low=1, high=MAX_LIMIT),
+        default=20,
+        help=f"how many runs (default 20, at most {MAX_LIMIT:,})",
+    )
     ls.add_argument("--json", action="store_true")
     add_db_option(ls)
     ls.set_defaults(handler=handle_list)
@@ -43,18 +52,16 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def handle_list(args: argparse.Namespace) -> int:
+    from wattwise.cli.render import printable
     from wattwise.units import format_duration, format_energy
 
-    if args.limit <= 0:
-        raise ConfigError("--limit must be a positive number")
     led = _open(args)
     try:
         runs = led.list_runs(limit=args.limit)
     finally:
         led.close()
     if args.json:
-        json.dump([_summary_dict(r) for r in runs], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write([_summary_dict(r) for r in runs])
         return 0
     if not runs:
         sys.stdout.write("no runs yet: try 'wattwise run'\n")
@@ -64,12 +71,13 @@ def handle_list(args: argparse.Namespace) -> int:
         f"{'ENERGY':>10}  {'PROVENANCE':<28}  NAME\n"
     )
     for r in runs:
-        sys.stdout.write(
+        line = (
             f"{r.run_id[:12]:<12}  {r.started_at[:19].replace('T', ' '):<19}  {r.status:<11}  "
             f"{format_duration(r.duration_s or 0.0):>9}  "
             f"{format_energy(r.total_energy_j or 0.0):>10}"
-            f"  {r.provenance:<28}  {r.name}\n"
+            f"  {r.provenance:<28}  {r.name}"
         )
+        sys.stdout.write(printable(line) + "\n")
     return 0
 
 
@@ -99,8 +107,7 @@ def handle_show(args: argparse.Namespace) -> int:
     if args.json:
         doc = run_to_dict(result)
         doc["footprint"] = footprint.to_dict()
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(doc)
     else:
         sys.stdout.write("\n".join([run_summary(result), *footprint_lines(footprint)]) + "\n")
     return 0

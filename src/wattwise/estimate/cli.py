@@ -8,17 +8,17 @@ Sizes accept SI suffixes: ``7B`` = 7e9, ``1.4T`` = 1.4e12, ``500M``, ``8k``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from wattwise import jsonsafe
+from wattwise.argtypes import number, whole
 from wattwise.errors import ConfigError, WattwiseError
 from wattwise.estimate.types import Assumption, Band, EstimateContext, context_from_numbers
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 
 #: Site flags resolved through wattwise.accounting (argparse dest -> accounting setting name).
 _SITE_FLAGS = {
@@ -39,23 +39,30 @@ _PLACE_FLAGS = ("country", "region", "cloud", "cloud_region", "cooling", "cfe", 
 
 
 def quantity(text: str) -> float:
-    """A number with an optional SI suffix (k, M, B/G, T, P): ``7B`` -> 7e9."""
-    t = text.strip().replace("_", "").replace(",", "")
-    mult = 1.0
-    if t and t[-1].lower() in _SUFFIX:
-        mult, t = _SUFFIX[t[-1].lower()], t[:-1]
-    try:
-        return float(t) * mult
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    """A number with an optional SI suffix (k, M, B/G, T, P): ``7B`` -> 7e9 (finite, >= 0)."""
+    return _QUANTITY(text)
 
 
-def _whole(text: str) -> int:
-    v = quantity(text)
-    if v != int(v):
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-    return int(v)
+_QUANTITY = number(low=0.0, si=True)
 
+
+def _size(high: float, *, positive: bool = True) -> Any:
+    """A size flag (SI suffixes) within (0, ``high``] (``positive=False``: [0, ``high``])."""
+    return number(low=0.0, low_inclusive=not positive, high=high, si=True)
+
+
+def _fraction() -> Any:
+    """A fraction flag within (0, 1]."""
+    return number(low=0.0, low_inclusive=False, high=1.0)
+
+
+# Plausible bounds per quantity: far beyond any real run, far below overflow.
+MAX_PARAMS = 1e15  # 1,000 x the largest published dense models
+MAX_TOKENS = 1e17  # ~1,000 x the largest published pre-training corpora
+MAX_FLOPS = 1e30
+MAX_CHIPS = 10_000_000
+MAX_POWER_W = 5_000.0  # per accelerator: a GB200 superchip draws ~2.7 kW
+MAX_PRICE = 100_000.0  # per kWh, in any currency (KRW, IDR included)
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``estimate`` with its sub-commands to the main parser's sub-parsers."""
@@ -83,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     ft.add_argument(
         "--scratch-tokens",
-        type=quantity,
+        type=_size(MAX_TOKENS),
         metavar="N",
         help="tokens of the from-scratch comparison (default 20 x params)",
     )
@@ -91,27 +98,29 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     inf = sub.add_parser("infer", help="serving: per request, per 1k tokens, per day and year")
     _common(inf)
-    inf.add_argument("--input-tokens", type=quantity, required=True, metavar="N")
-    inf.add_argument("--output-tokens", type=quantity, required=True, metavar="N")
-    inf.add_argument("--requests-per-day", type=quantity, default=0.0, metavar="N")
+    inf.add_argument("--input-tokens", type=_size(1e9, positive=False), required=True, metavar="N")
+    inf.add_argument("--output-tokens", type=_size(1e9, positive=False), required=True, metavar="N")
+    inf.add_argument(
+        "--requests-per-day", type=_size(1e13, positive=False), default=0.0, metavar="N"
+    )
     inf.add_argument(
         "--batch-size",
-        type=_whole,
+        type=whole(low=1, high=1_000_000, si=True),
         default=None,
         metavar="N",
         help="sequences decoded together (default 16)",
     )
-    inf.add_argument("--mfu", type=float, help="prefill MFU in (0, 1] (default 0.45)")
+    inf.add_argument("--mfu", type=_fraction(), help="prefill MFU in (0, 1] (default 0.45)")
     inf.add_argument(
         "--bandwidth-efficiency",
-        type=float,
+        type=_fraction(),
         metavar="F",
         help="achieved fraction of peak memory bandwidth in decode (default 0.3)",
     )
-    inf.add_argument("--kv-bytes-per-token", type=quantity, metavar="B")
+    inf.add_argument("--kv-bytes-per-token", type=_size(1e10), metavar="B")
     inf.add_argument(
         "--weight-bytes-per-param",
-        type=float,
+        type=number(low=0.0, low_inclusive=False, high=16.0),
         metavar="B",
         help="e.g. 0.5 for 4-bit weights (default from --precision)",
     )
@@ -120,13 +129,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     inf.add_argument(
         "--training-tokens",
-        type=quantity,
+        type=_size(MAX_TOKENS),
         metavar="N",
         help="estimate training on these tokens for the break-even day",
     )
     inf.add_argument(
         "--training-energy-kwh",
-        type=quantity,
+        type=_size(1e12, positive=False),
         metavar="KWH",
         help="known training facility energy for the break-even day",
     )
@@ -151,11 +160,18 @@ def _usage(p: argparse.ArgumentParser) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hardware", required=True, help="accelerator (see 'estimate hardware list')")
-    p.add_argument("--chips", type=_whole, metavar="N", help="number of accelerators")
-    p.add_argument("--params", type=quantity, metavar="N", help="total parameters (7B, 70e9)")
+    p.add_argument(
+        "--chips",
+        type=whole(low=1, high=MAX_CHIPS, si=True),
+        metavar="N",
+        help="number of accelerators",
+    )
+    p.add_argument(
+        "--params", type=_size(MAX_PARAMS), metavar="N", help="total parameters (7B, 70e9)"
+    )
     p.add_argument(
         "--active-params",
-        type=quantity,
+        type=_size(MAX_PARAMS),
         metavar="N",
         help="parameters active per token (mixture-of-experts)",
     )
@@ -170,41 +186,52 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--power-w",
-        type=float,
+        type=number(low=0.0, low_inclusive=False, high=MAX_POWER_W),
         metavar="W",
         help="measured average power per chip (implies --power-basis measured)",
     )
     site = p.add_argument_group("site (PUE, grid, price)")
-    site.add_argument("--pue", type=float)
+    site.add_argument("--pue", type=number(low=1.0, high=3.0), help="facility PUE (1.0-3.0)")
     site.add_argument(
-        "--grid-intensity", type=float, metavar="G", help="location-based grid intensity, gCO2e/kWh"
+        "--grid-intensity",
+        type=number(low=0.0, high=1200.0),
+        metavar="G",
+        help="location-based grid intensity, gCO2e/kWh",
     )
     site.add_argument(
         "--market-intensity",
-        type=float,
+        type=number(low=0.0, high=1200.0),
         metavar="G",
         help="market-based (supplier) intensity, gCO2e/kWh",
     )
-    site.add_argument("--price", type=float, help="electricity price per kWh")
+    site.add_argument(
+        "--price", type=number(low=0.0, high=MAX_PRICE), help="electricity price per kWh"
+    )
     site.add_argument("--currency", help="ISO 4217 currency of --price (default USD)")
     site.add_argument("--country", help="country code or name (grid, price)")
     site.add_argument("--region", help="sub-national grid: US-CA, SE3, ...")
     site.add_argument("--cloud", help="aws, azure or gcp")
     site.add_argument("--cloud-region", help="provider's region name, e.g. us-central1")
     site.add_argument("--cooling", help="PUE preset by cooling type")
-    site.add_argument("--cfe", type=float, help="contracted carbon-free fraction 0-1 (market)")
-    site.add_argument("--year", type=int, help="data year to prefer")
+    site.add_argument(
+        "--cfe",
+        type=number(low=0.0, high=1.0),
+        help="contracted carbon-free fraction 0-1 (market)",
+    )
+    site.add_argument("--year", type=whole(low=1990, high=2100), help="data year to prefer")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _training_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tokens", type=quantity, metavar="N", help="training tokens (1.4T)")
-    p.add_argument("--flops", type=quantity, metavar="F", help="total training FLOPs")
-    p.add_argument("--chip-hours", type=quantity, metavar="H", help="known accelerator-hours")
-    p.add_argument("--mfu", type=float, help="model FLOPs utilisation in (0, 1]")
+    p.add_argument("--tokens", type=_size(MAX_TOKENS), metavar="N", help="training tokens (1.4T)")
+    p.add_argument("--flops", type=_size(MAX_FLOPS), metavar="F", help="total training FLOPs")
+    p.add_argument(
+        "--chip-hours", type=_size(1e10), metavar="H", help="known accelerator-hours"
+    )
+    p.add_argument("--mfu", type=_fraction(), help="model FLOPs utilisation in (0, 1]")
     p.add_argument(
         "--cost-per-chip-hour",
-        type=float,
+        type=number(low=0.0, high=1e6),
         metavar="X",
         help="rental price per accelerator-hour, added to the cost",
     )
@@ -245,7 +272,7 @@ def _run(args: argparse.Namespace, fn: Any) -> int:
         return EXIT_ERROR
     data = result.to_dict()
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        jsonsafe.write(data)
     else:
         sys.stdout.write(render(data) + "\n")
     return EXIT_OK
@@ -353,7 +380,7 @@ def handle_hardware_list(args: argparse.Namespace) -> int:
 
     accs = list_hardware()
     if args.json:
-        sys.stdout.write(json.dumps([a.to_dict() for a in accs], indent=2) + "\n")
+        jsonsafe.write([a.to_dict() for a in accs])
         return EXIT_OK
     head = f"{'name':<17} {'TDP W':>6} {'bf16 TF':>8} {'fp8 TF':>8} {'mem GB':>7} {'BW GB/s':>8}"
     lines = [head, "-" * len(head)]
@@ -380,7 +407,7 @@ def handle_hardware_show(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     data = acc.to_dict()
     if args.json:
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        jsonsafe.write(data)
         return EXIT_OK
     lines = [f"{k:<20} {v}" for k, v in data.items()]
     sys.stdout.write("\n".join(lines) + "\n")

@@ -9,7 +9,6 @@ than ``stale_after_s``) with energy derived from its samples (see :mod:`wattwise
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,7 +19,8 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from wattwise.errors import LedgerError
+from wattwise import jsonsafe
+from wattwise.errors import LedgerError, UnknownRunError
 from wattwise.ledger import schema as t
 from wattwise.ledger.engine import DB_ERRORS, WRITE_OPTION, create_engine, translate_error
 from wattwise.ledger.liveness import process_create_time_s, this_host
@@ -432,7 +432,7 @@ class Ledger:
                 result = self._load(conn, self._run_row(conn, run_id), with_samples=include_samples)
                 if fmt == "json":
                     out.write(",\n" if i else "\n")
-                    out.write(json.dumps(run_to_dict(result, include_samples=include_samples)))
+                    out.write(jsonsafe.dumps(run_to_dict(result, include_samples=include_samples)))
                     continue
                 base = {
                     "run_id": result.run_id,
@@ -482,7 +482,7 @@ class Ledger:
     def _resolve(self, conn: sa.Connection, prefix: str) -> str:
         prefix = prefix.strip()
         if not prefix:
-            raise LedgerError("empty run id")
+            raise UnknownRunError("empty run id")
         if self._run_row(conn, prefix) is not None:
             return prefix
         found = conn.execute(
@@ -494,7 +494,7 @@ class Ledger:
         if len(found) == 1:
             return str(found[0].run_id)
         if not found:
-            raise LedgerError(f"no run {prefix!r} in {self.location.display}")
+            raise UnknownRunError(f"no run {prefix!r} in {self.location.display}")
         shown = "; ".join(f"{r.run_id} ({r.name}, {r.started_at})" for r in found[:10])
         more = ", ..." if len(found) > 10 else ""
-        raise LedgerError(f"run id prefix {prefix!r} is ambiguous: {shown}{more}")
+        raise UnknownRunError(f"run id prefix {prefix!r} is ambiguous: {shown}{more}")

@@ -4,16 +4,37 @@ recommendation, JSON, SVG plot). Progress goes to stderr, results to stdout."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any
 
+from wattwise import jsonsafe
 from wattwise.errors import ConfigError, WattwiseError
+
+#: Longest training budget accepted, seconds (a week).
+MAX_BUDGET_S = 7 * 86400.0
+
+
+def techniques_arg(text: str) -> str:
+    """argparse type of ``--techniques``: known names, at least one (checked before any work)."""
+    from wattwise.optimize.lab import TECHNIQUES, parse_techniques
+
+    names = [s.strip() for s in text.split(",")]
+    if not any(names):
+        raise argparse.ArgumentTypeError(
+            f"give at least one technique: {', '.join(TECHNIQUES)} or 'all'"
+        )
+    if "" in names:
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty name in the list")
+    try:
+        return ",".join(parse_techniques(names))
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the ``optimize`` sub-command to the main parser."""
+    from wattwise.argtypes import number, whole
     p = sub.add_parser(
         "optimize",
         help="quantize / prune / distil a generative model and measure energy per token",
@@ -34,6 +55,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--techniques",
+        type=techniques_arg,
         default="all",
         metavar="LIST",
         help="comma-separated: int8-dynamic, int8-weight, int4-weight, "
@@ -42,21 +64,41 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--budget-s",
-        type=float,
+        type=number(low=0.0, high=MAX_BUDGET_S),
         default=120.0,
         metavar="S",
         help="seconds of training the techniques may spend together (default 120)",
     )
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=number(low=0.0, high=10.0, low_inclusive=True),
         default=0.05,
         help="allowed relative perplexity increase of the recommendation (default 0.05)",
     )
-    p.add_argument("--rounds", type=int, default=None, help="interleaved measurement rounds")
-    p.add_argument("--batch-size", type=int, default=None, help="the larger batch size measured")
-    p.add_argument("--new-tokens", type=int, default=None, help="tokens generated per request")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1, pinned)")
+    p.add_argument(
+        "--rounds",
+        type=whole(low=1, high=1000),
+        default=None,
+        help="interleaved measurement rounds",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=whole(low=1, high=4096),
+        default=None,
+        help="the larger batch size measured",
+    )
+    p.add_argument(
+        "--new-tokens",
+        type=whole(low=1, high=100_000),
+        default=None,
+        help="tokens generated per request",
+    )
+    p.add_argument(
+        "--threads",
+        type=whole(low=1, high=1024),
+        default=1,
+        help="torch threads (default 1, pinned)",
+    )
     p.add_argument("--json", action="store_true", help="print the result document as JSON")
     p.add_argument("--plot", metavar="FILE.svg", help="write the Pareto frontier as an SVG plot")
     p.add_argument("--no-store", action="store_true", help="do not write to the ledger")
@@ -116,8 +158,7 @@ def handle(args: argparse.Namespace) -> int:
         prog.done()
     doc = result.to_dict()
     if args.json:
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        jsonsafe.write(doc)
     else:
         sys.stdout.write(render(doc) + "\n")
     if args.plot:  # after the results are out: a failed write loses nothing but the plot

@@ -12,6 +12,7 @@ import random
 import time
 from collections import Counter, defaultdict
 
+from wattwise.argtypes import number, whole
 from wattwise.workloads.counts import report_count
 
 _CORPUS_MODULES = (
@@ -93,8 +94,15 @@ def generate(table: dict[str, Counter[str]], seed: str, n_tokens: int, rng: rand
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m wattwise.workloads.demo", description=__doc__)
-    ap.add_argument("--seconds", type=float, default=4.0, help="approximate run time (default 4)")
-    ap.add_argument("--order", type=int, default=4, help="context length in characters")
+    ap.add_argument(
+        "--seconds",
+        type=number(low=0.0, high=86400.0),
+        default=4.0,
+        help="approximate run time (default 4)",
+    )
+    ap.add_argument(
+        "--order", type=whole(low=1, high=64), default=4, help="context length in characters"
+    )
     args = ap.parse_args(argv)
     rng = random.Random(0)
     t0 = time.perf_counter()
