@@ -271,9 +271,16 @@ def test_tracked_root_that_exits_is_handled() -> None:
         reader = CpuModelReader(pid=child.pid)
         reader.open()
         reader.read()
-        time.sleep(0.35)
-        reader.read()
-        cpu_s = reader.process_cpu_s()
+        # Poll instead of sleeping a fixed time: on a loaded machine the child may get its CPU
+        # time late (bounded: 10 s).
+        deadline = time.monotonic() + 10.0
+        cpu_s = None
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            reader.read()
+            cpu_s = reader.process_cpu_s()
+            if cpu_s is not None and cpu_s > 0.1:
+                break
         assert cpu_s is not None and cpu_s > 0.1
     finally:
         child.wait()
