@@ -552,36 +552,69 @@ def _whatifs(doc: Mapping[str, Any]) -> str:
     )
 
 
+def _saving_text(r: Mapping[str, Any], prefix: str) -> str:
+    """'1.2 kWh facility energy, 3 kgCO2e and 4 EUR' from ``{prefix}_*_per_year`` keys."""
+    m = r.get(f"{prefix}_money_per_year")
+    cur = r.get("currency") or ""
+    return (
+        f"{num(r.get(f'{prefix}_kwh_per_year'))} kWh facility energy, "
+        f"{num(r.get(f'{prefix}_kg_per_year'))} kgCO2e"
+        + (f" and {money(m, cur)}" if isinstance(m, int | float) else "")
+    )
+
+
 def _recommendations(doc: Mapping[str, Any]) -> str:
     items = []
-    for i, r in enumerate(doc.get("recommendations", [])):
-        cur = r.get("currency") or ""
+    recs = doc.get("recommendations", [])
+    for i, r in enumerate(recs):
         if r.get("saving_kg_per_year") is None and r.get("saving_kwh_per_year") is None:
             saving = "saving not quantified"
         else:
+            after = int(r.get("after") or 0)
             m = r.get("saving_money_per_year")
             saving = (
-                f"saves {num(r.get('saving_kwh_per_year'))} kWh, "
-                f"{num(r.get('saving_kg_per_year'))} kgCO2e"
-                + (f" and {money(m, cur)}" if isinstance(m, int | float) else "")
+                "saves "
+                + _saving_text(r, "saving")
                 + " per year"
+                + (f" once {'#1 is' if after == 1 else f'#1–#{after} are'} done" if after else "")
                 + ("" if isinstance(m, int | float) else " (money: no price known, give --price)")
             )
+            if after and r.get("alone_kg_per_year") is not None:
+                saving += f" (alone: {_saving_text(r, 'alone')})"
         kg = r.get("saving_kg_per_year")
         items.append(
             f"<li class='rec' data-rank='{i + 1}' data-rule={quoteattr(r['rule'])} "
-            f"data-saving-kg='{kg if isinstance(kg, int | float) else ''}'>"
+            f"data-saving-kg='{kg if isinstance(kg, int | float) else ''}' "
+            f"data-saving-kwh='{_attr_num(r.get('saving_kwh_per_year'))}'>"
             f"<b>{e(r['title'])}</b> {badge(r.get('provenance'))}<br>{e(r['action'])}<br>"
             f"<span class='saving'>{saving}</span><br><span class='note'>Evidence: "
             f"{e(r['evidence'])}<br>Cost: {e(r['cost'])}</span></li>"
         )
     body = "".join(items) or "<li>No action is called for by the measured figures.</li>"
+    quantified = [r for r in recs if isinstance(r.get("saving_kg_per_year"), int | float)]
+    total = ""
+    if len(quantified) > 1:
+        kg = sum(r["saving_kg_per_year"] for r in quantified)
+        kwh = sum(r.get("saving_kwh_per_year") or 0.0 for r in quantified)
+        year = (doc.get("scale") or {}).get("year") or {}
+        base = year.get("co2e_location_kg") or None
+        share = f" ({kg / base:.0%} of the yearly carbon)" if isinstance(base, float) else ""
+        total = (
+            f"<p id='recs-total' data-saving-kg='{kg:.9g}' data-saving-kwh='{kwh:.9g}'>All "
+            f"{len(quantified)} quantified actions together: {num(kwh)} kWh facility energy "
+            f"and {num(kg)} kgCO2e per year{share}.</p>"
+        )
     return (
         "<section id='recommendations'><h2>Recommendations</h2><p class='note'>Ranked by the "
-        "yearly carbon saving at your scale, then energy; actions whose saving cannot be "
-        "quantified come last.</p>"
-        f"<ol class='recs'>{body}</ol></section>"
+        "yearly carbon saving at your scale, then facility energy, each counted after the "
+        "actions above it (one baseline, actions applied in sequence: the savings add up); "
+        "actions whose saving cannot be quantified come last.</p>"
+        f"<ol class='recs'>{body}</ol>{total}</section>"
     )
+
+
+def _attr_num(x: Any) -> str:
+    return f"{float(x):.9g}" if isinstance(x, int | float) else ""
 
 
 def _sci(doc: Mapping[str, Any]) -> str:

@@ -22,8 +22,11 @@ FORMULAS = (
     "is 365.25 days; accounted with the same context as the run.",
     "Other hardware: wattwise estimator, memory-bound decode (weights read per token at the "
     "chip's bandwidth × efficiency, power = idle + (TDP − idle) × load, host share) — estimated.",
-    "Savings of a recommendation: the yearly facility energy × the measured or estimated "
-    "relative cut, valued at the run's grid intensity and price.",
+    "Savings of a recommendation: each action is an effect on the yearly site at scale (IT "
+    "energy × a measured or estimated factor; a new PUE, grid intensity or price). Actions are "
+    "ranked and applied in sequence against one baseline, so each saving is what the action "
+    "adds after those above it (its saving alone is shown beside it) and the savings add up; "
+    "IT-energy factors of different actions are assumed to multiply.",
 )
 
 
