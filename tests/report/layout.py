@@ -34,7 +34,15 @@ SCRIPT = r"""
 window.addEventListener('load', () => {
   const f = document.getElementById('report'), w = f.contentWindow, d = f.contentDocument;
   const out = {inner_width: w.innerWidth, scroll_width: d.documentElement.scrollWidth,
-               wide: [], overlaps: [], small: [], misplaced: [], texts: 0, svgs: 0};
+               wide: [], overlaps: [], small: [], misplaced: [], texts: 0, svgs: 0,
+               background: w.getComputedStyle(d.body).backgroundColor,
+               ink: w.getComputedStyle(d.body).color,
+               cards_per_row: 0};
+  const cards = [...d.querySelectorAll('#headline .card')];
+  if (cards.length) {
+    const y0 = cards[0].getBoundingClientRect().top;
+    out.cards_per_row = cards.filter(c => Math.abs(c.getBoundingClientRect().top - y0) < 1).length;
+  }
   const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
     (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') +
     ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
@@ -89,6 +97,15 @@ window.addEventListener('load', () => {
                                    Math.max(r.top - p.y, 0, p.y - r.bottom));
       const near = dots.reduce((a, p) => (a === null || dist(p) < dist(a) ? p : a), null);
       const mine = dots.find(p => p.label === own);
+      const lead = [...svg.querySelectorAll('line[data-point]')]
+        .find(l => l.getAttribute('data-point') === own);
+      if (lead && mine) {  // a leader line from the label must start at its own dot
+        const m = lead.getScreenCTM(), x = +lead.getAttribute('x1'), y = +lead.getAttribute('y1');
+        const px = m.a * x + m.c * y + m.e, py = m.b * x + m.d * y + m.f;
+        if (Math.hypot(px - mine.x, py - mine.y) > 2)
+          out.misplaced.push(chart + ': leader of "' + own + '" starts off its dot');
+        continue;
+      }
       if (!mine || (near.label !== own && dist(near) + 0.5 < dist(mine)))
         out.misplaced.push(chart + ': "' + own + '" is nearest to "' + (near && near.label) + '"');
     }
@@ -142,3 +159,26 @@ def problems(result: dict[str, Any]) -> list[str]:
     out += [f"SVG text too small: {s}" for s in result["small"]]
     out += [f"label by the wrong dot: {m}" for m in result["misplaced"]]
     return out
+
+
+def first_page_fill(pdf: Path) -> float:
+    """How far down its first page a Chromium (Skia) PDF has text: the lowest text position
+    (``Tm``) over the page height (the page-sized ``0 0 W H re`` at the start of its content),
+    0 to 1. A first page pushed blank by a forced break before a tall block reads ~0.3."""
+    import zlib
+
+    data = pdf.read_bytes()
+    objs = {int(m[1]): m[2] for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", data, re.S)}
+    root = next(o for o in objs.values() if b"/Type /Pages" in o)
+    kids = re.search(rb"/Kids \[(.*?)\]", root)
+    assert kids, "no page tree"
+    first = objs[int(re.findall(rb"(\d+) 0 R", kids[1])[0])]
+    ref = re.search(rb"/Contents (\d+) 0 R", first)
+    assert ref, "first page has no content stream"
+    body = objs[int(ref[1])]
+    raw = body[body.index(b"stream") + 6 : body.rindex(b"endstream")].strip(b"\r\n")
+    text = zlib.decompress(raw).decode("latin-1")
+    page = re.search(r"\b0 0 ([\d.]+) ([\d.]+) re\b", text)
+    ys = [float(y) for y in re.findall(r"[-\d.]+ ([-\d.]+) Tm", text)]
+    assert page and ys, "no page box or no text on the first page"
+    return max(ys) / float(page[2])

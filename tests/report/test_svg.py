@@ -6,6 +6,7 @@ import itertools
 import math
 import xml.etree.ElementTree as ET
 
+from wattwise.report import chartlayout as layout
 from wattwise.report import svg
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -20,11 +21,11 @@ def _parse(markup: str) -> ET.Element:
 
 def test_nice_ticks_cover_the_range() -> None:
     for lo, hi in ((0, 4.4), (40.63, 40.66), (0, 1e-5), (3, 3), (-2, 7.5)):
-        t = svg.nice_ticks(lo, hi)
+        t = layout.nice_ticks(lo, hi)
         assert t[0] <= lo and t[-1] >= hi and 2 <= len(t) <= 12
         steps = {round(b - a, 9) for a, b in itertools.pairwise(t)}
         assert len(steps) == 1  # evenly spaced
-    labels = svg.tick_labels(svg.nice_ticks(40.63, 40.66))
+    labels = layout.tick_labels(layout.nice_ticks(40.63, 40.66))
     assert len(set(labels)) == len(labels)  # narrow ranges still get distinct labels
 
 
@@ -79,3 +80,94 @@ def test_scatter_frontier_and_ring() -> None:
     labelled = [c.get("data-label") for c in root.iter(f"{NS}circle") if c.get("data-label")]
     assert labelled == ["baseline", "int8", "bad"]
     assert len(list(root.iter(f"{NS}circle"))) == 4  # three points + one ring
+
+
+def _text_boxes(root: ET.Element) -> list[tuple[str, layout.Box]]:
+    """Estimated boxes of every horizontal <text> (x, y, anchor, font size from the markup)."""
+    out = []
+    for t in root.iter(f"{NS}text"):
+        if t.get("transform"):
+            continue  # the rotated axis label
+        size = float(t.get("font-size") or layout.SIZE)
+        text = "".join(t.itertext())
+        box = layout.text_box(float(t.get("x", 0)), float(t.get("y", 0)), text, size,
+                              t.get("text-anchor") or "start")  # fmt: skip
+        out.append((text, box))
+    return out
+
+
+def _no_overlap(root: ET.Element) -> None:
+    boxes = _text_boxes(root)
+    for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
+        assert not ba.hits(bb, 0), f"{a!r} overlaps {b!r}"
+
+
+def test_timeline_legend_labels_of_long_device_names_do_not_overlap() -> None:
+    names = ["NVIDIA A100-SXM4-80GB <0> (NVML total energy)", "CPU package-0 (RAPL, measured)",
+             "DRAM of package-0 (RAPL intel-rapl:0:0)", "CPU package-1 (RAPL, measured)"]
+    series = {n: [(0.0, 10.0 * i), (60.0, 12.0 * i)] for i, n in enumerate(names, 1)}
+    bands = [(0.0, 0.4, "load"), (0.4, 0.9, "warm-up"), (0.9, 60.0, "generate")]
+    _no_overlap(_parse(svg.line_chart(series, title="t", x_label="s", y_label="W",
+                                      bands=bands)))  # fmt: skip
+
+
+def _lab_points() -> list[svg.Point]:
+    return [svg.Point("baseline", 10.0, 40.0), svg.Point("int8-dynamic", 19.0, 39.99),
+            svg.Point("speculative", 6.1, 40.0, True),
+            svg.Point("speculative+compiled", 5.9, 40.0, True, True),
+            svg.Point("distill", 4.0, 52.0, True), svg.Point("combined", 300.0, 47.0)]  # fmt: skip
+
+
+def test_pareto_labels_do_not_overlap_and_each_sits_by_its_own_dot() -> None:
+    root = _parse(svg.scatter_chart(_lab_points(), title="t", x_label="mJ", y_label="ppl"))
+    _no_overlap(root)
+    dots = {c.get("data-label"): (float(c.get("cx", 0)), float(c.get("cy", 0)))
+            for c in root.iter(f"{NS}circle") if c.get("data-label")}  # fmt: skip
+    leads = {ln.get("data-point"): ln for ln in root.iter(f"{NS}line") if ln.get("data-point")}
+    for t in root.iter(f"{NS}text"):
+        own = t.get("data-point")
+        if own is None:
+            continue
+        if own in leads:  # joined to its dot by a leader line that starts on the dot
+            ln = leads[own]
+            assert (float(ln.get("x1", 0)), float(ln.get("y1", 0))) == dots[own]
+            continue
+        size = float(t.get("font-size") or layout.SIZE)
+        box = layout.text_box(float(t.get("x", 0)), float(t.get("y", 0)), own, size,
+                              t.get("text-anchor") or "start")  # fmt: skip
+
+        def gap(p: tuple[float, float], b: layout.Box = box) -> float:
+            return math.hypot(max(b.l - p[0], 0, p[0] - b.r), max(b.t - p[1], 0, p[1] - b.b))
+
+        assert min(dots, key=lambda k: gap(dots[k])) == own, own
+
+
+def test_scatter_uses_a_log_axis_when_values_span_more_than_ten_times() -> None:
+    root = _parse(svg.scatter_chart(_lab_points(), title="t", x_label="mJ", y_label="ppl"))
+    text = " ".join("".join(t.itertext()) for t in root.iter(f"{NS}text"))
+    assert "mJ (log scale)" in text and "ppl (log scale)" not in text  # 4-300 vs 40-52
+    xs = {c.get("data-label"): float(c.get("cx", 0)) for c in root.iter(f"{NS}circle")
+          if c.get("data-label")}  # fmt: skip
+    # on a log axis, equal ratios are equal distances: 5.9 -> 10 is not squashed against 300
+    assert xs["baseline"] - xs["distill"] > 0.1 * (xs["combined"] - xs["distill"])
+    narrow = [svg.Point("a", 4.0, 40.0), svg.Point("b", 9.0, 41.0)]
+    root = _parse(svg.scatter_chart(narrow, title="t", x_label="mJ", y_label="ppl"))
+    assert "log scale" not in " ".join("".join(t.itertext()) for t in root.iter(f"{NS}text"))
+
+
+def test_pareto_caption_mentions_only_the_marks_that_are_drawn() -> None:
+    one = [svg.Point("baseline", 10.0, 40.0, True), svg.Point("int8", 19.0, 39.99)]
+    root = _parse(svg.scatter_chart(one, title="t", x_label="mJ", y_label="ppl"))
+    assert not [p for p in root.iter(f"{NS}polyline") if p.get("data-role") == "frontier"]
+    caption = svg.scatter_caption(one)
+    assert "dashed" not in caption and "ring" not in caption
+    both = svg.scatter_caption(_lab_points())
+    assert "dashed line" in both and "ring" in both and "logarithmic" in both
+
+
+def test_chart_numbers_are_never_in_e_notation() -> None:
+    bars = [svg.Bar("SE", 1.95e-6, "EUR"), svg.Bar("PL", 2.5e-6, "EUR"),
+            svg.Bar("big", 2.21e7, "J")]  # fmt: skip
+    text = " ".join("".join(t.itertext()) for t in _parse(
+        svg.bar_chart(bars, title="t", unit="x")).iter(f"{NS}text"))  # fmt: skip
+    assert "e-" not in text and "e+" not in text and "22,100,000" in text

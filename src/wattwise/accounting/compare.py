@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from wattwise.accounting.context import Context
-from wattwise.accounting.footprint import Cost, Device, account, resolve_grid
+from wattwise.accounting.footprint import Cost, Device, Footprint, account, resolve_grid
 from wattwise.data.lookup import latest_cloud_factors
 from wattwise.data.tables import country_factors, subnational_factors
 
@@ -36,6 +36,24 @@ class RegionRow:
     co2e_market_g: float
     cost: Cost | None
     source: str
+    #: What the price is: "your price", "EU average" (no national figure), "<key> tariff",
+    #: or "" when no price is known (see :func:`price_basis`).
+    price_basis: str = ""
+
+
+def price_basis(fp: Footprint) -> str:
+    """A short name for the price a footprint used: ``your price`` (given), ``EU average``
+    (no figure for the country: the EU average stands in), ``<country> tariff`` (the table's
+    national figure), or ``""`` when no price is known."""
+    price = next((a for a in fp.assumptions if a.name == "price"), None)
+    if price is None or not isinstance(price.value, int | float):
+        return ""
+    if price.provenance == "user":
+        return "your price"
+    if "EU average" in price.source:
+        return "EU average"
+    words = price.source.split()
+    return f"{words[1]} tariff" if len(words) > 1 else "table tariff"
 
 
 def location_context(base: Context, key: str) -> Context:
@@ -101,6 +119,7 @@ def compare_regions(
                 co2e_market_g=fp.co2e_market_g,
                 cost=fp.cost,
                 source=used.source,
+                price_basis=price_basis(fp),
             )
         )
     rows.sort(key=lambda r: (r.co2e_location_g, r.key))

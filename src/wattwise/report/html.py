@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from wattwise.optimize.types import same_text
 from wattwise.report import svg
 from wattwise.report.methodology import methodology_html
 from wattwise.units import format_duration, format_energy, format_mass_g, kwh_to_j
@@ -23,7 +22,18 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 PROVENANCE_ORDER = ("measured", "integrated", "estimated", "assumed")
 
 CSS = """
-:root{--ink:#1d2330;--mute:#5b6475;--line:#e2e6ee;--bg:#f6f8fb;--accent:#0072B2}
+:root{--ink:#1d2330;--mute:#5b6475;--line:#e2e6ee;--bg:#f6f8fb;--card:#fff;--accent:#0072B2;
+  --code:#f0f2f6;--good:#17633a;color-scheme:light dark}
+@media (prefers-color-scheme:dark){:root{--ink:#e3e7ef;--mute:#a0a9b8;--line:#313a48;
+  --bg:#11151b;--card:#1a1f27;--accent:#56B4E9;--code:#262d38;--good:#6fd39a}
+  .b-measured{background:#163a26!important;color:#8fe0b0!important}
+  .b-integrated{background:#16304d!important;color:#9cc8f5!important}
+  .b-estimated{background:#3d2d10!important;color:#f2c77a!important}
+  .b-assumed{background:#432020!important;color:#f3a3a3!important}
+  .b-user{background:#2c2350!important;color:#c9b8f7!important}
+  .b-none{background:#333!important;color:#ccc!important}
+  .warn{background:#3a2c12!important;border-color:#7a5a1d!important}
+  .fail{background:#3d1b1b!important;border-color:#8a3030!important}}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
   color:var(--ink);background:var(--bg)}
@@ -34,10 +44,13 @@ header.top h1{margin:0 0 4px;font-size:26px;font-weight:650}
 header.top p{margin:2px 0;opacity:.9}
 h2{font-size:20px;margin:34px 0 10px;padding-bottom:6px;border-bottom:2px solid var(--line)}
 h3{font-size:16px;margin:18px 0 6px}
-section{background:#fff;border:1px solid var(--line);border-radius:10px;
+p,li,td,th,.card,header.top p{overflow-wrap:anywhere}
+section{background:var(--card);border:1px solid var(--line);border-radius:10px;
   padding:6px 22px 18px;margin-top:18px}
-.cards{display:grid;grid-template-columns:repeat(4,1fr);gap:12px;margin-top:18px}
-.card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:12px 14px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,220px),1fr));
+  gap:12px;margin-top:18px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px;
+  min-width:0}
 .card .k{color:var(--mute);font-size:12.5px;text-transform:uppercase;letter-spacing:.04em}
 .card .v{font-size:23px;font-weight:650;margin:2px 0}
 .card .s{color:var(--mute);font-size:12.5px}
@@ -46,26 +59,37 @@ section{background:#fff;border:1px solid var(--line);border-radius:10px;
 .b-measured{background:#dff3e6;color:#17633a}.b-integrated{background:#e1eefc;color:#164f8a}
 .b-estimated{background:#fdf0d9;color:#8a5300}.b-assumed{background:#fbe1e1;color:#8f1f1f}
 .b-user{background:#ece7fb;color:#4b2d91}.b-none{background:#eee;color:#555}
+.scroll,.chart{overflow-x:auto;max-width:100%}
+.chart svg{display:block;min-width:640px}
 table{border-collapse:collapse;width:100%;font-size:13.5px;margin:8px 0}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);
   vertical-align:top}
+.scroll td,.scroll th{overflow-wrap:normal;min-width:4.5em}
 th{color:var(--mute);font-weight:600;font-size:12.5px}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .banner{border-radius:8px;padding:10px 14px;margin-top:16px}
 .warn{background:#fff4e0;border:1px solid #f1c27d}.fail{background:#fde8e8;
   border:1px solid #ef9a9a}
 .note{color:var(--mute);font-size:13px}
 ol.recs{padding-left:0;list-style:none;counter-reset:r}
 ol.recs li{counter-increment:r;border:1px solid var(--line);border-radius:10px;
-  padding:10px 14px 10px 52px;margin:10px 0;position:relative;background:#fff}
+  padding:10px 14px 10px 52px;margin:10px 0;position:relative;background:var(--card)}
 ol.recs li:before{content:counter(r);position:absolute;left:14px;top:10px;width:26px;
   height:26px;border-radius:13px;background:var(--accent);color:#fff;text-align:center;
   font-weight:700;line-height:26px}
-.saving{font-weight:650;color:#17633a}
+.saving{font-weight:650;color:var(--good)}
 figure{margin:8px 0 4px}figcaption{color:var(--mute);font-size:13px}
-code{font-size:12.5px;background:#f0f2f6;padding:1px 4px;border-radius:4px}
-@media print{body{background:#fff}section{break-inside:avoid}header.top{print-color-adjust:exact;
-  -webkit-print-color-adjust:exact}}"""
+code{font-size:12.5px;background:var(--code);padding:1px 4px;border-radius:4px}
+@media (max-width:640px){main{padding:14px 10px 40px}
+  .cards{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}.card{padding:10px}
+  .card .v{font-size:18px}header.top{padding:18px 14px}
+  header.top h1{font-size:21px}section{padding:4px 12px 14px}
+  ol.recs li{padding:10px 10px 10px 44px}ol.recs li:before{left:9px}}
+@media print{:root{--ink:#1d2330;--mute:#5b6475;--line:#e2e6ee;--bg:#fff;--card:#fff}
+  body{background:#fff}main{padding:12px 0}section{break-inside:auto;margin-top:12px}
+  figure,.card,ol.recs li,tr,.banner{break-inside:avoid}h2,h3{break-after:avoid}
+  .chart,.scroll{overflow:visible}.chart svg{min-width:0}
+  header.top{print-color-adjust:exact;-webkit-print-color-adjust:exact}}"""
 
 
 def e(x: object) -> str:
@@ -110,15 +134,26 @@ def card(metric: str, value: float | None, label: str, shown: str, sub: str) -> 
 
 
 def table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = ()) -> str:
+    """A table in a horizontal scroll container (wide tables scroll on a phone). ``head``
+    is plain text (escaped here); cells are HTML the caller escaped."""
     nums = set(numeric)
-    th = "".join(f"<th{' class=n' if i in nums else ''}>{h}</th>" for i, h in enumerate(head))
+    th = "".join(f"<th{' class=n' if i in nums else ''}>{e(h)}</th>" for i, h in enumerate(head))
     body = "".join(
         "<tr>"
         + "".join(f"<td{' class=n' if i in nums else ''}>{c}</td>" for i, c in enumerate(r))
         + "</tr>"
         for r in rows
     )
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f"<div class='scroll'><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody>"
+        "</table></div>"
+    )
+
+
+def _chart(markup: str) -> str:
+    """An SVG chart in a horizontal scroll container: on a narrow screen the chart keeps a
+    readable size (``min-width``) and scrolls instead of shrinking its text."""
+    return f"<div class='chart'>{markup}</div>"
 
 
 def _assumption(fp: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -192,7 +227,9 @@ def _headline(doc: Mapping[str, Any], run: Any) -> str:
             (fp.get("cost") or {}).get("value"),
             "Electricity cost",
             money((fp.get("cost") or {}).get("value"), cur),
-            f"{badge(price_a.get('provenance'))} {e(fp.get('location', ''))}",
+            f"{badge(price_a.get('provenance'))} "
+            + e(_basis(doc.get("regions", {}).get("current") or {}).strip(" ()") or "")
+            + f" {e(fp.get('location', ''))}",
         ),
     ]
     unit = sc.get("unit", "request")
@@ -263,7 +300,7 @@ def _timeline(doc: Mapping[str, Any], run: Any) -> str:
     ]
     return (
         "<section id='timeline'><h2>Power timeline</h2>"
-        f"<figure id='plot-timeline'>{chart}<figcaption>Power of each device sampled every "
+        f"<figure id='plot-timeline'>{_chart(chart)}<figcaption>Power of each device sampled every "
         "~0.5 s; shaded bands are the workload's phases (tracker windows). Energy of a phase is "
         "the difference of energy readings at its boundaries.</figcaption></figure>"
         + table(["phase", "seconds", "energy", "provenance", "counted", "per unit"], rows, [1, 2])
@@ -273,15 +310,15 @@ def _timeline(doc: Mapping[str, Any], run: Any) -> str:
 
 def _breakdown(doc: Mapping[str, Any], run: Any) -> str:
     parts = [(str(k), float(v)) for k, v in doc.get("breakdown_j", [])]
-    chart = svg.stacked_bar(parts, title="Energy breakdown", unit="J")
+    chart = svg.stacked_bar(parts, title="Energy breakdown", unit="J", fmt=format_energy)
     comps = [
         [e(c.name), e(c.kind), e(format_energy(c.energy_j)), badge(c.provenance.value), e(c.source)]
         for c in run.components
     ]
     return (
         "<section id='breakdown'><h2>Energy breakdown</h2>"
-        f"<figure id='plot-breakdown'>{chart}<figcaption>IT energy by part plus the facility "
-        "overhead (IT energy × (PUE − 1)).</figcaption></figure>"
+        f"<figure id='plot-breakdown'>{_chart(chart)}<figcaption>IT energy by part plus the "
+        "facility overhead (IT energy × (PUE − 1)).</figcaption></figure>"
         + table(["device", "kind", "energy", "provenance", "source"], comps, [2])
         + "</section>"
     )
@@ -388,15 +425,22 @@ def _regions(doc: Mapping[str, Any]) -> str:
                 svg.Bar(
                     str(r.get("name") or r["key"]),
                     r["cost"]["value"],
-                    r["cost"]["currency"],
+                    r["cost"]["currency"] + _basis(r),
                     bool(r.get("current")),
                 )
                 for r in costed
             ],
             title="Electricity cost of this run across regions",
-            unit="cost (" + ", ".join(sorted(currencies)) + "; places with a published tariff)",
+            unit="cost (" + ", ".join(sorted(currencies)) + "; each price labelled by what it is)",
         )
-        cost_html = f"<figure id='plot-region-cost'>{cost_chart}</figure>"
+        bases = {r.get("price_basis") for r in costed}
+        same = (
+            f"<figcaption>Every price here is the {e(bases.pop())}: the bars differ only by "
+            "PUE.</figcaption>"
+            if len(bases) == 1 and None not in bases and "" not in bases
+            else ""
+        )
+        cost_html = f"<figure id='plot-region-cost'>{_chart(cost_chart)}{same}</figure>"
     table_rows = [
         [
             e(r.get("name") or r["key"]),
@@ -404,14 +448,15 @@ def _regions(doc: Mapping[str, Any]) -> str:
             num(r["pue"]),
             num(r["co2e_location_g"]),
             num(r["co2e_market_g"]),
-            money((r.get("cost") or {}).get("value"), (r.get("cost") or {}).get("currency", "")),
+            money((r.get("cost") or {}).get("value"), (r.get("cost") or {}).get("currency", ""))
+            + e(_basis(r)),
         ]
         for r in rows
     ]
     return (
         "<section id='regions'><h2>The same run across regions</h2>"
-        f"<figure id='plot-regions'>{carbon}<figcaption>The run's own place (bold), the five "
-        f"cleanest places within reach ({e(reg.get('scope', ''))}) and reference countries. "
+        f"<figure id='plot-regions'>{_chart(carbon)}<figcaption>The run's own place (bold), the "
+        f"five cleanest places within reach ({e(reg.get('scope', ''))}) and reference countries. "
         "Cloud rows use their provider's PUE unless you gave one.</figcaption></figure>"
         + cost_html
         + table(
@@ -421,6 +466,12 @@ def _regions(doc: Mapping[str, Any]) -> str:
         )
         + "</section>"
     )
+
+
+def _basis(row: Mapping[str, Any]) -> str:
+    """' (EU average)' etc.: what a row's price is; empty when no price is known."""
+    basis = row.get("price_basis")
+    return f" ({basis})" if basis and row.get("cost") else ""
 
 
 def _lab(doc: Mapping[str, Any]) -> str:
@@ -433,27 +484,11 @@ def _lab(doc: Mapping[str, Any]) -> str:
         return (
             "<section id='optimisation'><h2>Optimisation lab</h2>"
             f"<div class='banner warn' id='lab-skipped'>{e(note)}</div>"
-            f"<figure id='plot-pareto'>{chart}</figure></section>"
+            f"<figure id='plot-pareto'>{_chart(chart)}</figure></section>"
         )
     vs = lab.get("variants", [])
-    pts = [
-        svg.Point(
-            v["name"],
-            v["j_per_token"] * 1e3,
-            v["perplexity"],
-            bool(v.get("pareto")),
-            bool(v.get("recommended")),
-        )
-        for v in vs
-        if isinstance(v.get("j_per_token"), float | int)
-        and isinstance(v.get("perplexity"), float | int)
-    ]
-    chart = svg.scatter_chart(
-        pts,
-        title="Energy per token vs perplexity (Pareto frontier)",
-        x_label="energy per generated token, batch 1 (mJ)",
-        y_label="held-out perplexity",
-    )
+    chart = svg.pareto_chart(lab)
+    caption = svg.scatter_caption(svg.pareto_points(lab))
     rows = [
         [
             e(v["name"]) + (" <b>★</b>" if v.get("recommended") else ""),
@@ -464,7 +499,7 @@ def _lab(doc: Mapping[str, Any]) -> str:
             num((v.get("size_bytes") or 0) / 1e6),
             e(format_energy(v.get("optimisation_energy_j") or 0)),
             "yes" if v.get("pareto") else "",
-            same_text(v, "–"),
+            _same_text(v),
             badge(v.get("provenance")),
         ]
         for v in vs
@@ -480,9 +515,9 @@ def _lab(doc: Mapping[str, Any]) -> str:
         f"{num(lab['settings'].get('budget_s'))} s "
         f"of training, tolerance {lab.get('tolerance', 0):.0%} perplexity. Recommended: "
         f"<b>{e(rec or 'none (no variant within tolerance)')}</b>.</p>"
-        f"<figure id='plot-pareto'>{chart}<figcaption>Every variant measured the same way "
-        "(median of interleaved rounds); the dashed line joins the Pareto frontier, the ring "
-        "marks the recommended variant.</figcaption></figure>"
+        f"<figure id='plot-pareto'>{_chart(chart)}<figcaption>Every variant measured the "
+        f"same way (median of interleaved rounds); {e(caption[0].lower() + caption[1:])}"
+        "</figcaption></figure>"
         + table(
             [
                 "variant",
@@ -503,6 +538,12 @@ def _lab(doc: Mapping[str, Any]) -> str:
         + (f"<ul class='note'>{notes}</ul>" if notes else "")
         + "</section>"
     )
+
+
+def _same_text(v: Mapping[str, Any]) -> str:
+    """'k/n': of n lab prompts, k continued with exactly the baseline's greedy tokens."""
+    k, n = v.get("greedy_equal"), v.get("greedy_prompts")
+    return f"{k}/{n}" if isinstance(k, int) and n else "–"
 
 
 def _whatifs(doc: Mapping[str, Any]) -> str:

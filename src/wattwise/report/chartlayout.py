@@ -1,0 +1,212 @@
+"""Layout of chart text and scales, without markup: estimated text widths, boxes, nice and
+log ticks, scales, and the placement of point labels so that none overlaps another or sits by
+the wrong dot. Used by :mod:`wattwise.report.svg` (all the plotting lives there). User units;
+glyph widths are DejaVu Sans metrics (the default sans font of Debian's Chromium), rounded up
+so estimates err on the wide side.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from wattwise.units import format_number
+
+SIZE = 12  # font size (user units) of every chart text but point labels
+SMALL = 11
+#: A scatter axis whose values span more than this factor is drawn on a log scale.
+LOG_SPAN = 10.0
+
+_NARROW = set("ijl.,:;'!|()[]{}/\\ f t r")
+_WIDE = set("mwMW%@")
+
+
+def text_width(text: str, size: float = SIZE) -> float:
+    """Estimated advance width of ``text`` (user units) at ``size``: DejaVu Sans glyph widths
+    (the default sans font of Debian's Chromium), rounded up so estimates err on the wide side."""
+    em = 0.0
+    for ch in text:
+        if ch in _WIDE:
+            em += 1.0
+        elif ch in _NARROW:
+            em += 0.42
+        elif ch.isupper() or ch.isdigit():
+            em += 0.74
+        else:
+            em += 0.66
+    return em * size
+
+
+def fit(text: str, width: float, size: float = SIZE) -> str:
+    """``text`` cut (with an ellipsis) to at most ``width`` user units."""
+    if text_width(text, size) <= width:
+        return text
+    while text and text_width(text + "…", size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in user units (l < r, t < b)."""
+
+    l: float  # noqa: E741
+    t: float
+    r: float
+    b: float
+
+    def hits(self, o: Box, pad: float = 1.5) -> bool:
+        return not (
+            self.r + pad <= o.l or o.r + pad <= self.l or self.b + pad <= o.t or o.b + pad <= self.t
+        )
+
+
+def text_box(x: float, y: float, text: str, size: float = SIZE, anchor: str = "start") -> Box:
+    """The box of ``text`` drawn at (x, y) (baseline) with ``anchor``."""
+    w = text_width(text, size)
+    left = x - w if anchor == "end" else x - w / 2 if anchor == "middle" else x
+    return Box(left, y - 0.95 * size, left + w, y + 0.28 * size)
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About ``n`` round tick values covering [lo, hi] (lo < hi after widening a flat range)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi == lo:
+        pad = abs(hi) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / max(1, n)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    ticks = [round(start, 12)]
+    while ticks[-1] < hi - step * 1e-9 and len(ticks) < 50:
+        ticks.append(round(start + len(ticks) * step, 12))
+    return ticks
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks 1, 2, 5 × 10^k from the one at or below ``lo`` to the one at or above ``hi``
+    (only powers of ten when that gives at least three)."""
+    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    steps = (1.0,) if k1 - k0 > 3 else (1.0, 2.0, 5.0)
+    every = [m * 10.0**k for k in range(k0, k1 + 1) for m in steps]
+    below = max(t for t in every if t <= lo * (1 + 1e-9))
+    above = min(t for t in every if t >= hi * (1 - 1e-9))
+    return [round(t, 12) for t in every if below <= t <= above]
+
+
+def fmt_num(v: float) -> str:
+    """A short label for a tick or a bar: 3 significant digits, grouped, never e-notation."""
+    return format_number(v)
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Labels for ticks with just enough decimals to tell them apart."""
+    if len(ticks) < 2:
+        return [fmt_num(t) for t in ticks]
+    step = min(abs(b - a) for a, b in itertools.pairwise(ticks))
+    if step <= 0:
+        return [fmt_num(t) for t in ticks]
+    decimals = max(0, -math.floor(math.log10(step)))
+    if round(step / 10 ** math.floor(math.log10(step)), 6) not in (1, 2, 5):
+        decimals += 1
+    big = max(abs(t) for t in ticks)
+    group = "," if big >= 1000 else ""
+    return ["0" if t == 0 else f"{t:{group}.{decimals}f}" for t in ticks]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A linear or log axis from ``ticks[0]`` to ``ticks[-1]`` onto [a, b] user units."""
+
+    ticks: tuple[float, ...]
+    a: float
+    b: float
+    log: bool = False
+
+    def __call__(self, v: float) -> float:
+        lo, hi = self.ticks[0], self.ticks[-1]
+        if self.log:
+            f = (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        else:
+            f = (v - lo) / (hi - lo)
+        return self.a + f * (self.b - self.a)
+
+    @property
+    def labels(self) -> list[str]:
+        return [fmt_num(t) for t in self.ticks] if self.log else tick_labels(self.ticks)
+
+
+def scale_for(values: Sequence[float], a: float, b: float, *, zero: bool = False) -> Scale:
+    """A log scale when the (positive) values span more than ``LOG_SPAN`` ×, else linear
+    (from zero when ``zero``)."""
+    lo, hi = min(values), max(values)
+    if not zero and lo > 0 and hi / lo > LOG_SPAN:
+        return Scale(tuple(log_ticks(lo, hi)), a, b, log=True)
+    return Scale(tuple(nice_ticks(min(0.0, lo) if zero else lo, hi)), a, b)
+
+
+#: Where a point label may go, relative to its dot: (dx, dy, anchor), nearest first.
+_SPOTS: tuple[tuple[float, float, str], ...] = (
+    (9, 4, "start"), (-9, 4, "end"), (0, -10, "middle"), (0, 17, "middle"),
+    (7, -8, "start"), (-7, -8, "end"), (7, 15, "start"), (-7, 15, "end"),
+)  # fmt: skip
+_LEADS = tuple(
+    (round(d * math.cos(a), 1), round(d * math.sin(a), 1))
+    for d in (30, 46, 62, 80)
+    for a in [k * math.pi / 8 for k in range(16)]
+)
+
+
+def place_labels(
+    dots: Sequence[tuple[float, float, str]], area: Box
+) -> list[tuple[float, float, str, str, tuple[float, float] | None]]:
+    """(x, y, anchor, text, leader end or None) per dot: a label that overlaps no other label
+    or dot and is nearer its own dot than any other; else one joined to it by a leader line."""
+    marks = [Box(x - 6, y - 6, x + 6, y + 6) for x, y, _ in dots]
+    placed: list[Box] = []
+    out: list[tuple[float, float, str, str, tuple[float, float] | None]] = []
+
+    def free(box: Box, own: int) -> bool:
+        inside = box.l >= area.l and box.r <= area.r and box.t >= area.t and box.b <= area.b
+        return (
+            inside
+            and not any(box.hits(p, 3) for p in placed)
+            and not any(box.hits(m, 1) for j, m in enumerate(marks) if j != own)
+        )
+
+    def gap(box: Box, x: float, y: float) -> float:
+        return math.hypot(max(box.l - x, 0, x - box.r), max(box.t - y, 0, y - box.b))
+
+    Placed = tuple[float, float, str, str, tuple[float, float] | None]
+    for i, (x, y, text) in enumerate(dots):
+        chosen: Placed | None = None
+        for dx, dy, anchor in _SPOTS:
+            box = text_box(x + dx, y + dy, text, SMALL, anchor)
+            mine = gap(box, x, y)
+            if free(box, i) and all(
+                gap(box, ox, oy) > mine + 2 for j, (ox, oy, _) in enumerate(dots) if j != i
+            ):
+                chosen = (x + dx, y + dy, anchor, text, None)
+                break
+        if chosen is None:
+            for dx, dy in _LEADS:
+                anchor = "start" if dx > 4 else "end" if dx < -4 else "middle"
+                box = text_box(x + dx, y + dy + 4, text, SMALL, anchor)
+                if free(box, i):
+                    end = (min(max(x, box.l), box.r), min(max(y, box.t), box.b))
+                    chosen = (x + dx, y + dy + 4, anchor, text, end)
+                    break
+        if chosen is None:  # nowhere free: beside the dot (the layout test would flag it)
+            chosen = (x + 9, y + 4, "start", text, None)
+        bx = text_box(chosen[0], chosen[1], text, SMALL, chosen[2])
+        placed.append(bx)
+        out.append(chosen)
+    return out
+
+
