@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from wattwise.report.html import _recommendations
 from wattwise.report.recommend import (
     POWER_CAP_SAVING,
     recommend,
@@ -20,6 +19,7 @@ from wattwise.report.recommend import (
     rule_power_cap,
     utilisation_saving,
 )
+from wattwise.report.reduce import recommendations_section
 
 INTENSITY = 400.0
 PRICE = 0.2
@@ -224,7 +224,7 @@ def test_region_text_matches_its_facility_energy_figure() -> None:
 def test_report_states_each_saving_after_the_ones_above_and_the_total() -> None:
     doc = _region_doc(1.09)
     doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
-    html = _recommendations(doc)
+    html = recommendations_section(doc)
     assert "kWh facility energy" in html and "once #1 is done" in html and "(alone: " in html
     total = [r["saving_kg_per_year"] for r in doc["recommendations"]
              if r["saving_kg_per_year"] is not None]  # fmt: skip

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
+from wattwise.report.markup import badge, num, table
+
 FORMULAS = (
     "IT energy: the sum of the devices' energy over the run — differences of hardware counters "
     "(measured), integrated power samples (integrated) or a power model (estimated).",
@@ -37,7 +39,6 @@ def _e(x: object) -> str:
 def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
     """The appendix section (HTML)."""
     from wattwise.data import data_catalog
-    from wattwise.report.html import badge, num, table
 
     fp = doc.get("footprint", {})
     assumptions = [
@@ -81,9 +82,10 @@ def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
             [
                 "one-off training of the built-in model (cached, not in the run)",
                 _e(
-                    f"{training['train_energy_j']:.4g} J ({training.get('train_energy_provenance')}"
-                    f"), {training.get('train_s')} s, held-out perplexity "
-                    f"{training.get('heldout_perplexity', 0):.4g}"
+                    f"{num(training['train_energy_j'], 4)} J "
+                    f"({training.get('train_energy_provenance')}), {training.get('train_s')} s, "
+                    "held-out perplexity "
+                    f"{num(training.get('heldout_perplexity', 0), 4)}"
                 ),
             ]
         )

@@ -33,7 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from wattwise.report.savings import Effect, baseline_site, combine, saving
+from wattwise.report.savings import Effect, baseline_site, combine, region_effect, saving
+from wattwise.units import format_number as fn
 
 Doc = Mapping[str, Any]
 
@@ -155,15 +156,15 @@ def rule_lab_variant(doc: Doc) -> Recommendation | None:
     cut = 1.0 - e1 / e0
     d_ppl = p1 / p0 - 1.0
     pay = _num(best.get("payback_tokens"))
-    cost = f"perplexity {p0:.3g} → {p1:.3g} ({d_ppl:+.1%}, tolerance {lab.get('tolerance', 0):.0%})"
+    cost = f"perplexity {fn(p0)} → {fn(p1)} ({d_ppl:+.1%}, tolerance {lab.get('tolerance', 0):.0%})"
     opt_j = _num(best.get("optimisation_energy_j"))
     if opt_j:
-        cost += f"; one-off optimisation energy {opt_j:.3g} J"
+        cost += f"; one-off optimisation energy {fn(opt_j)} J"
         if pay is not None:
             cost += f", paid back after {pay:,.0f} generated tokens"
     evidence = (
         f"optimisation lab ({best.get('provenance', '?')}): '{best['name']}' "
-        f"{e1 * 1e3:.3g} mJ/token vs baseline {e0 * 1e3:.3g} mJ/token at batch 1 "
+        f"{fn(e1 * 1e3)} mJ/token vs baseline {fn(e0 * 1e3)} mJ/token at batch 1 "
         f"(median of {(lab.get('settings') or {}).get('rounds', '?')} rounds)"
     )
     techs = [str(t) for t in best.get("techniques") or []]
@@ -211,8 +212,8 @@ def rule_batching(doc: Doc) -> Recommendation | None:
     cost = "requests wait until a batch is full"
     if t1 and tn and isinstance(bsz, int) and bsz > 0:
         cost += (
-            f"; each request then decodes at {tn / bsz:.3g} tokens/s instead of {t1:.3g} "
-            f"(throughput ×{tn / t1:.2g})"
+            f"; each request then decodes at {fn(tn / bsz)} tokens/s instead of {fn(t1)} "
+            f"(throughput ×{fn(tn / t1, 2)})"
         )
     return _fraction_rec(
         doc,
@@ -220,8 +221,8 @@ def rule_batching(doc: Doc) -> Recommendation | None:
         f"Batch requests ({bsz} at a time)",
         f"serve requests in batches of {bsz} instead of one at a time",
         cut,
-        f"measured by the lab on the baseline model: {e1 * 1e3:.3g} mJ/token at batch 1, "
-        f"{en * 1e3:.3g} mJ/token at batch {bsz} ({base.get('provenance', '?')})",
+        f"measured by the lab on the baseline model: {fn(e1 * 1e3)} mJ/token at batch 1, "
+        f"{fn(en * 1e3)} mJ/token at batch {bsz} ({base.get('provenance', '?')})",
         cost,
         str(base.get("provenance") or "measured"),
     )
@@ -313,14 +314,14 @@ def rule_cleaner_region(doc: Doc) -> Recommendation | None:
     cut = 1.0 - best_g / cur_g
     if cut < MIN_RELATIVE_SAVING:
         return None
-    effect = _region_effect(best)
+    effect = region_effect(best)
     pue0, pue1 = _num((doc.get("scale") or {}).get("pue")), effect.pue
     if pue1 is None or pue0 is None or math.isclose(pue0, pue1, rel_tol=1e-3):
         energy = "IT and facility energy are unchanged (the same PUE)"
     else:
         energy = (
             f"IT energy is unchanged; facility energy follows the provider's PUE "
-            f"({pue0:.3g} → {pue1:.3g})"
+            f"({fn(pue0)} → {fn(pue1)})"
         )
     return _effect_rec(
         doc,
@@ -334,23 +335,6 @@ def rule_cleaner_region(doc: Doc) -> Recommendation | None:
         f"({cur.get('name') or cur.get('key')})",
         f"data transfer, latency to users, data-residency rules; {energy}",
         "estimated",
-    )
-
-
-def _region_effect(row: Mapping[str, Any]) -> Effect:
-    """Moving to a compared place: its grid intensity, PUE and price per facility kWh."""
-    cost, kwh = row.get("cost"), _num(row.get("facility_energy_kwh"))
-    price = currency = None
-    if isinstance(cost, Mapping) and kwh:
-        value = _num(cost.get("value"))
-        price = value / kwh if value is not None else None
-        currency = str(cost.get("currency") or "")
-    return Effect(
-        pue=_num(row.get("pue")),
-        intensity_g_per_kwh=_num(row.get("intensity_g_per_kwh")),
-        price_per_kwh=price,
-        price_currency=currency,
-        price_unknown=price is None,
     )
 
 
@@ -375,7 +359,7 @@ def rule_efficient_facility(doc: Doc) -> Recommendation | None:
         "run in a data centre with free-air or liquid cooling (PUE ≈ 1.1), e.g. a hyperscale "
         "cloud region",
         Effect(pue_at_most=EFFICIENT_PUE),
-        f"PUE {value:.3g} ({'given by you' if told else pue.get('provenance')}: "
+        f"PUE {fn(value)} ({'given by you' if told else pue.get('provenance')}: "
         f"{pue.get('source', '')}) vs 1.1 for free-air cooled facilities (pue.csv)",
         "a hosting change; IT energy, the model and its speed are unchanged (the saving is "
         "facility overhead)",
@@ -444,12 +428,12 @@ def rule_hardware(doc: Doc) -> Recommendation | None:
         doc,
         "hardware",
         f"Serve on {best['name']}",
-        f"serve the same requests on {best['name']} (estimated {best['year_facility_kwh']:.3g} "
-        f"kWh/year with the chip on around the clock, vs {facility:.3g} kWh/year measured here)",
+        f"serve the same requests on {best['name']} (estimated {fn(best['year_facility_kwh'])} "
+        f"kWh/year with the chip on around the clock, vs {fn(facility)} kWh/year measured here)",
         cut,
         f"wattwise estimator (hardware.csv row '{best['name']}', memory-bound decode model, "
-        f"range {best.get('year_facility_kwh_low', 0):.3g}-"
-        f"{best.get('year_facility_kwh_high', 0):.3g}"
+        f"range {fn(best.get('year_facility_kwh_low', 0))}-"
+        f"{fn(best.get('year_facility_kwh_high', 0))}"
         " kWh/year) — an estimate, not a measurement",
         "hardware cost and embodied carbon of the new device; verify with a measured run on it",
         "estimated",

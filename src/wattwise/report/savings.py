@@ -82,6 +82,23 @@ class Effect:
         )
 
 
+def region_effect(row: Mapping[str, Any]) -> Effect:
+    """Moving to a compared place: its grid intensity, PUE and price per facility kWh."""
+    cost, kwh = row.get("cost"), _num(row.get("facility_energy_kwh"))
+    price = currency = None
+    if isinstance(cost, Mapping) and kwh:
+        value = _num(cost.get("value"))
+        price = value / kwh if value is not None else None
+        currency = str(cost.get("currency") or "")
+    return Effect(
+        pue=_num(row.get("pue")),
+        intensity_g_per_kwh=_num(row.get("intensity_g_per_kwh")),
+        price_per_kwh=price,
+        price_currency=currency,
+        price_unknown=price is None,
+    )
+
+
 @dataclass(frozen=True)
 class Saving:
     """What one action saves per year: facility kWh, kgCO2e, money (None: no price)."""
