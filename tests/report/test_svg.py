@@ -171,3 +171,13 @@ def test_chart_numbers_are_never_in_e_notation() -> None:
     text = " ".join("".join(t.itertext()) for t in _parse(
         svg.bar_chart(bars, title="t", unit="x")).iter(f"{NS}text"))  # fmt: skip
     assert "e-" not in text and "e+" not in text and "22,100,000" in text
+
+
+def test_lab_plot_file_is_the_report_chart_at_a_readable_fixed_size() -> None:
+    lab = {"variants": [{"name": "baseline", "j_per_token": 0.01, "perplexity": 40.0,
+                         "pareto": True, "recommended": True}]}  # fmt: skip
+    root = _parse(svg.standalone(svg.pareto_chart(lab, "m: energy per token")))
+    assert root.get("width") == "760" and root.get("data-chart") == "scatter"
+    assert [c.get("data-label") for c in root.iter(f"{NS}circle") if c.get("data-label")] == [
+        "baseline"
+    ]

@@ -113,10 +113,11 @@ def handle(args: argparse.Namespace) -> int:
         prog.done()
     doc = result.to_dict()
     if args.plot:
-        from wattwise.optimize.plot import frontier_svg
+        from wattwise.report.svg import pareto_chart, standalone
 
+        title = f"{doc['model']}: energy per token vs perplexity ({doc['provenance']})"
         with open(args.plot, "w", encoding="utf-8") as f:
-            f.write(frontier_svg(doc))
+            f.write(standalone(pareto_chart(doc, title)))
     if args.json:
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -87,8 +87,8 @@ def headline_section(doc: Mapping[str, Any], run: Any) -> str:
             "Electricity cost",
             money((fp.get("cost") or {}).get("value"), cur),
             f"{badge(price_a.get('provenance'))} "
-            + e(_basis(doc.get("regions", {}).get("current") or {}).strip(" ()") or "")
-            + f" {e(fp.get('location', ''))}",
+            + e(_price_of(doc))
+            + f"{e(fp.get('location', ''))}",
         ),
     ]
     unit = sc.get("unit", "request")
@@ -327,6 +327,12 @@ def regions_section(doc: Mapping[str, Any]) -> str:
         )
         + "</section>"
     )
+
+
+def _price_of(doc: Mapping[str, Any]) -> str:
+    """'EU average price · ' when the run's own price is that; empty when it is not known."""
+    basis = _basis(doc.get("regions", {}).get("current") or {}).strip(" ()")
+    return f"{basis} price · " if basis else ""
 
 
 def _basis(row: Mapping[str, Any]) -> str:

@@ -384,3 +384,13 @@ def pareto_chart(lab: Mapping[str, Any], title: str | None = None) -> str:
         x_label="energy per generated token, batch 1 (mJ)",
         y_label="held-out perplexity",
     )
+
+
+def standalone(markup: str) -> str:
+    """A chart as a file of its own (``.svg``): its viewBox size as width and height (not
+    100 % of a page) and a white background, so any viewer shows it at a readable size."""
+    box = markup[markup.index("viewBox='") + 9 :].split("'", 1)[0].split()
+    w, h = box[2], box[3]
+    head, rest = markup.split(">", 1)
+    head = head.replace("width='100%'", f"width='{w}' height='{h}'")
+    return f"{head}><rect width='100%' height='100%' fill='#fff'/>{rest}\n"
