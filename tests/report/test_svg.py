@@ -181,3 +181,13 @@ def test_lab_plot_file_is_the_report_chart_at_a_readable_fixed_size() -> None:
     assert [c.get("data-label") for c in root.iter(f"{NS}circle") if c.get("data-label")] == [
         "baseline"
     ]
+
+
+def test_axis_labels_of_tiny_values_and_an_offset_origin_do_not_overlap() -> None:
+    # a real tiny audit: costs of 1e-7 EUR (long tick labels) and a timeline from 0.02 s
+    bars = [svg.Bar(f"place {i}", 1.3e-7 * i, "EUR") for i in range(1, 6)]
+    _no_overlap(_parse(svg.bar_chart(bars, title="t", unit="EUR")))
+    series = {"CPU estimate": [(0.02, 0.0), (0.06, 9.0), (0.1, 10.0)]}
+    _no_overlap(_parse(svg.line_chart(series, title="t", x_label="s", y_label="W",
+                                      bands=[(0.02, 0.07, "finetune"),
+                                             (0.07, 0.1, "generate")])))  # fmt: skip

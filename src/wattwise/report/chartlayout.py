@@ -142,6 +142,19 @@ class Scale:
         return [fmt_num(t) for t in self.ticks] if self.log else tick_labels(self.ticks)
 
 
+def thin_labels(scale: Scale, gap: float = 8.0) -> list[tuple[float, str]]:
+    """(position, label) of the x ticks to label: every k-th tick, k the least that keeps
+    neighbouring labels ``gap`` apart (all ticks keep their grid line)."""
+    pos = [scale(t) for t in scale.ticks]
+    labels = scale.labels
+    if len(pos) < 2:
+        return list(zip(pos, labels, strict=True))
+    spacing = abs(pos[1] - pos[0])
+    widest = max(text_width(lb) for lb in labels)
+    k = max(1, math.ceil((widest + gap) / spacing)) if spacing > 0 else len(pos)
+    return [(p, lb) for i, (p, lb) in enumerate(zip(pos, labels, strict=True)) if i % k == 0]
+
+
 def scale_for(values: Sequence[float], a: float, b: float, *, zero: bool = False) -> Scale:
     """A log scale when the (positive) values span more than ``LOG_SPAN`` ×, else linear
     (from zero when ``zero``)."""

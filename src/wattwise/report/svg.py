@@ -31,6 +31,7 @@ from wattwise.report.chartlayout import (
     scale_for,
     text_box,
     text_width,
+    thin_labels,
 )
 
 #: Colour-blind-safe palette (Okabe & Ito 2008), used in this order for series.
@@ -75,10 +76,10 @@ def _axes(
             + _text(left - 6, ys(y) + 4, label, anchor="end")
         )
     if xs is not None and x_label is not None:
-        for x, label in zip(xs.ticks, xs.labels, strict=True):
-            out.append(_text(xs(x), top + ph + 16, label, anchor="middle"))
+        for x, label in thin_labels(xs):
+            out.append(_text(x, top + ph + 20, label, anchor="middle"))
         scale = " (log scale)" if xs.log else ""
-        out.append(_text(left + pw / 2, top + ph + 34, x_label + scale, anchor="middle"))
+        out.append(_text(left + pw / 2, top + ph + 36, x_label + scale, anchor="middle"))
     out.append(
         f"<line x1='{left}' x2='{left}' y1='{top}' y2='{top + ph:.1f}' {AXIS}/>"
         f"<line x1='{left}' x2='{left + pw:.1f}' y1='{top + ph:.1f}' y2='{top + ph:.1f}' {AXIS}/>"
@@ -217,11 +218,11 @@ def bar_chart(
     pw = width - label_w - right
     sx = Scale(tuple(nice_ticks(0.0, vmax if vmax > 0 else 1.0)), label_w, label_w + pw)
     out = _open(width, height, "bar", title)
-    for x, label in zip(sx.ticks, sx.labels, strict=True):
-        out.append(
-            f"<line x1='{sx(x):.1f}' x2='{sx(x):.1f}' y1='{top}' y2='{height - 30}' {GRID}/>"
-            + _text(sx(x), height - 16, label, anchor="middle")
-        )
+    for x in sx.ticks:
+        x1 = f"{sx(x):.1f}"
+        out.append(f"<line x1='{x1}' x2='{x1}' y1='{top}' y2='{height - 30}' {GRID}/>")
+    for x, label in thin_labels(sx):
+        out.append(_text(x, height - 18, label, anchor="middle"))
     out.append(_text(label_w + pw / 2, height - 2, fit(unit, width - 20), anchor="middle"))
     for i, (b, value) in enumerate(zip(rows, values, strict=True)):
         y = top + i * (bar_h + 6)
