@@ -218,6 +218,7 @@ def regions(
         cands = compare_regions(energy_j, duration_s, ctx, keys, provenance)
     except Exception:  # a provider table without usable keys: fall back to every place
         cands = compare_regions(energy_j, duration_s, ctx, default_keys(("cloud",)), provenance)
+    cands = [r for r in cands if not r.flag]  # a 0 g/kWh gap is no place to move to
     # The run's own place, accounted the same way (world average when none was given).
     current = {
         "key": "here",
