@@ -120,7 +120,7 @@ def headline_section(doc: Mapping[str, Any], run: Any) -> str:
             y.get("cost"),
             "Cost per year",
             money(y.get("cost"), sc.get("currency") or cur),
-            "facility energy × price",
+            "facility energy × " + e(_price_of(doc).removesuffix(" · ") or "price"),
         ),
     ]
     return f"<div class='cards' id='headline'>{''.join(cards)}</div>"
