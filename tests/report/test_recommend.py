@@ -229,3 +229,14 @@ def test_report_states_each_saving_after_the_ones_above_and_the_total() -> None:
     total = [r["saving_kg_per_year"] for r in doc["recommendations"]
              if r["saving_kg_per_year"] is not None]  # fmt: skip
     assert f"data-saving-kg='{sum(total):.9g}'" in html
+
+
+def test_money_after_a_move_to_a_place_without_a_price_says_why_it_is_unknown() -> None:
+    doc = _region_doc(1.09)
+    del doc["regions"]["candidates"][0]["cost"]  # the cleanest region has no published price
+    doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
+    first, second = doc["recommendations"][:2]
+    assert first["rule"] == "cleaner-region" and first["saving_money_per_year"] is None
+    assert second["saving_money_per_year"] is None and second["alone_money_per_year"] > 0
+    html = recommendations_section(doc)
+    assert "not known once the actions above are done" in html

@@ -152,13 +152,12 @@ def recommendations_section(doc: Mapping[str, Any]) -> str:
             saving = "saving not quantified"
         else:
             after = int(r.get("after") or 0)
-            m = r.get("saving_money_per_year")
             saving = (
                 "saves "
                 + _saving_text(r, "saving")
                 + " per year"
                 + (f" once {'#1 is' if after == 1 else f'#1–#{after} are'} done" if after else "")
-                + ("" if isinstance(m, int | float) else " (money: no price known, give --price)")
+                + _no_money(r)
             )
             if after and r.get("alone_kg_per_year") is not None:
                 saving += f" (alone: {_saving_text(r, 'alone')})"
@@ -192,6 +191,15 @@ def recommendations_section(doc: Mapping[str, Any]) -> str:
         "actions whose saving cannot be quantified come last.</p>"
         f"<ol class='recs'>{body}</ol>{total}</section>"
     )
+
+
+def _no_money(r: Mapping[str, Any]) -> str:
+    """Why a quantified saving has no money figure ("" when it has one)."""
+    if isinstance(r.get("saving_money_per_year"), int | float):
+        return ""
+    if isinstance(r.get("alone_money_per_year"), int | float):
+        return " (money: not known once the actions above are done: no price for that place)"
+    return " (money: no price known, give --price)"
 
 
 def _attr_num(x: Any) -> str:
