@@ -240,3 +240,11 @@ def test_money_after_a_move_to_a_place_without_a_price_says_why_it_is_unknown() 
     assert second["saving_money_per_year"] is None and second["alone_money_per_year"] > 0
     html = recommendations_section(doc)
     assert "not known once the actions above are done" in html
+
+
+def test_an_action_covered_by_the_ones_above_says_it_saves_nothing_more() -> None:
+    doc = _region_doc(1.09)
+    doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
+    html = recommendations_section(doc)
+    item = html.split("data-rule=\"efficient-facility\"")[1].split("</li>")[0]
+    assert "saves nothing more once #" in item and "(alone: " in item

@@ -152,13 +152,13 @@ def recommendations_section(doc: Mapping[str, Any]) -> str:
             saving = "saving not quantified"
         else:
             after = int(r.get("after") or 0)
-            saving = (
-                "saves "
-                + _saving_text(r, "saving")
-                + " per year"
-                + (f" once {'#1 is' if after == 1 else f'#1–#{after} are'} done" if after else "")
-                + _no_money(r)
-            )
+            once = f" once {'#1 is' if after == 1 else f'#1–#{after} are'} done" if after else ""
+            if after and _nothing_more(r):
+                saving = f"saves nothing more{once}"
+            else:
+                saving = (
+                    "saves " + _saving_text(r, "saving") + " per year" + once + _no_money(r, doc)
+                )
             if after and r.get("alone_kg_per_year") is not None:
                 saving += f" (alone: {_saving_text(r, 'alone')})"
         kg = r.get("saving_kg_per_year")
@@ -178,7 +178,9 @@ def recommendations_section(doc: Mapping[str, Any]) -> str:
         kwh = sum(r.get("saving_kwh_per_year") or 0.0 for r in quantified)
         year = (doc.get("scale") or {}).get("year") or {}
         base = year.get("co2e_location_kg") or None
-        share = f" ({kg / base:.0%} of the yearly carbon)" if isinstance(base, float) else ""
+        pct = f"{kg / base:.1%}" if isinstance(base, float) and kg / base > 0.99 else ""
+        pct = pct or (f"{kg / base:.0%}" if isinstance(base, float) else "")
+        share = f" ({pct} of the yearly carbon)" if pct else ""
         total = (
             f"<p id='recs-total' data-saving-kg='{kg:.9g}' data-saving-kwh='{kwh:.9g}'>All "
             f"{len(quantified)} quantified actions together: {num(kwh)} kWh facility energy "
@@ -193,12 +195,21 @@ def recommendations_section(doc: Mapping[str, Any]) -> str:
     )
 
 
-def _no_money(r: Mapping[str, Any]) -> str:
+def _nothing_more(r: Mapping[str, Any]) -> bool:
+    """True when an action adds (almost) nothing after the ones above it (< 0.5 % of alone)."""
+    kg, alone = r.get("saving_kg_per_year") or 0.0, r.get("alone_kg_per_year") or 0.0
+    kwh, alone_kwh = r.get("saving_kwh_per_year") or 0.0, r.get("alone_kwh_per_year") or 0.0
+    return bool(abs(kg) <= 0.005 * abs(alone) and abs(kwh) <= 0.005 * abs(alone_kwh))
+
+
+def _no_money(r: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
     """Why a quantified saving has no money figure ("" when it has one)."""
     if isinstance(r.get("saving_money_per_year"), int | float):
         return ""
     if isinstance(r.get("alone_money_per_year"), int | float):
         return " (money: not known once the actions above are done: no price for that place)"
+    if isinstance((doc.get("scale") or {}).get("price_per_kwh"), int | float):
+        return " (money: no published price for that place)"
     return " (money: no price known, give --price)"
 
 
