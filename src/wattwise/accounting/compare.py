@@ -16,6 +16,7 @@ from wattwise.accounting.context import Context
 from wattwise.accounting.footprint import Cost, Device, Footprint, account, resolve_grid
 from wattwise.data.lookup import latest_cloud_factors
 from wattwise.data.tables import country_factors, subnational_factors
+from wattwise.units import format_number
 
 KINDS = ("country", "subnational", "cloud")
 #: Below this a table's grid intensity (gCO2e/kWh) is a gap in the source data, not a figure:
@@ -140,7 +141,8 @@ def implausible(intensity_g_per_kwh: float) -> str:
     """The reason a table's grid intensity cannot be right, or "" (see MIN_PLAUSIBLE_G_PER_KWH)."""
     if intensity_g_per_kwh < MIN_PLAUSIBLE_G_PER_KWH:
         return (
-            f"{intensity_g_per_kwh:g} gCO2e/kWh in the source table is a gap, not a figure: no "
-            "grid is carbon-free (lifecycle factors of hydro and nuclear are ~10-30 g/kWh)"
+            f"{format_number(intensity_g_per_kwh)} gCO2e/kWh in the source table is a gap, not "
+            "a figure: no grid is carbon-free (lifecycle factors of hydro and nuclear are "
+            "~10-30 g/kWh)"
         )
     return ""
