@@ -91,23 +91,37 @@ window.addEventListener('load', () => {
       const r = c.getBoundingClientRect();
       return {label: c.getAttribute('data-label'), x: r.x + r.width / 2, y: r.y + r.height / 2};
     });
+    // a label names one dot, or several that coincide at the chart's scale ("a|b")
     for (const t of svg.querySelectorAll('text[data-point]')) {
-      const r = t.getBoundingClientRect(), own = t.getAttribute('data-point');
+      const key = t.getAttribute('data-point'), own = key.split('|');
+      const r = t.getBoundingClientRect();
       const dist = p => Math.hypot(Math.max(r.left - p.x, 0, p.x - r.right),
                                    Math.max(r.top - p.y, 0, p.y - r.bottom));
-      const near = dots.reduce((a, p) => (a === null || dist(p) < dist(a) ? p : a), null);
-      const mine = dots.find(p => p.label === own);
+      const closest = ps => ps.reduce((a, p) => (a === null || dist(p) < dist(a) ? p : a), null);
+      const near = closest(dots), mine = closest(dots.filter(p => own.includes(p.label)));
       const lead = [...svg.querySelectorAll('line[data-point]')]
-        .find(l => l.getAttribute('data-point') === own);
-      if (lead && mine) {  // a leader line from the label must start at its own dot
+        .find(l => l.getAttribute('data-point') === key);
+      if (lead && mine) {  // a leader line from the label must start at its own dot(s)
+        const mx = own.map(n => dots.find(p => p.label === n)).filter(p => p);
+        const cx = mx.reduce((a, p) => a + p.x, 0) / mx.length;
+        const cy = mx.reduce((a, p) => a + p.y, 0) / mx.length;
         const m = lead.getScreenCTM(), x = +lead.getAttribute('x1'), y = +lead.getAttribute('y1');
         const px = m.a * x + m.c * y + m.e, py = m.b * x + m.d * y + m.f;
-        if (Math.hypot(px - mine.x, py - mine.y) > 2)
-          out.misplaced.push(chart + ': leader of "' + own + '" starts off its dot');
+        if (Math.hypot(px - cx, py - cy) > 2)
+          out.misplaced.push(chart + ': leader of "' + key + '" starts off its dot');
+        const x2 = +lead.getAttribute('x2'), y2 = +lead.getAttribute('y2');
+        const qx = m.a * x2 + m.c * y2 + m.e, qy = m.b * x2 + m.d * y2 + m.f;
+        for (const o of dots) {  // a leader that runs through another dot misleads
+          if (own.includes(o.label)) continue;
+          const vx = qx - px, vy = qy - py, len2 = vx * vx + vy * vy || 1;
+          const u = Math.max(0, Math.min(1, ((o.x - px) * vx + (o.y - py) * vy) / len2));
+          if (Math.hypot(o.x - (px + u * vx), o.y - (py + u * vy)) < 5 * m.a)
+            out.misplaced.push(chart + ': leader of "' + key + '" runs through "' + o.label + '"');
+        }
         continue;
       }
-      if (!mine || (near.label !== own && dist(near) + 0.5 < dist(mine)))
-        out.misplaced.push(chart + ': "' + own + '" is nearest to "' + (near && near.label) + '"');
+      if (!mine || (!own.includes(near.label) && dist(near) + 0.5 < dist(mine)))
+        out.misplaced.push(chart + ': "' + key + '" is nearest to "' + (near && near.label) + '"');
     }
   }
   const pre = document.createElement('pre');

@@ -109,7 +109,7 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
     """Labels for ticks with just enough decimals to tell them apart."""
     if len(ticks) < 2:
         return [fmt_num(t) for t in ticks]
-    step = min(abs(b - a) for a, b in itertools.pairwise(ticks))
+    step = float(f"{min(abs(b - a) for a, b in itertools.pairwise(ticks)):.6g}")  # no fp noise
     if step <= 0:
         return [fmt_num(t) for t in ticks]
     decimals = max(0, -math.floor(math.log10(step)))
@@ -176,43 +176,82 @@ _LEADS = tuple(
 )
 
 
+def _seg_dist(a: tuple[float, float], b: tuple[float, float], p: tuple[float, float]) -> float:
+    """Distance from point ``p`` to the segment ``a``-``b``."""
+    (ax, ay), (bx, by), (px, py) = a, b, p
+    dx, dy = bx - ax, by - ay
+    n = dx * dx + dy * dy
+    t = 0.0 if n == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / n))
+    return math.hypot(px - (ax + t * dx), py - (ay + t * dy))
+
+
+def clusters(dots: Sequence[tuple[float, float, str]], within: float = 10.0) -> list[list[int]]:
+    """Indices of dots grouped when closer than ``within`` user units (single linkage): dots
+    that coincide at the chart's scale share one label, which no placement could tell apart."""
+    groups: list[list[int]] = []
+    for i, (x, y, _) in enumerate(dots):
+        near = [g for g in groups if any(math.hypot(x - dots[j][0], y - dots[j][1]) < within
+                                         for j in g)]  # fmt: skip
+        merged = [i] + [j for g in near for j in g]
+        groups = [g for g in groups if g not in near] + [sorted(merged)]
+    return sorted(groups)
+
+
 def place_labels(
-    dots: Sequence[tuple[float, float, str]], area: Box
+    dots: Sequence[tuple[float, float, str]], area: Box, groups: Sequence[Sequence[int]] = ()
 ) -> list[tuple[float, float, str, str, tuple[float, float] | None]]:
-    """(x, y, anchor, text, leader end or None) per dot: a label that overlaps no other label
-    or dot and is nearer its own dot than any other; else one joined to it by a leader line."""
+    """(x, y, anchor, text, leader end or None) per group of dots (default: one per dot): a
+    label that overlaps no other label or dot and is nearer its own dots than any other; else
+    one joined to the group's centre by a leader line that passes no other dot. A group's
+    label lists its names (" · ")."""
+    groups = [list(g) for g in groups] or [[i] for i in range(len(dots))]
     marks = [Box(x - 6, y - 6, x + 6, y + 6) for x, y, _ in dots]
     placed: list[Box] = []
     out: list[tuple[float, float, str, str, tuple[float, float] | None]] = []
 
-    def free(box: Box, own: int) -> bool:
+    def free(box: Box, own: Sequence[int]) -> bool:
         inside = box.l >= area.l and box.r <= area.r and box.t >= area.t and box.b <= area.b
         return (
             inside
             and not any(box.hits(p, 3) for p in placed)
-            and not any(box.hits(m, 1) for j, m in enumerate(marks) if j != own)
+            and not any(box.hits(m, 1) for j, m in enumerate(marks) if j not in own)
         )
 
     def gap(box: Box, x: float, y: float) -> float:
         return math.hypot(max(box.l - x, 0, x - box.r), max(box.t - y, 0, y - box.b))
 
     Placed = tuple[float, float, str, str, tuple[float, float] | None]
-    for i, (x, y, text) in enumerate(dots):
+    for g in groups:
+        x = sum(dots[j][0] for j in g) / len(g)
+        y = sum(dots[j][1] for j in g) / len(g)
+        text = " · ".join(dots[j][2] for j in g)
+        spread = max(math.hypot(dots[j][0] - x, dots[j][1] - y) for j in g)
         chosen: Placed | None = None
         for dx, dy, anchor in _SPOTS:
+            dx += math.copysign(spread, dx) if dx else 0.0
+            dy += math.copysign(spread, dy) if dy else 0.0
             box = text_box(x + dx, y + dy, text, SMALL, anchor)
             mine = gap(box, x, y)
-            if free(box, i) and all(
-                gap(box, ox, oy) > mine + 2 for j, (ox, oy, _) in enumerate(dots) if j != i
+            if free(box, g) and all(
+                gap(box, ox, oy) > mine + 2 for j, (ox, oy, _) in enumerate(dots) if j not in g
             ):
                 chosen = (x + dx, y + dy, anchor, text, None)
                 break
-        if chosen is None:
+        others = [(ox, oy) for j, (ox, oy, _) in enumerate(dots) if j not in g]
+        # leaders: best, one that passes no other dot to a label by no other dot; then one
+        # that passes no other dot; then any free spot
+        for near_ok, pass_ok in ((12.0, 8.0), (0.0, 8.0), (0.0, 0.0)):
+            if chosen is not None:
+                break
             for dx, dy in _LEADS:
                 anchor = "start" if dx > 4 else "end" if dx < -4 else "middle"
                 box = text_box(x + dx, y + dy + 4, text, SMALL, anchor)
-                if free(box, i):
-                    end = (min(max(x, box.l), box.r), min(max(y, box.t), box.b))
+                end = (min(max(x, box.l), box.r), min(max(y, box.t), box.b))
+                if (
+                    free(box, g)
+                    and all(_seg_dist((x, y), end, o) > pass_ok for o in others)
+                    and all(gap(box, ox, oy) > near_ok for ox, oy in others)
+                ):
                     chosen = (x + dx, y + dy + 4, anchor, text, end)
                     break
         if chosen is None:  # nowhere free: beside the dot (the layout test would flag it)

@@ -24,6 +24,7 @@ from wattwise.report.chartlayout import (
     SMALL,
     Box,
     Scale,
+    clusters,
     fit,
     fmt_num,
     nice_ticks,
@@ -322,9 +323,7 @@ def scatter_chart(
         )
     dots = [(sx(p.x), sy(p.y), p.label) for p in pts]
     area = Box(left + 2, top + 2, left + pw - 2, top + ph - 2)
-    for p, (x, y, _), (lx, ly, anchor, text, lead) in zip(
-        pts, dots, place_labels(dots, area), strict=True
-    ):
+    for p, (x, y, _) in zip(pts, dots, strict=True):
         colour = PALETTE[2] if p.front else PALETTE[0]
         out.append(
             f"<circle data-label={quoteattr(p.label)} cx='{x:.1f}' cy='{y:.1f}' r='5' "
@@ -335,14 +334,18 @@ def scatter_chart(
                 f"<circle cx='{x:.1f}' cy='{y:.1f}' r='10' fill='none' stroke='{PALETTE[3]}' "
                 "stroke-width='2'/>"
             )
+    groups = clusters(dots)
+    for g, (lx, ly, anchor, text, lead) in zip(groups, place_labels(dots, area, groups),
+                                              strict=True):  # fmt: skip
+        names = quoteattr("|".join(pts[k].label for k in g))  # dots that coincide: one label
         if lead is not None:
+            cx, cy = sum(dots[k][0] for k in g) / len(g), sum(dots[k][1] for k in g) / len(g)
             out.append(
-                f"<line data-point={quoteattr(p.label)} x1='{x:.1f}' y1='{y:.1f}' "
+                f"<line data-point={names} x1='{cx:.1f}' y1='{cy:.1f}' "
                 f"x2='{lead[0]:.1f}' y2='{lead[1]:.1f}' {AXIS}/>"
             )
         out.append(
-            _text(lx, ly, text, anchor=anchor,
-                  extra=f" font-size='{SMALL}' data-point={quoteattr(p.label)}")
+            _text(lx, ly, text, anchor=anchor, extra=f" font-size='{SMALL}' data-point={names}")
         )
     out.append("</svg>")
     return "".join(out)
