@@ -6,6 +6,9 @@ import itertools
 import math
 import xml.etree.ElementTree as ET
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from wattwise.report import chartlayout as layout
 from wattwise.report import svg
 
@@ -219,3 +222,35 @@ def test_a_leader_line_never_runs_through_another_dot() -> None:
     labels = [t for t in root.iter(f"{NS}text") if t.get("data-point")]
     assert "0000" not in " ".join("".join(t.itertext()) for t in root.iter(f"{NS}text"))
     assert sum(len((t.get("data-point") or "").split("|")) for t in labels) == len(pts)
+
+
+NAMES = ("baseline", "int8-dynamic", "int4-weight", "prune-structured", "prune-unstructured-50%",
+         "distill", "combined", "speculative", "compiled", "speculative+compiled")  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.5, 400), st.floats(20, 80), st.booleans()),
+                min_size=1, max_size=len(NAMES)))  # fmt: skip
+def test_no_two_scatter_texts_overlap_whatever_the_variants(
+    values: list[tuple[float, float, bool]],
+) -> None:
+    pts = [svg.Point(NAMES[i], x, y, front) for i, (x, y, front) in enumerate(values)]
+    root = _parse(svg.scatter_chart(pts, title="t", x_label="mJ", y_label="ppl"))
+    _no_overlap(root)
+    named = [n for t in root.iter(f"{NS}text") if t.get("data-point")
+             for n in (t.get("data-point") or "").split("|")]  # fmt: skip
+    assert sorted(named) == sorted(p.label for p in pts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.1, 50), min_size=1, max_size=12),
+       st.lists(st.text("abcdefgh -()<>0123456789", min_size=1, max_size=48),
+                min_size=1, max_size=8, unique=True))  # fmt: skip
+def test_no_two_timeline_texts_overlap_whatever_the_phases_and_devices(
+    phase_s: list[float], devices: list[str]
+) -> None:
+    edges = [0.0, *itertools.accumulate(phase_s)]
+    bands = [(a, b, f"phase {i}") for i, (a, b) in enumerate(itertools.pairwise(edges))]
+    series = {d: [(0.0, 10.0 + i), (edges[-1], 20.0 + i)] for i, d in enumerate(devices)}
+    _no_overlap(_parse(svg.line_chart(series, title="t", x_label="s", y_label="W",
+                                      bands=bands)))  # fmt: skip
