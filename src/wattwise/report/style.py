@@ -71,4 +71,5 @@ code{font-size:12.5px;background:var(--code);padding:1px 4px;border-radius:4px}
   body{background:#fff}main{padding:12px 0}section{break-inside:auto;margin-top:12px}
   figure,.card,ol.recs li,tr,.banner{break-inside:avoid}h2,h3{break-after:avoid}
   .chart,.scroll{overflow:visible}.chart svg{min-width:0}
+  .scroll td,.scroll th{overflow-wrap:anywhere;min-width:0}
   header.top{print-color-adjust:exact;-webkit-print-color-adjust:exact}}"""
