@@ -132,7 +132,7 @@ def main() -> int:
         return 0
     from wattwise.optimize.cli import render
     from wattwise.optimize.lab import run_lab
-    from wattwise.optimize.plot import frontier_svg
+    from wattwise.report.svg import pareto_chart, standalone
 
     t0 = time.perf_counter()
     res = run_lab(
@@ -147,7 +147,7 @@ def main() -> int:
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
     with open(args.plot, "w", encoding="utf-8") as f:
-        f.write(frontier_svg(doc))
+        f.write(standalone(pareto_chart(doc)))
     print(render(doc))
     print(f"lab wall time {doc['wall_s']:.0f} s")
     return 0
