@@ -24,6 +24,9 @@ FORMULAS = (
     "is 365.25 days; accounted with the same context as the run.",
     "Other hardware: wattwise estimator, memory-bound decode (weights read per token at the "
     "chip's bandwidth × efficiency, power = idle + (TDP − idle) × load, host share) — estimated.",
+    "Pareto frontier of the optimisation lab: a variant is on it unless another is no worse "
+    "beyond the noise bands (5 % energy per token, 0.5 % perplexity) on both axes and better "
+    "beyond them on one; differences within noise decide nothing.",
     "Savings of a recommendation: each action is an effect on the yearly site at scale (IT "
     "energy × a measured or estimated factor; a new PUE, grid intensity or price). Actions are "
     "ranked and applied in sequence against one baseline, so each saving is what the action "

@@ -118,7 +118,6 @@ def _band_labels(
     the chart has every name)."""
     placed: list[tuple[float, int, str, Box]] = []
     for a, b, label in bands:
-        cx = (sx(a) + sx(b)) / 2
         options = [(row, label) for row in (0, 1)]
         options.append((0, fit(label, max(0.0, sx(b) - sx(a)), SMALL)))
         for row, text in options:
