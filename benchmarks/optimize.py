@@ -132,8 +132,8 @@ def main() -> int:
         return 0
     from wattwise.optimize.cli import render
     from wattwise.optimize.lab import run_lab
-    from wattwise.optimize.plot import frontier_svg
     from wattwise.outputs import atomic_write_text, check_output_path
+    from wattwise.report.svg import pareto_chart, standalone
 
     check_output_path(args.out)  # before the lab: its results are never lost to a bad path
     check_output_path(args.plot, what="--plot")
@@ -149,7 +149,7 @@ def main() -> int:
     doc = res.to_dict()
     doc["wall_s"] = time.perf_counter() - t0
     atomic_write_text(args.out, json.dumps(doc, indent=2))
-    atomic_write_text(args.plot, frontier_svg(doc))
+    atomic_write_text(args.plot, standalone(pareto_chart(doc)))
     print(render(doc))
     print(f"lab wall time {doc['wall_s']:.0f} s")
     return 0

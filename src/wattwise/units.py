@@ -2,9 +2,15 @@
 
 Energy is carried in joules (``_j``) inside wattwise; kilowatt-hours (``_kwh``) appear only at
 the accounting and reporting edges.
+
+Formatting is for people (reports, the CLI's human output): three significant digits, SI
+prefixes (``1.09 MWh``, ``3.2 kg``), grouped digits from 10,000 on (``14,425``) and never
+e-notation. JSON output keeps the raw numbers.
 """
 
 from __future__ import annotations
+
+import math
 
 J_PER_KWH = 3.6e6
 J_PER_WH = 3600.0
@@ -37,41 +43,74 @@ def mj_to_j(energy_mj: float) -> float:
     return energy_mj / MJ_PER_J
 
 
+def format_number(value: float, digits: int = 3) -> str:
+    """``digits`` significant digits in fixed point without trailing zeros, grouped digits from
+    1,000 on, never e-notation: ``2,210``, ``14,425``, ``12.3``, ``0.00114``, ``-3.2``;
+    ``—`` for NaN / infinity."""
+    if not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    r = float(f"{value:.{digits}g}")  # rounded to ``digits`` significant digits
+    if abs(r) >= 10 ** (digits - 1):
+        return f"{round(value):,}"  # integers keep every digit: 14,425 not 14,400
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(r))))
+    text = f"{r:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _scaled(value: float, steps: tuple[tuple[float, str], ...], digits: int = 3) -> str:
+    """``value`` in the largest of ``steps`` (scale, unit; descending) whose rounded mantissa
+    is at least 1 (the last step below that)."""
+    if not math.isfinite(value):
+        return f"— {steps[-1][1]}"
+    if value == 0:
+        return f"0 {steps[-1][1]}"
+    for scale, unit in steps:
+        mantissa = float(f"{value / scale:.{digits}g}")
+        if abs(mantissa) >= 1:
+            return f"{format_number(value / scale, digits)} {unit}"
+    scale, unit = steps[-1]
+    return f"{format_number(value / scale, digits)} {unit}"
+
+
+#: SI prefixes from 10^12 down to 10^-9 (micro as µ).
+SI_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
+               (1e-6, "µ"), (1e-9, "n"))  # fmt: skip
+
+
+def format_si(value: float, unit: str, digits: int = 3) -> str:
+    """``value`` of ``unit`` with an SI prefix so that 1 <= mantissa < 1000: ``format_si(2.4e6,
+    'Wh')`` = ``2.4 MWh``, ``format_si(0.0052, 'J')`` = ``5.2 mJ``."""
+    return _scaled(value, tuple((f, p + unit) for f, p in SI_PREFIXES), digits)
+
+
 def format_energy(energy_j: float) -> str:
-    """Human-readable energy: J below 10 kJ, then Wh / kWh / MWh."""
-    a = abs(energy_j)
-    if a < 1e4:
-        return f"{energy_j:.3g} J" if a < 100 else f"{energy_j:.0f} J"
-    wh = j_to_wh(energy_j)
-    if abs(wh) < 1e3:
-        return f"{wh:.3g} Wh"
-    if abs(wh) < 1e6:
-        return f"{wh / 1e3:.3g} kWh"
-    return f"{wh / 1e6:.3g} MWh"
+    """Human-readable energy: mJ and J below 10 kJ (``3,830 J``), then Wh / kWh / MWh / GWh."""
+    if math.isfinite(energy_j) and abs(energy_j) >= 1e4:
+        return format_si(j_to_wh(energy_j), "Wh")
+    return _scaled(energy_j, ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ")))
 
 
 def format_power(power_w: float) -> str:
-    """Human-readable power in W or kW."""
-    if abs(power_w) < 1e3:
-        return f"{power_w:.3g} W" if abs(power_w) < 100 else f"{power_w:.0f} W"
-    return f"{power_w / 1e3:.3g} kW"
+    """Human-readable power: W, kW, MW (mW below 1 W)."""
+    return format_si(power_w, "W")
 
 
 def format_duration(duration_s: float) -> str:
     """Human-readable duration: ms, s, min or h."""
+    if not math.isfinite(duration_s):
+        return "—"
     if duration_s < 1:
         return f"{duration_s * 1e3:.0f} ms"
     if duration_s < 120:
         return f"{duration_s:.2f} s"
     if duration_s < 7200:
         return f"{duration_s / 60:.1f} min"
-    return f"{duration_s / 3600:.2f} h"
+    return f"{format_number(duration_s / 3600)} h"
 
 
 def format_mass_g(mass_g: float) -> str:
-    """Human-readable mass from grams: g, kg or t."""
-    if abs(mass_g) < 1e3:
-        return f"{mass_g:.3g} g"
-    if abs(mass_g) < 1e6:
-        return f"{mass_g / 1e3:.3g} kg"
-    return f"{mass_g / 1e6:.3g} t"
+    """Human-readable mass from grams: µg, mg, g, kg, t, kt."""
+    steps = ((1e9, "kt"), (1e6, "t"), (1e3, "kg"), (1.0, "g"), (1e-3, "mg"), (1e-6, "µg"))
+    return _scaled(mass_g, steps)

@@ -51,7 +51,8 @@ def test_audit_writes_report_matching_the_ledger(tiny_audit: TinyAudit) -> None:
         ("plot-regions", "bar"),
         ("plot-pareto", "scatter"),
     ):
-        m = re.search(rf"<figure id='{fig}'><svg [^>]*data-chart=[\"'](\w+)[\"']", html)
+        chart = r"(?:<div class='chart'>)?"  # the phone layout's scroll container
+        m = re.search(rf"<figure id='{fig}'>{chart}<svg [^>]*data-chart=[\"'](\w+)[\"']", html)
         assert m and m.group(1) == kind, fig
     assert html.count("<polyline data-series=") >= 1  # a device's power line
     # self-contained: no script, no stylesheet or image from anywhere

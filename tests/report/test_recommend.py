@@ -19,6 +19,7 @@ from wattwise.report.recommend import (
     rule_power_cap,
     utilisation_saving,
 )
+from wattwise.report.reduce import recommendations_section
 
 INTENSITY = 400.0
 PRICE = 0.2
@@ -121,7 +122,9 @@ def test_cleaner_region_within_reach() -> None:
     r = rule_cleaner_region(_doc(regions=regions))
     assert r is not None and "a" in r.title
     assert math.isclose(r.saving_kg_per_year or 0, 60.0 * 0.9)
-    assert r.saving_kwh_per_year == 0.0 and r.saving_money_per_year == 0.0
+    assert math.isclose(r.saving_kwh_per_year or 0, 0, abs_tol=1e-9)
+    assert math.isclose(r.saving_money_per_year or 0, 0, abs_tol=1e-9)
+    assert "IT and facility energy are unchanged" in r.cost
     clean_here = {"current": _row("here", 61.0), "candidates": [_row("a", 60.0)]}
     assert rule_cleaner_region(_doc(regions=clean_here)) is None
 
@@ -165,3 +168,83 @@ def test_recommend_orders_by_saving_unquantified_last() -> None:
     assert quantified == sorted(quantified, reverse=True)
     assert kg[-2:] == [None, None]
     assert recommend(_doc(footprint={"assumptions": []})) == []  # nothing calls for an action
+
+
+def _region_doc(region_pue: float) -> dict[str, Any]:
+    """PUE 1.5 assumed here; the cleanest region has ``region_pue`` and a tenth of the grid."""
+    best = {"key": "gcp:europe-north2", "name": "gcp:europe-north2", "pue": region_pue,
+            "co2e_location_g": 60.0 * region_pue / 1.5, "facility_energy_kwh": region_pue,
+            "intensity_g_per_kwh": 40.0, "cost": {"value": 0.2 * region_pue, "currency": "EUR"}}
+    fp = {"assumptions": [{"name": "pue", "value": 1.5, "provenance": "assumed", "source": "x"}]}
+    return _doc(footprint=fp, lab=_lab(),
+                regions={"current": _row("here", 600.0), "candidates": [best]})  # fmt: skip
+
+
+def test_region_and_efficient_facility_do_not_both_claim_the_same_kwh() -> None:
+    recs = recommend(_region_doc(1.09))
+    by = {r.rule: r for r in recs}
+    region, facility = by["cleaner-region"], by["efficient-facility"]
+    # alone, both claim the PUE overhead above ~1.1 ...
+    assert math.isclose(region.alone_kwh_per_year or 0, 100.0 * (1.5 - 1.09))
+    assert math.isclose(facility.alone_kwh_per_year or 0, 100.0 * (1.5 - 1.1))
+    # ... combined, the facility action ranked after the move adds nothing more
+    first, second = recs.index(region), recs.index(facility)
+    assert first < second and facility.after == second
+    assert math.isclose(facility.saving_kwh_per_year or 0, 0.0, abs_tol=1e-9)
+
+
+def test_sequential_savings_add_up_to_doing_every_action() -> None:
+    from wattwise.report.savings import baseline_site
+
+    doc = _region_doc(1.09)
+    recs = [r for r in recommend(doc) if r.effect is not None]
+    base = baseline_site(doc)
+    assert base is not None
+    end = base
+    for r in recs:
+        assert r.effect is not None
+        end = r.effect.apply(end)
+    kwh = sum(r.saving_kwh_per_year or 0 for r in recs)
+    assert math.isclose(kwh, base.facility_kwh - end.facility_kwh)
+    assert math.isclose(sum(r.saving_kg_per_year or 0 for r in recs), base.co2e_kg - end.co2e_kg)
+    assert sum(r.saving_kg_per_year or 0 for r in recs) <= base.co2e_kg
+    kg = [r.saving_kg_per_year or 0 for r in recs]
+    assert kg == sorted(kg, reverse=True)  # greedy order: the biggest next step first
+
+
+def test_region_text_matches_its_facility_energy_figure() -> None:
+    moved = rule_cleaner_region(_region_doc(1.09))
+    assert moved is not None and (moved.saving_kwh_per_year or 0) > 1.0
+    assert "unchanged (the same PUE)" not in moved.cost and "1.5 → 1.09" in moved.cost
+    same = rule_cleaner_region(_region_doc(1.5))
+    assert same is not None and math.isclose(same.saving_kwh_per_year or 0, 0, abs_tol=1e-9)
+    assert "IT and facility energy are unchanged" in same.cost
+
+
+def test_report_states_each_saving_after_the_ones_above_and_the_total() -> None:
+    doc = _region_doc(1.09)
+    doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
+    html = recommendations_section(doc)
+    assert "kWh facility energy" in html and "once #1 is done" in html and "(alone: " in html
+    total = [r["saving_kg_per_year"] for r in doc["recommendations"]
+             if r["saving_kg_per_year"] is not None]  # fmt: skip
+    assert f"data-saving-kg='{sum(total):.9g}'" in html
+
+
+def test_money_after_a_move_to_a_place_without_a_price_says_why_it_is_unknown() -> None:
+    doc = _region_doc(1.09)
+    del doc["regions"]["candidates"][0]["cost"]  # the cleanest region has no published price
+    doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
+    first, second = doc["recommendations"][:2]
+    assert first["rule"] == "cleaner-region" and first["saving_money_per_year"] is None
+    assert second["saving_money_per_year"] is None and second["alone_money_per_year"] > 0
+    html = recommendations_section(doc)
+    assert "not known once the actions above are done" in html
+
+
+def test_an_action_covered_by_the_ones_above_says_it_saves_nothing_more() -> None:
+    doc = _region_doc(1.09)
+    doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
+    html = recommendations_section(doc)
+    item = html.split("data-rule=\"efficient-facility\"")[1].split("</li>")[0]
+    assert "saves nothing more once #" in item and "(alone: " in item

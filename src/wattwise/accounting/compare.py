@@ -13,11 +13,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from wattwise.accounting.context import Context
-from wattwise.accounting.footprint import Cost, Device, account, resolve_grid
+from wattwise.accounting.footprint import Cost, Device, Footprint, account, resolve_grid
 from wattwise.data.lookup import latest_cloud_factors
 from wattwise.data.tables import country_factors, subnational_factors
+from wattwise.units import format_number
 
 KINDS = ("country", "subnational", "cloud")
+#: Below this a table's grid intensity (gCO2e/kWh) is a gap in the source data, not a figure:
+#: no grid runs without emissions (hydro, nuclear and wind have lifecycle factors of ~10-30
+#: g/kWh; the lowest national figures in grid_country.csv are ~20, Lesotho and Bhutan: hydro).
+#: ``grid_country.csv`` has "CF" (Central African Republic) at 0 g/kWh.
+MIN_PLAUSIBLE_G_PER_KWH = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,27 @@ class RegionRow:
     co2e_market_g: float
     cost: Cost | None
     source: str
+    #: What the price is: "your price", "EU average" (no national figure), "<key> tariff",
+    #: or "" when no price is known (see :func:`price_basis`).
+    price_basis: str = ""
+    #: Why the row's figures are not to be trusted ("" when they are): a table intensity of
+    #: 0 g/kWh is a gap in the source, not a carbon-free grid. Flagged rows sort last.
+    flag: str = ""
+
+
+def price_basis(fp: Footprint) -> str:
+    """A short name for the price a footprint used: ``your price`` (given), ``EU average``
+    (no figure for the country: the EU average stands in), ``<country> tariff`` (the table's
+    national figure), or ``""`` when no price is known."""
+    price = next((a for a in fp.assumptions if a.name == "price"), None)
+    if price is None or not isinstance(price.value, int | float):
+        return ""
+    if price.provenance == "user":
+        return "your price"
+    if "EU average" in price.source:
+        return "EU average"
+    words = price.source.split()
+    return f"{words[1]} tariff" if len(words) > 1 else "table tariff"
 
 
 def location_context(base: Context, key: str) -> Context:
@@ -80,7 +107,8 @@ def compare_regions(
     devices: Sequence[Device | tuple[str, str, int]] = (),
 ) -> list[RegionRow]:
     """Account the same energy in each place of ``keys`` (default: every place with data),
-    sorted by location-based carbon, lowest first. Unknown keys raise UnknownKeyError."""
+    sorted by location-based carbon, lowest first; rows whose table figure is implausible
+    (``flag``, e.g. a 0 g/kWh gap) come last. Unknown keys raise UnknownKeyError."""
     rows: list[RegionRow] = []
     for key in keys if keys is not None else default_keys():
         ctx = location_context(context, key)
@@ -101,7 +129,20 @@ def compare_regions(
                 co2e_market_g=fp.co2e_market_g,
                 cost=fp.cost,
                 source=used.source,
+                price_basis=price_basis(fp),
+                flag=implausible(fp.intensity_g_per_kwh) if grid is not None else "",
             )
         )
-    rows.sort(key=lambda r: (r.co2e_location_g, r.key))
+    rows.sort(key=lambda r: (bool(r.flag), r.co2e_location_g, r.key))
     return rows
+
+
+def implausible(intensity_g_per_kwh: float) -> str:
+    """The reason a table's grid intensity cannot be right, or "" (see MIN_PLAUSIBLE_G_PER_KWH)."""
+    if intensity_g_per_kwh < MIN_PLAUSIBLE_G_PER_KWH:
+        return (
+            f"{format_number(intensity_g_per_kwh)} gCO2e/kWh in the source table is a gap, not "
+            "a figure: no grid is carbon-free (lifecycle factors of hydro and nuclear are "
+            "~10-30 g/kWh)"
+        )
+    return ""

@@ -191,6 +191,7 @@ def _row_dict(r: Any, current: bool = False) -> dict[str, Any]:
         "co2e_location_g": r.co2e_location_g,
         "co2e_market_g": r.co2e_market_g,
         "cost": {"value": r.cost.value, "currency": r.cost.currency} if r.cost else None,
+        "price_basis": r.price_basis,
         "source": r.source,
         "current": current,
     }
@@ -203,7 +204,7 @@ def regions(
     reach (their cloud provider's regions; else every cloud region and country with data) and
     a chart selection (own place, the 5 cleanest candidates, reference countries)."""
     from wattwise.accounting import compare_regions
-    from wattwise.accounting.compare import default_keys
+    from wattwise.accounting.compare import default_keys, price_basis
     from wattwise.data.lookup import cloud_regions
 
     if ctx.cloud is not None:
@@ -217,6 +218,7 @@ def regions(
         cands = compare_regions(energy_j, duration_s, ctx, keys, provenance)
     except Exception:  # a provider table without usable keys: fall back to every place
         cands = compare_regions(energy_j, duration_s, ctx, default_keys(("cloud",)), provenance)
+    cands = [r for r in cands if not r.flag]  # a 0 g/kWh gap is no place to move to
     # The run's own place, accounted the same way (world average when none was given).
     current = {
         "key": "here",
@@ -227,16 +229,19 @@ def regions(
         "co2e_location_g": fp.co2e_location_g,
         "co2e_market_g": fp.co2e_market_g,
         "cost": {"value": fp.cost.value, "currency": fp.cost.currency} if fp.cost else None,
+        "price_basis": price_basis(fp),
         "source": next((a.source for a in fp.assumptions if a.name == "grid_intensity"), ""),
         "current": True,
     }
     refs = compare_regions(energy_j, duration_s, ctx, REFERENCE_PLACES, provenance)
     chart = [current] + [_row_dict(r) for r in cands[:5]] + [_row_dict(r) for r in refs]
+    # One row per place: the run's own place is also a reference country or a candidate
+    # (key "here" vs "DE", the same name "country DE (Germany)"); it is listed once, as itself.
     seen: set[str] = set()
     uniq = []
     for r in chart:
-        if r["key"] not in seen:
-            seen.add(r["key"])
+        if r["key"] not in seen and r["name"] not in seen:
+            seen.update((r["key"], r["name"]))
             uniq.append(r)
     uniq.sort(key=lambda r: r["co2e_location_g"])
     return {

@@ -172,7 +172,7 @@ def handle_audit(args: argparse.Namespace) -> int:
 
 
 def _summary(outcome: Any, pdf_line: str, elapsed_s: float) -> None:
-    from wattwise.units import format_duration, format_energy, format_mass_g
+    from wattwise.units import format_duration, format_energy, format_mass_g, kwh_to_j
 
     doc = outcome.doc
     fp, sc = doc["footprint"], doc["scale"]
@@ -181,12 +181,15 @@ def _summary(outcome: Any, pdf_line: str, elapsed_s: float) -> None:
         f"wattwise audit done in {format_duration(elapsed_s)}: run {outcome.run_id[:12]}, "
         f"{format_energy(doc['run']['energy_j'])} ({doc['run']['provenance']}), "
         f"{format_mass_g(fp['co2e_location_g'])} CO2e in {fp['location']}",
-        f"  at {sc['units_per_day']:,.0f} {sc['unit']}s/day: {y['facility_energy_kwh']:.3g} kWh, "
-        f"{y['co2e_location_kg']:.3g} kgCO2e per year",
+        f"  at {sc['units_per_day']:,.0f} {sc['unit']}s/day: "
+        f"{format_energy(kwh_to_j(y['facility_energy_kwh']))}, "
+        f"{format_mass_g(y['co2e_location_kg'] * 1e3)} CO2e per year",
     ]
     for i, r in enumerate(doc.get("recommendations", [])[:3], 1):
-        kg = r.get("saving_kg_per_year")
-        saving = f" (saves {kg:.3g} kgCO2e/year)" if isinstance(kg, int | float) else ""
+        kg = r.get("saving_kg_per_year")  # after the actions above it (report.savings)
+        saving = (
+            f" (saves {format_mass_g(kg * 1e3)} CO2e/year)" if isinstance(kg, int | float) else ""
+        )
         lines.append(f"  {i}. {r['title']}{saving}")
     if outcome.exit_code:
         lines.append(f"  the command failed with exit code {outcome.exit_code}")

@@ -164,7 +164,9 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
                 f"the command failed with exit code {exit_code}: the figures cover what was "
                 "measured until it stopped"
             )
-        say(f"[2/5] accounting {result.energy.total_j:.4g} J ({result.energy.label})")
+        from wattwise.units import format_energy
+
+        say(f"[2/5] accounting {format_energy(result.energy.total_j)} ({result.energy.label})")
         fp = footprint_of(result, ctx)
         ledger.set_extra(result.run_id, "context", ctx.to_dict())
         ledger.set_extra(result.run_id, "footprint", fp.to_dict())

@@ -45,7 +45,6 @@ def handle(args: argparse.Namespace) -> int:
     from wattwise.accounting.compare import KINDS, default_keys
     from wattwise.cli.footprint import context_from_args, embodied_devices
     from wattwise.ledger import Ledger
-    from wattwise.units import format_mass_g
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     bad = [k for k in kinds if k not in KINDS]
@@ -67,50 +66,86 @@ def handle(args: argparse.Namespace) -> int:
         result.energy.label,
         embodied_devices(result),
     )
-    shown = rows if args.top == 0 else rows[: args.top]
+    kept = [r for r in rows if not r.flag]
+    flagged = [r for r in rows if r.flag]
+    shown = kept if args.top == 0 else kept[: args.top]
     if args.json:
         doc = {
             "run_id": result.run_id,
             "energy_j": result.energy.total_j,
             "provenance": result.energy.label,
-            "rows": [
-                {
-                    "key": r.key,
-                    "kind": r.kind,
-                    "name": r.name,
-                    "year": r.year,
-                    "basis": r.basis,
-                    "intensity_g_per_kwh": r.intensity_g_per_kwh,
-                    "pue": r.pue,
-                    "facility_energy_kwh": r.facility_energy_kwh,
-                    "co2e_location_g": r.co2e_location_g,
-                    "co2e_market_g": r.co2e_market_g,
-                    "cost": {"value": r.cost.value, "currency": r.cost.currency}
-                    if r.cost
-                    else None,
-                    "source": r.source,
-                }
-                for r in shown
-            ],
+            "rows": [_row_doc(r) for r in shown],
+            "flagged": [_row_doc(r) for r in flagged],
         }
         jsonsafe.write(doc)
         return 0
-    out = [
-        f"run {result.run_id[:12]}: {result.energy.total_j:.4g} J ({result.energy.label}), "
-        f"{len(rows)} places, lowest carbon first",
-        f"  {'PLACE':<26} {'KIND':<11} {'g/kWh':>7} {'PUE':>5} {'CO2e loc':>10} "
-        f"{'CO2e mkt':>10} {'COST':>12}",
-    ]
-    for r in shown:
-        cost = f"{r.cost.value:.3g} {r.cost.currency}" if r.cost else "-"
-        out.append(
-            f"  {r.key:<26} {r.kind:<11} {r.intensity_g_per_kwh:>7.0f} {r.pue:>5.3g} "
-            f"{format_mass_g(r.co2e_location_g):>10} {format_mass_g(r.co2e_market_g):>10} "
-            f"{cost:>12}"
-        )
-    if len(shown) < len(rows):
-        out.append(f"  ... {len(rows) - len(shown)} more (--top 0 for all)")
     from wattwise.cli.render import printable_lines
 
-    sys.stdout.write(printable_lines(out) + "\n")
+    sys.stdout.write(printable_lines(human_lines(result, kept, shown, flagged)) + "\n")
     return 0
+
+
+def _row_doc(r: Any) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "kind": r.kind,
+        "name": r.name,
+        "year": r.year,
+        "basis": r.basis,
+        "intensity_g_per_kwh": r.intensity_g_per_kwh,
+        "pue": r.pue,
+        "facility_energy_kwh": r.facility_energy_kwh,
+        "co2e_location_g": r.co2e_location_g,
+        "co2e_market_g": r.co2e_market_g,
+        "cost": {"value": r.cost.value, "currency": r.cost.currency} if r.cost else None,
+        "price_basis": r.price_basis,
+        "source": r.source,
+        "flag": r.flag,
+    }
+
+
+def columns(head: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """Rows of text cells as aligned lines: each column as wide as its widest cell (long
+    place names included), columns in ``right`` right-aligned."""
+    widths = [max(len(c) for c in col) for col in zip(head, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  " + "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(head), *(line(r) for r in rows)]
+
+
+def human_lines(result: Any, kept: list[Any], shown: list[Any], flagged: list[Any]) -> list[str]:
+    """The human table: SI units and grouped digits, prices labelled by what they are,
+    implausible source figures left out with the reason."""
+    from wattwise.units import format_energy, format_mass_g, format_number
+
+    out = [
+        f"run {result.run_id[:12]}: {format_energy(result.energy.total_j)} "
+        f"({result.energy.label}), {len(kept)} places, lowest carbon first"
+    ]
+    cells = [
+        [
+            r.key,
+            r.kind,
+            format_number(r.intensity_g_per_kwh),
+            format_number(r.pue),
+            format_mass_g(r.co2e_location_g),
+            format_mass_g(r.co2e_market_g),
+            f"{format_number(r.cost.value)} {r.cost.currency}"
+            + (f" ({r.price_basis})" if r.price_basis else "")
+            if r.cost
+            else "unknown (give --price)",
+        ]
+        for r in shown
+    ]
+    head = ["PLACE", "KIND", "g/kWh", "PUE", "CO2e loc", "CO2e mkt", "COST"]
+    out += columns(head, cells, {2, 3, 4, 5})
+    if len(shown) < len(kept):
+        out.append(f"  ... {len(kept) - len(shown)} more (--top 0 for all)")
+    for r in flagged:
+        out.append(f"  left out: {r.key} ({r.name}): {r.flag}")
+    return out

@@ -162,10 +162,12 @@ def handle(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render(doc) + "\n")
     if args.plot:  # after the results are out: a failed write loses nothing but the plot
-        from wattwise.optimize.plot import frontier_svg
+        from wattwise.report.svg import pareto_chart, standalone
+
+        title = f"{doc['model']}: energy per token vs perplexity ({doc['provenance']})"
 
         try:
-            atomic_write_text(args.plot, frontier_svg(doc))
+            atomic_write_text(args.plot, standalone(pareto_chart(doc, title)))
         except OSError as exc:
             raise WattwiseError(f"cannot write --plot {args.plot}: {exc.strerror or exc}") from None
     return 0

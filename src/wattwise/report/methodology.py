@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
+from wattwise.report.markup import badge, num, table
+
 FORMULAS = (
     "IT energy: the sum of the devices' energy over the run — differences of hardware counters "
     "(measured), integrated power samples (integrated) or a power model (estimated).",
@@ -22,8 +24,14 @@ FORMULAS = (
     "is 365.25 days; accounted with the same context as the run.",
     "Other hardware: wattwise estimator, memory-bound decode (weights read per token at the "
     "chip's bandwidth × efficiency, power = idle + (TDP − idle) × load, host share) — estimated.",
-    "Savings of a recommendation: the yearly facility energy × the measured or estimated "
-    "relative cut, valued at the run's grid intensity and price.",
+    "Pareto frontier of the optimisation lab: a variant is on it unless another is no worse "
+    "beyond the noise bands (5 % energy per token, 0.5 % perplexity) on both axes and better "
+    "beyond them on one; differences within noise decide nothing.",
+    "Savings of a recommendation: each action is an effect on the yearly site at scale (IT "
+    "energy × a measured or estimated factor; a new PUE, grid intensity or price). Actions are "
+    "ranked and applied in sequence against one baseline, so each saving is what the action "
+    "adds after those above it (its saving alone is shown beside it) and the savings add up; "
+    "IT-energy factors of different actions are assumed to multiply.",
 )
 
 
@@ -34,7 +42,6 @@ def _e(x: object) -> str:
 def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
     """The appendix section (HTML)."""
     from wattwise.data import data_catalog
-    from wattwise.report.html import badge, num, table
 
     fp = doc.get("footprint", {})
     assumptions = [
@@ -78,9 +85,10 @@ def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
             [
                 "one-off training of the built-in model (cached, not in the run)",
                 _e(
-                    f"{training['train_energy_j']:.4g} J ({training.get('train_energy_provenance')}"
-                    f"), {training.get('train_s')} s, held-out perplexity "
-                    f"{training.get('heldout_perplexity', 0):.4g}"
+                    f"{num(training['train_energy_j'], 4)} J "
+                    f"({training.get('train_energy_provenance')}), {training.get('train_s')} s, "
+                    "held-out perplexity "
+                    f"{num(training.get('heldout_perplexity', 0), 4)}"
                 ),
             ]
         )

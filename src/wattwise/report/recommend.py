@@ -2,10 +2,14 @@
 
 Every rule reads the audit document (the JSON stored in the ledger under ``extra["audit"]``, see
 :mod:`wattwise.audit.pipeline`) and returns a :class:`Recommendation` only when the measured
-figures call for it: no rule fires on a fixed list. Savings are per year at the audit's scale
-(``doc["scale"]``): facility kWh, kgCO2e (location-based, the grid intensity of the run's
-context) and money (the context's price; ``None`` when no price is known). Each carries the
-evidence it rests on (a measured figure, a table row) and its cost in quality or time.
+figures call for it: no rule fires on a fixed list. Each states its action as an
+:class:`~wattwise.report.savings.Effect` on the audit's yearly site (``doc["scale"]``); savings
+are per year at that scale: facility kWh (IT × PUE), kgCO2e (location-based, the grid intensity
+of the run's context) and money (the context's price; ``None`` when no price is known).
+:func:`recommend` ranks the actions and applies them in sequence against one baseline: each
+action's saving is what it adds after the ones ranked above it (its saving alone is kept
+beside it), so the savings add up. Each carries the evidence it rests on (a measured figure, a
+table row) and its cost in quality or time.
 
 Document keys read here (all optional; a rule whose inputs are absent does not fire):
 
@@ -26,8 +30,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from wattwise.report.savings import Effect, baseline_site, combine, region_effect, saving
+from wattwise.units import format_number as fn
 
 Doc = Mapping[str, Any]
 
@@ -46,7 +53,10 @@ POWER_CAP_SOURCE = (
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One action. Savings per year at the audit's scale; ``None`` where not quantifiable."""
+    """One action. Savings per year at the audit's scale; ``None`` where not quantifiable.
+
+    After :func:`recommend`, ``saving_*`` is what the action saves once the ``after`` actions
+    ranked above it are done, and ``alone_*`` what it would save on its own."""
 
     rule: str
     title: str
@@ -58,6 +68,11 @@ class Recommendation:
     evidence: str
     cost: str
     provenance: str  # of the saving: measured | estimated | assumed | none
+    effect: Effect | None = None
+    alone_kwh_per_year: float | None = None
+    alone_kg_per_year: float | None = None
+    alone_money_per_year: float | None = None
+    after: int = 0  # quantified actions ranked above this one (applied before it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,13 +88,25 @@ def _year(doc: Doc) -> Mapping[str, Any]:
     return y if isinstance(y, Mapping) else {}
 
 
-def _value_kwh(doc: Doc, facility_kwh: float) -> tuple[float, float | None, str]:
-    """kgCO2e and money of ``facility_kwh`` in the audit's context."""
-    scale = doc.get("scale") or {}
-    intensity = _num(scale.get("intensity_g_per_kwh")) or 0.0
-    price = _num(scale.get("price_per_kwh"))
-    money = facility_kwh * price if price is not None else None
-    return facility_kwh * intensity / 1000.0, money, str(scale.get("currency") or "")
+def _effect_rec(
+    doc: Doc,
+    rule: str,
+    title: str,
+    action: str,
+    effect: Effect,
+    evidence: str,
+    cost: str,
+    provenance: str,
+) -> Recommendation | None:
+    """A recommendation whose saving alone is ``effect`` applied to the audit's yearly site."""
+    base = baseline_site(doc)
+    if base is None:
+        return None
+    g = saving(base, effect.apply(base))
+    return Recommendation(
+        rule, title, action, g.facility_kwh, g.co2e_kg, g.money, base.currency, evidence, cost,
+        provenance, effect,
+    )  # fmt: skip
 
 
 def _fraction_rec(
@@ -92,13 +119,11 @@ def _fraction_rec(
     cost: str,
     provenance: str,
 ) -> Recommendation | None:
-    """A recommendation that cuts a ``fraction`` of the yearly facility energy."""
-    facility = _num(_year(doc).get("facility_energy_kwh"))
-    if facility is None or fraction < MIN_RELATIVE_SAVING:
+    """A recommendation that cuts a ``fraction`` of the yearly IT (hence facility) energy."""
+    if fraction < MIN_RELATIVE_SAVING:
         return None
-    kwh = facility * min(1.0, fraction)
-    kg, money, cur = _value_kwh(doc, kwh)
-    return Recommendation(rule, title, action, kwh, kg, money, cur, evidence, cost, provenance)
+    effect = Effect(it_factor=1.0 - min(1.0, fraction))
+    return _effect_rec(doc, rule, title, action, effect, evidence, cost, provenance)
 
 
 def _scale_phrase(doc: Doc) -> str:
@@ -131,15 +156,15 @@ def rule_lab_variant(doc: Doc) -> Recommendation | None:
     cut = 1.0 - e1 / e0
     d_ppl = p1 / p0 - 1.0
     pay = _num(best.get("payback_tokens"))
-    cost = f"perplexity {p0:.3g} → {p1:.3g} ({d_ppl:+.1%}, tolerance {lab.get('tolerance', 0):.0%})"
+    cost = f"perplexity {fn(p0)} → {fn(p1)} ({d_ppl:+.1%}, tolerance {lab.get('tolerance', 0):.0%})"
     opt_j = _num(best.get("optimisation_energy_j"))
     if opt_j:
-        cost += f"; one-off optimisation energy {opt_j:.3g} J"
+        cost += f"; one-off optimisation energy {fn(opt_j)} J"
         if pay is not None:
             cost += f", paid back after {pay:,.0f} generated tokens"
     evidence = (
         f"optimisation lab ({best.get('provenance', '?')}): '{best['name']}' "
-        f"{e1 * 1e3:.3g} mJ/token vs baseline {e0 * 1e3:.3g} mJ/token at batch 1 "
+        f"{fn(e1 * 1e3)} mJ/token vs baseline {fn(e0 * 1e3)} mJ/token at batch 1 "
         f"(median of {(lab.get('settings') or {}).get('rounds', '?')} rounds)"
     )
     techs = [str(t) for t in best.get("techniques") or []]
@@ -187,8 +212,8 @@ def rule_batching(doc: Doc) -> Recommendation | None:
     cost = "requests wait until a batch is full"
     if t1 and tn and isinstance(bsz, int) and bsz > 0:
         cost += (
-            f"; each request then decodes at {tn / bsz:.3g} tokens/s instead of {t1:.3g} "
-            f"(throughput ×{tn / t1:.2g})"
+            f"; each request then decodes at {fn(tn / bsz)} tokens/s instead of {fn(t1)} "
+            f"(throughput ×{fn(tn / t1, 2)})"
         )
     return _fraction_rec(
         doc,
@@ -196,8 +221,8 @@ def rule_batching(doc: Doc) -> Recommendation | None:
         f"Batch requests ({bsz} at a time)",
         f"serve requests in batches of {bsz} instead of one at a time",
         cut,
-        f"measured by the lab on the baseline model: {e1 * 1e3:.3g} mJ/token at batch 1, "
-        f"{en * 1e3:.3g} mJ/token at batch {bsz} ({base.get('provenance', '?')})",
+        f"measured by the lab on the baseline model: {fn(e1 * 1e3)} mJ/token at batch 1, "
+        f"{fn(en * 1e3)} mJ/token at batch {bsz} ({base.get('provenance', '?')})",
         cost,
         str(base.get("provenance") or "measured"),
     )
@@ -289,29 +314,26 @@ def rule_cleaner_region(doc: Doc) -> Recommendation | None:
     cut = 1.0 - best_g / cur_g
     if cut < MIN_RELATIVE_SAVING:
         return None
-    cur_kwh, best_kwh = _num(cur.get("facility_energy_kwh")), _num(best.get("facility_energy_kwh"))
-    kwh = year_kwh * (1.0 - best_kwh / cur_kwh) if cur_kwh and best_kwh is not None else 0.0
-    money = None
-    cur_cost, best_cost = cur.get("cost"), best.get("cost")
-    year_cost = _num(y.get("cost"))
-    if isinstance(cur_cost, Mapping) and isinstance(best_cost, Mapping) and year_cost is not None:
-        c0, c1 = _num(cur_cost.get("value")), _num(best_cost.get("value"))
-        if c0 and c1 is not None and cur_cost.get("currency") == best_cost.get("currency"):
-            money = year_cost * (1.0 - c1 / c0)
-    currency = str((doc.get("scale") or {}).get("currency") or "")
-    return Recommendation(
+    effect = region_effect(best)
+    pue0, pue1 = _num((doc.get("scale") or {}).get("pue")), effect.pue
+    if pue1 is None or pue0 is None or math.isclose(pue0, pue1, rel_tol=1e-3):
+        energy = "IT and facility energy are unchanged (the same PUE)"
+    else:
+        energy = (
+            f"IT energy is unchanged; facility energy follows the provider's PUE "
+            f"({fn(pue0)} → {fn(pue1)})"
+        )
+    return _effect_rec(
+        doc,
         "cleaner-region",
         f"Run in {best.get('name') or best.get('key')}",
         f"move the workload to {best.get('key')} ({regions.get('scope', 'the compared places')})",
-        kwh,
-        year_kg * cut,
-        money,
-        currency,
+        effect,
         f"grid intensity {best.get('intensity_g_per_kwh', 0):.0f} gCO2e/kWh "
         f"({best.get('source', '')}) "
         f"vs {cur.get('intensity_g_per_kwh', 0):.0f} gCO2e/kWh where it runs now "
         f"({cur.get('name') or cur.get('key')})",
-        "data transfer, latency to users, data-residency rules; energy use is unchanged",
+        f"data transfer, latency to users, data-residency rules; {energy}",
         "estimated",
     )
 
@@ -326,25 +348,21 @@ def _assumption(doc: Doc, name: str) -> Mapping[str, Any] | None:
 def rule_efficient_facility(doc: Doc) -> Recommendation | None:
     """The facility's PUE is well above what free-air / liquid cooling reaches."""
     pue = _assumption(doc, "pue")
-    it = _num(_year(doc).get("it_energy_kwh"))
     value = _num(pue.get("value")) if pue else None
-    if pue is None or value is None or it is None or value <= EFFICIENT_PUE * 1.05:
+    if pue is None or value is None or value <= EFFICIENT_PUE * 1.05:
         return None
-    kwh = it * (value - EFFICIENT_PUE)
-    kg, money, cur = _value_kwh(doc, kwh)
     told = pue.get("provenance") == "user"
-    return Recommendation(
+    return _effect_rec(
+        doc,
         "efficient-facility",
         f"Use a facility with PUE ≤ {EFFICIENT_PUE}",
         "run in a data centre with free-air or liquid cooling (PUE ≈ 1.1), e.g. a hyperscale "
         "cloud region",
-        kwh,
-        kg,
-        money,
-        cur,
-        f"PUE {value:.3g} ({'given by you' if told else pue.get('provenance')}: "
+        Effect(pue_at_most=EFFICIENT_PUE),
+        f"PUE {fn(value)} ({'given by you' if told else pue.get('provenance')}: "
         f"{pue.get('source', '')}) vs 1.1 for free-air cooled facilities (pue.csv)",
-        "a hosting change; no effect on the model or its speed",
+        "a hosting change; IT energy, the model and its speed are unchanged (the saving is "
+        "facility overhead)",
         "estimated" if told else "assumed",
     )
 
@@ -410,12 +428,12 @@ def rule_hardware(doc: Doc) -> Recommendation | None:
         doc,
         "hardware",
         f"Serve on {best['name']}",
-        f"serve the same requests on {best['name']} (estimated {best['year_facility_kwh']:.3g} "
-        f"kWh/year with the chip on around the clock, vs {facility:.3g} kWh/year measured here)",
+        f"serve the same requests on {best['name']} (estimated {fn(best['year_facility_kwh'])} "
+        f"kWh/year with the chip on around the clock, vs {fn(facility)} kWh/year measured here)",
         cut,
         f"wattwise estimator (hardware.csv row '{best['name']}', memory-bound decode model, "
-        f"range {best.get('year_facility_kwh_low', 0):.3g}-"
-        f"{best.get('year_facility_kwh_high', 0):.3g}"
+        f"range {fn(best.get('year_facility_kwh_low', 0))}-"
+        f"{fn(best.get('year_facility_kwh_high', 0))}"
         " kWh/year) — an estimate, not a measurement",
         "hardware cost and embodied carbon of the new device; verify with a measured run on it",
         "estimated",
@@ -445,6 +463,27 @@ def sort_key(r: Recommendation) -> tuple[int, float, float]:
 def recommend(
     doc: Doc, rules: Sequence[Callable[[Doc], Recommendation | None]] = RULES
 ) -> list[Recommendation]:
-    """Every recommendation the audit's figures call for, ordered by yearly saving."""
+    """Every recommendation the audit's figures call for, ranked and combined: the quantified
+    actions in the order :func:`~wattwise.report.savings.combine` applies them (each saving is
+    what the action adds after those above it), then the unquantified ones."""
     out = [r for r in (rule(doc) for rule in rules) if r is not None]
-    return sorted(out, key=sort_key)
+    acts = [r for r in out if r.effect is not None]
+    rest = sorted((r for r in out if r.effect is None), key=sort_key)
+    base = baseline_site(doc)
+    if base is None or not acts:
+        return sorted(acts, key=sort_key) + rest
+    steps, _ = combine([r.effect for r in acts if r.effect is not None], base)
+    ranked = [
+        replace(
+            acts[st.index],
+            saving_kwh_per_year=st.marginal.facility_kwh,
+            saving_kg_per_year=st.marginal.co2e_kg,
+            saving_money_per_year=st.marginal.money,
+            alone_kwh_per_year=st.alone.facility_kwh,
+            alone_kg_per_year=st.alone.co2e_kg,
+            alone_money_per_year=st.alone.money,
+            after=k,
+        )
+        for k, st in enumerate(steps)
+    ]
+    return ranked + rest
