@@ -13,28 +13,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wattwise.core.provenance import Provenance
 from wattwise.estimate.types import (
     DEFAULT_PRICE,
     DEFAULT_PUE,
     EstimateContext,
     Factor,
 )
-from wattwise.readers.base import Provenance
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting.context import Context
-
-_PROVENANCE = {
-    "measured": Provenance.MEASURED,
-    "integrated": Provenance.INTEGRATED,
-    "estimated": Provenance.ESTIMATED,
-    "user": Provenance.ESTIMATED,  # given by the user: not a default, not measured by wattwise
-    "assumed": Provenance.ASSUMED,
-}
-
-
-def _prov(p: str) -> Provenance:
-    return _PROVENANCE.get(p, Provenance.ASSUMED)
 
 
 def context_from_accounting(ctx: Context) -> EstimateContext:
@@ -48,8 +36,8 @@ def context_from_accounting(ctx: Context) -> EstimateContext:
         a = by_name.get(name)
         if a is None:
             return Provenance.ASSUMED, fallback
-        origin = f"user ({a.source})" if a.provenance == "user" else a.source
-        return _prov(a.provenance), origin
+        origin = f"given by you ({a.source})" if a.provenance is Provenance.GIVEN else a.source
+        return a.provenance, origin
 
     p_prov, p_src = src("pue", "accounting default")
     pue = (
@@ -74,7 +62,7 @@ def context_from_accounting(ctx: Context) -> EstimateContext:
         currency = fp.cost.currency
     else:
         price, currency = DEFAULT_PRICE, "USD"
-        notes.append("no electricity price known for this location: US 2020 average assumed")
+        notes.append(f"no electricity price known for {fp.location}: {DEFAULT_PRICE.source}")
     out = EstimateContext(
         pue=pue,
         intensity_location_g_per_kwh=loc,
