@@ -3,6 +3,7 @@
 * :mod:`~wattwise.core.provenance` — :class:`Provenance` (measured, integrated, estimated,
   given, assumed) and :func:`weakest`;
 * :mod:`~wattwise.core.band` — :class:`Band`, a value with low and high bounds;
+* :mod:`~wattwise.core.factor` — :class:`Factor`, a site factor: a band with provenance;
 * :mod:`~wattwise.core.assumption` — :class:`Assumption`, one input with provenance and source;
 * :mod:`~wattwise.core.units` — unit constants and conversions (365.25-day year);
 * :mod:`~wattwise.core.errors` — the exception tree;
@@ -25,6 +26,7 @@ from wattwise.core.errors import (
     UnknownKeyError,
     WattwiseError,
 )
+from wattwise.core.factor import Factor
 from wattwise.core.provenance import PROVENANCE_RANK, Provenance, as_provenance, weakest
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "BandDocument",
     "ConfigError",
     "DataError",
+    "Factor",
     "LedgerError",
     "Provenance",
     "ReaderError",

@@ -1,10 +1,10 @@
 """Defaults that no shipped table holds, each with its source — one set for API, CLI and audit.
 
 Values a reference table holds (the world-average grid intensity, the industry-average PUE,
-prices) are *not* repeated here: they are read from :mod:`wattwise.data` by the one place that
-needs them (:mod:`wattwise.accounting.footprint` and :mod:`wattwise.estimate.types` read the same
-rows; ``tests/core/test_defaults_agree.py`` pins that they agree). This module names which row is
-the default and holds the few figures with no table of their own.
+prices) are *not* repeated here: the one site resolver (:mod:`wattwise.accounting.site`), which
+footprints, estimates and audits share, reads them from :mod:`wattwise.data`
+(``tests/core/test_defaults_agree.py`` pins that API and CLI agree). This module names which
+row is the default and holds the few figures with no table of their own.
 """
 
 from __future__ import annotations

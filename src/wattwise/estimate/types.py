@@ -2,7 +2,8 @@
 
 Small frozen dataclasses. :class:`Band` (a central value with low and high bounds) and
 :class:`Assumption` (one input with its provenance and source) are :mod:`wattwise.core`'s,
-re-exported here. The defaults are read once, at import, from the shipped tables.
+re-exported here. The default site factors are the one site resolver's
+(:func:`wattwise.accounting.site.resolve_site`) for an empty context, read once at import.
 
 :class:`EstimateContext` carries the site factors as plain numbers — PUE, location- and
 market-based grid intensity (gCO2e/kWh), electricity price per kWh and its currency — each as a
@@ -15,16 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from wattwise.accounting.context import Context
+from wattwise.accounting.site import resolve_site
 from wattwise.core.assumption import Assumption
 from wattwise.core.band import Band
-from wattwise.core.defaults import (
-    ASSUMED_PUE_LOW_KEY,
-    FALLBACK_PRICE_KEY,
-    FALLBACK_PRICE_SECTOR,
-)
+from wattwise.core.defaults import FALLBACK_PRICE_KEY, FALLBACK_PRICE_SECTOR
+from wattwise.core.factor import Factor
 from wattwise.core.provenance import Provenance
-from wattwise.data.lookup import industry_pue, price_for, pue_preset
-from wattwise.data.tables import world_average
+from wattwise.data.lookup import price_for
 from wattwise.errors import ConfigError, DataError
 
 __all__ = [
@@ -41,47 +40,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Factor:
-    """A site factor (PUE, gCO2e/kWh, price per kWh) with its range, provenance and source."""
-
-    value: float
-    provenance: Provenance
-    source: str
-    low: float | None = None
-    high: float | None = None
-
-    @property
-    def band(self) -> Band:
-        lo = self.value if self.low is None else self.low
-        hi = self.value if self.high is None else self.high
-        return Band(self.value, min(lo, self.value), max(hi, self.value))
-
-
-def _assumed_pue() -> Factor:
-    """The latest industry-average PUE (``pue.csv``), its range widened to hyperscale fleets."""
-    p = industry_pue()
-    low = pue_preset(ASSUMED_PUE_LOW_KEY)
-    return Factor(
-        p.pue,
-        Provenance.ASSUMED,
-        f"no PUE given: industry average {p.year} assumed, pue.csv: {p.source}; range "
-        f"{low.pue:g} (pue.csv '{low.key}': hyperscale fleets) to {p.pue_high:g}",
-        low=min(low.pue, p.pue),
-        high=max(p.pue_high, p.pue),
-    )
-
-
-def _world_intensity() -> Factor:
-    """The world-average grid intensity (``grid_world.csv``), location-based."""
-    w = world_average()
-    return Factor(
-        w.intensity_g_per_kwh,
-        Provenance.ASSUMED,
-        f"no location given: world average assumed — {w.table} ({w.year}; {w.basis}): {w.source}",
-    )
-
-
 def _fallback_price() -> Factor:
     """The US commercial average price (``prices_us_eia.csv``), in USD."""
     p = price_for(FALLBACK_PRICE_KEY, FALLBACK_PRICE_SECTOR)
@@ -95,10 +53,12 @@ def _fallback_price() -> Factor:
     )
 
 
-#: Defaults used when the caller gives nothing, read from the shipped tables (the same rows the
-#: accounting module uses). Each is marked ``assumed`` in the output.
-DEFAULT_PUE = _assumed_pue()
-DEFAULT_INTENSITY = _world_intensity()
+#: Defaults used when the caller gives nothing: the one site resolver's factors for an empty
+#: context (read from the shipped tables, as for a footprint), and the estimator's fallback
+#: price. Each is marked ``assumed`` in the output.
+_SITE_DEFAULTS = resolve_site(Context())
+DEFAULT_PUE = _SITE_DEFAULTS.pue
+DEFAULT_INTENSITY = _SITE_DEFAULTS.intensity_location_g_per_kwh
 DEFAULT_PRICE = _fallback_price()
 
 
