@@ -37,6 +37,7 @@ def test_power_given_by_the_user_is_given_not_measured() -> None:
     est = estimate_training(hardware="H100", chip_hours=1000, power_w=200)
     a = _by_name(est.assumptions)["power_per_chip"]
     assert a.provenance is Provenance.GIVEN and a.value == "200"
+    assert _by_name(est.assumptions)["power_basis"].provenance is Provenance.GIVEN  # implied
     assert not [x.name for x in est.assumptions if x.provenance is Provenance.MEASURED]
 
 

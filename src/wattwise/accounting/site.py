@@ -190,8 +190,9 @@ def _pue(ctx: Context) -> tuple[Assumption, Factor]:
     p = industry_pue(ctx.year)
     low = pue_preset(ASSUMED_PUE_LOW_KEY)
     src = (
-        f"no PUE given: industry average {p.year} assumed, pue.csv (range {p.pue_low:g}-"
-        f"{p.pue_high:g}): {p.source}"
+        f"no PUE given: industry average {p.year} assumed, pue.csv (industry range "
+        f"{p.pue_low:g}-{p.pue_high:g}; band down to {low.pue:g}, pue.csv '{low.key}', as the "
+        f"facility is unknown): {p.source}"
     )
     a = Assumption("pue", p.pue, "ratio", ASSUMED, src)
     # The facility is unknown: the band reaches down to hyperscale fleets (pue.csv 'free-air').

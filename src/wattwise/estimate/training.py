@@ -295,7 +295,7 @@ def _estimate(
             "power_basis",
             power.basis,
             "",
-            Provenance.ASSUMED if power_basis is None else Provenance.GIVEN,
+            Provenance.ASSUMED if power_basis is None and power_w is None else Provenance.GIVEN,
             _basis_source(power_basis, power_w),
         )
     )
@@ -342,7 +342,7 @@ def _basis_source(power_basis: str | None, power_w: float | None) -> str:
     if power_basis is not None:
         return "given by you (power basis)"
     if power_w is not None:
-        return "measured: a power per chip was given"
+        return "given by you: a power per chip (--power-w) implies the measured basis"
     return "no power basis given: the utilisation model (default)"
 
 
