@@ -192,6 +192,30 @@ def _per_request(
     return acc_j, host_j, replica_s, tok_s
 
 
+def _check_counts(
+    input_tokens: float,
+    output_tokens: float,
+    requests_per_day: float,
+    batch_size: int | None,
+    chips: int | None,
+) -> None:
+    """Raise ConfigError for a negative or non-finite count, an empty request, or a batch size or
+    chip count that is not a whole number."""
+    for name, v in (
+        ("input tokens", input_tokens),
+        ("output tokens", output_tokens),
+        ("requests per day", requests_per_day),
+    ):
+        if not math.isfinite(v) or v < 0:
+            raise ConfigError(f"{name} must be >= 0, got {v:g}")
+    if input_tokens + output_tokens <= 0:
+        raise ConfigError("a request needs input or output tokens")
+    if batch_size is not None and int(batch_size) != batch_size:
+        raise ConfigError(f"batch size must be a whole number, got {batch_size}")
+    if chips is not None and (chips < 1 or int(chips) != chips):
+        raise ConfigError(f"chips must be a whole number >= 1, got {chips}")
+
+
 def estimate_inference(
     *,
     hardware: str | Accelerator,
@@ -230,19 +254,7 @@ def estimate_inference(
     positive("weight bytes per parameter", weight_bytes_per_param)
     positive("KV bytes per token", kv_bytes_per_token)
     positive("training energy", training_energy_kwh)
-    for name, v in (
-        ("input tokens", input_tokens),
-        ("output tokens", output_tokens),
-        ("requests per day", requests_per_day),
-    ):
-        if not math.isfinite(v) or v < 0:
-            raise ConfigError(f"{name} must be >= 0, got {v:g}")
-    if input_tokens + output_tokens <= 0:
-        raise ConfigError("a request needs input or output tokens")
-    if batch_size is not None and int(batch_size) != batch_size:
-        raise ConfigError(f"batch size must be a whole number, got {batch_size}")
-    if chips is not None and (chips < 1 or int(chips) != chips):
-        raise ConfigError(f"chips must be a whole number >= 1, got {chips}")
+    _check_counts(input_tokens, output_tokens, requests_per_day, batch_size, chips)
     check_mfu(mfu_prefill, "prefill MFU")
     check_mfu(bandwidth_efficiency, "bandwidth efficiency")
     if active_params is not None and active_params > params:
