@@ -9,6 +9,7 @@ from wattwise.core.errors import (
     ReaderError,
     ReaderUnavailable,
     UnknownKeyError,
+    UnknownRunError,
     WattwiseError,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "ReaderError",
     "ReaderUnavailable",
     "UnknownKeyError",
+    "UnknownRunError",
     "WattwiseError",
 ]

@@ -59,7 +59,7 @@ def test_errors_and_units_are_core_definitions() -> None:
     import wattwise.units as units
 
     for name in ("WattwiseError", "ConfigError", "DataError", "LedgerError", "ReaderError",
-                 "ReaderUnavailable", "UnknownKeyError"):  # fmt: skip
+                 "ReaderUnavailable", "UnknownKeyError", "UnknownRunError"):  # fmt: skip
         assert getattr(errors, name) is getattr(core_errors, name)
     for name in ("J_PER_KWH", "j_to_kwh", "kwh_to_j", "j_to_wh", "uj_to_j", "mj_to_j"):
         assert getattr(units, name) is getattr(core_units, name)

@@ -24,6 +24,7 @@ from wattwise.core.errors import (
     ReaderError,
     ReaderUnavailable,
     UnknownKeyError,
+    UnknownRunError,
     WattwiseError,
 )
 from wattwise.core.factor import Factor
@@ -43,6 +44,7 @@ __all__ = [
     "ReaderError",
     "ReaderUnavailable",
     "UnknownKeyError",
+    "UnknownRunError",
     "WattwiseError",
     "as_provenance",
     "weakest",

@@ -30,5 +30,9 @@ class DataError(WattwiseError):
     """A reference data table is missing, malformed or holds an implausible value."""
 
 
+class UnknownRunError(LedgerError, ConfigError):
+    """No run has this id or id prefix, or the prefix is ambiguous: bad input (exit 2)."""
+
+
 class UnknownKeyError(ConfigError):
     """A region, country, hardware name or similar key is not known; lists close matches."""
