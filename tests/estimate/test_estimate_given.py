@@ -114,3 +114,24 @@ def test_cli_power_w_and_method_read_given(
     for name in ("power_per_chip", "finetune_method", "pue"):
         assert by[name]["provenance"] == "given", name
     assert "measured" not in {a["provenance"] for a in d["assumptions"]}
+
+
+def test_cli_defaults_not_given_stay_assumed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ``--method`` / ``--batch-size``: the defaults are ``assumed``, not "given by you"."""
+    monkeypatch.chdir(tmp_path)
+    ft = _cli_json(["estimate", "finetune", "--hardware", "A100", "--params", "7B", "--tokens",
+                    "100M"], capsys)  # fmt: skip
+    method = next(a for a in ft["assumptions"] if a["name"] == "finetune_method")
+    assert (method["value"], method["provenance"]) == ("lora", "assumed")
+    inf = _cli_json(["estimate", "infer", "--hardware", "H100", "--params", "8B",
+                     "--input-tokens", "100", "--output-tokens", "100"], capsys)  # fmt: skip
+    batch = next(a for a in inf["assumptions"] if a["name"] == "batch_size")
+    assert batch["provenance"] == "assumed"
+    given = _cli_json(["estimate", "infer", "--hardware", "H100", "--params", "8B",
+                       "--input-tokens", "100", "--output-tokens", "100", "--batch-size", "16"],
+                      capsys)  # fmt: skip
+    assert next(a for a in given["assumptions"] if a["name"] == "batch_size")["provenance"] == (
+        "given"
+    )
