@@ -14,7 +14,7 @@ _LAZY = {
     "track": ("wattwise.tracker.core", "track"),
     "Tracker": ("wattwise.tracker.core", "Tracker"),
     "RunResult": ("wattwise.tracker.model", "RunResult"),
-    "Provenance": ("wattwise.readers.base", "Provenance"),
+    "Provenance": ("wattwise.core.provenance", "Provenance"),
     "WattwiseError": ("wattwise.errors", "WattwiseError"),
     "report_count": ("wattwise.workloads.counts", "report_count"),
     "estimate_training": ("wattwise.estimate", "estimate_training"),
@@ -30,12 +30,12 @@ __all__ = [*_LAZY, "__version__"]
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting import Context as Context
     from wattwise.accounting import account as account
+    from wattwise.core.provenance import Provenance as Provenance
     from wattwise.errors import WattwiseError as WattwiseError
     from wattwise.estimate import estimate_finetune as estimate_finetune
     from wattwise.estimate import estimate_inference as estimate_inference
     from wattwise.estimate import estimate_training as estimate_training
     from wattwise.estimate.forecast import forecast as forecast
-    from wattwise.readers.base import Provenance as Provenance
     from wattwise.tracker.core import Tracker as Tracker
     from wattwise.tracker.core import track as track
     from wattwise.tracker.model import RunResult as RunResult

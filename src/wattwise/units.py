@@ -12,35 +12,16 @@ from __future__ import annotations
 
 import math
 
-J_PER_KWH = 3.6e6
-J_PER_WH = 3600.0
-UJ_PER_J = 1e6
-MJ_PER_J = 1e3  # millijoules per joule (NVML reports mJ)
-
-
-def j_to_kwh(energy_j: float) -> float:
-    """Joules to kilowatt-hours."""
-    return energy_j / J_PER_KWH
-
-
-def kwh_to_j(energy_kwh: float) -> float:
-    """Kilowatt-hours to joules."""
-    return energy_kwh * J_PER_KWH
-
-
-def j_to_wh(energy_j: float) -> float:
-    """Joules to watt-hours."""
-    return energy_j / J_PER_WH
-
-
-def uj_to_j(energy_uj: float) -> float:
-    """Microjoules (RAPL ``energy_uj``) to joules."""
-    return energy_uj / UJ_PER_J
-
-
-def mj_to_j(energy_mj: float) -> float:
-    """Millijoules (NVML total energy) to joules."""
-    return energy_mj / MJ_PER_J
+# The constants and conversions live in wattwise.core.units; re-exported here.
+from wattwise.core.units import J_PER_KWH as J_PER_KWH
+from wattwise.core.units import J_PER_WH as J_PER_WH
+from wattwise.core.units import MJ_PER_J as MJ_PER_J
+from wattwise.core.units import UJ_PER_J as UJ_PER_J
+from wattwise.core.units import j_to_kwh as j_to_kwh
+from wattwise.core.units import j_to_wh as j_to_wh
+from wattwise.core.units import kwh_to_j as kwh_to_j
+from wattwise.core.units import mj_to_j as mj_to_j
+from wattwise.core.units import uj_to_j as uj_to_j
 
 
 def format_number(value: float, digits: int = 3) -> str:

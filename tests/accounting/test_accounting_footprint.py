@@ -49,7 +49,7 @@ def test_golden_france_by_hand() -> None:
     assert fp.cost is not None and fp.cost.currency == "EUR"
     assert fp.cost.value == pytest.approx(11.0 * 0.15)
     assert fp.water_l == pytest.approx(10 * 1.8)  # WUE is per IT kWh, industry 1.8 assumed
-    assert fp.assumption("pue").provenance == "user"
+    assert fp.assumption("pue").provenance == "given"
     assert fp.assumption("pue").source == "--pue"
 
 
@@ -90,13 +90,13 @@ def test_market_based_supplier_factor_and_cfe() -> None:
     assert sup.co2e_location_g == loc.co2e_location_g == pytest.approx(380.95)
     assert sup.co2e_market_g == pytest.approx(30.0)
     assert cfe.co2e_market_g == pytest.approx(380.95 * 0.25)
-    assert sup.assumption("market_factor").provenance == "user"
+    assert sup.assumption("market_factor").provenance == "given"
 
 
 def test_user_intensity_overrides_tables() -> None:
     fp = account(KWH, "measured", HOUR, Context(intensity_g_per_kwh=100.0, pue=1.0))
     assert fp.co2e_location_g == pytest.approx(100.0)
-    assert fp.assumption("grid_intensity").provenance == "user"
+    assert fp.assumption("grid_intensity").provenance == "given"
 
 
 def test_cooling_and_provider_pue_presets() -> None:
@@ -165,7 +165,7 @@ def test_footprint_json_fields() -> None:
     assert d["cost"] == {"value": pytest.approx(fp.facility_energy_kwh * 0.1), "currency": "USD"}
     assert "USD assumed" in fp.assumption("price").source
     assert {a["provenance"] for a in d["assumptions"]} <= {
-        "measured", "integrated", "estimated", "assumed", "user"
+        "measured", "integrated", "estimated", "given", "assumed"
     }  # fmt: skip
     assert d["assumptions"][0]["provenance"] == "estimated"  # the energy's own provenance
 

@@ -48,7 +48,7 @@ def test_train_json_has_every_key_as_a_band(capsys: pytest.CaptureFixture[str]) 
                 "co2e_location_kg", "co2e_market_kg", "cost", "embodied_co2e_kg"):  # fmt: skip
         assert d[key]["low"] <= d[key]["value"] <= d[key]["high"]
     pue = next(a for a in d["assumptions"] if a["name"] == "pue")
-    assert pue["value"] == "1.1" and pue["provenance"] == "estimated"
+    assert pue["value"] == "1.1" and pue["provenance"] == "given"
     loc = d["co2e_location_kg"]["value"]
     assert loc == pytest.approx(d["facility_energy_kwh"]["value"] * 0.385, rel=1e-4)
 

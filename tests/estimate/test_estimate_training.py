@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from wattwise.core.defaults import LIFETIME_YEARS
+from wattwise.core.units import HOURS_PER_YEAR
 from wattwise.errors import ConfigError, UnknownKeyError
 from wattwise.estimate import (
     Band,
@@ -100,11 +102,13 @@ def test_transfer_learning_saving_against_training_from_scratch() -> None:
 
 
 def test_embodied_band_spans_chip_and_server_share_boundaries() -> None:
-    est = estimate_training(hardware="H100", chip_hours=8760 * 5)  # one chip's whole life
+    life = LIFETIME_YEARS.band
+    est = estimate_training(hardware="H100", chip_hours=HOURS_PER_YEAR * life.value)  # one life
     acc = get_hardware("H100")
     assert acc.embodied_kgco2e is not None
     assert est.embodied_co2e_kg.value == pytest.approx(acc.embodied_kgco2e)
-    assert est.embodied_co2e_kg.high == pytest.approx(462.5 * 5 / 4)
+    assert est.embodied_co2e_kg.low == pytest.approx(acc.embodied_kgco2e * life.value / life.high)
+    assert est.embodied_co2e_kg.high == pytest.approx(462.5 * life.value / life.low)
 
 
 @pytest.mark.parametrize(

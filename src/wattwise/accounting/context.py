@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from wattwise.core.defaults import DEFAULT_BOUNDARY as DEFAULT_BOUNDARY
+from wattwise.core.defaults import DEFAULT_LIFETIME_YEARS as DEFAULT_LIFETIME_YEARS
 from wattwise.data.lookup import (
     COOLING_ALIASES,
     cloud_factor,
@@ -34,12 +36,6 @@ from wattwise.data.lookup import (
 from wattwise.data.tables import BOUNDARIES, unknown_key
 from wattwise.errors import ConfigError
 from wattwise.validate import check_number
-
-#: Default lifetime of accelerators and servers for the embodied-carbon share, years. Cloud Carbon
-#: Footprint uses 35,040 h (4 years) for servers; Morrison et al. 2025 (arXiv:2503.05804) use a
-#: 4-year GPU life. ISO/IEC 21031 (SCI) leaves the expected lifespan EL to the user.
-DEFAULT_LIFETIME_YEARS = 4.0
-DEFAULT_BOUNDARY = "card"
 
 
 @dataclass(frozen=True)

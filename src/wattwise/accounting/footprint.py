@@ -1,6 +1,8 @@
 """From energy to facility energy, carbon (location / market), water, cost, embodied carbon, SCI.
 
 Pure functions over frozen dataclasses; the only I/O is reading the shipped reference tables.
+The site factors (PUE, intensities, WUE, price) come from the one site resolver,
+:func:`wattwise.accounting.site.resolve_site`.
 
 How a footprint is computed (units in the names):
 
@@ -23,53 +25,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from wattwise.accounting.context import DEFAULT_BOUNDARY, DEFAULT_LIFETIME_YEARS, Context
-from wattwise.data.lookup import (
-    EU27,
-    cloud_factor,
-    cooling_preset,
-    country_factor,
-    embodied_for,
-    industry_pue,
-    price_for,
-    pue_preset,
-    region_factor,
-    resolve_country,
-    wue_figure,
-)
-from wattwise.data.tables import GridFactor, world_average
+from wattwise.accounting.context import Context
+from wattwise.accounting.site import SiteFactors, resolve_grid, resolve_pue, resolve_site
+from wattwise.core.assumption import Assumption
+from wattwise.core.defaults import DEFAULT_BOUNDARY, DEFAULT_LIFETIME_YEARS, LIFETIME_YEARS
+from wattwise.core.documents import FootprintDocument
+from wattwise.core.provenance import Provenance, as_provenance, weakest
+from wattwise.core.units import SECONDS_PER_YEAR
+from wattwise.data.lookup import embodied_for
 from wattwise.errors import ConfigError
 from wattwise.units import j_to_kwh
 
-SECONDS_PER_YEAR = 365.25 * 24 * 3600
+__all__ = [
+    "ASSUMPTION_PROVENANCES",
+    "SECONDS_PER_YEAR",
+    "Assumption",
+    "Cost",
+    "Device",
+    "Footprint",
+    "SiteFactors",
+    "account",
+    "embodied_share_g",
+    "resolve_grid",
+    "resolve_pue",
+    "resolve_site",
+    "sci",
+]
 
-#: How an assumption's value was obtained. ``user``: set by the user; ``estimated``: a reference
-#: table's figure for what the user named (a country's yearly average, a provider's fleet PUE);
-#: ``assumed``: a default used because the user did not say; ``measured`` / ``integrated``:
-#: the energy itself.
-ASSUMPTION_PROVENANCES = ("measured", "integrated", "estimated", "assumed", "user")
+#: The provenance values an assumption may carry (see :class:`wattwise.core.Provenance`).
+ASSUMPTION_PROVENANCES = tuple(p.value for p in Provenance)
 
-
-@dataclass(frozen=True)
-class Assumption:
-    """One input of a footprint: its value and unit, how it was obtained, and its source."""
-
-    name: str
-    value: float | str
-    unit: str
-    provenance: str
-    source: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "value": self.value,
-            "unit": self.unit,
-            "provenance": self.provenance,
-            "source": self.source,
-        }
+GIVEN, ESTIMATED, ASSUMED = Provenance.GIVEN, Provenance.ESTIMATED, Provenance.ASSUMED
 
 
 @dataclass(frozen=True)
@@ -115,7 +102,12 @@ class Footprint:
     @property
     def assumed(self) -> tuple[Assumption, ...]:
         """The inputs that are defaults the user did not set."""
-        return tuple(a for a in self.assumptions if a.provenance == "assumed")
+        return tuple(a for a in self.assumptions if a.provenance is ASSUMED)
+
+    @property
+    def given(self) -> tuple[Assumption, ...]:
+        """The inputs the user supplied."""
+        return tuple(a for a in self.assumptions if a.provenance is GIVEN)
 
     def assumption(self, name: str) -> Assumption:
         """The assumption called ``name`` (KeyError if absent)."""
@@ -124,7 +116,7 @@ class Footprint:
                 return a
         raise KeyError(name)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FootprintDocument:
         """JSON-ready dict: the ``footprint`` object of ``wattwise run --json``."""
         return {
             "location": self.location,
@@ -167,121 +159,18 @@ def embodied_share_g(
     return count * embodied_kg * 1000.0 * duration_s / (lifetime_years * SECONDS_PER_YEAR)
 
 
-def _factor_label(f: GridFactor) -> str:
-    year = f"{f.year}" if f.year is not None else "year not stated by source"
-    return f"{f.table} ({year}; {f.basis}): {f.source}"
-
-
-def resolve_grid(ctx: Context) -> tuple[GridFactor | None, str, Assumption]:
-    """Location-based grid intensity for a context: (table row or None, location label, input)."""
-    if ctx.intensity_g_per_kwh is not None:
-        label = ctx.origin("intensity_g_per_kwh")
-        return (
-            None,
-            "user-given grid intensity",
-            Assumption("grid_intensity", ctx.intensity_g_per_kwh, "gCO2e/kWh", "user", label),
-        )
-    f: GridFactor | None = None
-    if ctx.cloud is not None and ctx.cloud_region is not None:
-        f = cloud_factor(ctx.cloud, ctx.cloud_region, ctx.year)
-        label = f"cloud {f.key} ({f.name})"
-    elif ctx.region is not None:
-        f = region_factor(ctx.region)
-        label = f"region {f.key} ({f.name})"
-    elif ctx.country is not None:
-        f = country_factor(ctx.country)
-        label = f"country {f.key} ({f.name})"
-    if f is not None:
-        source = _factor_label(f)
-        if ctx.year is not None and f.year is not None and f.year != ctx.year:
-            source += f" [year {ctx.year} requested; {f.year} is the table's year]"
-        return f, label, Assumption("grid_intensity", f.intensity_g_per_kwh, "gCO2e/kWh",
-                                    "estimated", source)  # fmt: skip
-    w = world_average()
-    why = "no location given" if ctx.cloud is None else f"cloud {ctx.cloud} without a region"
-    return (
-        w,
-        "world average (assumed)",
-        Assumption(
-            "grid_intensity",
-            w.intensity_g_per_kwh,
-            "gCO2e/kWh",
-            "assumed",
-            f"{why}: world average assumed — {_factor_label(w)}",
-        ),
-    )
-
-
-def resolve_pue(ctx: Context) -> Assumption:
-    """PUE: the user's value, a cooling preset, the cloud provider's or the industry average."""
-    if ctx.pue is not None:
-        return Assumption("pue", ctx.pue, "ratio", "user", ctx.origin("pue"))
-    if ctx.cooling is not None:
-        p = cooling_preset(ctx.cooling)
-        src = f"pue.csv cooling '{p.key}' (range {p.pue_low:g}-{p.pue_high:g}): {p.source}"
-        return Assumption("pue", p.pue, "ratio", "estimated", src)
-    if ctx.cloud is not None:
-        p = pue_preset(ctx.cloud)
-        src = f"pue.csv provider '{p.key}' (range {p.pue_low:g}-{p.pue_high:g}): {p.source}"
-        return Assumption("pue", p.pue, "ratio", "estimated", src)
-    p = industry_pue(ctx.year)
-    src = (
-        f"no PUE given: industry average {p.year} assumed, pue.csv (range {p.pue_low:g}-"
-        f"{p.pue_high:g}): {p.source}"
-    )
-    return Assumption("pue", p.pue, "ratio", "assumed", src)
-
-
-def _resolve_water(ctx: Context) -> Assumption:
-    if ctx.wue_l_per_kwh is not None:
-        return Assumption(
-            "wue", ctx.wue_l_per_kwh, "L/kWh (IT)", "user", ctx.origin("wue_l_per_kwh")
-        )
-    if ctx.cloud is not None:
-        w = wue_figure(ctx.cloud)
-        if w is not None:
-            src = f"wue.csv '{w.key}' ({w.year}): {w.source} [{w.verification}]"
-            return Assumption("wue", w.wue_l_per_kwh, "L/kWh (IT)", "estimated", src)
-    w = wue_figure("industry")
-    if w is None:  # pragma: no cover - the shipped table has the row
-        return Assumption("wue", 0.0, "L/kWh (IT)", "assumed", "no WUE known")
-    src = f"no site WUE known: industry average assumed, wue.csv ({w.year}): {w.source}"
-    return Assumption("wue", w.wue_l_per_kwh, "L/kWh (IT)", "assumed", src)
-
-
-def _resolve_price(ctx: Context, grid: GridFactor | None) -> Assumption | None:
-    if ctx.price_per_kwh is not None:
-        currency = ctx.currency or "USD"
-        src = ctx.origin("price_per_kwh")
-        if ctx.currency is None:
-            src += " (currency not given: USD assumed)"
-        return Assumption("price", ctx.price_per_kwh, f"{currency}/kWh", "user", src)
-    keys: list[str] = []
-    if ctx.region is not None:
-        keys.append(ctx.region)
-    if ctx.country is not None:
-        keys.append(resolve_country(ctx.country).iso2)
-    elif grid is not None and grid.country_iso2:
-        keys.append(grid.country_iso2)
-    for key in keys:
-        p = price_for(key)
-        if p is not None:
-            src = f"{p.table} {p.key} {p.sector} {p.period} ({p.tax_basis}): {p.source}"
-            return Assumption("price", p.price_per_kwh, f"{p.currency}/kWh", "estimated", src)
-    for key in keys:
-        if key in EU27:
-            p = price_for("EU")
-            if p is not None:
-                src = (
-                    f"no figure for {key}: EU average used, {p.table} {p.period}"
-                    f" ({p.tax_basis}): {p.source}"
-                )
-                return Assumption("price", p.price_per_kwh, f"{p.currency}/kWh", "assumed", src)
-    return None
-
-
-def _currency(unit: str) -> str:
-    return unit.split("/", 1)[0]
+def energy_provenance(label: str | Provenance) -> Provenance:
+    """The provenance of an energy given as a kind or a run's label: ``measured``, or the weakest
+    part of ``mixed: measured + estimated``; ``assumed`` when the label names no kind."""
+    text = str(label)
+    parts = text.split(":", 1)[1].split("+") if text.startswith("mixed:") else [text]
+    kinds: list[Provenance] = []
+    for part in parts:
+        try:
+            kinds.append(as_provenance(part.strip()))
+        except ValueError:
+            continue
+    return weakest(kinds) or ASSUMED
 
 
 def account(
@@ -300,58 +189,21 @@ def account(
     """
     if energy_j < 0 or duration_s < 0:
         raise ConfigError("energy and duration must not be negative")
-    assumptions: list[Assumption] = [
-        Assumption("it_energy", j_to_kwh(energy_j), "kWh", str(provenance), "wattwise run")
-    ]
+    it_energy = Assumption(
+        "it_energy", j_to_kwh(energy_j), "kWh", energy_provenance(provenance),
+        f"wattwise run ({provenance})",
+    )  # fmt: skip
     it_kwh = j_to_kwh(energy_j)
-
-    pue = resolve_pue(context)
-    assumptions.append(pue)
-    facility_kwh = it_kwh * float(pue.value)
-
-    grid, location, intensity = resolve_grid(context)
-    assumptions.append(intensity)
-    i_g_per_kwh = float(intensity.value)
+    site = resolve_site(context)
+    assumptions: list[Assumption] = [it_energy, *site.assumptions]
+    facility_kwh = it_kwh * site.pue.value
+    i_g_per_kwh = site.intensity_location_g_per_kwh.value
     co2e_location_g = facility_kwh * i_g_per_kwh
-
-    if context.supplier_factor_g_per_kwh is not None:
-        s = context.supplier_factor_g_per_kwh
-        assumptions.append(Assumption("market_factor", s, "gCO2e/kWh", "user",
-                                      context.origin("supplier_factor_g_per_kwh")))  # fmt: skip
-        co2e_market_g = facility_kwh * s
-    elif context.cfe is not None:
-        assumptions.append(Assumption("cfe", context.cfe, "fraction", "user",
-                                      context.origin("cfe")))  # fmt: skip
-        co2e_market_g = co2e_location_g * (1.0 - context.cfe)
-    elif grid is not None and grid.cfe_fraction is not None:
-        src = f"Google CFE of {grid.key} ({grid.year}), {grid.table}: {grid.source}"
-        assumptions.append(Assumption("cfe", grid.cfe_fraction, "fraction", "estimated", src))
-        co2e_market_g = co2e_location_g * (1.0 - grid.cfe_fraction)
-    else:
-        assumptions.append(
-            Assumption(
-                "cfe",
-                0.0,
-                "fraction",
-                "assumed",
-                "no contractual instrument given (--cfe / --supplier-factor) and no residual-mix"
-                " table shipped: market-based = location-based",
-            )
-        )
-        co2e_market_g = co2e_location_g
-
-    wue = _resolve_water(context)
-    assumptions.append(wue)
-    water_l = it_kwh * float(wue.value)
-
-    price = _resolve_price(context, grid)
+    co2e_market_g = facility_kwh * site.intensity_market_g_per_kwh.value
+    water_l = it_kwh * site.wue_l_per_kwh.value
     cost: Cost | None = None
-    if price is None:
-        assumptions.append(Assumption("price", "unknown", "", "assumed",
-                                      "no price for this location: give --price"))  # fmt: skip
-    else:
-        assumptions.append(price)
-        cost = Cost(facility_kwh * float(price.value), _currency(price.unit))
+    if site.price_per_kwh is not None and site.currency is not None:
+        cost = Cost(facility_kwh * site.price_per_kwh.value, site.currency)
 
     embodied_g = _embodied(context, duration_s, devices, assumptions)
 
@@ -363,8 +215,8 @@ def account(
         energy_j=energy_j,
         energy_provenance=str(provenance),
         duration_s=duration_s,
-        location=location,
-        pue=float(pue.value),
+        location=site.location,
+        pue=site.pue.value,
         facility_energy_kwh=facility_kwh,
         intensity_g_per_kwh=i_g_per_kwh,
         co2e_location_g=co2e_location_g,
@@ -388,7 +240,7 @@ def _embodied(
     boundary = ctx.embodied_boundary or DEFAULT_BOUNDARY
     if ctx.embodied_lifetime_years is not None:
         lifetime = ctx.embodied_lifetime_years
-        assumptions.append(Assumption("embodied_lifetime", lifetime, "years", "user",
+        assumptions.append(Assumption("embodied_lifetime", lifetime, "years", GIVEN,
                                       ctx.origin("embodied_lifetime_years")))  # fmt: skip
     else:
         lifetime = DEFAULT_LIFETIME_YEARS
@@ -397,9 +249,8 @@ def _embodied(
                 "embodied_lifetime",
                 lifetime,
                 "years",
-                "assumed",
-                "4 years: Cloud Carbon Footprint server lifespan (35,040 h) and Morrison et al."
-                " 2025 GPU life; ISO/IEC 21031 leaves EL to the user",
+                ASSUMED,
+                LIFETIME_YEARS.source,
             )
         )
     total_g = 0.0
@@ -408,7 +259,7 @@ def _embodied(
         fig = embodied_for(dev.kind, dev.name, boundary)
         name = f"embodied:{dev.kind}:{dev.name}"
         if fig is None:
-            assumptions.append(Assumption(name, "not counted", "", "assumed",
+            assumptions.append(Assumption(name, "not counted", "", ASSUMED,
                                           f"no {dev.kind} figure at boundary '{boundary}'"
                                           " in embodied.csv"))  # fmt: skip
             continue
@@ -419,6 +270,6 @@ def _embodied(
             f" x{dev.count} devices: {fig.source}"
         )
         # The figure is a table estimate; with the default boundary its choice is ours.
-        prov = "estimated" if ctx.embodied_boundary is not None else "assumed"
+        prov = ESTIMATED if ctx.embodied_boundary is not None else ASSUMED
         assumptions.append(Assumption(name, fig.embodied_kg, "kgCO2e/device", prov, src))
     return total_g

@@ -85,8 +85,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     ft.add_argument(
         "--method",
         choices=("full", "lora", "qlora"),
-        default="lora",
-        help="fine-tuning method (default lora)",
+        default=None,
+        help="fine-tuning method (default lora, recorded as assumed)",
     )
     ft.add_argument(
         "--scratch-tokens",
@@ -332,7 +332,7 @@ def handle_finetune(args: argparse.Namespace) -> int:
 
 def handle_infer(args: argparse.Namespace) -> int:
     """``estimate infer``."""
-    from wattwise.estimate.inference import DEFAULT_BATCH_SIZE, estimate_inference
+    from wattwise.estimate.inference import estimate_inference
     from wattwise.estimate.training import estimate_training
 
     def go(a: argparse.Namespace) -> Any:
@@ -357,7 +357,7 @@ def handle_infer(args: argparse.Namespace) -> int:
             output_tokens=a.output_tokens,
             requests_per_day=a.requests_per_day,
             chips=a.chips,
-            batch_size=a.batch_size if a.batch_size is not None else DEFAULT_BATCH_SIZE,
+            batch_size=a.batch_size,  # None: the default, recorded as assumed
             precision=a.precision,
             weight_bytes_per_param=a.weight_bytes_per_param,
             kv_bytes_per_token=a.kv_bytes_per_token,

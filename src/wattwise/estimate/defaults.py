@@ -28,18 +28,11 @@ multiplied by 0.75 (assumed; no systematic published survey).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from wattwise.core.band import Band
+from wattwise.core.defaults import LIFETIME_YEARS, Default
+from wattwise.core.units import HOURS_PER_YEAR
 
-from wattwise.estimate.types import Band
-
-
-@dataclass(frozen=True)
-class Default:
-    """A default band and where it comes from."""
-
-    band: Band
-    source: str
-
+__all__ = ["HOURS_PER_YEAR", "LIFETIME_YEARS", "Default", "default_mfu"]
 
 _MFU: dict[str, Default] = {
     "pascal": Default(Band(0.30, 0.15, 0.45), "assumed for pre-tensor-core GPUs"),
@@ -153,8 +146,8 @@ PREFILL_MFU = Default(Band(0.45, 0.30, 0.65), "assumed: prefill runs near traini
 SERVER_SHARE_KGCO2E = 462.5
 #: Used when the catalog has no die area: one GPU card, Luccioni 2022 / Cloud Carbon Footprint.
 CARD_KGCO2E_FALLBACK = 150.0
-LIFETIME_YEARS = Band(5.0, 4.0, 6.0)  # LLMCarbon 5 y; AI2 4 y
-HOURS_PER_YEAR = 8760.0
+# Lifetime (LIFETIME_YEARS) and year length (HOURS_PER_YEAR, 365.25 days) are wattwise.core's,
+# shared with the accounting module.
 
 #: Chinchilla-optimal tokens per parameter (Hoffmann et al. 2022), for "training from scratch".
 CHINCHILLA_TOKENS_PER_PARAM = 20.0

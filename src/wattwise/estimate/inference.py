@@ -34,13 +34,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from wattwise.core.provenance import Provenance
+from wattwise.core.units import DAYS_PER_YEAR
 from wattwise.errors import ConfigError
 from wattwise.estimate import defaults as d
 from wattwise.estimate.hardware import Accelerator, get_hardware
 from wattwise.estimate.power import chip_power
 from wattwise.estimate.training import TrainingEstimate, check_mfu, positive
 from wattwise.estimate.types import Assumption, Band, EstimateContext, default_context
-from wattwise.readers.base import Provenance
 
 BOUNDARIES: tuple[str, ...] = ("accelerators", "node", "facility")
 BYTES_PER_PARAM: dict[str, float] = {
@@ -58,7 +59,6 @@ DEFAULT_BATCH_SIZE = 16
 USABLE_MEMORY_FRACTION = 0.9
 #: While idle but provisioned (``always_on``), the host draws about half its loaded power.
 HOST_IDLE_FRACTION = 0.5
-DAYS_PER_YEAR = 365.0
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,30 @@ def _per_request(
     return acc_j, host_j, replica_s, tok_s
 
 
+def _check_counts(
+    input_tokens: float,
+    output_tokens: float,
+    requests_per_day: float,
+    batch_size: int | None,
+    chips: int | None,
+) -> None:
+    """Raise ConfigError for a negative or non-finite count, an empty request, or a batch size or
+    chip count that is not a whole number."""
+    for name, v in (
+        ("input tokens", input_tokens),
+        ("output tokens", output_tokens),
+        ("requests per day", requests_per_day),
+    ):
+        if not math.isfinite(v) or v < 0:
+            raise ConfigError(f"{name} must be >= 0, got {v:g}")
+    if input_tokens + output_tokens <= 0:
+        raise ConfigError("a request needs input or output tokens")
+    if batch_size is not None and int(batch_size) != batch_size:
+        raise ConfigError(f"batch size must be a whole number, got {batch_size}")
+    if chips is not None and (chips < 1 or int(chips) != chips):
+        raise ConfigError(f"chips must be a whole number >= 1, got {chips}")
+
+
 def estimate_inference(
     *,
     hardware: str | Accelerator,
@@ -201,7 +225,7 @@ def estimate_inference(
     active_params: float | None = None,
     requests_per_day: float = 0.0,
     chips: int | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     precision: str = "bf16",
     weight_bytes_per_param: float | None = None,
     kv_bytes_per_token: float | None = None,
@@ -230,19 +254,7 @@ def estimate_inference(
     positive("weight bytes per parameter", weight_bytes_per_param)
     positive("KV bytes per token", kv_bytes_per_token)
     positive("training energy", training_energy_kwh)
-    for name, v in (
-        ("input tokens", input_tokens),
-        ("output tokens", output_tokens),
-        ("requests per day", requests_per_day),
-    ):
-        if not math.isfinite(v) or v < 0:
-            raise ConfigError(f"{name} must be >= 0, got {v:g}")
-    if input_tokens + output_tokens <= 0:
-        raise ConfigError("a request needs input or output tokens")
-    if int(batch_size) != batch_size:
-        raise ConfigError(f"batch size must be a whole number, got {batch_size}")
-    if chips is not None and (chips < 1 or int(chips) != chips):
-        raise ConfigError(f"chips must be a whole number >= 1, got {chips}")
+    _check_counts(input_tokens, output_tokens, requests_per_day, batch_size, chips)
     check_mfu(mfu_prefill, "prefill MFU")
     check_mfu(bandwidth_efficiency, "bandwidth efficiency")
     if active_params is not None and active_params > params:
@@ -256,7 +268,7 @@ def estimate_inference(
     bpp = weight_bytes_per_param or BYTES_PER_PARAM[prec]
     kv_val_bytes = min(bpp, 2.0) if weight_bytes_per_param is None else 2.0
     active = active_params or params
-    batch = int(batch_size)
+    batch = DEFAULT_BATCH_SIZE if batch_size is None else int(batch_size)
     notes: list[Assumption] = []
 
     kv_tok = kv_bytes_per_token or kv_bytes_per_token_default(params, kv_val_bytes)
@@ -265,8 +277,8 @@ def estimate_inference(
             "kv_bytes_per_token",
             f"{kv_tok:.4g}",
             "bytes",
-            Provenance.ESTIMATED if kv_bytes_per_token else Provenance.ASSUMED,
-            "given by the user"
+            Provenance.GIVEN if kv_bytes_per_token else Provenance.ASSUMED,
+            "given by you (KV bytes per token)"
             if kv_bytes_per_token
             else "GQA decoder, 8 KV heads x 128 dims, layers from N (wattwise.estimate.inference)",
         )
@@ -320,8 +332,8 @@ def estimate_inference(
             "bandwidth_efficiency",
             f"{eta.value:g} ({eta.low:g}-{eta.high:g})",
             "of peak HBM BW",
-            Provenance.ESTIMATED if bandwidth_efficiency is not None else Provenance.ASSUMED,
-            "given by the user"
+            Provenance.GIVEN if bandwidth_efficiency is not None else Provenance.ASSUMED,
+            "given by you (bandwidth efficiency)"
             if bandwidth_efficiency is not None
             else d.BANDWIDTH_EFFICIENCY.source,
         )
@@ -331,8 +343,8 @@ def estimate_inference(
             "mfu_prefill",
             f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})",
             "ratio",
-            Provenance.ESTIMATED if mfu_prefill is not None else Provenance.ASSUMED,
-            "given by the user" if mfu_prefill is not None else d.PREFILL_MFU.source,
+            Provenance.GIVEN if mfu_prefill is not None else Provenance.ASSUMED,
+            "given by you (prefill MFU)" if mfu_prefill is not None else d.PREFILL_MFU.source,
         )
     )
     notes.append(
@@ -340,8 +352,10 @@ def estimate_inference(
             "batch_size",
             str(batch),
             "sequences",
-            Provenance.ESTIMATED if batch_size != DEFAULT_BATCH_SIZE else Provenance.ASSUMED,
-            "concurrent sequences decoded per step",
+            Provenance.ASSUMED if batch_size is None else Provenance.GIVEN,
+            "given by you (concurrent sequences decoded per step)"
+            if batch_size is not None
+            else "no batch size given: default concurrent sequences decoded per step",
         )
     )
     notes.append(
@@ -414,8 +428,8 @@ def estimate_inference(
                 "always_on",
                 "true",
                 "",
-                Provenance.ESTIMATED,
-                "replicas provisioned 24 h/day; idle chips and hosts counted",
+                Provenance.GIVEN,
+                "given by you: replicas provisioned 24 h/day; idle chips and hosts counted",
             )
         )
     daily = {

@@ -4,7 +4,8 @@ Three bases, because published footprints differ mostly by this choice:
 
 * ``tdp`` — every chip draws its TDP for the whole run (Meta's LLaMA method); accelerators only.
 * ``measured`` — a measured average power per chip the user gives (Patterson et al. 2021 used
-  measured system power per accelerator, host share included); taken as is.
+  measured system power per accelerator, host share included); taken as is and recorded as
+  ``given`` (wattwise did not measure it).
 * ``utilisation`` (default) — a model: ``idle + (TDP - idle) x fraction``, with the fraction
   depending on whether the work is compute-bound (training, prefill) or memory-bound (decode),
   plus a host CPU/DRAM share per chip. See :mod:`wattwise.estimate.defaults` for the figures.
@@ -15,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from wattwise.core.provenance import Provenance
 from wattwise.errors import ConfigError
 from wattwise.estimate import defaults as d
 from wattwise.estimate.hardware import Accelerator
 from wattwise.estimate.types import Assumption, Band
-from wattwise.readers.base import Provenance
 
 PowerBasis = Literal["tdp", "measured", "utilisation"]
 POWER_BASES: tuple[str, ...] = ("tdp", "measured", "utilisation")
@@ -62,8 +63,8 @@ def chip_power(acc: Accelerator, power_basis: str | None, power_w: float | None)
             "power_per_chip",
             f"{power_w:g}",
             "W",
-            Provenance.MEASURED,
-            "measured average power per chip given by the user (its own boundary)",
+            Provenance.GIVEN,
+            "given by you: a measured average power per chip (its own boundary)",
         )
         return ChipPower(basis, p, p, 0.0, zero, (a,))
     if power_w is not None:

@@ -2,9 +2,9 @@
 
 The estimator works on plain numbers (PUE, gCO2e/kWh, price per kWh). Where the user names a
 place instead (``--country FR``, ``--cloud gcp --cloud-region us-central1``, ``--cooling``,
-``--cfe``), :mod:`wattwise.accounting` knows the tables; this module asks it to account one kWh of
-IT energy and reads the factors back, with their provenance and sources. It is imported lazily,
-so the estimator itself does not depend on the accounting tables.
+``--cfe``), the one site resolver (:func:`wattwise.accounting.site.resolve_site`) turns the
+context into factors, each a band with its provenance and source — the same factors a footprint
+of a measured run uses; nothing is back-solved. Imported lazily, by the CLI.
 """
 
 from __future__ import annotations
@@ -13,79 +13,47 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wattwise.estimate.types import (
-    DEFAULT_PRICE,
-    DEFAULT_PUE,
-    EstimateContext,
-    Factor,
-)
-from wattwise.readers.base import Provenance
+from wattwise.core.provenance import Provenance
+from wattwise.estimate.types import DEFAULT_PRICE, EstimateContext, Factor
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting.context import Context
 
-_PROVENANCE = {
-    "measured": Provenance.MEASURED,
-    "integrated": Provenance.INTEGRATED,
-    "estimated": Provenance.ESTIMATED,
-    "user": Provenance.ESTIMATED,  # given by the user: not a default, not measured by wattwise
-    "assumed": Provenance.ASSUMED,
-}
-
-
-def _prov(p: str) -> Provenance:
-    return _PROVENANCE.get(p, Provenance.ASSUMED)
-
 
 def context_from_accounting(ctx: Context) -> EstimateContext:
-    """The site factors the accounting module resolves for ``ctx``, as an EstimateContext."""
-    from wattwise.accounting.footprint import account
+    """The site factors the accounting module resolves for ``ctx``, as an EstimateContext.
 
-    fp = account(3.6e6, "estimated", 3600.0, ctx)  # 1 kWh of IT energy over one hour
-    by_name = {a.name: a for a in fp.assumptions}
+    Each factor keeps the resolver's band, provenance and source (a value the user gave reads
+    ``given by you (--pue)``). With no price known for the place, the estimator's fallback
+    price (:data:`~wattwise.estimate.types.DEFAULT_PRICE`) is used and a note says so.
+    """
+    from wattwise.accounting.site import resolve_site
 
-    def src(name: str, fallback: str) -> tuple[Provenance, str]:
-        a = by_name.get(name)
-        if a is None:
-            return Provenance.ASSUMED, fallback
-        origin = f"user ({a.source})" if a.provenance == "user" else a.source
-        return _prov(a.provenance), origin
-
-    p_prov, p_src = src("pue", "accounting default")
-    pue = (
-        Factor(fp.pue, p_prov, p_src, low=DEFAULT_PUE.low, high=max(fp.pue, DEFAULT_PUE.high or 0))
-        if p_prov is Provenance.ASSUMED
-        else Factor(fp.pue, p_prov, p_src)
-    )
-    g_prov, g_src = src("grid_intensity", "accounting default")
-    loc = Factor(fp.intensity_g_per_kwh, g_prov, g_src)
-    market = None
-    if fp.facility_energy_kwh > 0 and fp.co2e_market_g != fp.co2e_location_g:
-        c_prov, c_src = src("cfe", "")
-        market = Factor(
-            fp.co2e_market_g / fp.facility_energy_kwh,
-            c_prov,
-            f"market-based after contractual instruments: {c_src}",
-        )
+    site = resolve_site(ctx)
     notes: list[str] = []
-    if fp.cost is not None and fp.facility_energy_kwh > 0:
-        pr_prov, pr_src = src("price", "")
-        price = Factor(fp.cost.value / fp.facility_energy_kwh, pr_prov, pr_src)
-        currency = fp.cost.currency
+    if site.price_per_kwh is not None and site.currency is not None:
+        price, currency = _said(site.price_per_kwh), site.currency
     else:
         price, currency = DEFAULT_PRICE, "USD"
-        notes.append("no electricity price known for this location: US 2020 average assumed")
+        notes.append(f"no electricity price known for {site.location}: {DEFAULT_PRICE.source}")
     out = EstimateContext(
-        pue=pue,
-        intensity_location_g_per_kwh=loc,
-        intensity_market_g_per_kwh=market,
+        pue=_said(site.pue),
+        intensity_location_g_per_kwh=_said(site.intensity_location_g_per_kwh),
+        intensity_market_g_per_kwh=_said(site.intensity_market_g_per_kwh),
         price_per_kwh=price,
         currency=currency,
-        label=fp.location,
+        label=site.location,
         notes=tuple(notes),
     )
     out.validate()
     return out
+
+
+def _said(f: Factor) -> Factor:
+    """``f`` with a user-given value's source prefixed ``given by you``."""
+    if f.provenance is not Provenance.GIVEN:
+        return f
+    return Factor(f.value, f.provenance, f"given by you ({f.source})", f.low, f.high)
 
 
 def resolve_estimate_context(

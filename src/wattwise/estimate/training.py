@@ -29,17 +29,20 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from wattwise.core.provenance import Provenance
 from wattwise.errors import ConfigError
 from wattwise.estimate import defaults as d
 from wattwise.estimate.hardware import Accelerator, get_hardware
 from wattwise.estimate.power import chip_power
+from wattwise.estimate.site_carbon import embodied_of_chip_hours, money_and_carbon
 from wattwise.estimate.types import Assumption, Band, EstimateContext, default_context
-from wattwise.readers.base import Provenance
 
 #: FLOPs per active parameter per token by method (see the module docstring).
 FLOPS_PER_PARAM_TOKEN: dict[str, float] = {"train": 6.0, "full": 6.0, "lora": 4.0, "qlora": 4.0}
 QLORA_OVERHEAD = Band(1.3, 1.15, 1.6)
 FINETUNE_METHODS: tuple[str, ...] = ("full", "lora", "qlora")
+#: Fine-tuning method assumed when none is given (recorded as ``assumed``).
+DEFAULT_FINETUNE_METHOD = "lora"
 #: Relative mismatch tolerated between a given FLOPs figure and k · N · D.
 FLOPS_TOLERANCE = 0.25
 
@@ -156,7 +159,7 @@ def _flops_band(
         flops = computed
     elif flops is not None:
         notes.append(
-            Assumption("flops", f"{flops:.4g}", "FLOP", Provenance.ESTIMATED, "given by the user")
+            Assumption("flops", f"{flops:.4g}", "FLOP", Provenance.GIVEN, "given by you (flops)")
         )
     if flops is None:
         return None
@@ -235,7 +238,7 @@ def _estimate(
         ch = Band.exact(chip_hours)
         notes.append(
             Assumption(
-                "chip_hours", f"{chip_hours:g}", "h", Provenance.ESTIMATED, "given by the user"
+                "chip_hours", f"{chip_hours:g}", "h", Provenance.GIVEN, "given by you (chip-hours)"
             )
         )
         if flops_band is not None:
@@ -256,7 +259,7 @@ def _estimate(
         if mfu is not None:
             m = Band.exact(mfu)
             notes.append(
-                Assumption("mfu", f"{mfu:g}", "ratio", Provenance.ESTIMATED, "given by the user")
+                Assumption("mfu", f"{mfu:g}", "ratio", Provenance.GIVEN, "given by you (MFU)")
             )
         else:
             dm = d.default_mfu(acc.architecture, n_chips, n, finetune=kind == "finetune")
@@ -292,14 +295,14 @@ def _estimate(
             "power_basis",
             power.basis,
             "",
-            Provenance.ASSUMED if power_basis is None else Provenance.ESTIMATED,
-            "how per-chip power is obtained (tdp | measured | utilisation)",
+            Provenance.ASSUMED if power_basis is None and power_w is None else Provenance.GIVEN,
+            _basis_source(power_basis, power_w),
         )
     )
     notes.extend(power.assumptions)
     per_chip_w = power.compute_w.add(power.host_w)
     it_kwh = ch.mul(per_chip_w).scale(1e-3)
-    out = _money_and_carbon(it_kwh, ctx)
+    out = money_and_carbon(it_kwh, ctx)
     notes.extend(ctx.assumptions())
 
     rental = Band.exact(0.0)
@@ -310,11 +313,11 @@ def _estimate(
                 "cost_per_chip_hour",
                 f"{cost_per_chip_hour:g}",
                 f"{ctx.currency}/chip-hour",
-                Provenance.ESTIMATED,
-                "given by the user",
+                Provenance.GIVEN,
+                "given by you (rental price per chip-hour)",
             )
         )
-    embodied, enote = _embodied(acc, ch)
+    embodied, enote = embodied_of_chip_hours(acc, ch)
     notes.append(enote)
     return TrainingEstimate(
         kind=kind,
@@ -334,42 +337,13 @@ def _estimate(
     )
 
 
-def _money_and_carbon(it_kwh: Band, ctx: EstimateContext) -> dict[str, Band]:
-    """Facility energy, location/market carbon (kg) and electricity cost from IT energy."""
-    facility = it_kwh.mul(ctx.pue.band)
-    return {
-        "facility": facility,
-        "loc": facility.mul(ctx.intensity_location_g_per_kwh.band).scale(1e-3),
-        "mkt": facility.mul(ctx.market.band).scale(1e-3),
-        "cost": facility.mul(ctx.price_per_kwh.band),
-    }
-
-
-def _embodied(acc: Accelerator, chip_hours: Band) -> tuple[Band, Assumption]:
-    """Embodied carbon (kg) amortised over the chip-hours used.
-
-    Value: the catalog's chip boundary over 5 years; low: the same over 6 years; high: a server
-    share per accelerator (462.5 kg, BLOOM) over 4 years.
-    """
-    life = d.LIFETIME_YEARS
-    if acc.embodied_kgco2e is not None:
-        chip_kg, boundary = acc.embodied_kgco2e, acc.embodied_boundary
-    else:
-        chip_kg = d.CARD_KGCO2E_FALLBACK
-        boundary = "one GPU card, 150 kgCO2e (Luccioni 2022 / Cloud Carbon Footprint)"
-    value = chip_hours.value * chip_kg / (life.value * d.HOURS_PER_YEAR)
-    low = chip_hours.low * chip_kg / (life.high * d.HOURS_PER_YEAR)
-    high = chip_hours.high * max(chip_kg, d.SERVER_SHARE_KGCO2E) / (life.low * d.HOURS_PER_YEAR)
-    note = Assumption(
-        "embodied_per_chip",
-        f"{chip_kg:g}",
-        "kgCO2e",
-        Provenance.ASSUMED,
-        f"boundary: {boundary}; amortised over {life.value:g} years (low {life.high:g} y); high: "
-        f"server share {d.SERVER_SHARE_KGCO2E:g} kg per accelerator (Luccioni 2022) over "
-        f"{life.low:g} years",
-    )
-    return Band(value, low, high), note
+def _basis_source(power_basis: str | None, power_w: float | None) -> str:
+    """Where the power basis (tdp | measured | utilisation) came from."""
+    if power_basis is not None:
+        return "given by you (power basis)"
+    if power_w is not None:
+        return "given by you: a power per chip (--power-w) implies the measured basis"
+    return "no power basis given: the utilisation model (default)"
 
 
 def estimate_training(
@@ -420,7 +394,7 @@ def estimate_finetune(
     hardware: str | Accelerator,
     params: float,
     tokens: float | None = None,
-    method: str = "lora",
+    method: str | None = None,
     active_params: float | None = None,
     flops: float | None = None,
     chip_hours: float | None = None,
@@ -440,11 +414,12 @@ def estimate_finetune(
     trains the same model on ``scratch_tokens`` (default: 20 tokens per parameter, Chinchilla)
     with the same hardware, chips, power basis and context.
     """
-    if method not in FINETUNE_METHODS:
-        raise ConfigError(f"unknown fine-tuning method {method!r}; choose full, lora or qlora")
+    chosen = DEFAULT_FINETUNE_METHOD if method is None else method
+    if chosen not in FINETUNE_METHODS:
+        raise ConfigError(f"unknown fine-tuning method {chosen!r}; choose full, lora or qlora")
     ft = _estimate(
         kind="finetune",
-        method=method,
+        method=chosen,
         hardware=hardware,
         params=params,
         active_params=active_params,
@@ -485,14 +460,17 @@ def estimate_finetune(
         "scratch_tokens",
         f"{sc_tokens:.4g}",
         "tokens",
-        Provenance.ASSUMED if scratch_tokens is None else Provenance.ESTIMATED,
+        Provenance.ASSUMED if scratch_tokens is None else Provenance.GIVEN,
         "20 tokens per parameter (Chinchilla, Hoffmann 2022)"
         if scratch_tokens is None
-        else "given by the user",
+        else "given by you (scratch tokens)",
     )
-    method_note = Assumption(
-        "finetune_method", method, "", Provenance.ESTIMATED, "given by the user"
-    )
+    method_note = (
+        Assumption("finetune_method", chosen, "", Provenance.ASSUMED,
+                   f"no method given: {chosen} assumed (wattwise's default)")
+        if method is None
+        else Assumption("finetune_method", chosen, "", Provenance.GIVEN, "given by you (method)")
+    )  # fmt: skip
     return replace(
         ft,
         assumptions=(*ft.assumptions, method_note, note),

@@ -1,9 +1,9 @@
 """Value types of the estimator: bands, assumptions, and the site context (PUE, grid, price).
 
-Everything here is a small frozen dataclass with no I/O. A :class:`Band` is a central value with
-a low and a high bound (same unit); an :class:`Assumption` records one input of an estimate with
-its provenance (``measured`` / ``estimated`` / ``assumed``) and source, so that every number in
-an estimate says where it came from.
+Small frozen dataclasses. :class:`Band` (a central value with low and high bounds) and
+:class:`Assumption` (one input with its provenance and source) are :mod:`wattwise.core`'s,
+re-exported here. The default site factors are the one site resolver's
+(:func:`wattwise.accounting.site.resolve_site`) for an empty context, read once at import.
 
 :class:`EstimateContext` carries the site factors as plain numbers — PUE, location- and
 market-based grid intensity (gCO2e/kWh), electricity price per kWh and its currency — each as a
@@ -16,112 +16,50 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattwise.errors import ConfigError
-from wattwise.readers.base import Provenance
+from wattwise.accounting.context import Context
+from wattwise.accounting.site import resolve_site
+from wattwise.core.assumption import Assumption
+from wattwise.core.band import Band
+from wattwise.core.defaults import FALLBACK_PRICE_KEY, FALLBACK_PRICE_SECTOR
+from wattwise.core.factor import Factor
+from wattwise.core.provenance import Provenance
+from wattwise.data.lookup import price_for
+from wattwise.errors import ConfigError, DataError
+
+__all__ = [
+    "DEFAULT_INTENSITY",
+    "DEFAULT_PRICE",
+    "DEFAULT_PUE",
+    "Assumption",
+    "Band",
+    "EstimateContext",
+    "Factor",
+    "bands_to_dict",
+    "context_from_numbers",
+    "default_context",
+]
 
 
-@dataclass(frozen=True)
-class Band:
-    """A value with its low and high bounds, all in the same unit (``low <= value <= high``)."""
-
-    value: float
-    low: float
-    high: float
-
-    @staticmethod
-    def exact(value: float) -> Band:
-        """A band of zero width."""
-        return Band(value, value, value)
-
-    @staticmethod
-    def of(a: float, b: float, c: float) -> Band:
-        """A band from three numbers in any order: the median is the value."""
-        lo, mid, hi = sorted((a, b, c))
-        return Band(mid, lo, hi)
-
-    def scale(self, k: float) -> Band:
-        """Multiply by a non-negative constant."""
-        if k < 0:
-            raise ValueError("Band.scale needs a non-negative factor")
-        return Band(self.value * k, self.low * k, self.high * k)
-
-    def mul(self, other: Band) -> Band:
-        """Product of two non-negative bands (bounds multiply: a worst-case interval)."""
-        return Band(self.value * other.value, self.low * other.low, self.high * other.high)
-
-    def add(self, other: Band) -> Band:
-        """Sum of two bands."""
-        return Band(self.value + other.value, self.low + other.low, self.high + other.high)
-
-    def to_dict(self, ndigits: int = 6) -> dict[str, float]:
-        """``{"value", "low", "high"}`` rounded to ``ndigits`` significant digits."""
-        return {
-            "value": _sig(self.value, ndigits),
-            "low": _sig(self.low, ndigits),
-            "high": _sig(self.high, ndigits),
-        }
+def _fallback_price() -> Factor:
+    """The US commercial average price (``prices_us_eia.csv``), in USD."""
+    p = price_for(FALLBACK_PRICE_KEY, FALLBACK_PRICE_SECTOR)
+    if p is None or p.currency != "USD":  # pragma: no cover - the shipped table has the row
+        raise DataError(f"{FALLBACK_PRICE_KEY} {FALLBACK_PRICE_SECTOR} USD price missing")
+    return Factor(
+        p.price_per_kwh,
+        Provenance.ASSUMED,
+        f"no price given: {p.table} {p.key} {p.sector} {p.period} ({p.tax_basis}) assumed: "
+        f"{p.source}",
+    )
 
 
-def _sig(x: float, ndigits: int) -> float:
-    return float(f"{x:.{ndigits}g}")
-
-
-@dataclass(frozen=True)
-class Assumption:
-    """One input of an estimate: its name, value, unit, provenance and source."""
-
-    name: str
-    value: str
-    unit: str
-    provenance: Provenance
-    source: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "name": self.name,
-            "value": self.value,
-            "unit": self.unit,
-            "provenance": self.provenance.value,
-            "source": self.source,
-        }
-
-
-@dataclass(frozen=True)
-class Factor:
-    """A site factor (PUE, gCO2e/kWh, price per kWh) with its range, provenance and source."""
-
-    value: float
-    provenance: Provenance
-    source: str
-    low: float | None = None
-    high: float | None = None
-
-    @property
-    def band(self) -> Band:
-        lo = self.value if self.low is None else self.low
-        hi = self.value if self.high is None else self.high
-        return Band(self.value, min(lo, self.value), max(hi, self.value))
-
-
-#: Defaults used when the caller gives nothing. Each is marked ``assumed`` in the output.
-DEFAULT_PUE = Factor(
-    1.56,
-    Provenance.ASSUMED,
-    "industry-average PUE 2024, Uptime Institute annual survey (hyperscale fleets ~1.1)",
-    low=1.1,
-    high=1.6,
-)
-DEFAULT_INTENSITY = Factor(
-    475.0,
-    Provenance.ASSUMED,
-    "world-average grid intensity, IEA Global Energy & CO2 Status Report 2019 (as used by "
-    "CodeCarbon); location-based",
-)
-DEFAULT_PRICE = Factor(
-    0.1059,
-    Provenance.ASSUMED,
-    "US average commercial retail electricity price 2020, EIA Form 861 (Total Electric Industry)",
-)
+#: Defaults used when the caller gives nothing: the one site resolver's factors for an empty
+#: context (read from the shipped tables, as for a footprint), and the estimator's fallback
+#: price. Each is marked ``assumed`` in the output.
+_SITE_DEFAULTS = resolve_site(Context())
+DEFAULT_PUE = _SITE_DEFAULTS.pue
+DEFAULT_INTENSITY = _SITE_DEFAULTS.intensity_location_g_per_kwh
+DEFAULT_PRICE = _fallback_price()
 
 
 @dataclass(frozen=True)
@@ -195,11 +133,11 @@ def context_from_numbers(
 ) -> EstimateContext:
     """A context from plain numbers (PUE ratio, gCO2e/kWh, price per kWh in ``currency``).
 
-    A number the user gives is recorded as ``estimated`` with ``source`` (wattwise did not measure
-    it, but it is not a default either); a number not given falls back to the ``assumed``
-    default. ``currency`` applies to a given price only; the default price is in USD.
+    A number the user gives is recorded as ``given`` with ``source``; a number not given falls
+    back to the ``assumed`` default. ``currency`` applies to a given price only; the default
+    price is in USD.
     """
-    given = Provenance.ESTIMATED
+    given = Provenance.GIVEN
     ctx = EstimateContext(
         pue=DEFAULT_PUE if pue is None else Factor(pue, given, source),
         intensity_location_g_per_kwh=(

@@ -22,36 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Protocol, runtime_checkable
 
+from wattwise.core.provenance import PROVENANCE_RANK, Provenance, weakest
 
-class Provenance(str, Enum):
-    """How a number was obtained, from most to least trustworthy."""
-
-    MEASURED = "measured"  # a hardware energy counter (RAPL energy_uj, NVML total energy)
-    INTEGRATED = "integrated"  # power samples integrated over time by wattwise
-    ESTIMATED = "estimated"  # a model (TDP x utilisation, FLOPs / MFU, ...)
-    ASSUMED = "assumed"  # a default the user did not set
-
-    def __str__(self) -> str:
-        return self.value
-
-
-#: Order used when a total mixes kinds: the total is only as good as its weakest part.
-PROVENANCE_RANK: dict[Provenance, int] = {
-    Provenance.MEASURED: 0,
-    Provenance.INTEGRATED: 1,
-    Provenance.ESTIMATED: 2,
-    Provenance.ASSUMED: 3,
-}
-
-
-def weakest(provenances: list[Provenance]) -> Provenance | None:
-    """The least trustworthy provenance in ``provenances`` (None for an empty list)."""
-    if not provenances:
-        return None
-    return max(provenances, key=lambda p: PROVENANCE_RANK[p])
+__all__ = [
+    "PROVENANCE_RANK",
+    "DeviceInfo",
+    "ProbeResult",
+    "Provenance",
+    "Reader",
+    "Reading",
+    "weakest",
+]
 
 
 @dataclass(frozen=True)
