@@ -57,7 +57,7 @@ def price_basis(fp: Footprint) -> str:
     price = next((a for a in fp.assumptions if a.name == "price"), None)
     if price is None or not isinstance(price.value, int | float):
         return ""
-    if price.provenance == "user":
+    if str(getattr(price.provenance, "value", price.provenance)) in ("given", "user"):
         return "your price"
     if "EU average" in price.source:
         return "EU average"

@@ -105,7 +105,7 @@ def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
                 ("integrated", "power samples integrated by wattwise;"),
                 ("estimated", "a model or a reference table's figure for what you named;"),
                 ("assumed", "a default you did not set;"),
-                ("user", "a value you gave."),
+                ("given", "a value you gave (shown as given by you)."),
             )
         )
         + "</p><h3>Accounting context</h3>"

@@ -351,7 +351,7 @@ def rule_efficient_facility(doc: Doc) -> Recommendation | None:
     value = _num(pue.get("value")) if pue else None
     if pue is None or value is None or value <= EFFICIENT_PUE * 1.05:
         return None
-    told = pue.get("provenance") == "user"
+    told = pue.get("provenance") in ("given", "user")  # "user": ledgers before core/
     return _effect_rec(
         doc,
         "efficient-facility",
