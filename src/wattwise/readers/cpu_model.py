@@ -308,7 +308,14 @@ class CpuModelReader:
     # -- reading ---------------------------------------------------------------------------
 
     def open(self) -> list[DeviceInfo]:
-        """Build the model and (with ``pid``) attach to the process tree."""
+        """Build the model and (with ``pid``) attach to the process tree.
+
+        Reads nothing but a check of ``/proc/stat``: the first :meth:`read` is the baseline of
+        the first interval (no waiting for a utilisation sample). On an open reader, returns the
+        same device.
+        """
+        if self._device is not None:
+            return [self._device]
         try:
             read_cpu_times(self.proc_root)
         except ReaderError as exc:
@@ -349,8 +356,10 @@ class CpuModelReader:
         return [Reading(DEVICE_ID, now, energy_j=self._energy_j)]
 
     def close(self) -> None:
-        """Forget the process tree. Never raises."""
+        """Forget the process tree; a later :meth:`open` starts afresh. Never raises."""
         self._tree = None
+        self._device = None
+        self._last_t, self._last_times, self._energy_j = None, None, 0.0
 
     # -- attribution -----------------------------------------------------------------------
 

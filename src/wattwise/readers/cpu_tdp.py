@@ -3,16 +3,23 @@
 Used by the CPU power model (:mod:`wattwise.readers.cpu_model`, which documents where the table
 comes from and how a TDP is scaled to the machine). A match is exact after normalisation, or
 fuzzy only when the model-number tokens agree.
+
+Start-up cost: matching runs inside ``Tracker.start()``, so it does not parse and normalise the
+whole table (4,854 rows, ~25 ms of CPU). Every token of a normalised name is a substring of the
+lower-cased raw name (normalising only lower-cases, deletes and splits), so only the rows whose
+raw line contains the name's model-number tokens (or, without any, all its tokens) can match;
+only those are parsed, checked and normalised, and the result is the one a scan of the whole
+table gives (``tests/readers/test_cpu_tdp.py`` checks this against such a scan).
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from wattwise.errors import DataError
 
@@ -46,29 +53,79 @@ class CpuMatch:
 
 
 @lru_cache(maxsize=1)
-def load_cpu_tdp_table() -> tuple[CpuTdpEntry, ...]:
-    """The shipped CPU TDP table (cached). Raises :class:`DataError` when it is malformed."""
-    resource = resources.files("wattwise").joinpath("data", _TABLE_RESOURCE)
-    text = resource.read_text(encoding="utf-8")
-    entries: list[CpuTdpEntry] = []
-    for line_no, row in enumerate(csv.DictReader(text.splitlines()), start=2):
-        try:
-            tdp_w = float(row["tdp_w"])
-            threads_raw = (row.get("threads_per_socket") or "").strip()
-            threads = int(threads_raw) if threads_raw else None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{_TABLE_RESOURCE} line {line_no}: {exc}") from exc
-        if not 1.0 <= tdp_w <= 500.0:
-            raise DataError(f"{_TABLE_RESOURCE} line {line_no}: implausible TDP {tdp_w} W")
-        entries.append(CpuTdpEntry(row["model"].strip(), tdp_w, threads))
-    return tuple(entries)
+def _table_text() -> str:
+    """The table's text: read from the package directory, or through importlib.resources
+    (imported only then: it costs ~5 ms) when the package is not a plain directory (a zip)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        with open(os.path.join(here, "data", _TABLE_RESOURCE), encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        from importlib import resources
+
+        resource = resources.files("wattwise").joinpath("data", _TABLE_RESOURCE)
+        return resource.read_text(encoding="utf-8")
+
+
+def _columns(header_line: str) -> tuple[int, int, int | None]:
+    """Positions of ``model``, ``tdp_w`` and (optional) ``threads_per_socket``."""
+    header = next(csv.reader([header_line]), [])
+    try:
+        model, tdp = header.index("model"), header.index("tdp_w")
+    except ValueError as exc:
+        raise DataError(f"{_TABLE_RESOURCE} header {header!r}: {exc}") from exc
+    threads = header.index("threads_per_socket") if "threads_per_socket" in header else None
+    return model, tdp, threads
+
+
+def _entry(row: Sequence[str], cols: tuple[int, int, int | None], line_no: int) -> CpuTdpEntry:
+    """One checked row. Raises :class:`DataError` naming the line."""
+    i_model, i_tdp, i_threads = cols
+    try:
+        tdp_w = float(row[i_tdp])
+        threads_raw = row[i_threads].strip() if i_threads is not None else ""
+        threads = int(threads_raw) if threads_raw else None
+        model = row[i_model].strip()
+    except (IndexError, TypeError, ValueError) as exc:
+        raise DataError(f"{_TABLE_RESOURCE} line {line_no}: {exc}") from exc
+    if not 1.0 <= tdp_w <= 500.0:
+        raise DataError(f"{_TABLE_RESOURCE} line {line_no}: implausible TDP {tdp_w} W")
+    return CpuTdpEntry(model, tdp_w, threads)
 
 
 @lru_cache(maxsize=1)
-def _table_index() -> dict[str, CpuTdpEntry]:
+def load_cpu_tdp_table() -> tuple[CpuTdpEntry, ...]:
+    """The whole shipped CPU TDP table (cached). Raises :class:`DataError` when it is malformed.
+
+    One row per line (no quoted line breaks), which the matcher relies on.
+    """
+    lines = _table_text().splitlines()
+    if not lines:
+        raise DataError(f"{_TABLE_RESOURCE} is empty")
+    cols = _columns(lines[0])
+    rows = csv.reader(lines[1:])
+    return tuple(_entry(row, cols, n) for n, row in enumerate(rows, start=2) if row)
+
+
+@lru_cache(maxsize=16)
+def _candidates(needles: frozenset[str]) -> dict[str, CpuTdpEntry]:
+    """Normalised name -> row, in table order, for the rows whose raw line holds every needle.
+
+    Equal to the whole table's index restricted to those rows (see the module docstring).
+    """
+    text = _table_text()
+    lines = text.splitlines()
+    if not lines:
+        raise DataError(f"{_TABLE_RESOURCE} is empty")
+    cols = _columns(lines[0])
     index: dict[str, CpuTdpEntry] = {}
-    for entry in load_cpu_tdp_table():
-        index.setdefault(normalise_cpu_name(entry.model), entry)
+    for n, (line, low) in enumerate(zip(lines, text.lower().splitlines(), strict=True)):
+        if n == 0 or not all(t in low for t in needles):
+            continue
+        row = next(csv.reader([line]), None)
+        if row:
+            entry = _entry(row, cols, n + 1)
+            index.setdefault(normalise_cpu_name(entry.model), entry)
     return index
 
 
@@ -84,13 +141,28 @@ _NOISE = [
 ]
 
 
+#: Substrings without which none of the patterns above (nor the comma rule) can match: a name
+#: holding none of them normalises to its lower-cased, whitespace-collapsed self.
+_TRIGGERS = (
+    "(", "®", "™", "@", ",",  # trademarks, parentheses, the clock, commas
+    "with radeon", "-core", "ghz", "gen", "cpu", "processor", "apu",
+)
+
+
 def normalise_cpu_name(name: str) -> str:
     """Lower-case ``name`` without trademarks, clock, core count and filler words.
 
     ``"Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"`` -> ``"intel xeon platinum 8375c"``;
     ``"AMD EPYC 7763 64-Core Processor"`` -> ``"amd epyc 7763"``.
     """
-    s = _TRADEMARKS.sub(" ", name.lower())
+    s = name.lower()
+    if not any(t in s for t in _TRIGGERS):
+        return " ".join(s.split())
+    return _normalise_with_patterns(s)
+
+
+def _normalise_with_patterns(lowered: str) -> str:
+    s = _TRADEMARKS.sub(" ", lowered)
     for pattern in _NOISE:
         s = pattern.sub(" ", s)
     s = s.replace(",", " ")
@@ -114,12 +186,12 @@ def match_cpu_model(name: str) -> CpuMatch | None:
     key = normalise_cpu_name(name)
     if not key:
         return None
-    index = _table_index()
+    tokens = frozenset(key.split())
+    wanted = _model_tokens(tokens)
+    index = _candidates(wanted or tokens)
     exact = index.get(key)
     if exact is not None:
         return CpuMatch(exact, "exact", 1.0)
-    tokens = frozenset(key.split())
-    wanted = _model_tokens(tokens)
     if not wanted:
         return None
     best: list[tuple[float, CpuTdpEntry]] = []

@@ -254,7 +254,12 @@ class MemoryModelReader:
         return ProbeResult(self.name, True, reason, (device,), dict(p))
 
     def open(self) -> list[DeviceInfo]:
-        """Count the modules and return the single device. Raises ReaderUnavailable."""
+        """Count the modules and return the single device. Raises ReaderUnavailable.
+
+        On an open reader, returns the same device.
+        """
+        if self._device is not None:
+            return [self._device]
         if self._activity is None:
             try:
                 read_cpu_times(self.proc_root)
@@ -284,7 +289,9 @@ class MemoryModelReader:
         return [Reading(DEVICE_ID, now, energy_j=self._energy_j)]
 
     def close(self) -> None:
-        """Nothing to release. Never raises."""
+        """Nothing to release; a later :meth:`open` starts afresh. Never raises."""
+        self._device = None
+        self._last_t, self._last_times, self._energy_j = None, None, 0.0
 
 
 __all__ = [

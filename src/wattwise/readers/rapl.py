@@ -126,8 +126,11 @@ class RaplReader:
         """Scan the tree, take each counter's starting value and return the devices.
 
         Raises :class:`ReaderUnavailable` (with the fix, for a permission problem) when no zone
-        can be read.
+        can be read. On an open reader, returns the same devices and keeps the counters' zero.
         """
+        with self._lock:
+            if self._zones:
+                return [z.device_info() for z in self._zones]
         found = scan(self.root, self._read_file)
         if not found.zones:
             raise ReaderUnavailable(_unavailable_reason(found))
