@@ -19,7 +19,7 @@ from readers.fake_nvml import (
     p100,
 )
 from wattwise.errors import ConfigError, ReaderError, ReaderUnavailable
-from wattwise.readers import nvml as nvml_module
+from wattwise.readers import presence
 from wattwise.readers.base import Provenance, Reader
 from wattwise.readers.nvml import (
     ENERGY_SOURCE,
@@ -161,7 +161,7 @@ def test_library_or_driver_missing(code: int, words: str) -> None:
 
 def test_pynvml_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     # A library that loads everywhere stands in for the driver's, so the binding is what is missing.
-    monkeypatch.setattr(nvml_module, "NVML_LIBRARY", ctypes.util.find_library("c") or "libc.so.6")
+    monkeypatch.setattr(presence, "NVML_LIBRARY", ctypes.util.find_library("c") or "libc.so.6")
     monkeypatch.setitem(sys.modules, "pynvml", None)  # makes `import pynvml` raise ImportError
     probe = NvmlReader(environ={}).probe()
     assert not probe.available
@@ -171,7 +171,7 @@ def test_pynvml_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.skipif(sys.platform.startswith("win"), reason="pynvml loads nvml.dll there")
 def test_no_driver_library_means_pynvml_is_never_imported(monkeypatch: pytest.MonkeyPatch) -> None:
     """Start-up: without libnvidia-ml the ~20 ms import of pynvml is skipped, same answer."""
-    monkeypatch.setattr(nvml_module, "NVML_LIBRARY", "libwattwise-no-such-library.so.1")
+    monkeypatch.setattr(presence, "NVML_LIBRARY", "libwattwise-no-such-library.so.1")
     monkeypatch.delitem(sys.modules, "pynvml", raising=False)
     reader = NvmlReader(environ={})
     probe = reader.probe()

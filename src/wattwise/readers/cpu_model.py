@@ -43,7 +43,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from wattwise.errors import ReaderError, ReaderUnavailable
@@ -250,7 +249,7 @@ class CpuModelReader:
         pid: int | None = None,
         clk_tck: int | None = None,
     ) -> None:
-        self.proc_root = Path(proc_root)
+        self.proc_root = os.fspath(proc_root)
         self._clock = clock
         self._pid = pid
         self._clk_tck = clk_tck
@@ -287,7 +286,7 @@ class CpuModelReader:
             kind="cpu",
             name=name,
             provenance=Provenance.ESTIMATED,
-            source=f"model:{MODEL_NAME}:{self.proc_root / 'stat'}",
+            source=f"model:{MODEL_NAME}:{os.path.join(self.proc_root, 'stat')}",
             params=params,
         )
 

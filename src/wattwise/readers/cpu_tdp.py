@@ -107,26 +107,41 @@ def load_cpu_tdp_table() -> tuple[CpuTdpEntry, ...]:
     return tuple(_entry(row, cols, n) for n, row in enumerate(rows, start=2) if row)
 
 
-@lru_cache(maxsize=16)
-def _candidates(needles: frozenset[str]) -> dict[str, CpuTdpEntry]:
-    """Normalised name -> row, in table order, for the rows whose raw line holds every needle.
+_Row = tuple[int, str]  # (line number, raw line) of a table row
 
-    Equal to the whole table's index restricted to those rows (see the module docstring).
+
+@lru_cache(maxsize=16)
+def _candidates(needles: frozenset[str]) -> dict[str, _Row]:
+    """Normalised model name -> its row (first in table order), for the rows whose raw line
+    holds every needle: the whole table's index restricted to those rows (module docstring).
+
+    Only the model column of those rows is split out and normalised; a row is parsed and
+    checked (:func:`_entry_of`) only once it is a match.
     """
     text = _table_text()
     lines = text.splitlines()
     if not lines:
         raise DataError(f"{_TABLE_RESOURCE} is empty")
-    cols = _columns(lines[0])
-    index: dict[str, CpuTdpEntry] = {}
-    for n, (line, low) in enumerate(zip(lines, text.lower().splitlines(), strict=True)):
-        if n == 0 or not all(t in low for t in needles):
+    lows = text.lower().splitlines()
+    first, *rest = sorted(needles, key=len, reverse=True)  # the longest is usually the rarest
+    i_model = _columns(lines[0])[0]
+    index: dict[str, _Row] = {}
+    for n in [n for n, low in enumerate(lows) if first in low]:
+        if n == 0 or not all(t in lows[n] for t in rest):
             continue
-        row = next(csv.reader([line]), None)
-        if row:
-            entry = _entry(row, cols, n + 1)
-            index.setdefault(normalise_cpu_name(entry.model), entry)
+        line = lines[n]
+        # Without a quote character, csv's split is the plain one.
+        fields = next(csv.reader([line]), []) if '"' in line else line.split(",")
+        if i_model < len(fields):
+            index.setdefault(normalise_cpu_name(fields[i_model]), (n + 1, line))
     return index
+
+
+def _entry_of(row: _Row) -> CpuTdpEntry:
+    """The checked table entry of a row from :func:`_candidates`. Raises :class:`DataError`."""
+    line_no, line = row
+    header = _table_text().split("\n", 1)[0].rstrip("\r")
+    return _entry(next(csv.reader([line]), []), _columns(header), line_no)
 
 
 _TRADEMARKS = re.compile(r"\((?:r|tm|c)\)|®|™")
@@ -191,11 +206,11 @@ def match_cpu_model(name: str) -> CpuMatch | None:
     index = _candidates(wanted or tokens)
     exact = index.get(key)
     if exact is not None:
-        return CpuMatch(exact, "exact", 1.0)
+        return CpuMatch(_entry_of(exact), "exact", 1.0)
     if not wanted:
         return None
-    best: list[tuple[float, CpuTdpEntry]] = []
-    for cand_key, entry in index.items():
+    best: list[tuple[float, _Row]] = []
+    for cand_key, row in index.items():
         cand = frozenset(cand_key.split())
         if _model_tokens(cand) != wanted:
             continue
@@ -203,10 +218,11 @@ def match_cpu_model(name: str) -> CpuMatch | None:
         if score < FUZZY_THRESHOLD:
             continue
         if not best or score > best[0][0]:
-            best = [(score, entry)]
+            best = [(score, row)]
         elif score == best[0][0]:
-            best.append((score, entry))
-    if not best or len({e.tdp_w for _, e in best}) > 1:
+            best.append((score, row))
+    entries = [_entry_of(row) for _, row in best]
+    if not entries or len({e.tdp_w for e in entries}) > 1:
         return None
-    score, entry = best[0]
+    score, entry = best[0][0], entries[0]
     return CpuMatch(entry, "fuzzy", round(score, 3))

@@ -39,7 +39,6 @@ Errors from NVML are translated into wattwise errors in one place, :func:`transl
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,16 +53,11 @@ from wattwise.readers.counter import (
     PowerCap,
     stated_cap,
 )
+from wattwise.readers.presence import NO_NVIDIA_DRIVER_FIX, NVML_LIBRARY, nvml_library_missing
 from wattwise.readers.vendor_gpu import GpuDevice, VendorGpuReader, vendor_call
 
 READER_NAME = "nvml"
 INSTALL_HINT = 'pip install "wattwise[nvidia]"'
-#: The shared library pynvml loads on every platform but Windows (``pynvml._LoadNvmlLibrary``).
-NVML_LIBRARY = "libnvidia-ml.so.1"
-NO_DRIVER_FIX = (
-    "On a GPU machine install the NVIDIA driver; in a container, start it with the NVIDIA "
-    "Container Toolkit (docker run --gpus all)"
-)
 MIG_ENABLED_NOTE = "enabled; energy is for the whole GPU, shared by all instances"
 ENERGY_SOURCE = "nvml:nvmlDeviceGetTotalEnergyConsumption"
 POWER_SOURCE = "nvml:nvmlDeviceGetPowerUsage"
@@ -102,7 +96,9 @@ def translate_nvml_error(nvml: Any, exc: BaseException, doing: str) -> ReaderErr
         return ReaderError(f"{doing} failed: {type(exc).__name__}: {exc}")
     value = getattr(exc, "value", None)
     if value == _code(nvml, "LIBRARY_NOT_FOUND"):
-        return ReaderUnavailable(f"no NVIDIA driver: {NVML_LIBRARY} was not found. {NO_DRIVER_FIX}")
+        return ReaderUnavailable(
+            f"no NVIDIA driver: {NVML_LIBRARY} was not found. {NO_NVIDIA_DRIVER_FIX}"
+        )
     if value == _code(nvml, "DRIVER_NOT_LOADED"):
         return ReaderUnavailable(
             "the NVIDIA kernel driver is not loaded (nvidia-smi fails too): load it "
@@ -159,24 +155,6 @@ def _text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
-
-
-def nvml_library_missing() -> str | None:
-    """Why NVML's shared library cannot be loaded here, or None when it can (or on Windows).
-
-    The same ``dlopen`` pynvml's ``nvmlInit`` does, done first because importing pynvml costs
-    ~20 ms of start-up (a 6,000-line module of ctypes structures) on every machine without an
-    NVIDIA driver. Where the library loads, it stays loaded and pynvml's own load reuses it.
-    """
-    if sys.platform.startswith("win"):
-        return None
-    import ctypes  # lazy: ~1 ms
-
-    try:
-        ctypes.CDLL(NVML_LIBRARY)
-    except OSError as exc:
-        return f"no NVIDIA driver: {NVML_LIBRARY} was not found ({exc}). {NO_DRIVER_FIX}"
-    return None
 
 
 def _import_pynvml() -> Any:

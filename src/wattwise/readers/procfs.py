@@ -2,15 +2,14 @@
 
 Shared by the CPU and memory power models (:mod:`wattwise.readers.cpu_model`,
 :mod:`wattwise.readers.memory_model`); ``proc_root`` lets tests use a directory tree.
+Plain ``os`` paths (no pathlib, ~4 ms of import): these run inside ``Tracker.start()``.
 """
 
 from __future__ import annotations
 
 import os
-import platform
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from wattwise.errors import ReaderError
 
@@ -30,13 +29,36 @@ def read_cpuinfo(proc_root: str | os.PathLike[str] = "/proc") -> CpuInfo:
 
     Quirk: on arm64 there is no ``model name`` line (only ``CPU part``); the name then comes
     from ``platform.processor()`` and is usually unknown to the table.
+
+    Reads of the real ``/proc/cpuinfo`` within :data:`_SHARED_CPUINFO_MAX_AGE_S` share one read
+    (the CPU and memory models both need it when a tracker starts; on a many-core machine the
+    file is hundreds of kilobytes).
     """
+    global _shared_cpuinfo
+    real = os.fspath(proc_root) == "/proc"
+    if real and _shared_cpuinfo is not None:
+        at, shared = _shared_cpuinfo
+        if time.monotonic() - at < _SHARED_CPUINFO_MAX_AGE_S:
+            return shared
+    info = _parse_cpuinfo(proc_root)
+    if real:
+        _shared_cpuinfo = (time.monotonic(), info)
+    return info
+
+
+#: Reads of the real /proc/cpuinfo within this many seconds share one read (one tracker start).
+_SHARED_CPUINFO_MAX_AGE_S = 1.0
+_shared_cpuinfo: tuple[float, CpuInfo] | None = None
+
+
+def _parse_cpuinfo(proc_root: str | os.PathLike[str]) -> CpuInfo:
     model_name = ""
     vcpus = 0
     physical_ids: set[str] = set()
     hypervisor = False
     try:
-        text = Path(proc_root, "cpuinfo").read_text(encoding="utf-8", errors="replace")
+        with open(os.path.join(proc_root, "cpuinfo"), encoding="utf-8", errors="replace") as f:
+            text = f.read()
     except OSError:
         text = ""
     for line in text.splitlines():
@@ -51,6 +73,8 @@ def read_cpuinfo(proc_root: str | os.PathLike[str] = "/proc") -> CpuInfo:
         elif key == "flags" and "hypervisor" in value.split():
             hypervisor = True
     if not model_name:
+        import platform  # only for this fallback
+
         model_name = platform.processor()
     if vcpus == 0:
         vcpus = os.cpu_count() or 1

@@ -17,25 +17,39 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from wattwise.errors import ReaderUnavailable
+from wattwise.readers import presence
 from wattwise.readers.base import DeviceInfo, ProbeResult, Reader
 
 ReaderFactory = Callable[[], Reader]
 GpuSelection = Sequence[str] | None
 
 
+def _absent(reason: str | None) -> None:
+    """Raise ReaderUnavailable with ``reason`` (from :mod:`presence`) when it is not None."""
+    if reason is not None:
+        raise ReaderUnavailable(reason)
+
+
+# Each hardware factory first asks :mod:`wattwise.readers.presence` whether the interface is
+# certainly absent, so a machine without it imports neither the reader nor its binding.
+
+
 def _rapl() -> Reader:
+    _absent(presence.powercap_missing())
     from wattwise.readers.rapl import RaplReader
 
     return RaplReader()
 
 
 def _nvml(gpus: GpuSelection = None) -> Reader:
+    _absent(presence.nvml_library_missing())
     from wattwise.readers.nvml import NvmlReader
 
     return NvmlReader(gpus=gpus)
 
 
 def _amd(gpus: GpuSelection = None) -> Reader:
+    _absent(presence.amdsmi_missing())
     from wattwise.readers.amd import AmdSmiReader
 
     return AmdSmiReader(gpus=gpus)
@@ -71,6 +85,8 @@ def _safe_probe(name: str, factory: ReaderFactory) -> tuple[Reader | None, Probe
     try:
         reader = factory()
         return reader, reader.probe()
+    except ReaderUnavailable as exc:  # a factory's presence check
+        return None, ProbeResult(reader=name, available=False, reason=str(exc))
     except Exception as exc:  # probe() never raises, but a constructor might
         reason = f"{type(exc).__name__}: {exc}"
         return None, ProbeResult(reader=name, available=False, reason=reason)
