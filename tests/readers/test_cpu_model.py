@@ -290,3 +290,19 @@ def test_missing_pid_disables_attribution_visibly(proc: Path) -> None:
     assert device.params["process_share"].startswith("unavailable")
     reader.read()
     assert reader.process_share() is None and reader.process_energy_j() is None
+
+
+def test_open_again_keeps_the_baseline(proc: Path, clock: Any) -> None:
+    """The registry opens the reader and the tracker opens it again: same device, and the first
+    read stays the baseline of the first interval (open takes no sample and never waits)."""
+    reader = CpuModelReader(proc, clock=clock)
+    first = reader.open()
+    assert reader.read()[0].energy_j == 0.0  # the baseline, read at once
+    assert reader.open() == first
+    write_stat(proc, user=1000 + 100, idle=5000 + 100)  # 50 % busy over the next second
+    clock.advance(1.0)
+    energy_j = reader.read()[0].energy_j
+    assert energy_j == pytest.approx(reader.model.power_w(0.5) * 1.0)
+    reader.close()
+    reader.open()
+    assert reader.read()[0].energy_j == 0.0  # closed and opened again: a new baseline
