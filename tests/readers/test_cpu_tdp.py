@@ -31,6 +31,8 @@ REAL_NAMES = [
     "AMD Ryzen 7 5800H with Radeon Graphics",
     "AMD Ryzen Threadripper PRO 5995WX 64-Cores",
     "Neoverse-N1",
+    "Intel Aubrey Isle",  # the one row whose name has no digit: the exact-only path finds it
+    "Intel(R) Aubrey Isle Processor",
     "",
 ]
 
@@ -39,7 +41,7 @@ REAL_NAMES = [
 def _whole_table_index() -> dict[str, CpuTdpEntry]:
     index: dict[str, CpuTdpEntry] = {}
     for entry in load_cpu_tdp_table():
-        index.setdefault(cpu_tdp._normalise_with_patterns(entry.model.lower()), entry)
+        index.setdefault(cpu_tdp._normalise_with_patterns(cpu_tdp._fold(entry.model)), entry)
     return index
 
 
@@ -55,7 +57,7 @@ def _by_model_tokens() -> dict[frozenset[str], list[tuple[frozenset[str], CpuTdp
 def _reference_match(name: str) -> CpuMatch | None:
     """The matcher as it was before the start-up work: index every row, then look up."""
     index = _whole_table_index()
-    key = cpu_tdp._normalise_with_patterns(name.lower())
+    key = cpu_tdp._normalise_with_patterns(cpu_tdp._fold(name))
     if not key:
         return None
     if key in index:
@@ -91,7 +93,8 @@ def _variants(model: str) -> list[str]:
 def test_the_fast_normalisation_equals_the_patterns_on_every_row() -> None:
     names = [e.model for e in load_cpu_tdp_table()] + REAL_NAMES
     for name in names:
-        assert normalise_cpu_name(name) == cpu_tdp._normalise_with_patterns(name.lower()), name
+        slow = cpu_tdp._normalise_with_patterns(cpu_tdp._fold(name))
+        assert normalise_cpu_name(name) == slow, name
 
 
 @pytest.mark.parametrize("name", REAL_NAMES)
@@ -107,6 +110,19 @@ def test_table_rows_and_their_variants_match_as_a_whole_table_scan_does() -> Non
 
 
 def test_the_table_has_one_row_per_line() -> None:
-    """The matcher reads rows line by line: no quoted line breaks in the shipped table."""
-    lines = cpu_tdp._table_text().splitlines()
+    """The matcher finds rows by offsets of "\\n" in the lower-cased text: no quoted line
+    breaks, no other line separators, and lower-casing keeps every offset."""
+    text = cpu_tdp._table_text()
+    lines = text.splitlines()
+    assert lines == text.rstrip("\n").split("\n")
     assert len(load_cpu_tdp_table()) == len([ln for ln in lines[1:] if ln.strip()])
+    assert cpu_tdp._lowered() is not None
+
+
+def test_a_zero_width_space_in_the_table_does_not_hide_the_model() -> None:
+    """The shipped row "AMD Ryzen 5 6600HS" ends in U+200B: it matched nothing."""
+    assert any("\u200b" in e.model for e in load_cpu_tdp_table())
+    m = match_cpu_model("AMD Ryzen 5 6600HS Creator Edition")
+    assert m is not None and m.entry.model.startswith("AMD Ryzen 5 6600HS")
+    exact = match_cpu_model("AMD Ryzen 5 6600HS")
+    assert exact is not None and exact.method == "exact"

@@ -7,9 +7,12 @@ fuzzy only when the model-number tokens agree.
 Start-up cost: matching runs inside ``Tracker.start()``, so it does not parse and normalise the
 whole table (4,854 rows, ~25 ms of CPU). Every token of a normalised name is a substring of the
 lower-cased raw name (normalising only lower-cases, deletes and splits), so only the rows whose
-raw line contains the name's model-number tokens (or, without any, all its tokens) can match;
-only those are parsed, checked and normalised, and the result is the one a scan of the whole
-table gives (``tests/readers/test_cpu_tdp.py`` checks this against such a scan).
+raw line contains every model-number token of the name (or, without any, every token) can
+match; they are found with ``str.find`` on the rarest token, and only their model field is
+normalised. A name without a digit can only match exactly, so rows whose model keeps a digit
+through normalising are skipped too. The result is the one a scan of the whole table gives
+(``tests/readers/test_cpu_tdp.py`` checks this against such a scan); the whole table is parsed
+and checked by :func:`load_cpu_tdp_table` (tests, the doctor).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -107,40 +110,84 @@ def load_cpu_tdp_table() -> tuple[CpuTdpEntry, ...]:
     return tuple(_entry(row, cols, n) for n, row in enumerate(rows, start=2) if row)
 
 
-_Row = tuple[int, str]  # (line number, raw line) of a table row
+_Row = tuple[int, str]  # (offset of a table row's line in the table text, the line)
+
+
+@lru_cache(maxsize=1)
+def _lowered() -> str | None:
+    """The table text lower-cased, or None where that moves offsets (a character whose lower
+    case is longer, which the shipped table does not have): then every line is looked at."""
+    text = _table_text()
+    low = text.lower()
+    return low if len(low) == len(text) else None
+
+
+def _line_spans(text: str, needle: str | None) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line of ``text`` holding ``needle`` (every line when None)."""
+    pos = text.find(needle) if needle is not None else 0
+    while 0 <= pos < len(text):
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        yield start, end
+        pos = text.find(needle, end) if needle is not None else end + 1
+
+
+@lru_cache(maxsize=1)
+def _digit_and_trigger() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return re.compile(r"\d"), re.compile("|".join(re.escape(t) for t in _TRIGGERS))
+
+
+def _keeps_a_digit(model: str) -> bool:
+    """True when normalising ``model`` surely leaves a digit: it has one and no trigger (a
+    name without triggers normalises to its lower-cased self), so it cannot equal a name
+    without digits."""
+    digit, trigger = _digit_and_trigger()
+    folded = _fold(model)
+    return digit.search(folded) is not None and trigger.search(folded) is None
 
 
 @lru_cache(maxsize=16)
-def _candidates(needles: frozenset[str]) -> dict[str, _Row]:
+def _candidates(needles: frozenset[str], digit_free: bool) -> dict[str, _Row]:
     """Normalised model name -> its row (first in table order), for the rows whose raw line
     holds every needle: the whole table's index restricted to those rows (module docstring).
+    With ``digit_free`` (the name has no digit, so only an exact match can come), rows whose
+    model has a digit that normalising cannot remove are left out as well.
 
-    Only the model column of those rows is split out and normalised; a row is parsed and
-    checked (:func:`_entry_of`) only once it is a match.
+    Lines are found with ``str.find`` over the lower-cased text, and only the model field of
+    those is split out and normalised; a row is parsed and checked (:func:`_entry_of`) only
+    once it is a match.
     """
     text = _table_text()
-    lines = text.splitlines()
-    if not lines:
-        raise DataError(f"{_TABLE_RESOURCE} is empty")
-    lows = text.lower().splitlines()
-    first, *rest = sorted(needles, key=len, reverse=True)  # the longest is usually the rarest
-    i_model = _columns(lines[0])[0]
+    low = _lowered()
+    header_end = text.find("\n")
+    if header_end < 0:
+        raise DataError(f"{_TABLE_RESOURCE} has no rows")
+    i_model = _columns(text[:header_end].rstrip("\r"))[0]
+    if low is None:
+        spans = _line_spans(text, None)
+    else:  # follow the rarest needle (str.count is a fast C loop)
+        spans = _line_spans(low, min(sorted(needles), key=low.count))
     index: dict[str, _Row] = {}
-    for n in [n for n, low in enumerate(lows) if first in low]:
-        if n == 0 or not all(t in lows[n] for t in rest):
+    for start, end in spans:
+        line_low = low[start:end] if low is not None else text[start:end].lower()
+        if start <= header_end or not all(t in line_low for t in needles):
             continue
-        line = lines[n]
+        line = text[start:end].rstrip("\r")
         # Without a quote character, csv's split is the plain one.
         fields = next(csv.reader([line]), []) if '"' in line else line.split(",")
-        if i_model < len(fields):
-            index.setdefault(normalise_cpu_name(fields[i_model]), (n + 1, line))
+        if i_model >= len(fields) or (digit_free and _keeps_a_digit(fields[i_model])):
+            continue
+        index.setdefault(normalise_cpu_name(fields[i_model]), (start, line))
     return index
 
 
 def _entry_of(row: _Row) -> CpuTdpEntry:
     """The checked table entry of a row from :func:`_candidates`. Raises :class:`DataError`."""
-    line_no, line = row
-    header = _table_text().split("\n", 1)[0].rstrip("\r")
+    start, line = row
+    text = _table_text()
+    header = text[: text.find("\n")].rstrip("\r")
+    line_no = text.count("\n", 0, start) + 1
     return _entry(next(csv.reader([line]), []), _columns(header), line_no)
 
 
@@ -170,10 +217,16 @@ def normalise_cpu_name(name: str) -> str:
     ``"Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"`` -> ``"intel xeon platinum 8375c"``;
     ``"AMD EPYC 7763 64-Core Processor"`` -> ``"amd epyc 7763"``.
     """
-    s = name.lower()
+    s = _fold(name)
     if not any(t in s for t in _TRIGGERS):
         return " ".join(s.split())
     return _normalise_with_patterns(s)
+
+
+def _fold(name: str) -> str:
+    """Lower case, with zero-width spaces as spaces (the table has ``"6600HS\u200b"``)."""
+    s = name.lower()
+    return s.replace("\u200b", " ") if "\u200b" in s else s
 
 
 def _normalise_with_patterns(lowered: str) -> str:
@@ -203,7 +256,7 @@ def match_cpu_model(name: str) -> CpuMatch | None:
         return None
     tokens = frozenset(key.split())
     wanted = _model_tokens(tokens)
-    index = _candidates(wanted or tokens)
+    index = _candidates(wanted or tokens, not wanted)
     exact = index.get(key)
     if exact is not None:
         return CpuMatch(_entry_of(exact), "exact", 1.0)
