@@ -19,9 +19,11 @@ the ratios divide CodeCarbon's medians by wattwise's. Children run with bytecode
 package has them.
 
 Each side runs under its own interpreter (default: this one), so CodeCarbon can live in a
-separate virtual environment; a side whose package is not importable there is skipped with a
-message. The wattwise child reports which ``wattwise`` it imported and the devices it read, so a
-before/after comparison can check that the same devices were measured.
+separate virtual environment; when codecarbon is not importable there it is skipped with a
+message. ``--src LABEL=DIR`` (repeatable) measures the wattwise in ``DIR`` (first on
+``PYTHONPATH``) as its own side, so source trees (before / after a change) are compared in the
+same run. The wattwise child reports which ``wattwise`` it imported and the devices it read,
+so such a comparison shows that the same devices were measured. See benchmarks/startup.md.
 
     python benchmarks/startup.py [--n 10] [--wattwise-python PY] [--codecarbon-python PY]
                                  [--src LABEL=DIR ...] [--no-codecarbon] [--json FILE]
@@ -152,12 +154,13 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def _print_table(sides: dict[str, dict[str, dict[str, float]]]) -> None:
-    head = f"{'phase (ms)':<12}" + "".join(f"{name + ' median':>22}{'p90':>8}" for name in sides)
-    print(head)
+    widths = {name: max(12, len(name) + 2) for name in sides}
+    print(f"{'':<12}" + "".join(f"{name:>{widths[name]}}{'':>8}" for name in sides))
+    print(f"{'phase (ms)':<12}" + "".join(f"{'median':>{widths[n]}}{'p90':>8}" for n in sides))
     for ph in PHASES:
         row = f"{ph.removesuffix('_s'):<12}"
-        for stats in sides.values():
-            row += f"{1e3 * stats[ph]['median']:>22.1f}{1e3 * stats[ph]['p90']:>8.1f}"
+        for name, stats in sides.items():
+            row += f"{1e3 * stats[ph]['median']:>{widths[name]}.1f}{1e3 * stats[ph]['p90']:>8.1f}"
         print(row)
 
 
