@@ -138,13 +138,12 @@ def _digit_and_trigger() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return re.compile(r"\d"), re.compile("|".join(re.escape(t) for t in _TRIGGERS))
 
 
-def _keeps_a_digit(model: str) -> bool:
-    """True when normalising ``model`` surely leaves a digit: it has one and no trigger (a
-    name without triggers normalises to its lower-cased self), so it cannot equal a name
-    without digits."""
+def _keeps_a_digit(model_low: str) -> bool:
+    """True when normalising ``model_low`` (lower-cased) surely leaves a digit: it has one and
+    no trigger (a name without triggers normalises to its lower-cased self), so it cannot
+    equal a name without digits."""
     digit, trigger = _digit_and_trigger()
-    folded = _fold(model)
-    return digit.search(folded) is not None and trigger.search(folded) is None
+    return digit.search(model_low) is not None and trigger.search(model_low) is None
 
 
 @lru_cache(maxsize=16)
@@ -170,15 +169,20 @@ def _candidates(needles: frozenset[str], digit_free: bool) -> dict[str, _Row]:
         spans = _line_spans(low, min(sorted(needles), key=low.count))
     index: dict[str, _Row] = {}
     for start, end in spans:
+        if start <= header_end:
+            continue
         line_low = low[start:end] if low is not None else text[start:end].lower()
-        if start <= header_end or not all(t in line_low for t in needles):
+        if digit_free and '"' not in line_low:  # the cheapest rejection first
+            fields_low = line_low.split(",", i_model + 1)
+            if i_model < len(fields_low) and _keeps_a_digit(fields_low[i_model]):
+                continue
+        if not all(t in line_low for t in needles):
             continue
         line = text[start:end].rstrip("\r")
         # Without a quote character, csv's split is the plain one.
         fields = next(csv.reader([line]), []) if '"' in line else line.split(",")
-        if i_model >= len(fields) or (digit_free and _keeps_a_digit(fields[i_model])):
-            continue
-        index.setdefault(normalise_cpu_name(fields[i_model]), (start, line))
+        if i_model < len(fields):
+            index.setdefault(normalise_cpu_name(fields[i_model]), (start, line))
     return index
 
 
