@@ -18,7 +18,7 @@ the interval (no sampling error beyond the kernel's tick granularity, 10 ms per 
 
 Where the TDP comes from (``tdp_source`` in the params):
 
-* ``table: <model>``: the CPU's ``model name`` (``/proc/cpuinfo``, else ``platform.processor()``)
+* ``table: <model>``: the CPU's ``model name`` (``/proc/cpuinfo``, else the machine type)
   matched in the shipped table ``data/cpu_tdp.csv`` (CodeCarbon's TDP list, MIT; per-socket
   thread counts from SPECpower_ssj2008 results via Cloud Carbon Footprint, Apache-2.0). A match
   is exact after normalisation, or fuzzy only when the model-number tokens agree (``"AMD EPYC"``

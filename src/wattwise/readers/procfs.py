@@ -25,10 +25,10 @@ class CpuInfo:
 
 
 def read_cpuinfo(proc_root: str | os.PathLike[str] = "/proc") -> CpuInfo:
-    """Parse ``<proc_root>/cpuinfo``; falls back to ``platform.processor()`` / ``os.cpu_count()``.
+    """Parse ``<proc_root>/cpuinfo``; falls back to :func:`fallback_cpu_name` / ``os.cpu_count()``.
 
-    Quirk: on arm64 there is no ``model name`` line (only ``CPU part``); the name then comes
-    from ``platform.processor()`` and is usually unknown to the table.
+    Quirk: on arm64 there is no ``model name`` line (only ``CPU part``); the name then is the
+    machine type (``aarch64``), unknown to the table.
 
     Reads of the real ``/proc/cpuinfo`` within :data:`_SHARED_CPUINFO_MAX_AGE_S` share one read
     (the CPU and memory models both need it when a tracker starts; on a many-core machine the
@@ -73,12 +73,25 @@ def _parse_cpuinfo(proc_root: str | os.PathLike[str]) -> CpuInfo:
         elif key == "flags" and "hypervisor" in value.split():
             hypervisor = True
     if not model_name:
-        import platform  # only for this fallback
-
-        model_name = platform.processor()
+        model_name = fallback_cpu_name()
     if vcpus == 0:
         vcpus = os.cpu_count() or 1
     return CpuInfo(model_name, vcpus, max(1, len(physical_ids)), hypervisor)
+
+
+def fallback_cpu_name() -> str:
+    """A CPU name where ``/proc/cpuinfo`` gives none: the machine type (``os.uname().machine``).
+
+    Not ``platform.processor()``: on Linux and macOS it forks ``uname -p`` (a subprocess on
+    the caller's thread inside ``Tracker.start()``), which prints ``unknown`` or the machine
+    type anyway. On Windows, which has no ``os.uname``, ``platform.processor()`` reads the
+    environment.
+    """
+    if hasattr(os, "uname"):
+        return os.uname().machine
+    import platform
+
+    return platform.processor()
 
 
 @dataclass(frozen=True)
