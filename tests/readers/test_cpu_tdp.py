@@ -126,3 +126,15 @@ def test_a_zero_width_space_in_the_table_does_not_hide_the_model() -> None:
     assert m is not None and m.entry.model.startswith("AMD Ryzen 5 6600HS")
     exact = match_cpu_model("AMD Ryzen 5 6600HS")
     assert exact is not None and exact.method == "exact"
+
+
+def test_digit_free_names_are_those_of_the_table() -> None:
+    """The matcher answers names without a digit from this set; it must be the table's."""
+    keys = set(_whole_table_index())
+    assert {k for k in keys if not cpu_tdp._model_tokens(k.split())} == cpu_tdp.DIGIT_FREE_NAMES
+
+
+def test_a_bare_family_name_is_answered_without_reading_the_table() -> None:
+    cpu_tdp._table_text.cache_clear()
+    assert match_cpu_model("Intel(R) Xeon(R) Processor") is None
+    assert cpu_tdp._table_text.cache_info().currsize == 0

@@ -9,10 +9,11 @@ whole table (4,854 rows, ~25 ms of CPU). Every token of a normalised name is a s
 lower-cased raw name (normalising only lower-cases, deletes and splits), so only the rows whose
 raw line contains every model-number token of the name (or, without any, every token) can
 match; they are found with ``str.find`` on the rarest token, and only their model field is
-normalised. A name without a digit can only match exactly, so rows whose model keeps a digit
-through normalising are skipped too. The result is the one a scan of the whole table gives
-(``tests/readers/test_cpu_tdp.py`` checks this against such a scan); the whole table is parsed
-and checked by :func:`load_cpu_tdp_table` (tests, the doctor).
+normalised. A name without a digit can only match exactly, and only one row's name has no digit
+(:data:`DIGIT_FREE_NAMES`), so such a name is usually answered without reading the table. The
+result is the one a scan of the whole table gives (``tests/readers/test_cpu_tdp.py`` checks
+this against such a scan); the whole table is parsed and checked by
+:func:`load_cpu_tdp_table` (tests, the doctor).
 """
 
 from __future__ import annotations
@@ -133,25 +134,17 @@ def _line_spans(text: str, needle: str | None) -> Iterator[tuple[int, int]]:
         pos = text.find(needle, end) if needle is not None else end + 1
 
 
-@lru_cache(maxsize=1)
-def _digit_and_trigger() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    return re.compile(r"\d"), re.compile("|".join(re.escape(t) for t in _TRIGGERS))
-
-
-def _keeps_a_digit(model_low: str) -> bool:
-    """True when normalising ``model_low`` (lower-cased) surely leaves a digit: it has one and
-    no trigger (a name without triggers normalises to its lower-cased self), so it cannot
-    equal a name without digits."""
-    digit, trigger = _digit_and_trigger()
-    return digit.search(model_low) is not None and trigger.search(model_low) is None
+#: The normalised names in ``data/cpu_tdp.csv`` without a digit (a model number). A name
+#: without a digit can only match exactly, so any other such name (a cloud guest's bare
+#: "Intel(R) Xeon(R) Processor", "AMD EPYC") is unknown without reading the table.
+#: ``tests/readers/test_cpu_tdp.py`` recomputes this from the table.
+DIGIT_FREE_NAMES = frozenset({"intel aubrey isle"})
 
 
 @lru_cache(maxsize=16)
-def _candidates(needles: frozenset[str], digit_free: bool) -> dict[str, _Row]:
+def _candidates(needles: frozenset[str]) -> dict[str, _Row]:
     """Normalised model name -> its row (first in table order), for the rows whose raw line
     holds every needle: the whole table's index restricted to those rows (module docstring).
-    With ``digit_free`` (the name has no digit, so only an exact match can come), rows whose
-    model has a digit that normalising cannot remove are left out as well.
 
     Lines are found with ``str.find`` over the lower-cased text, and only the model field of
     those is split out and normalised; a row is parsed and checked (:func:`_entry_of`) only
@@ -169,14 +162,8 @@ def _candidates(needles: frozenset[str], digit_free: bool) -> dict[str, _Row]:
         spans = _line_spans(low, min(sorted(needles), key=low.count))
     index: dict[str, _Row] = {}
     for start, end in spans:
-        if start <= header_end:
-            continue
         line_low = low[start:end] if low is not None else text[start:end].lower()
-        if digit_free and '"' not in line_low:  # the cheapest rejection first
-            fields_low = line_low.split(",", i_model + 1)
-            if i_model < len(fields_low) and _keeps_a_digit(fields_low[i_model]):
-                continue
-        if not all(t in line_low for t in needles):
+        if start <= header_end or not all(t in line_low for t in needles):
             continue
         line = text[start:end].rstrip("\r")
         # Without a quote character, csv's split is the plain one.
@@ -260,7 +247,9 @@ def match_cpu_model(name: str) -> CpuMatch | None:
         return None
     tokens = frozenset(key.split())
     wanted = _model_tokens(tokens)
-    index = _candidates(wanted or tokens, not wanted)
+    if not wanted and key not in DIGIT_FREE_NAMES:
+        return None  # only an exact match could come, and no row has this name
+    index = _candidates(wanted or tokens)
     exact = index.get(key)
     if exact is not None:
         return CpuMatch(_entry_of(exact), "exact", 1.0)
