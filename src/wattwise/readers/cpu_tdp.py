@@ -18,7 +18,6 @@ this against such a scan); the whole table is parsed and checked by
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -71,9 +70,19 @@ def _table_text() -> str:
         return resource.read_text(encoding="utf-8")
 
 
+def _split_row(line: str) -> list[str]:
+    """The fields of one CSV line; without a quote character, csv's split is the plain one
+    (and the ``csv`` module is not imported)."""
+    if '"' not in line:
+        return line.split(",")
+    import csv
+
+    return next(csv.reader([line]), [])
+
+
 def _columns(header_line: str) -> tuple[int, int, int | None]:
     """Positions of ``model``, ``tdp_w`` and (optional) ``threads_per_socket``."""
-    header = next(csv.reader([header_line]), [])
+    header = _split_row(header_line)
     try:
         model, tdp = header.index("model"), header.index("tdp_w")
     except ValueError as exc:
@@ -107,6 +116,8 @@ def load_cpu_tdp_table() -> tuple[CpuTdpEntry, ...]:
     if not lines:
         raise DataError(f"{_TABLE_RESOURCE} is empty")
     cols = _columns(lines[0])
+    import csv  # the full parse only (tests, the doctor)
+
     rows = csv.reader(lines[1:])
     return tuple(_entry(row, cols, n) for n, row in enumerate(rows, start=2) if row)
 
@@ -166,8 +177,7 @@ def _candidates(needles: frozenset[str]) -> dict[str, _Row]:
         if start <= header_end or not all(t in line_low for t in needles):
             continue
         line = text[start:end].rstrip("\r")
-        # Without a quote character, csv's split is the plain one.
-        fields = next(csv.reader([line]), []) if '"' in line else line.split(",")
+        fields = _split_row(line)
         if i_model < len(fields):
             index.setdefault(normalise_cpu_name(fields[i_model]), (start, line))
     return index
@@ -179,7 +189,7 @@ def _entry_of(row: _Row) -> CpuTdpEntry:
     text = _table_text()
     header = text[: text.find("\n")].rstrip("\r")
     line_no = text.count("\n", 0, start) + 1
-    return _entry(next(csv.reader([line]), []), _columns(header), line_no)
+    return _entry(_split_row(line), _columns(header), line_no)
 
 
 _TRADEMARKS = re.compile(r"\((?:r|tm|c)\)|®|™")
