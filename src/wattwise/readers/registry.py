@@ -6,10 +6,10 @@ estimates are therefore never counted alongside a counter for the same device.
 
 Discovery opens the readers it chooses (``open()`` raises with the reason when a reader cannot
 be used) rather than probing first and opening later: ``probe()`` then ``open()`` initialised
-each library twice (``nvmlInit`` alone can take tens of milliseconds per GPU machine) inside
-``Tracker.start()``. A reader's ``open()`` is idempotent, so the tracker opening the chosen
-readers again costs nothing; whoever uses them closes them. ``probe_all()`` (the doctor) still
-probes, which leaves nothing open.
+each library twice inside ``Tracker.start()`` (for NVML: ``nvmlInit`` and the per-GPU queries,
+slowest where no persistence daemon keeps the driver loaded). A reader's ``open()`` is
+idempotent, so the tracker opening the chosen readers again costs nothing; whoever uses them
+closes them. ``probe_all()`` (the doctor) still probes, which leaves nothing open.
 """
 
 from __future__ import annotations
