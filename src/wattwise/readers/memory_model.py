@@ -86,7 +86,7 @@ def read_mem_total_gib(proc_root: str | os.PathLike[str] = "/proc") -> float | N
     e.g. ~15.6 GiB on a 16 GiB machine; rounding the module count up absorbs that.
     """
     try:
-        with open(os.path.join(proc_root, "meminfo"), encoding="ascii", errors="replace") as f:
+        with open(os.path.join(proc_root, "meminfo"), encoding="utf-8", errors="replace") as f:
             text = f.read()
     except OSError:
         return None
@@ -106,7 +106,7 @@ def count_edac_dimms(sys_root: str | os.PathLike[str] = "/sys") -> tuple[int, fl
     total_mib = 0
     for size_file in _edac_size_files(os.path.join(sys_root, "devices", "system", "edac", "mc")):
         try:
-            with open(size_file, encoding="ascii") as f:
+            with open(size_file, encoding="utf-8", errors="replace") as f:
                 size_mib = int(f.read().strip())
         except (OSError, ValueError):
             continue
