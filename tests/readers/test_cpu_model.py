@@ -297,3 +297,46 @@ def test_missing_pid_disables_attribution_visibly(proc: Path) -> None:
     assert device.params["process_share"].startswith("unavailable")
     reader.read()
     assert reader.process_share() is None and reader.process_energy_j() is None
+
+
+def test_open_again_keeps_the_baseline(proc: Path, clock: Any) -> None:
+    """The registry opens the reader and the tracker opens it again: same device, and the first
+    read stays the baseline of the first interval (open takes no sample and never waits)."""
+    reader = CpuModelReader(proc, clock=clock)
+    first = reader.open()
+    assert reader.read()[0].energy_j == 0.0  # the baseline, read at once
+    assert reader.open() == first
+    write_stat(proc, user=1000 + 100, idle=5000 + 100)  # 50 % busy over the next second
+    clock.advance(1.0)
+    energy_j = reader.read()[0].energy_j
+    assert energy_j == pytest.approx(reader.model.power_w(0.5) * 1.0)
+    reader.close()
+    reader.open()
+    assert reader.read()[0].energy_j == 0.0  # closed and opened again: a new baseline
+
+
+_ARM_CPUINFO = "processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "uname"), reason="POSIX only")
+def test_cpuinfo_without_a_model_name_forks_no_uname(tmp_path: Path) -> None:
+    """arm64 cpuinfo has no model name; platform.processor() forked `uname -p` in start()."""
+    root = tmp_path / "proc"
+    root.mkdir()
+    (root / "cpuinfo").write_text(_ARM_CPUINFO)
+    code = (
+        "import sys; from wattwise.readers.procfs import read_cpuinfo\n"
+        "before = 'subprocess' in sys.modules\n"
+        f"info = read_cpuinfo({str(root)!r})\n"
+        "print(info.model_name, info.vcpus, before or 'subprocess' not in sys.modules)\n"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": src},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [os.uname().machine, "1", "True"]

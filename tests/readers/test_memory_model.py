@@ -135,3 +135,14 @@ def test_unreadable_sources(tmp_path: Path) -> None:
         reader.read()
     with pytest.raises(ValueError):
         MemoryModelReader(activity=1.5)
+
+
+def test_open_again_returns_the_same_device(tmp_path: Path, clock: Any) -> None:
+    proc = make_proc(tmp_path / "proc", 16 * 1024 * 1024)
+    write_stat(proc, busy=0, idle=100)
+    reader = MemoryModelReader(proc, tmp_path / "sys", clock=clock)
+    first = reader.open()
+    reader.read()
+    clock.advance(2.0)
+    assert reader.open() == first
+    assert reader.read()[0].energy_j == pytest.approx(reader.model.idle_power_w * 2.0)

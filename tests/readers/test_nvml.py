@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import sys
 
 import pytest
@@ -18,6 +19,7 @@ from readers.fake_nvml import (
     p100,
 )
 from wattwise.errors import ConfigError, ReaderError, ReaderUnavailable
+from wattwise.readers import presence
 from wattwise.readers.base import Provenance, Reader
 from wattwise.readers.nvml import (
     ENERGY_SOURCE,
@@ -158,10 +160,26 @@ def test_library_or_driver_missing(code: int, words: str) -> None:
 
 
 def test_pynvml_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A library that loads everywhere stands in for the driver's, so the binding is what is missing.
+    monkeypatch.setattr(presence, "NVML_LIBRARY", ctypes.util.find_library("c") or "libc.so.6")
     monkeypatch.setitem(sys.modules, "pynvml", None)  # makes `import pynvml` raise ImportError
     probe = NvmlReader(environ={}).probe()
     assert not probe.available
     assert 'pip install "wattwise[nvidia]"' in probe.reason
+
+
+@pytest.mark.skipif(sys.platform.startswith("win"), reason="pynvml loads nvml.dll there")
+def test_no_driver_library_means_pynvml_is_never_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start-up: without libnvidia-ml the ~20 ms import of pynvml is skipped, same answer."""
+    monkeypatch.setattr(presence, "NVML_LIBRARY", "libwattwise-no-such-library.so.1")
+    monkeypatch.delitem(sys.modules, "pynvml", raising=False)
+    reader = NvmlReader(environ={})
+    probe = reader.probe()
+    assert not probe.available and probe.reason.startswith("no NVIDIA driver")
+    assert "libwattwise-no-such-library.so.1" in probe.reason
+    with pytest.raises(ReaderUnavailable, match="no NVIDIA driver"):
+        reader.open()
+    assert "pynvml" not in sys.modules
 
 
 def test_real_pynvml_probe_never_raises() -> None:

@@ -460,3 +460,18 @@ def test_restarted_rapl_counter_is_rebased(tmp_path: Path) -> None:
     write_uj(root, "intel-rapl:0", 1_000_000 + 27_500_000)
     (r,) = reader.read()
     assert r.rebased and r.energy_j == pytest.approx(before.energy_j)
+
+
+def test_open_again_keeps_the_counters_zero(intel: Path) -> None:
+    """Discovery opens the reader and the tracker opens it again: energy still counts from the
+    first open, and the tree is not scanned twice."""
+    reader = RaplReader(intel, clock=FakeClock())
+    first = reader.open()
+    write_uj(intel, "intel-rapl:0", 5_000_000 + 2_000_000)
+    assert reader.open() == first
+    readings = {r.device_id: r for r in reader.read()}
+    assert readings["rapl:package-0"].energy_j == pytest.approx(2.0)
+    reader.close()
+    assert reader.open() == first  # after close(), a fresh open takes a new zero
+    assert {r.device_id: r.energy_j for r in reader.read()}["rapl:package-0"] == 0.0
+    reader.close()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from wattwise.readers import registry
+from wattwise.readers import presence, registry
 from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
 
 
@@ -66,3 +70,79 @@ def test_constructor_failure_is_a_probe_result(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(registry.HARDWARE_READERS, "nvml", boom)
     probes = {p.reader: p for p in registry.probe_all()}
     assert probes["nvml"].available is False and "driver exploded" in probes["nvml"].reason
+
+
+class _CountingReader(_FakeGpuReader):
+    """A GPU reader that counts its probes and opens (each initialises a vendor library)."""
+
+    def __init__(self, gpus: list[str] | None) -> None:
+        super().__init__(gpus)
+        self.probes = 0
+        self.opens = 0
+
+    def probe(self) -> ProbeResult:
+        self.probes += 1
+        return super().probe()
+
+    def open(self) -> list[DeviceInfo]:
+        self.opens += 1
+        return list(super().probe().devices)
+
+
+def test_discovery_opens_each_reader_once_and_probes_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start-up: probe() then open() initialised each library twice inside start()."""
+    made: list[_CountingReader] = []
+
+    def factory(gpus: list[str] | None = None) -> _CountingReader:
+        made.append(_CountingReader(gpus))
+        return made[-1]
+
+    monkeypatch.setitem(registry.HARDWARE_READERS, "nvml", factory)
+    readers = registry.default_readers([])
+    (gpu,) = made
+    assert gpu in readers and gpu.probes == 0 and gpu.opens == 1
+
+
+def test_a_reader_with_no_device_is_closed_and_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[bool] = []
+
+    class _Empty(_FakeGpuReader):
+        def open(self) -> list[DeviceInfo]:
+            return []
+
+        def close(self) -> None:
+            closed.append(True)
+
+    monkeypatch.setitem(registry.HARDWARE_READERS, "nvml", lambda: _Empty(None))
+    readers = registry.default_readers([])
+    assert not any(isinstance(r, _Empty) for r in readers) and closed == [True]
+
+
+_DISCOVER = """
+import json, sys
+before = set(sys.modules)
+from wattwise.readers import registry
+notes = []
+names = [r.name for r in registry.default_readers(notes)]
+print(json.dumps({"new": sorted(set(sys.modules) - before), "names": names, "notes": notes}))
+"""
+
+
+def test_discovery_without_the_hardware_imports_no_hardware_reader(tmp_path: Path) -> None:
+    """Start-up: a machine without RAPL, libnvidia-ml or amdsmi imports none of their readers
+    or bindings (nor pathlib) in a fresh process, and says why each is missing."""
+    src = Path(registry.__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(src), "WATTWISE_POWERCAP_ROOT": str(tmp_path / "no")}
+    out = subprocess.run(
+        [sys.executable, "-c", _DISCOVER], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout)
+    new = set(found["new"])
+    assert not new & {"wattwise.readers.rapl", "wattwise.readers.rapl_scan", "pathlib"}
+    assert any(n.startswith("rapl: no powercap tree at") for n in found["notes"])
+    if presence.nvml_library_missing() is not None:
+        assert not new & {"pynvml", "wattwise.readers.nvml", "wattwise.readers.vendor_gpu"}
+    if presence.amdsmi_missing() is not None:
+        assert "wattwise.readers.amd" not in new
+    assert "cpu-model" in found["names"]

@@ -53,10 +53,11 @@ from wattwise.readers.counter import (
     stated_cap,
 )
 from wattwise.readers.nvml import visible_device_tokens
+from wattwise.readers.presence import AMD_INSTALL_HINT
 from wattwise.readers.vendor_gpu import GpuDevice, VendorGpuReader, vendor_call
 
 READER_NAME = "amdsmi"
-INSTALL_HINT = 'pip install "wattwise[amd]"'
+INSTALL_HINT = AMD_INSTALL_HINT
 ENERGY_SOURCE = "amdsmi:amdsmi_get_energy_count"
 #: Power keys of ``amdsmi_get_power_info``, in watts, in order of preference.
 POWER_KEYS = ("current_socket_power", "average_socket_power", "socket_power")

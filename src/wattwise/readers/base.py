@@ -6,7 +6,10 @@ Its contract:
 * ``probe()`` never raises. It says whether the reader can be used here and, if not, why and how
   to fix it.
 * ``open()`` prepares the reader and returns the devices it will report; it raises
-  :class:`~wattwise.errors.ReaderUnavailable` when it cannot.
+  :class:`~wattwise.errors.ReaderUnavailable` when it cannot. It takes no sample that needs
+  waiting (the first ``read()`` is the baseline) and is idempotent: on an open reader it returns
+  the same devices and keeps the counters' state (discovery opens the readers it chooses, and
+  the tracker opens them again).
 * ``read()`` returns one :class:`Reading` per device. Counter devices report ``energy_j``: a
   cumulative energy in joules since ``open()``, already corrected for counter wrap-around, so a
   window's energy is the difference of two reads. Devices without a counter report ``power_w``

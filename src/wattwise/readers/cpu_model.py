@@ -18,7 +18,7 @@ the interval (no sampling error beyond the kernel's tick granularity, 10 ms per 
 
 Where the TDP comes from (``tdp_source`` in the params):
 
-* ``table: <model>``: the CPU's ``model name`` (``/proc/cpuinfo``, else ``platform.processor()``)
+* ``table: <model>``: the CPU's ``model name`` (``/proc/cpuinfo``, else the machine type)
   matched in the shipped table ``data/cpu_tdp.csv`` (CodeCarbon's TDP list, MIT; per-socket
   thread counts from SPECpower_ssj2008 results via Cloud Carbon Footprint, Apache-2.0). A match
   is exact after normalisation, or fuzzy only when the model-number tokens agree (``"AMD EPYC"``
@@ -43,7 +43,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from wattwise.errors import ReaderError, ReaderUnavailable
@@ -250,7 +249,7 @@ class CpuModelReader:
         pid: int | None = None,
         clk_tck: int | None = None,
     ) -> None:
-        self.proc_root = Path(proc_root)
+        self.proc_root = os.fspath(proc_root)
         self._clock = clock
         self._pid = pid
         self._clk_tck = clk_tck
@@ -287,7 +286,7 @@ class CpuModelReader:
             kind="cpu",
             name=name,
             provenance=Provenance.ESTIMATED,
-            source=f"model:{MODEL_NAME}:{self.proc_root / 'stat'}",
+            source=f"model:{MODEL_NAME}:{os.path.join(self.proc_root, 'stat')}",
             params=params,
         )
 
@@ -308,7 +307,14 @@ class CpuModelReader:
     # -- reading ---------------------------------------------------------------------------
 
     def open(self) -> list[DeviceInfo]:
-        """Build the model and (with ``pid``) attach to the process tree."""
+        """Build the model and (with ``pid``) attach to the process tree.
+
+        Reads nothing but a check of ``/proc/stat``: the first :meth:`read` is the baseline of
+        the first interval (no waiting for a utilisation sample). On an open reader, returns the
+        same device.
+        """
+        if self._device is not None:
+            return [self._device]
         try:
             read_cpu_times(self.proc_root)
         except ReaderError as exc:
@@ -349,8 +355,10 @@ class CpuModelReader:
         return [Reading(DEVICE_ID, now, energy_j=self._energy_j)]
 
     def close(self) -> None:
-        """Forget the process tree. Never raises."""
+        """Forget the process tree; a later :meth:`open` starts afresh. Never raises."""
         self._tree = None
+        self._device = None
+        self._last_t, self._last_times, self._energy_j = None, None, 0.0
 
     # -- attribution -----------------------------------------------------------------------
 

@@ -46,7 +46,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from wattwise.errors import ReaderError, ReaderUnavailable
 from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
@@ -87,7 +86,8 @@ def read_mem_total_gib(proc_root: str | os.PathLike[str] = "/proc") -> float | N
     e.g. ~15.6 GiB on a 16 GiB machine; rounding the module count up absorbs that.
     """
     try:
-        text = Path(proc_root, "meminfo").read_text(encoding="ascii", errors="replace")
+        with open(os.path.join(proc_root, "meminfo"), encoding="utf-8", errors="replace") as f:
+            text = f.read()
     except OSError:
         return None
     for line in text.splitlines():
@@ -102,18 +102,34 @@ def read_mem_total_gib(proc_root: str | os.PathLike[str] = "/proc") -> float | N
 
 def count_edac_dimms(sys_root: str | os.PathLike[str] = "/sys") -> tuple[int, float] | None:
     """(populated DIMMs, their total GiB) from the EDAC sysfs tree, or None when absent."""
-    mc_root = Path(sys_root, "devices", "system", "edac", "mc")
     count = 0
     total_mib = 0
-    for size_file in sorted(mc_root.glob("mc*/dimm*/size")):
+    for size_file in _edac_size_files(os.path.join(sys_root, "devices", "system", "edac", "mc")):
         try:
-            size_mib = int(size_file.read_text(encoding="ascii").strip())
+            with open(size_file, encoding="utf-8", errors="replace") as f:
+                size_mib = int(f.read().strip())
         except (OSError, ValueError):
             continue
         if size_mib > 0:  # empty slots are listed with size 0 on some drivers
             count += 1
             total_mib += size_mib
     return (count, total_mib / _MIB_PER_GIB) if count else None
+
+
+def _edac_size_files(mc_root: str) -> list[str]:
+    """``<mc_root>/mc*/dimm*/size`` (what ``glob`` would list; without importing it)."""
+    out: list[str] = []
+    for mc in _subdirs(mc_root, "mc"):
+        out.extend(os.path.join(d, "size") for d in _subdirs(mc, "dimm"))
+    return sorted(out)
+
+
+def _subdirs(root: str, prefix: str) -> list[str]:
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    return [os.path.join(root, n) for n in names if n.startswith(prefix)]
 
 
 def estimate_modules(total_gib: float, *, vm: bool = False) -> ModuleCount:
@@ -141,7 +157,7 @@ def count_memory_modules(
     if total_gib is None:
         raise ReaderUnavailable(
             f"memory-model: neither EDAC DIMMs under {sys_root} nor MemTotal in "
-            f"{Path(proc_root, 'meminfo')} could be read"
+            f"{os.path.join(proc_root, 'meminfo')} could be read"
         )
     return estimate_modules(total_gib, vm=read_cpuinfo(proc_root).hypervisor)
 
@@ -191,8 +207,8 @@ class MemoryModelReader:
     ) -> None:
         if activity is not None and not 0.0 <= activity <= 1.0:
             raise ValueError(f"activity must be within 0..1, got {activity}")
-        self.proc_root = Path(proc_root)
-        self.sys_root = Path(sys_root)
+        self.proc_root = os.fspath(proc_root)
+        self.sys_root = os.fspath(sys_root)
         self._clock = clock
         self._activity = activity
         self._model: MemoryPowerModel | None = None
@@ -254,7 +270,12 @@ class MemoryModelReader:
         return ProbeResult(self.name, True, reason, (device,), dict(p))
 
     def open(self) -> list[DeviceInfo]:
-        """Count the modules and return the single device. Raises ReaderUnavailable."""
+        """Count the modules and return the single device. Raises ReaderUnavailable.
+
+        On an open reader, returns the same device.
+        """
+        if self._device is not None:
+            return [self._device]
         if self._activity is None:
             try:
                 read_cpu_times(self.proc_root)
@@ -284,7 +305,9 @@ class MemoryModelReader:
         return [Reading(DEVICE_ID, now, energy_j=self._energy_j)]
 
     def close(self) -> None:
-        """Nothing to release. Never raises."""
+        """Nothing to release; a later :meth:`open` starts afresh. Never raises."""
+        self._device = None
+        self._last_t, self._last_times, self._energy_j = None, None, 0.0
 
 
 __all__ = [

@@ -53,6 +53,7 @@ from wattwise.readers.counter import (
     PowerCap,
     stated_cap,
 )
+from wattwise.readers.presence import NO_NVIDIA_DRIVER_FIX, NVML_LIBRARY, nvml_library_missing
 from wattwise.readers.vendor_gpu import GpuDevice, VendorGpuReader, vendor_call
 
 READER_NAME = "nvml"
@@ -96,9 +97,7 @@ def translate_nvml_error(nvml: Any, exc: BaseException, doing: str) -> ReaderErr
     value = getattr(exc, "value", None)
     if value == _code(nvml, "LIBRARY_NOT_FOUND"):
         return ReaderUnavailable(
-            "no NVIDIA driver: libnvidia-ml.so.1 was not found. On a GPU machine install the "
-            "NVIDIA driver; in a container, start it with the NVIDIA Container Toolkit "
-            "(docker run --gpus all)"
+            f"no NVIDIA driver: {NVML_LIBRARY} was not found. {NO_NVIDIA_DRIVER_FIX}"
         )
     if value == _code(nvml, "DRIVER_NOT_LOADED"):
         return ReaderUnavailable(
@@ -159,6 +158,9 @@ def _text(value: object) -> str:
 
 
 def _import_pynvml() -> Any:
+    missing = nvml_library_missing()
+    if missing is not None:
+        raise ReaderUnavailable(missing)
     try:
         import pynvml
     except ImportError as exc:

@@ -2,15 +2,14 @@
 
 Shared by the CPU and memory power models (:mod:`wattwise.readers.cpu_model`,
 :mod:`wattwise.readers.memory_model`); ``proc_root`` lets tests use a directory tree.
+Plain ``os`` paths (no pathlib, ~4 ms of import): these run inside ``Tracker.start()``.
 """
 
 from __future__ import annotations
 
 import os
-import platform
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from wattwise.errors import ReaderError
 
@@ -26,17 +25,40 @@ class CpuInfo:
 
 
 def read_cpuinfo(proc_root: str | os.PathLike[str] = "/proc") -> CpuInfo:
-    """Parse ``<proc_root>/cpuinfo``; falls back to ``platform.processor()`` / ``os.cpu_count()``.
+    """Parse ``<proc_root>/cpuinfo``; falls back to :func:`fallback_cpu_name` / ``os.cpu_count()``.
 
-    Quirk: on arm64 there is no ``model name`` line (only ``CPU part``); the name then comes
-    from ``platform.processor()`` and is usually unknown to the table.
+    Quirk: on arm64 there is no ``model name`` line (only ``CPU part``); the name then is the
+    machine type (``aarch64``), unknown to the table.
+
+    Reads of the real ``/proc/cpuinfo`` within :data:`_SHARED_CPUINFO_MAX_AGE_S` share one read
+    (the CPU and memory models both need it when a tracker starts; on a many-core machine the
+    file is hundreds of kilobytes).
     """
+    global _shared_cpuinfo
+    real = os.fspath(proc_root) == "/proc"
+    if real and _shared_cpuinfo is not None:
+        at, shared = _shared_cpuinfo
+        if time.monotonic() - at < _SHARED_CPUINFO_MAX_AGE_S:
+            return shared
+    info = _parse_cpuinfo(proc_root)
+    if real:
+        _shared_cpuinfo = (time.monotonic(), info)
+    return info
+
+
+#: Reads of the real /proc/cpuinfo within this many seconds share one read (one tracker start).
+_SHARED_CPUINFO_MAX_AGE_S = 1.0
+_shared_cpuinfo: tuple[float, CpuInfo] | None = None
+
+
+def _parse_cpuinfo(proc_root: str | os.PathLike[str]) -> CpuInfo:
     model_name = ""
     vcpus = 0
     physical_ids: set[str] = set()
     hypervisor = False
     try:
-        text = Path(proc_root, "cpuinfo").read_text(encoding="utf-8", errors="replace")
+        with open(os.path.join(proc_root, "cpuinfo"), encoding="utf-8", errors="replace") as f:
+            text = f.read()
     except OSError:
         text = ""
     for line in text.splitlines():
@@ -51,10 +73,25 @@ def read_cpuinfo(proc_root: str | os.PathLike[str] = "/proc") -> CpuInfo:
         elif key == "flags" and "hypervisor" in value.split():
             hypervisor = True
     if not model_name:
-        model_name = platform.processor()
+        model_name = fallback_cpu_name()
     if vcpus == 0:
         vcpus = os.cpu_count() or 1
     return CpuInfo(model_name, vcpus, max(1, len(physical_ids)), hypervisor)
+
+
+def fallback_cpu_name() -> str:
+    """A CPU name where ``/proc/cpuinfo`` gives none: the machine type (``os.uname().machine``).
+
+    Not ``platform.processor()``: on Linux and macOS it forks ``uname -p`` (a subprocess on
+    the caller's thread inside ``Tracker.start()``), which prints ``unknown`` or the machine
+    type anyway. On Windows, which has no ``os.uname``, ``platform.processor()`` reads the
+    environment.
+    """
+    if hasattr(os, "uname"):
+        return os.uname().machine
+    import platform
+
+    return platform.processor()
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,8 @@ from wattwise.errors import ReaderError, ReaderUnavailable
 from wattwise.readers.base import DeviceInfo, ProbeResult, Reading
 from wattwise.readers.counter import CounterSanity
 from wattwise.readers.policy import DeviceGlitch, read_devices
+from wattwise.readers.presence import DEFAULT_POWERCAP_ROOT, ROOT_ENV_VAR, powercap_root
 from wattwise.readers.rapl_scan import (
-    DEFAULT_POWERCAP_ROOT,
-    ROOT_ENV_VAR,
     RaplScan,
     RaplZone,
     ReadFile,
@@ -43,7 +42,7 @@ from wattwise.readers.rapl_scan import (
 
 def default_root() -> Path:
     """The powercap root: ``$WATTWISE_POWERCAP_ROOT`` when set and non-empty, else sysfs."""
-    return Path(os.environ.get(ROOT_ENV_VAR) or DEFAULT_POWERCAP_ROOT)
+    return Path(powercap_root())
 
 
 def permission_fix(root: Path | str = DEFAULT_POWERCAP_ROOT) -> str:
@@ -126,8 +125,11 @@ class RaplReader:
         """Scan the tree, take each counter's starting value and return the devices.
 
         Raises :class:`ReaderUnavailable` (with the fix, for a permission problem) when no zone
-        can be read.
+        can be read. On an open reader, returns the same devices and keeps the counters' zero.
         """
+        with self._lock:
+            if self._zones:
+                return [z.device_info() for z in self._zones]
         found = scan(self.root, self._read_file)
         if not found.zones:
             raise ReaderUnavailable(_unavailable_reason(found))

@@ -36,9 +36,7 @@ from pathlib import Path
 
 from wattwise.readers.base import DeviceInfo, Provenance
 from wattwise.readers.counter import RAPL_MAX_POWER_MARGIN, PowerCap, stated_cap
-
-DEFAULT_POWERCAP_ROOT = "/sys/class/powercap"
-ROOT_ENV_VAR = "WATTWISE_POWERCAP_ROOT"
+from wattwise.readers.presence import no_powercap_tree
 
 #: A RAPL zone directory: ``<control type>:<n>[:<m>...]`` where the control type mentions rapl
 #: (``intel-rapl``, ``intel-rapl-mmio``).
@@ -254,10 +252,7 @@ def scan(root: Path | str, read_file: ReadFile = read_text) -> RaplScan:
     root = Path(root)
     result = RaplScan(root=root)
     if not root.is_dir():
-        result.error = (
-            f"no powercap tree at {root} (not Linux, RAPL driver intel_rapl_msr not loaded, or a "
-            f"VM / container without RAPL; set {ROOT_ENV_VAR} if sysfs is mounted elsewhere)"
-        )
+        result.error = no_powercap_tree(root)
         return result
     candidates = _find_zone_dirs(root)
     if not candidates:

@@ -3,31 +3,53 @@
 Order of preference per device kind: a hardware counter (RAPL package / DRAM, NVML total energy,
 amdsmi energy) before power samples, and a model estimate only where neither exists. The
 estimates are therefore never counted alongside a counter for the same device.
+
+Discovery opens the readers it chooses (``open()`` raises with the reason when a reader cannot
+be used) rather than probing first and opening later: ``probe()`` then ``open()`` initialised
+each library twice inside ``Tracker.start()`` (for NVML: ``nvmlInit`` and the per-GPU queries,
+slowest where no persistence daemon keeps the driver loaded). A reader's ``open()`` is
+idempotent, so the tracker opening the chosen readers again costs nothing; whoever uses them
+closes them. ``probe_all()`` (the doctor) still probes, which leaves nothing open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from wattwise.errors import ReaderUnavailable
+from wattwise.readers import presence
 from wattwise.readers.base import DeviceInfo, ProbeResult, Reader
 
 ReaderFactory = Callable[[], Reader]
 GpuSelection = Sequence[str] | None
 
 
+def _absent(reason: str | None) -> None:
+    """Raise ReaderUnavailable with ``reason`` (from :mod:`presence`) when it is not None."""
+    if reason is not None:
+        raise ReaderUnavailable(reason)
+
+
+# Each hardware factory first asks :mod:`wattwise.readers.presence` whether the interface is
+# certainly absent, so a machine without it imports neither the reader nor its binding.
+
+
 def _rapl() -> Reader:
+    _absent(presence.powercap_missing())
     from wattwise.readers.rapl import RaplReader
 
     return RaplReader()
 
 
 def _nvml(gpus: GpuSelection = None) -> Reader:
+    _absent(presence.nvml_library_missing())
     from wattwise.readers.nvml import NvmlReader
 
     return NvmlReader(gpus=gpus)
 
 
 def _amd(gpus: GpuSelection = None) -> Reader:
+    _absent(presence.amdsmi_missing())
     from wattwise.readers.amd import AmdSmiReader
 
     return AmdSmiReader(gpus=gpus)
@@ -63,6 +85,8 @@ def _safe_probe(name: str, factory: ReaderFactory) -> tuple[Reader | None, Probe
     try:
         reader = factory()
         return reader, reader.probe()
+    except ReaderUnavailable as exc:  # a factory's presence check
+        return None, ProbeResult(reader=name, available=False, reason=str(exc))
     except Exception as exc:  # probe() never raises, but a constructor might
         reason = f"{type(exc).__name__}: {exc}"
         return None, ProbeResult(reader=name, available=False, reason=reason)
@@ -84,12 +108,21 @@ _MODEL_FALLBACKS = (
 )
 
 
-def _kinds(devices: tuple[DeviceInfo, ...]) -> set[str]:
-    return {d.kind for d in devices}
+def _safe_open(name: str, factory: ReaderFactory) -> tuple[Reader | None, list[DeviceInfo], str]:
+    """(the open reader, its devices, "") or (None, [], why it cannot be used). Never raises."""
+    try:
+        reader = factory()
+        return reader, list(reader.open()), ""
+    except ReaderUnavailable as exc:
+        reason = str(exc) or type(exc).__name__
+        return None, [], reason.removeprefix(f"{name}: ")
+    except Exception as exc:  # a constructor or open() that breaks its contract
+        return None, [], f"{type(exc).__name__}: {exc}"
 
 
 def default_readers(notes: list[str] | None = None, gpus: GpuSelection = None) -> list[Reader]:
-    """The readers to use on this machine; what was left out and why is appended to ``notes``.
+    """The readers to use on this machine, already open; what was left out and why is appended
+    to ``notes``. The caller closes them (``Tracker.stop()`` does).
 
     ``gpus`` (indices or UUIDs) selects GPUs for NVML and amdsmi instead of the
     ``CUDA_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES`` defaults.
@@ -100,19 +133,23 @@ def default_readers(notes: list[str] | None = None, gpus: GpuSelection = None) -
     for name, factory in HARDWARE_READERS.items():
         if gpus is not None and name in ("nvml", "amdsmi"):
             factory = _with_gpus(factory, gpus)
-        reader, probe = _safe_probe(name, factory)
-        if reader is not None and probe.available:
+        reader, devices, reason = _safe_open(name, factory)
+        if reader is not None and devices:
             chosen.append(reader)
-            covered |= _kinds(probe.devices)
+            covered |= {d.kind for d in devices}
+        elif reader is not None:  # open, but nothing to read: release it
+            reader.close()
         elif name == "rapl":
-            notes.append(f"rapl: {probe.reason}")
+            notes.append(f"rapl: {reason}")
     for kind, name, why in _MODEL_FALLBACKS:
         if kind in covered:
             continue
-        reader, probe = _safe_probe(name, MODEL_READERS[name])
-        if reader is not None and probe.available:
+        reader, devices, reason = _safe_open(name, MODEL_READERS[name])
+        if reader is not None and devices:
             chosen.append(reader)
             notes.append(why)
         else:
-            notes.append(f"{name}: {probe.reason}")
+            if reader is not None:
+                reader.close()
+            notes.append(f"{name}: {reason or 'no device'}")
     return chosen
