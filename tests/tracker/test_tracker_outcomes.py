@@ -84,3 +84,24 @@ def test_stop_twice_returns_the_same_result(clock: FakeClock) -> None:
     first = t.stop(status="interrupted")
     clock.advance(5.0)
     assert t.stop() is first and first.status == "interrupted"
+
+
+def test_run_metadata_helpers_match_the_stdlib_they_replace() -> None:
+    """Start-up shortcuts (no uuid / datetime / platform subprocess) give the same strings."""
+    import datetime
+    import platform
+    import time
+    import uuid
+
+    from wattwise.tracker.outcome import host_info, new_run_id, utc_stamp
+
+    u = uuid.UUID(hex=new_run_id())
+    assert u.version == 4 and u.variant == uuid.RFC_4122
+    assert len({new_run_id() for _ in range(100)}) == 100
+    t = 1764603000.25
+    assert utc_stamp(t) == datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat(
+        timespec="milliseconds"
+    )
+    assert utc_stamp(time.time()).endswith("+00:00")
+    assert host_info()["platform"] == platform.platform()
+    assert host_info()["python"] == platform.python_version()

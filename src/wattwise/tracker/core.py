@@ -18,11 +18,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
@@ -31,7 +29,7 @@ from wattwise.tracker.counts import clean_at_s, clean_count
 from wattwise.tracker.devices import DeviceBook, Snapshot
 from wattwise.tracker.model import Gap, RunResult, Sample, WindowResult
 from wattwise.tracker.notes import NoteLog
-from wattwise.tracker.outcome import host_info, outcome
+from wattwise.tracker.outcome import host_info, new_run_id, outcome, utc_stamp
 from wattwise.tracker.sink import RunSink, SinkBuffer
 from wattwise.tracker.timeline import StepMarks, Timeline, forecast_steps
 from wattwise.tracker.windows import Window, WindowLog
@@ -82,7 +80,7 @@ class Tracker:
         )
         self.name = name
         self.command = tuple(command) if command is not None else None
-        self.run_id = run_id or uuid.uuid4().hex
+        self.run_id = run_id or new_run_id()
         self._readers_arg = readers
         self._gpus = gpus
         self._clock = clock
@@ -119,9 +117,8 @@ class Tracker:
         if self.status != "created":
             return self
         self.status = "running"
-        now = datetime.now(timezone.utc)
-        self._started_at = now.isoformat(timespec="milliseconds")
-        self.start_wall_s = now.timestamp()
+        self.start_wall_s = time.time()
+        self._started_at = utc_stamp(self.start_wall_s)
         if self._store and self._buffer is None:
             self._open_store()
         readers = self._readers_arg

@@ -9,7 +9,6 @@ dropped (the newest kept) and the run says how many.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -18,8 +17,6 @@ from typing import Any, Protocol
 from wattwise.readers.base import DeviceInfo
 from wattwise.tracker.model import Gap, RunResult, Sample
 from wattwise.tracker.notes import NoteLog
-
-log = logging.getLogger("wattwise")
 
 #: Most samples kept for a sink that cannot take them (~300 B each: ~20 MB).
 MAX_BACKLOG_SAMPLES = 65_536
@@ -120,7 +117,11 @@ class SinkBuffer:
                 f"ledger write failed ({method}): {exc}; kept in memory and retried",
                 repeat_label=f"ledger write failed ({method})",
             ):
-                log.warning("wattwise: ledger write failed (%s): %s", method, exc)
+                import logging  # lazily: ~2 ms of start-up
+
+                logging.getLogger("wattwise").warning(
+                    "wattwise: ledger write failed (%s): %s", method, exc
+                )
             return False
         return True
 
