@@ -12,13 +12,13 @@ import pytest
 
 from cli.clirun import cli_env
 from wattwise.errors import ConfigError
+from wattwise.ledger.location import ledger_files
 from wattwise.outputs import (
     atomic_directory,
     atomic_output,
     atomic_write_bytes,
     atomic_write_text,
     check_output_path,
-    ledger_files,
 )
 
 

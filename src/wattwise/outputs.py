@@ -12,7 +12,7 @@
 A symlinked target is followed: the file it points to is replaced and the link kept. The
 replaced file keeps its permission bits; a new file gets ``0o666`` less the umask, as ``open``
 would give it. This module is the lowest layer: standard library and :mod:`wattwise.errors` only
-(the ledger's location is imported lazily by :func:`ledger_files`).
+(callers pass the ledger's files: :func:`wattwise.ledger.location.ledger_files`).
 """
 
 from __future__ import annotations
@@ -30,15 +30,6 @@ from wattwise.errors import ConfigError
 #: Files SQLite keeps beside a database while it is open.
 LEDGER_COMPANIONS = ("", "-wal", "-shm", "-journal")
 _TMP_MARK = ".wattwise-tmp."
-
-
-def ledger_files(db: str | None) -> tuple[Path, ...]:
-    """The ledger file that ``--db`` (or ``$WATTWISE_DB``, or the default) names, for
-    :func:`check_output_path`; empty for an in-memory or server database."""
-    from wattwise.ledger.location import resolve_location
-
-    path = resolve_location(db).sqlite_path
-    return () if path is None else (path,)
 
 
 def _protected(ledger_paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]]:

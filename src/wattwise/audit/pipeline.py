@@ -78,8 +78,8 @@ class AuditOutcome:
 def check_output_path(path: Path, db: str | None = None, *, pdf: bool = False) -> Path:
     """Fail now (ConfigError, one line) if the report (and with ``pdf`` the PDF beside it)
     cannot be written, or would overwrite the ledger ``db`` — before measuring anything."""
+    from wattwise.ledger.location import ledger_files
     from wattwise.outputs import check_output_path as check
-    from wattwise.outputs import ledger_files
 
     guarded = ledger_files(db)
     p = check(path, what="--out", ledger_paths=guarded)

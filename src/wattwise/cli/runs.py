@@ -114,7 +114,8 @@ def handle_show(args: argparse.Namespace) -> int:
 
 
 def handle_export(args: argparse.Namespace) -> int:
-    from wattwise.outputs import atomic_output, check_output_path, ledger_files
+    from wattwise.ledger.location import ledger_files
+    from wattwise.outputs import atomic_output, check_output_path
 
     # Before the ledger is opened: never onto the ledger itself; written atomically, so a
     # failed export (an unknown id) leaves a previous file as it was.

@@ -88,3 +88,10 @@ def resolve_location(
 def _file_location(path: Path) -> LedgerLocation:
     path = path.absolute()
     return LedgerLocation(url=f"sqlite:///{path}", display=str(path), sqlite_path=path)
+
+
+def ledger_files(db: str | None) -> tuple[Path, ...]:
+    """The ledger file that ``--db`` (or ``$WATTWISE_DB``, or the default) names, for
+    :func:`wattwise.outputs.check_output_path`; empty for an in-memory or server database."""
+    path = resolve_location(db).sqlite_path
+    return () if path is None else (path,)

@@ -128,8 +128,9 @@ class _Progress:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from wattwise.ledger.location import ledger_files
     from wattwise.optimize._deps import require_torch
-    from wattwise.outputs import atomic_write_text, check_output_path, ledger_files
+    from wattwise.outputs import atomic_write_text, check_output_path
 
     if args.plot and not str(args.plot).endswith(".svg"):
         raise ConfigError("--plot writes SVG: give a file name ending in .svg")
