@@ -130,7 +130,7 @@ def main() -> int:
     if args.teacher_check:
         print(json.dumps(teacher_check(), indent=2))
         return 0
-    from wattwise.optimize.cli import render
+    from wattwise.cli.optimize import render
     from wattwise.optimize.lab import run_lab
     from wattwise.outputs import atomic_write_text, check_output_path
     from wattwise.report.svg import pareto_chart, standalone

@@ -13,12 +13,12 @@ import pytest
 
 from wattwise.accounting import Context, account
 from wattwise.audit import analysis
+from wattwise.cli.estimate import register
 from wattwise.core.defaults import DEFAULT_LIFETIME_YEARS, LIFETIME_YEARS
 from wattwise.core.units import DAYS_PER_YEAR, HOURS_PER_YEAR, SECONDS_PER_YEAR
 from wattwise.data.lookup import industry_pue, price_for
 from wattwise.data.tables import world_average
 from wattwise.estimate import estimate_inference, estimate_training
-from wattwise.estimate.cli import register
 from wattwise.estimate.hardware import get_hardware
 from wattwise.estimate.site import context_from_accounting, resolve_estimate_context
 from wattwise.estimate.types import default_context

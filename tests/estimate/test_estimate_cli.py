@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wattwise.estimate.cli import quantity, register
+from wattwise.cli.estimate import quantity, register
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

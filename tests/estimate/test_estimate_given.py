@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from wattwise.cli.estimate import register
 from wattwise.core import Assumption, Provenance
 from wattwise.estimate import estimate_finetune, estimate_inference, estimate_training
-from wattwise.estimate.cli import register
 from wattwise.estimate.site import resolve_estimate_context
 from wattwise.estimate.types import context_from_numbers
 

@@ -152,7 +152,7 @@ def test_a_compilation_failure_is_a_skip_and_not_kept(
 
 
 def _lab(argv: list[str]) -> None:
-    from wattwise.optimize import cli
+    from wattwise.cli import optimize as cli
 
     p = argparse.ArgumentParser()
     cli.register(p.add_subparsers())

@@ -13,7 +13,7 @@ from wattwise.errors import ConfigError
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    from wattwise.optimize import cli
+    from wattwise.cli import optimize as cli
 
     p = argparse.ArgumentParser()
     sub = p.add_subparsers()
@@ -71,7 +71,7 @@ def test_lab_end_to_end_json_plot_and_ledger(
     for v in doc["variants"]:  # the greedy-text check against the baseline, per variant
         assert 0 <= v["greedy_equal"] <= v["greedy_prompts"] and v["greedy_prompts"] >= 8
     assert doc["variants"][0]["greedy_equal"] == doc["variants"][0]["greedy_prompts"]
-    from wattwise.optimize.cli import render
+    from wattwise.cli.optimize import render
 
     table = render(doc)
     n = doc["variants"][0]["greedy_prompts"]

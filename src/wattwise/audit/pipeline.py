@@ -96,6 +96,7 @@ def torch_available() -> bool:
 
 def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
     """Run the whole audit; see the module docstring. Raises WattwiseError for bad input."""
+    from wattwise.accounting.runs import footprint_of
     from wattwise.audit import analysis as an
     from wattwise.audit.workload import (
         DEMO_COMMAND,
@@ -105,7 +106,6 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
         run_builtin,
         run_command,
     )
-    from wattwise.cli.footprint import footprint_of
     from wattwise.ledger import Ledger
     from wattwise.tracker.core import Tracker
 

@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each feature module adds its own sub-commands."""
-    from wattwise.cli import data, doctor, regions, run, runs
+    from wattwise.cli import audit, data, doctor, estimate, optimize, regions, run, runs
 
     p = Parser(
         prog="wattwise",
@@ -42,22 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(sub)
     regions.register(sub)
     data.register(sub)
-    for optional in ("wattwise.estimate.cli", "wattwise.optimize.cli", "wattwise.audit.cli"):
-        _register_optional(sub, optional)
+    estimate.register(sub)
+    optimize.register(sub)
+    audit.register(sub)
     return p
-
-
-def _register_optional(sub: argparse._SubParsersAction[Parser], module: str) -> None:
-    """Register a feature's sub-commands if its module is present (features land one by one)."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return
-        raise
-    mod.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

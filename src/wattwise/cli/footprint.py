@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wattwise.accounting.runs import embodied_devices as embodied_devices
+from wattwise.accounting.runs import footprint_of as footprint_of
 from wattwise.units import format_energy, format_mass_g, kwh_to_j
 
 if TYPE_CHECKING:
     from wattwise.accounting import Context, Footprint
-    from wattwise.tracker.model import RunResult
 
 
 def add_context_options(p: argparse.ArgumentParser) -> None:
@@ -92,26 +93,6 @@ def _with_detected_cloud(ctx: Context) -> Context:
     origins = {**ctx.origins, "cloud": loc.source, "cloud_region": loc.source}
     return check_context(
         dataclasses.replace(ctx, cloud=loc.cloud, cloud_region=loc.region, origins=origins)
-    )
-
-
-def embodied_devices(result: RunResult) -> list[tuple[str, str, int]]:
-    """Devices that get an embodied-carbon share: accelerators (one per GPU device)."""
-    return [(c.kind, c.name, 1) for c in result.components if c.kind == "gpu"]
-
-
-def footprint_of(result: RunResult, ctx: Context) -> Footprint:
-    """Account a run's total energy in ``ctx``."""
-    from wattwise.accounting import account
-
-    units = {k.rstrip("s") or k: v for k, v in result.counts.items() if v > 0}
-    return account(
-        result.energy.total_j,
-        result.energy.label,
-        result.duration_s,
-        ctx,
-        embodied_devices(result),
-        units or None,
     )
 
 

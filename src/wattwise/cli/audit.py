@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     from wattwise.cli import add_db_option
     from wattwise.cli.footprint import add_context_options
-    from wattwise.optimize.cli import MAX_BUDGET_S, techniques_arg
+    from wattwise.cli.optimize import MAX_BUDGET_S, techniques_arg
 
     p = sub.add_parser(
         "audit",
