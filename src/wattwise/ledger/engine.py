@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -187,10 +188,30 @@ def is_busy(exc: BaseException) -> bool:
     return "database is locked" in low or "database table is locked" in low or "busy" in low
 
 
-def translate_error(exc: BaseException, display: str, action: str) -> LedgerError:
-    """One clear line for a database error raised while doing ``action`` on ledger ``display``."""
+def read_only_fs(path: Path | None) -> bool:
+    """True when the SQLite file ``path`` or its folder cannot be written (a read-only mount,
+    or file modes that bar this user)."""
+    if path is None:
+        return False
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(path.parent, os.W_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    )
+
+
+def translate_error(
+    exc: BaseException, display: str, action: str, path: Path | None = None
+) -> LedgerError:
+    """One clear line for a database error raised while doing ``action`` on ledger ``display``
+    (``path``: its SQLite file, to tell a read-only one from a missing one)."""
     msg = error_text(exc)
     low = msg.lower()
+    if ("unable to open" in low or "disk i/o error" in low) and read_only_fs(path):
+        low = "readonly database"
     if "file is not a database" in low or "file is encrypted" in low:
         return LedgerError(
             f"{display} is not a wattwise ledger (file is not a database): "

@@ -133,7 +133,8 @@ class WritePath:
                         f"ledger {self.location.display} stayed locked by another process "
                         f"for {budget_s:.0f} s"
                     ) from exc
-                raise Unavailable(str(translate_error(exc, self.location.display, action))) from exc
+                why = translate_error(exc, self.location.display, action, self.location.sqlite_path)
+                raise Unavailable(str(why)) from exc
 
     def run_tx(self, fn: Callable[[sa.Connection], None], action: str) -> None:
         """:meth:`commit` with the full budget; Unavailable becomes a one-line LedgerError."""
