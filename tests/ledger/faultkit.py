@@ -38,7 +38,7 @@ def env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def record(
-    tmp_path: Path, db: Path, duration_s: float, *events: tuple[float, str], budget_s: float = 30.0
+    tmp_path: Path, db: Path, duration_s: float, *events: tuple[float, str], budget_s: float = 20.0
 ) -> dict[str, Any]:
     """Run the recorder (see recorder.py) and return its JSON document."""
     argv = [sys.executable, str(RECORDER), str(db), str(duration_s), "--budget", str(budget_s)]

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from wattwise.errors import LedgerError
 from wattwise.ledger import schema as t
 from wattwise.ledger.clean import clean_gaps, clean_json, clean_result, clean_samples
-from wattwise.ledger.engine import DB_ERRORS, create_engine, translate_error
+from wattwise.ledger.engine import DB_ERRORS, create_engine, sqlite_opener, translate_error
 from wattwise.ledger.liveness import process_create_time_s, this_host
 from wattwise.ledger.location import LedgerLocation, require_persistent, resolve_location
-from wattwise.ledger.migrations import LATEST_VERSION, migrate
+from wattwise.ledger.migrations import LATEST_VERSION, current_version, migrate
 from wattwise.ledger.ops import Op
 from wattwise.ledger.outcome import WriteOutcome
 from wattwise.ledger.readonly import open_readonly
@@ -151,7 +151,13 @@ class Ledger:
         engine = create_engine(location)
         ledger = cls(engine, location, stale_after_s, write_budget_s=write_budget_s)
         try:
-            ledger._writes.run_tx(lambda c: _migrated(c, location.display), "open")
+            with ledger._tx(write=False, action="open") as conn:  # no write lock when current
+                version = current_version(conn, location.display)
+            if version != LATEST_VERSION:
+                ledger._writes.run_tx(lambda c: _migrated(c, location.display), "open")
+            opener = sqlite_opener(engine)
+            if opener is not None:
+                opener.mode = "rw"  # created now: never re-create it if it is deleted later
             ledger._writes.remember_identity()
             ledger.replayed = ledger._writes.replay_pending()
         except BaseException:

@@ -53,8 +53,9 @@ from wattwise.ledger.spool import (
 
 log = logging.getLogger("wattwise")
 
-#: Seconds a write may spend waiting out other writers' locks before it is spooled.
-DEFAULT_WRITE_BUDGET_S = 30.0
+#: Seconds a write may spend waiting out other writers' locks before it is spooled (below the
+#: readers' 30 s heartbeat staleness, so a waiting recorder is not shown as interrupted).
+DEFAULT_WRITE_BUDGET_S = 20.0
 #: While a run is spooled, how often a write also tries to replay the spool (seconds).
 PROBE_EVERY_S = 10.0
 #: How long such a probe waits for a lock (seconds): it must not stall the recorder.
