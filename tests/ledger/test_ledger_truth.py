@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
 import shutil
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cli.clirun import wattwise
-from ledger.faultkit import as_writer, shared_dir, unprivileged
+from ledger.faultkit import LOCKER, as_writer, shared_dir, unprivileged
 from tracker.fakes import CounterReader
 from wattwise.ledger import Ledger
 from wattwise.tracker.core import Tracker
@@ -71,6 +73,27 @@ def test_nan_count_from_a_child_finishes_the_run_and_the_stored_line_is_true(
     doc = json.loads(shown.stdout, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert doc["status"] == "finished"
     assert all(math.isfinite(v) for v in doc["counts"].values())
+
+
+# -- defect 4: a lock held mid-run ---------------------------------------------------------------
+
+
+def test_run_with_the_ledger_locked_12s_mid_run_is_stored_complete(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    child = f'sleep 1; "$PY" -c "$LOCKER" {db} 12 >/dev/null & sleep 15'
+    p = wattwise("run", "--db", str(db), "--json", "--interval", "0.2", "--", "sh", "-c", child,
+                 PY=sys.executable, LOCKER=LOCKER, timeout=180)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert f"stored in the ledger: wattwise runs show {doc['run_id'][:12]}" in p.stderr
+    assert not [n for n in doc["notes"] if "ledger" in n]  # never detached
+    shown = json.loads(wattwise("runs", "show", doc["run_id"], "--db", str(db), "--json").stdout)
+    assert shown["status"] == "finished" and shown["duration_s"] >= 15.0
+    assert shown["duration_s"] == pytest.approx(doc["duration_s"])
+    assert shown["energy"]["total_j"] == pytest.approx(doc["energy"]["total_j"])
+    with sqlite3.connect(db) as con:  # the recorder was really held up by the lock
+        times = sorted({r[0] for r in con.execute("SELECT t_s FROM samples")})
+    assert max(b - a for a, b in itertools.pairwise(times)) > 5.0
 
 
 # -- defect 5: the false "stored" line; in-memory ledgers --------------------------------------
