@@ -91,12 +91,13 @@ class RunSummary:
 class Ledger:
     """A run ledger in a SQLite file or a PostgreSQL database. Use :meth:`open` to get one.
 
-    Thread-safe: each call opens its own connection; writes are serialised. The writing methods
-    (:meth:`begin_run`, :meth:`append_samples`, :meth:`append_gaps`, :meth:`heartbeat`,
-    :meth:`finish_run`, :meth:`set_extra`) never raise because the database is unusable: they
-    wait out locks, else spool the write (see :mod:`wattwise.ledger.writer`); ask
-    :meth:`outcome` where a run went. They raise :class:`LedgerError` only for a write that
-    makes no sense (a run begun twice, an unknown run, an invalid status, a non-JSON value).
+    Thread-safe: each call checks a connection out of the engine's pool; writes are serialised.
+    The writing methods (:meth:`begin_run`, :meth:`append_samples`, :meth:`append_gaps`,
+    :meth:`heartbeat`, :meth:`finish_run`, :meth:`set_extra`) never raise because the
+    database is unusable: they wait out locks, else spool the write (see
+    :mod:`wattwise.ledger.writer`); ask :meth:`outcome` where a run went. They raise
+    :class:`LedgerError` only for a write that makes no sense (a run begun twice, an unknown
+    run, an invalid status, a value that is not JSON).
     """
 
     def __init__(

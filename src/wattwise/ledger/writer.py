@@ -274,6 +274,7 @@ class WritePath:
         st.spool = None
         st.lost = ""
         st.finished = st.finished or any(r.op == "finish_run" for r in records)
+        st.begun = st.begun or any(r.op == "begin_run" for r in records)
 
     def _replay(self, conn: sa.Connection, *, records: Sequence[SpoolRecord]) -> None:
         by_run: dict[str, list[Op]] = {}
