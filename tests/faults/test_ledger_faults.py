@@ -103,7 +103,11 @@ def test_deleted_ledger_file_mid_run_is_spooled_and_replayed_into_a_new_ledger(
     status, duration_s, energy_j, samples = _stored_run(db, doc["run_id"])
     assert status == "finished" and duration_s == pytest.approx(doc["duration_s"])
     assert energy_j == pytest.approx(POWER_W * duration_s, rel=0.02)
-    assert samples == doc["samples"]  # the final write carried the whole timeline
+    assert 0 < samples <= doc["samples"]  # the timeline from the deletion on ...
+    with Ledger.open(str(db), readonly=True) as led:  # ... and a note saying what went with it
+        notes = led.get_run(doc["run_id"]).notes
+    assert any(n.startswith("ledger: the ledger file") and "stayed in that file" in n
+               for n in notes)
 
 
 def test_damaged_ledger_mid_run_is_spooled_and_kept_until_it_can_be_replayed(

@@ -201,6 +201,17 @@ class WritePath:
                 return
             log.warning("wattwise: %s; writing the run to a local spool", st.reason)
             self._spool(st, op)
+            if self._file_gone(st.reason):  # what was committed there went with that file
+                st.seq += 1
+                note = (
+                    f"ledger: {st.reason} (at {op.at}); what this run had written there before "
+                    "(part of its timeline) stayed in that file; its totals are complete"
+                )
+                self._spool(st, Op("heartbeat", op.run_id, op.at, {"notes": [note]}, st.seq))
+
+    @staticmethod
+    def _file_gone(reason: str) -> bool:
+        return "deleted or replaced" in reason or "damaged" in reason or "disappeared" in reason
 
     def _spool(self, st: _RunState, op: Op) -> None:
         """Append ``op`` to the run's spool file, creating it (with the run's start) if needed.
