@@ -103,7 +103,9 @@ def handle(args: argparse.Namespace) -> int:
     if not args.no_store:
         from wattwise.ledger import Ledger
 
-        ledger = Ledger.open(args.db)  # raises LedgerError with one clear line
+        ledger = Ledger.open(args.db, persistent=True)  # one clear line if it cannot be used
+        for line in ledger.replayed:  # runs spooled earlier, now in the ledger
+            sys.stderr.write(f"wattwise: {line}\n")
     name = args.name or ("builtin-demo" if args.target_command is None else Path(command[0]).name)
     gpus = [g.strip() for g in args.gpus.split(",") if g.strip()] if args.gpus else None
     tracker = Tracker(name, interval_s=args.interval, sink=ledger, command=command, gpus=gpus)
@@ -144,8 +146,10 @@ def handle(args: argparse.Namespace) -> int:
         if footprint is not None:
             lines += footprint_lines(footprint)
         if ledger is not None:
-            lines.append(f"  stored in the ledger: wattwise runs show {result.run_id[:12]}")
+            lines.append("  " + ledger.outcome(result.run_id).line())
         sys.stderr.write("\n".join(lines) + "\n")
+    elif ledger is not None and not ledger.outcome(result.run_id).stored:
+        sys.stderr.write(f"wattwise: {ledger.outcome(result.run_id).line()}\n")
     return exit_code
 
 
