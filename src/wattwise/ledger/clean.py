@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from wattwise.tracker.model import ComponentEnergy, Gap, RunResult, Sample, WindowResult
+from wattwise.core.run import ComponentEnergy, Gap, RunResult, Sample, WindowResult
 from wattwise.validate import clean_number
 
 

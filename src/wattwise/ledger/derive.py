@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from wattwise.core.run import ComponentEnergy, Sample
 from wattwise.readers.base import DeviceInfo, Provenance, weakest
-from wattwise.tracker.model import ComponentEnergy, Sample
 
 
 @dataclass

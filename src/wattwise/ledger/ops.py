@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from wattwise.core.run import Gap, RunResult, Sample
 from wattwise.errors import LedgerError
 from wattwise.ledger import schema as t
 from wattwise.ledger.clean import clean_json, clean_result
@@ -31,7 +32,6 @@ from wattwise.ledger.serialize import run_from_dict, run_to_dict
 from wattwise.ledger.spool import SpoolRecord
 from wattwise.ledger.totals import replace_totals, update_totals
 from wattwise.readers.base import DeviceInfo, Provenance
-from wattwise.tracker.model import Gap, RunResult, Sample
 
 #: Writes after which a run counts as stored (when they and everything before committed).
 FINAL_OPS = ("finish_run", "set_extra")

@@ -12,19 +12,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from wattwise.errors import LedgerError
-from wattwise.ledger import schema as t
-from wattwise.ledger.derive import components_from_totals, derive_components
-from wattwise.ledger.liveness import recorder_alive
-from wattwise.ledger.totals import load_totals
-from wattwise.readers.base import DeviceInfo, Provenance
-from wattwise.tracker.model import (
+from wattwise.core.run import (
     ComponentEnergy,
     Gap,
     RunResult,
     Sample,
     WindowResult,
 )
+from wattwise.errors import LedgerError
+from wattwise.ledger import schema as t
+from wattwise.ledger.derive import components_from_totals, derive_components
+from wattwise.ledger.liveness import recorder_alive
+from wattwise.ledger.totals import load_totals
+from wattwise.readers.base import DeviceInfo, Provenance
 
 
 def now_utc() -> datetime:

@@ -24,9 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wattwise.errors import LedgerError
-from wattwise.readers.base import Provenance
-from wattwise.tracker.model import (
+from wattwise.core.run import (
     ComponentEnergy,
     Gap,
     RunResult,
@@ -34,6 +32,8 @@ from wattwise.tracker.model import (
     WindowResult,
     summarize,
 )
+from wattwise.errors import LedgerError
+from wattwise.readers.base import Provenance
 
 
 def component_to_dict(c: ComponentEnergy) -> dict[str, Any]:

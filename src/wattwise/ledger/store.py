@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 
 from wattwise import jsonsafe
+from wattwise.core.run import ComponentEnergy, Gap, RunResult, Sample, summarize
 from wattwise.errors import LedgerError, UnknownRunError
 from wattwise.ledger import schema as t
 from wattwise.ledger.clean import clean_gaps, clean_json, clean_result, clean_samples
@@ -44,7 +45,6 @@ from wattwise.ledger.serialize import run_to_dict
 from wattwise.ledger.spool import pending_files
 from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, WritePath
 from wattwise.readers.base import DeviceInfo
-from wattwise.tracker.model import ComponentEnergy, Gap, RunResult, Sample, summarize
 
 
 def _migrated(conn: sa.Connection, where: str) -> None:

@@ -11,9 +11,9 @@ from dataclasses import asdict, fields
 
 import sqlalchemy as sa
 
+from wattwise.core.run import Sample
 from wattwise.ledger import schema as t
 from wattwise.ledger.derive import SeriesTotals, totals_of
-from wattwise.tracker.model import Sample
 
 _FIELDS = [f.name for f in fields(SeriesTotals)]
 
