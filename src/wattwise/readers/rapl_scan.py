@@ -286,33 +286,58 @@ def scan(root: Path | str, read_file: ReadFile = read_text) -> RaplScan:
             kept = chosen[device_id]
             result.skipped[cand.zone] = f"{domain}: duplicate of {kept.zone}, which is read"
             continue
-        try:
-            max_range_uj = read_uj(read_file, cand.path / "max_energy_range_uj")
-            read_uj(read_file, cand.path / "energy_uj")
-        except Unreadable as exc:
-            if exc.denied:
-                denied_by_device.setdefault(device_id, (cand.zone, f"{domain}: {exc}"))
-            else:
-                result.skipped[cand.zone] = f"{domain}: {exc}"
-            continue
-        try:
-            enabled = read_attr(read_file, cand.path / "enabled")
-        except Unreadable:
-            enabled = "unknown"
-        max_power_uw = _max_power_uw(read_file, cand.path)
-        chosen[device_id] = RaplZone(
-            path=cand.path,
-            zone=cand.zone,
-            control_type=cand.control_type,
-            domain=domain,
-            device_id=device_id,
-            kind=kind,
-            label=label,
-            max_energy_range_uj=max_range_uj,
-            power_limit_enabled=enabled,
-            max_power_uw=max_power_uw,
-        )
+        zone = _read_zone(read_file, cand, domain, device_id, kind, label)
+        if isinstance(zone, RaplZone):
+            chosen[device_id] = zone
+        elif zone[0]:
+            denied_by_device.setdefault(device_id, (cand.zone, zone[1]))
+        else:
+            result.skipped[cand.zone] = zone[1]
 
+    _annotate(chosen, subdomains)
+    result.zones = list(chosen.values())
+    for device_id, (zone_name, why) in denied_by_device.items():
+        # A domain readable through one interface is fine even if another copy was denied.
+        if device_id not in chosen:
+            result.denied[device_id] = f"{zone_name} {why}"
+            result.skipped[zone_name] = why
+    return result
+
+
+def _read_zone(
+    read_file: ReadFile,
+    cand: _Candidate,
+    domain: str,
+    device_id: str,
+    kind: str,
+    label: str,
+) -> RaplZone | tuple[bool, str]:
+    """The zone with its counters test-read, or (denied, why) when they cannot be read."""
+    try:
+        max_range_uj = read_uj(read_file, cand.path / "max_energy_range_uj")
+        read_uj(read_file, cand.path / "energy_uj")
+    except Unreadable as exc:
+        return (bool(exc.denied), f"{domain}: {exc}")
+    try:
+        enabled = read_attr(read_file, cand.path / "enabled")
+    except Unreadable:
+        enabled = "unknown"
+    return RaplZone(
+        path=cand.path,
+        zone=cand.zone,
+        control_type=cand.control_type,
+        domain=domain,
+        device_id=device_id,
+        kind=kind,
+        label=label,
+        max_energy_range_uj=max_range_uj,
+        power_limit_enabled=enabled,
+        max_power_uw=_max_power_uw(read_file, cand.path),
+    )
+
+
+def _annotate(chosen: dict[str, RaplZone], subdomains: dict[str, list[str]]) -> None:
+    """Note on each chosen zone the sub-domains it contains and, for psys, what it overlaps."""
     contained = sorted(z.device_id for z in chosen.values() if z.kind in ("cpu", "dram"))
     for device_id, zone in chosen.items():
         notes: list[tuple[str, str]] = []
@@ -324,10 +349,3 @@ def scan(root: Path | str, read_file: ReadFile = read_text) -> RaplScan:
             notes.append(("overlaps", ",".join(contained)))
         if notes:
             chosen[device_id] = replace(zone, notes=tuple(notes))
-    result.zones = list(chosen.values())
-    for device_id, (zone_name, why) in denied_by_device.items():
-        # A domain readable through one interface is fine even if another copy was denied.
-        if device_id not in chosen:
-            result.denied[device_id] = f"{zone_name} {why}"
-            result.skipped[zone_name] = why
-    return result
