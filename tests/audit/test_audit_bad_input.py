@@ -73,3 +73,41 @@ def test_command_not_found(tmp_path: Path) -> None:
     p = wattwise("audit", "--out", str(tmp_path / "r.html"), "--", "no-such-cmd-xyz",
                  **_env(tmp_path))  # fmt: skip
     assert p.returncode == 127 and "command not found" in p.stderr
+
+
+def test_command_stopped_by_a_signal_is_recorded_interrupted(tmp_path: Path) -> None:
+    """SIGTERM to the audit reaches the command; its run is `interrupted`, as with `run`."""
+    import signal
+    import subprocess
+    import time
+
+    from cli.clirun import cli_env
+
+    ready = tmp_path / "ready"
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import pathlib, sys, time\n"
+        f"pathlib.Path({str(ready)!r}).write_text('x')\n"
+        "time.sleep(60)\n"
+    )
+    out = tmp_path / "r.html"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wattwise", "audit", "--out", str(out), "--", sys.executable,
+         str(script)],
+        env=cli_env(**_env(tmp_path)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ready.exists(), "the command never started"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    with Ledger.open(str(tmp_path / "ledger.db"), readonly=True) as ledger:
+        (summary,) = ledger.list_runs()
+    assert summary.status == "interrupted" and summary.exit_code == 128 + signal.SIGTERM

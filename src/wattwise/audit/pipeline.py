@@ -138,14 +138,15 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
         model = load_builtin(opts.size, say) if builtin else None
         tracker = Tracker(name, interval_s=opts.interval_s, sink=ledger, command=command)
         tracker.start()
-        exit_code = 0
+        exit_code, status = 0, "finished"
         measured: Measured
         try:
             if builtin:
                 measured = run_builtin(tracker, model, say)
             else:
                 assert command is not None
-                exit_code = run_command(tracker, command, say, quiet_stdout=opts.quiet_stdout)
+                ran = run_command(tracker, command, say, quiet_stdout=opts.quiet_stdout)
+                exit_code, status = ran.exit_code, ran.status  # a signal: interrupted
                 measured = Measured(
                     None,
                     "demo" if opts.command is None else "command",
@@ -158,7 +159,6 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
             raise
         finally:
             threads.__exit__(None, None, None)
-        status = "finished" if exit_code == 0 else "failed"
         stored = tracker.stop(exit_code=exit_code, status=status)
         if not (written := ledger.outcome(stored.run_id)).stored:  # never report a partial run
             raise LedgerError(f"no report built: the measured run is {written.line()}")

@@ -122,9 +122,10 @@ def run_builtin(tracker: Any, b: Any, say: Say) -> Measured:
     )
 
 
-def run_command(tracker: Any, command: list[str], say: Say, *, quiet_stdout: bool) -> int:
+def run_command(tracker: Any, command: list[str], say: Say, *, quiet_stdout: bool) -> Any:
     """Run ``command`` inside ``tracker`` (already started) in a ``command`` window; return its
-    exit code (127 not found, 126 not executable, 128 + N after signal N).
+    :class:`~wattwise.tracker.process.ProcessOutcome` (``exit_code``: 127 not found, 126 not
+    executable, 128 + N after signal N; ``status``: finished / interrupted / failed).
 
     Shares :func:`wattwise.tracker.process.run_tracked` with ``wattwise run``: SIGINT, SIGTERM
     and SIGHUP are forwarded to the command, its count reports are followed and validated.
@@ -136,4 +137,4 @@ def run_command(tracker: Any, command: list[str], say: Say, *, quiet_stdout: boo
     )
     if not outcome.started:
         say(outcome.error)
-    return outcome.exit_code
+    return outcome
