@@ -89,5 +89,6 @@ def __getattr__(name: str) -> Any:
     if module_name != "wattwise.optimize.types":
         require_torch()
     value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
+    if name != "TECHNIQUES":  # read from the registry each time (see lab.__getattr__)
+        globals()[name] = value
     return value

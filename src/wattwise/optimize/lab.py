@@ -30,6 +30,7 @@ from wattwise.optimize.types import Comparison, LabResult, Skipped, TechniqueSki
 
 __all__ = [
     "MIN_TRAIN_S",
+    "build_all",
     "pareto_front",
     "parse_techniques",
     "payback_tokens",
