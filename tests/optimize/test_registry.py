@@ -72,6 +72,16 @@ def test_every_shipped_module_registers_the_lab_s_techniques_in_order() -> None:
     assert modules == shipped  # no module that registers nothing, none outside the package
 
 
+def test_each_technique_declares_what_it_needs_and_builds_on() -> None:
+    rows = {r["name"]: r for r in registry.describe()}
+    assert list(rows) == list(SHIPPED) and all(r["summary"] for r in rows.values())
+    assert rows["compiled"]["needs"] == ["the built-in model", "a C++ compiler (TorchInductor)"]
+    assert rows["compiled"]["uses"] == ["speculative"]
+    assert rows["combined"]["uses"] == ["prune-structured", "distill"]
+    assert rows["distill"]["budget"] == {"distill": 0.25}
+    assert rows["int8-dynamic"]["needs"] == [] and rows["int8-dynamic"]["uses"] == []
+
+
 def test_budget_shares_of_all_techniques_add_up_to_at_most_the_budget() -> None:
     shares = registry.budget_shares()
     assert shares and all(0 < s <= 1 for s in shares.values())

@@ -71,9 +71,11 @@ class Need:
 class Technique:
     """One technique of the lab (see the module docstring).
 
-    ``order``: its place among the variants (shipped techniques: 10, 20, ...; default after
-    them); ``budget``: training step -> share of the lab's ``budget_s`` (the shares of all
-    techniques add up to at most 1); ``uses``: techniques whose variants it builds on."""
+    ``summary``: one line for listings (:func:`describe`); ``order``: its place among the
+    variants (shipped techniques: 10, 20, ...; default after them); ``needs``: checked before
+    ``build`` runs (torch is not listed: the lab needs it for every technique); ``budget``:
+    training step -> share of the lab's ``budget_s`` (the shares of all techniques add up to
+    at most 1); ``uses``: techniques whose variants it builds on."""
 
     name: str
     build: Callable[[Context], Iterable[Built | Skipped | Comparison]]
@@ -263,6 +265,20 @@ def techniques() -> list[Technique]:
 def names() -> tuple[str, ...]:
     """Names accepted by ``--techniques``, in order."""
     return tuple(t.name for t in techniques())
+
+
+def describe() -> list[dict[str, Any]]:
+    """Each technique as a row: name, summary, needs (in words), budget shares, uses."""
+    return [
+        {
+            "name": t.name,
+            "summary": t.summary,
+            "needs": [n.what for n in t.needs],
+            "budget": dict(t.budget),
+            "uses": list(t.uses),
+        }
+        for t in techniques()
+    ]
 
 
 def budget_shares() -> dict[str, float]:
