@@ -8,8 +8,11 @@ import argparse
 import ast
 import importlib.util
 import json
+import os
 import pkgutil
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,6 +83,19 @@ def test_each_technique_declares_what_it_needs_and_builds_on() -> None:
     assert rows["combined"]["uses"] == ["prune-structured", "distill"]
     assert rows["distill"]["budget"] == {"distill": 0.25}
     assert rows["int8-dynamic"]["needs"] == [] and rows["int8-dynamic"]["uses"] == []
+
+
+def test_listing_the_techniques_imports_no_torch() -> None:
+    """Declarations are cheap: names and needs are read without the optimize extra."""
+    code = (
+        "import sys; from wattwise.optimize import registry; registry.describe(); "
+        "registry.parse_techniques('all'); assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    src = str(Path(registry.__file__).parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": src}, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()
 
 
 def test_budget_shares_of_all_techniques_add_up_to_at_most_the_budget() -> None:
