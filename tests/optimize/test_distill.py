@@ -7,8 +7,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from wattwise.optimize.builtin import SPECS, get_builtin  # noqa: E402
+from wattwise.optimize.distill import distill_vs_scratch  # noqa: E402
 from wattwise.optimize.model import count_params, generate  # noqa: E402
-from wattwise.optimize.techniques import distill_vs_scratch, transfer_vs_scratch  # noqa: E402
+from wattwise.optimize.transfer import transfer_vs_scratch  # noqa: E402
 from wattwise.tracker.core import Tracker  # noqa: E402
 
 

@@ -11,6 +11,9 @@ a function below is called. Public API::
     speculative_generate(model, prompt, new_tokens, on_step, NgramDraft.build(ids, vocab))
     compiled_generate(CompiledDecoder(model), prompt, new_tokens, on_step)
     compiled_speculative_generate(CompiledDecoder(model), prompt, new_tokens, on_step, draft)
+
+A technique of the lab is one module calling ``wattwise.optimize.registry.register`` (the
+shipped ones: ``wattwise.optimize.techniques``).
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ _LAZY = {
     "quantize_weight_only_int4": ("wattwise.optimize.quantize", "quantize_weight_only_int4"),
     "prune_unstructured": ("wattwise.optimize.prune", "prune_unstructured"),
     "prune_structured": ("wattwise.optimize.prune", "prune_structured"),
-    "distill_vs_scratch": ("wattwise.optimize.techniques", "distill_vs_scratch"),
-    "transfer_vs_scratch": ("wattwise.optimize.techniques", "transfer_vs_scratch"),
+    "distill_vs_scratch": ("wattwise.optimize.distill", "distill_vs_scratch"),
+    "transfer_vs_scratch": ("wattwise.optimize.transfer", "transfer_vs_scratch"),
     "load_hf": ("wattwise.optimize.hf", "load_hf"),
     "NgramDraft": ("wattwise.optimize.speculative", "NgramDraft"),
     "speculative_generate": ("wattwise.optimize.speculative", "speculative_generate"),
@@ -54,6 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattwise.optimize.compiled import (
         compiled_speculative_generate as compiled_speculative_generate,
     )
+    from wattwise.optimize.distill import distill_vs_scratch as distill_vs_scratch
     from wattwise.optimize.hf import load_hf as load_hf
     from wattwise.optimize.lab import TECHNIQUES as TECHNIQUES
     from wattwise.optimize.lab import run_lab as run_lab
@@ -67,8 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattwise.optimize.quantize import quantize_weight_only_int8 as quantize_weight_only_int8
     from wattwise.optimize.speculative import NgramDraft as NgramDraft
     from wattwise.optimize.speculative import speculative_generate as speculative_generate
-    from wattwise.optimize.techniques import distill_vs_scratch as distill_vs_scratch
-    from wattwise.optimize.techniques import transfer_vs_scratch as transfer_vs_scratch
+    from wattwise.optimize.transfer import transfer_vs_scratch as transfer_vs_scratch
     from wattwise.optimize.types import LabResult as LabResult
     from wattwise.optimize.types import TechniqueSkipped as TechniqueSkipped
     from wattwise.optimize.types import Variant as Variant
@@ -86,5 +89,6 @@ def __getattr__(name: str) -> Any:
     if module_name != "wattwise.optimize.types":
         require_torch()
     value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
+    if name != "TECHNIQUES":  # read from the registry each time (see lab.__getattr__)
+        globals()[name] = value
     return value

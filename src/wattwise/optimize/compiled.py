@@ -69,6 +69,12 @@ QUIET_OPTIONS: dict[str, Any] = {
 #: Compiled graphs (decoders x shapes) one process may hold before compiling fails.
 RECOMPILE_LIMIT = 64
 
+#: Why compiled decoding is skipped without a C++ compiler (and what to do).
+NO_CXX = (
+    "graph compilation (TorchInductor) needs a C++ compiler and none was found (g++); "
+    "install one (Debian: apt install g++) or leave out 'compiled'"
+)
+
 CompiledFn = Callable[[torch.Tensor, torch.Tensor, list[torch.Tensor]], torch.Tensor]
 
 
@@ -133,10 +139,7 @@ class CompiledDecoder:
                 "run it with --model builtin"
             )
         if cxx_compiler() is None:
-            raise TechniqueSkipped(
-                "graph compilation (TorchInductor) needs a C++ compiler and none was found "
-                "(g++); install one (Debian: apt install g++) or leave out 'compiled'"
-            )
+            raise TechniqueSkipped(NO_CXX)
         self.model = model
         self.cache_len = model.cfg.max_seq + slack
         self.options = dict(COMPILE_OPTIONS if options is None else options)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from wattwise.optimize.model import TinyLM
+from wattwise.optimize.train import train_lm
 from wattwise.optimize.types import TechniqueSkipped
 
 Masks = dict[str, torch.Tensor]
@@ -113,3 +114,41 @@ def prune_structured(model: nn.Module, head_frac: float = 0.25, mlp_frac: float 
             dst.mlp.down.weight.copy_(src.mlp.down.weight[:, mk])
     out.eval()
     return out
+
+
+def unstructured_with_recovery(
+    model: nn.Module, data: torch.Tensor, amount: float, recover_s: float, *, batch: int, seq: int
+) -> nn.Module:
+    """Magnitude-prune ``amount`` of every linear layer, then fine-tune ``recover_s`` seconds
+    with the pruned weights held at zero (0: no fine-tune)."""
+    pruned, masks = prune_unstructured(model, amount)
+    if recover_s > 0:
+        train_lm(
+            pruned,
+            data,
+            time_s=recover_s,
+            batch=batch,
+            seq=seq,
+            lr=5e-4,
+            warmup=10,
+            masks=masks,
+            seed=1,
+        )
+    return pruned
+
+
+def structured_with_recovery(
+    model: nn.Module,
+    data: torch.Tensor,
+    head_frac: float,
+    mlp_frac: float,
+    recover_s: float,
+    *,
+    batch: int,
+    seq: int,
+) -> TinyLM:
+    """Remove heads / MLP channels, then fine-tune ``recover_s`` seconds (0: no fine-tune)."""
+    pruned = prune_structured(model, head_frac, mlp_frac)
+    if recover_s > 0:
+        train_lm(pruned, data, time_s=recover_s, batch=batch, seq=seq, lr=1e-3, warmup=10, seed=2)
+    return pruned

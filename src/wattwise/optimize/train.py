@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +19,7 @@ from torch import nn
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 Progress = Callable[[int, float], None]  # (step, loss)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -171,3 +173,13 @@ def perplexity(fn: LogitsFn, data: torch.Tensor, *, seq: int = 64, max_tokens: i
         )
         count += chunk[:, 1:].numel()
     return math.exp(total / max(1, count))
+
+
+def timed_window(tracker: Any, name: str, fn: Callable[[], T]) -> tuple[T, float, float]:
+    """``fn()`` inside the tracker window ``name``: (its result, the window's energy in J
+    (NaN without a result), wall seconds)."""
+    t0 = time.perf_counter()
+    with tracker.window(name) as w:
+        out = fn()
+    energy = w.result.energy.total_j if w.result is not None else float("nan")
+    return out, energy, time.perf_counter() - t0
