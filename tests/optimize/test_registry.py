@@ -269,7 +269,8 @@ def test_a_technique_registered_in_one_module_appears_in_the_lab(
     scratch_registry: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("torch")
-    from wattwise.optimize import cli, lab
+    from wattwise.cli import optimize as cli
+    from wattwise.optimize import lab
 
     path = tmp_path / "my_technique.py"
     path.write_text(NEW_TECHNIQUE)

@@ -9,6 +9,7 @@ than ``stale_after_s``) with energy derived from its samples (see :mod:`wattwise
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,7 +48,7 @@ from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, WritePath
 from wattwise.readers.base import DeviceInfo
 
 
-def _migrated(conn: sa.Connection, where: str) -> None:
+def _migrate(conn: sa.Connection, where: str) -> None:
     migrate(conn, where)
 
 
@@ -55,16 +56,8 @@ STATUSES = ("running", "finished", "failed", "interrupted")
 #: A running run whose heartbeat is older than this is reported as interrupted.
 DEFAULT_STALE_AFTER_S = 30.0
 CSV_FIELDS = (
-    "run_id",
-    "name",
-    "started_at",
-    "duration_s",
-    "status",
-    "device",
-    "kind",
-    "energy_j",
-    "provenance",
-    "source",
+    *("run_id", "name", "started_at", "duration_s", "status"),
+    *("device", "kind", "energy_j", "provenance", "source"),
 )
 
 
@@ -155,7 +148,7 @@ class Ledger:
             with ledger._tx(write=False, action="open") as conn:  # no write lock when current
                 version = current_version(conn, location.display)
             if version != LATEST_VERSION:
-                ledger._writes.run_tx(lambda c: _migrated(c, location.display), "open")
+                ledger._writes.run_tx(functools.partial(_migrate, where=location.display), "open")
             opener = sqlite_opener(engine)
             if opener is not None:
                 opener.mode = "rw"  # created now: never re-create it if it is deleted later
