@@ -98,7 +98,9 @@ def _with_detected_cloud(ctx: Context) -> Context:
 
 def footprint_lines(fp: Footprint) -> list[str]:
     """A few human lines: facility energy, carbon, water, cost, embodied, assumptions."""
-    cost = f"{fp.cost.value:.4g} {fp.cost.currency}" if fp.cost else "unknown (give --price)"
+    from wattwise.accounting.money import format_money
+
+    cost = format_money(fp.cost.value, fp.cost.currency) if fp.cost else format_money(None, None)
     lines = [
         f"  footprint in {fp.location}: facility energy "
         f"{format_energy(kwh_to_j(fp.facility_energy_kwh))}"
