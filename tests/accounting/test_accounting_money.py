@@ -88,3 +88,14 @@ def test_estimate_daily_and_yearly_cost_lines_carry_the_currency() -> None:
     cost_lines = [x for x in text.splitlines() if "cost" in x and ("daily" in x or "yearly" in x)]
     assert len(cost_lines) == 2
     assert all(x.rstrip().endswith("EUR") for x in cost_lines)
+
+
+def test_footprint_lines_use_si_prefixes_not_e_notation() -> None:
+    from wattwise.cli.footprint import footprint_lines
+
+    fp = account(50.0, "measured", 3.0,
+                 resolve_context({"cloud": "gcp", "cloud_region": "europe-west1"}, {}, []),
+                 functional_units={"step": 8.0})  # fmt: skip
+    text = "\n".join(footprint_lines(fp))
+    assert "e-0" not in text and "e+" not in text, text
+    assert "SCI: " in text and "CO2e per step" in text

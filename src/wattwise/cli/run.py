@@ -174,7 +174,7 @@ def _forecaster(tracker: Any, total_steps: int, ctx: Any) -> Callable[[], None]:
             except WattwiseError:
                 continue
         if fc is not None:  # None: no step yet
-            _say(f"wattwise: {fc}")
+            _say(f"wattwise: forecast at {fc}")
 
     return show
 
