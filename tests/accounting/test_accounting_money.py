@@ -99,3 +99,10 @@ def test_footprint_lines_use_si_prefixes_not_e_notation() -> None:
     text = "\n".join(footprint_lines(fp))
     assert "e-0" not in text and "e+" not in text, text
     assert "SCI: " in text and "CO2e per step" in text
+
+
+def test_cloud_region_keeps_its_countrys_price_when_the_intensity_is_given() -> None:
+    site = _site(cloud="gcp", cloud_region="europe-west1", intensity_g_per_kwh=50.0)
+    assert site.intensity_location_g_per_kwh.value == 50.0
+    assert site.currency == "EUR" and site.price_per_kwh is not None
+    assert "is in BE" in site.price_per_kwh.source

@@ -224,6 +224,9 @@ def _resolve_water(ctx: Context) -> Assumption:
 def _price_keys(ctx: Context, grid: GridFactor | None) -> list[tuple[str, str]]:
     """Where to look a price up, most specific first: (price key, why that key)."""
     keys: list[tuple[str, str]] = []
+    if grid is None and ctx.cloud is not None and ctx.cloud_region is not None:
+        # A given intensity replaces the grid row, not the place: the region still has a country.
+        grid = cloud_factor(ctx.cloud, ctx.cloud_region, ctx.year)
     if ctx.region is not None:
         keys.append((ctx.region, f"region {ctx.region}"))
     if ctx.country is not None:
