@@ -63,7 +63,12 @@ def test_golden_gcp_region_location_vs_market() -> None:
     cfe = fp.assumption("cfe")
     assert (cfe.value, cfe.provenance) == (0.84, "estimated")
     assert "2024" in fp.assumption("grid_intensity").source
-    assert fp.cost is None and fp.assumption("price").value == "unknown"
+    # Belgium has no Eurostat figure of its own: the EU average, in EUR, assumed and said so.
+    price = fp.assumption("price")
+    assert fp.cost is not None and fp.cost.currency == "EUR"
+    assert price.provenance == "assumed" and price.unit == "EUR/kWh"
+    assert "gcp:europe-west1 is in BE" in price.source and "EU average" in price.source
+    assert fp.cost.value == pytest.approx(11.0 * float(price.value))
 
 
 def test_gcp_year_2020_is_lifecycle_and_says_so() -> None:

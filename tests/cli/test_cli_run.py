@@ -237,7 +237,31 @@ def test_total_steps_prints_a_live_forecast(tmp_path: Path) -> None:
     assert doc["counts"]["steps"] == 12 and doc["counts"]["tokens"] == 12 * 64
     lines = [ln for ln in p.stderr.splitlines() if "forecast" in ln]
     assert lines, p.stderr
-    assert "/24: forecast" in lines[-1] and "done in" in lines[-1]
+    assert "forecast at step " in lines[-1] and "/24 (" in lines[-1] and "done in" in lines[-1]
+
+
+def test_total_steps_forecast_line_is_human_with_facility_carbon(tmp_path: Path) -> None:
+    """Not a dataclass repr, no None, carbon through the site factors (PUE included), and no
+    zero lower bound on the time left."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import time\n"
+        "from wattwise.workloads.counts import report_count\n"
+        "for _ in range(8):\n"
+        "    t = time.time()\n"
+        "    while time.time() - t < 0.4: pass\n"
+        "    report_count(steps=1)\n"
+    )
+    p = wattwise("run", "--no-store", "--interval", "0.2", "--total-steps", "1000",
+                 "--country", "FR", "--pue", "1.3", "--", sys.executable, str(script))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if "forecast at" in ln]
+    assert lines, p.stderr
+    for line in lines:
+        assert "Forecast(" not in line and "None" not in line and "e+" not in line
+        assert "CO2e (facility energy ×" in line and "PUE 1.3" in line
+        assert "(0 ms" not in line and "(0 J" not in line
+        assert "low confidence" in line or "% interval" in line
 
 
 def test_total_steps_must_be_positive() -> None:

@@ -223,8 +223,39 @@ def test_shipped_tables_equal_a_fresh_build(tmp_path: Path) -> None:
 
 
 def test_loader_reports_table_and_line() -> None:
-    bad = "provider,region,location,year,intensity_g_per_kwh,cfe_fraction,basis,source\n"
-    bad += "gcp,x,y,2024,100,75,location-based,s\n"  # CFE as a percentage
+    bad = "provider,region,location,country_iso2,year,intensity_g_per_kwh,cfe_fraction,basis,"
+    bad += "source\ngcp,x,y,BE,2024,100,75,location-based,s\n"  # CFE as a percentage
     with pytest.raises(DataError, match=r"grid_cloud.csv line 2: cfe_fraction"):
         tables.parse_grid_table("grid_cloud.csv", bad)
     assert math.isclose(tables.world_average().intensity_g_per_kwh, 481)
+
+
+def test_every_cloud_region_has_its_country_from_its_location() -> None:
+    from wattwise.data._build import CLOUD_LOCATION_COUNTRY
+    from wattwise.data.lookup import cloud_factor, latest_cloud_factors, resolve_country
+
+    rows = latest_cloud_factors()
+    assert rows and all(f.country_iso2 for f in rows)
+    for f in rows:
+        assert resolve_country(f.country_iso2).iso2 == f.country_iso2  # a real ISO code
+        assert CLOUD_LOCATION_COUNTRY[f.name.lower()] == f.country_iso2  # from the build's map
+    assert cloud_factor("gcp", "europe-west1").country_iso2 == "BE"  # Belgium
+    assert cloud_factor("azure", "westeurope").country_iso2 == "NL"  # Netherlands
+    assert cloud_factor("aws", "us-east-1").country_iso2 == "US"
+    assert cloud_factor("gcp", "europe-north1").country_iso2 == "FI"
+
+
+def test_cloud_row_without_a_country_is_refused() -> None:
+    from wattwise.data.tables import parse_grid_table
+
+    bad = "provider,region,location,country_iso2,year,intensity_g_per_kwh,cfe_fraction,basis,"
+    bad += "source\ngcp,x,Nowhere,,2024,100,,location-based,s\n"
+    with pytest.raises(DataError, match="country_iso2"):
+        parse_grid_table("grid_cloud.csv", bad)
+
+
+def test_cloud_location_without_a_known_country_stops_the_build() -> None:
+    from wattwise.data import _build
+
+    with pytest.raises(ValueError, match="CLOUD_LOCATION_COUNTRY"):
+        _build._location_country("gcp", "moon-1", "Tranquility Base")

@@ -128,7 +128,7 @@ def synthetic_doc(run: RunResult, ctx: Context) -> dict[str, Any]:
         "phases": an.phases(run),
         "breakdown_j": an.breakdown_j(run, fp.pue),
         "scale": sc,
-        "hardware": an.hardware_rows(1.2e6, 16, 64, 10_000.0, fp),
+        "hardware": an.hardware_rows(1.2e6, 16, 64, 10_000.0, ctx),
         "regions": an.regions(run.energy.total_j, run.duration_s, ctx, run.energy.label, fp),
         "whatifs": {"pue": an.pue_whatifs(sc["year"]["it_energy_kwh"], ctx),
                     "power": an.power_whatifs(lab, sc)},

@@ -61,8 +61,12 @@ def price_basis(fp: Footprint) -> str:
         return "your price"
     if "EU average" in price.source:
         return "EU average"
+    # The source names the table row: "... prices_us_eia.csv US-CA commercial 2020 ...".
     words = price.source.split()
-    return f"{words[1]} tariff" if len(words) > 1 else "table tariff"
+    for i, word in enumerate(words[:-1]):
+        if word.endswith(".csv"):
+            return f"{words[i + 1]} tariff"
+    return "table tariff"
 
 
 def location_context(base: Context, key: str) -> Context:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wattwise.accounting.context import Context
+from wattwise.accounting.money import UNKNOWN_PRICE
 from wattwise.core.assumption import Assumption
 from wattwise.core.defaults import ASSUMED_PUE_LOW_KEY
 from wattwise.core.factor import Factor
@@ -76,8 +77,7 @@ def resolve_site(ctx: Context) -> SiteFactors:
     wue_a = _resolve_water(ctx)
     price_a = _resolve_price(ctx, grid)
     if price_a is None:
-        price_note = Assumption("price", "unknown", "", ASSUMED,
-                                "no price for this location: give --price")  # fmt: skip
+        price_note = Assumption("price", "unknown", "", ASSUMED, _no_price_source(ctx, grid))
         price, currency = None, None
     else:
         price_note, price, currency = price_a, _factor(price_a), price_a.unit.split("/", 1)[0]
@@ -92,6 +92,11 @@ def resolve_site(ctx: Context) -> SiteFactors:
         currency=currency,
         assumptions=(pue_a, grid_a, market_a, wue_a, price_note),
     )
+
+
+def _no_price_source(ctx: Context, grid: GridFactor | None) -> str:
+    where = "; ".join(why for _k, why in _price_keys(ctx, grid)) or "no location given"
+    return f"no electricity price shipped for this place ({where}): {UNKNOWN_PRICE}"
 
 
 def _factor(a: Assumption, low: float | None = None, high: float | None = None) -> Factor:
@@ -216,31 +221,47 @@ def _resolve_water(ctx: Context) -> Assumption:
     return Assumption("wue", w.wue_l_per_kwh, "L/kWh (IT)", ASSUMED, src)
 
 
+def _price_keys(ctx: Context, grid: GridFactor | None) -> list[tuple[str, str]]:
+    """Where to look a price up, most specific first: (price key, why that key)."""
+    keys: list[tuple[str, str]] = []
+    if grid is None and ctx.cloud is not None and ctx.cloud_region is not None:
+        # A given intensity replaces the grid row, not the place: the region still has a country.
+        grid = cloud_factor(ctx.cloud, ctx.cloud_region, ctx.year)
+    if ctx.region is not None:
+        keys.append((ctx.region, f"region {ctx.region}"))
+    if ctx.country is not None:
+        iso2 = resolve_country(ctx.country).iso2
+        keys.append((iso2, f"country {iso2}"))
+    elif grid is not None and grid.country_iso2:
+        if grid.kind == "cloud":
+            why = f"{grid.key} is in {grid.country_iso2} ({grid.table} location '{grid.name}')"
+        else:
+            why = f"{grid.key} is in {grid.country_iso2}"
+        keys.append((grid.country_iso2, why))
+    return keys
+
+
 def _resolve_price(ctx: Context, grid: GridFactor | None) -> Assumption | None:
+    """Price per kWh: the user's, the place's (region, country, a cloud region's country), the
+    EU average for an EU country without a figure, else None (unknown: give --price)."""
     if ctx.price_per_kwh is not None:
         currency = ctx.currency or "USD"
         src = ctx.origin("price_per_kwh")
         if ctx.currency is None:
             src += " (currency not given: USD assumed)"
         return Assumption("price", ctx.price_per_kwh, f"{currency}/kWh", GIVEN, src)
-    keys: list[str] = []
-    if ctx.region is not None:
-        keys.append(ctx.region)
-    if ctx.country is not None:
-        keys.append(resolve_country(ctx.country).iso2)
-    elif grid is not None and grid.country_iso2:
-        keys.append(grid.country_iso2)
-    for key in keys:
+    keys = _price_keys(ctx, grid)
+    for key, why in keys:
         p = price_for(key)
         if p is not None:
-            src = f"{p.table} {p.key} {p.sector} {p.period} ({p.tax_basis}): {p.source}"
+            src = f"{why}: {p.table} {p.key} {p.sector} {p.period} ({p.tax_basis}): {p.source}"
             return Assumption("price", p.price_per_kwh, f"{p.currency}/kWh", ESTIMATED, src)
-    for key in keys:
+    for key, why in keys:
         if key in EU27:
             p = price_for("EU")
             if p is not None:
                 src = (
-                    f"no figure for {key}: EU average used, {p.table} {p.period}"
+                    f"{why}; no figure for {key}: EU average used, {p.table} {p.period}"
                     f" ({p.tax_basis}): {p.source}"
                 )
                 return Assumption("price", p.price_per_kwh, f"{p.currency}/kWh", ASSUMED, src)

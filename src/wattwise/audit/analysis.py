@@ -97,11 +97,67 @@ def period(it_kwh: float, ctx: Context) -> dict[str, Any]:
     }
 
 
-def scale(result: RunResult, fp: Footprint, ctx: Context, units_per_day: float) -> dict[str, Any]:
-    """The run's energy per unit × ``units_per_day``, per day and per year (365.25 days)."""
+def site_doc(ctx: Context) -> dict[str, Any]:
+    """The site factors of ``ctx`` as the one resolver gives them (nothing back-solved): per
+    factor its value, band, provenance and source; the price with its currency (None: unknown)."""
+    from wattwise.accounting.money import UNKNOWN_PRICE
+    from wattwise.accounting.site import resolve_site
+
+    site = resolve_site(ctx)
+
+    def one(f: Any, unit: str) -> dict[str, Any]:
+        b = f.band
+        return {"value": b.value, "low": b.low, "high": b.high, "unit": unit,
+                "provenance": f.provenance.value, "source": f.source}  # fmt: skip
+
+    price_note = next(a for a in site.assumptions if a.name == "price")
+    price = None
+    if site.price_per_kwh is not None and site.currency is not None:
+        price = one(site.price_per_kwh, f"{site.currency}/kWh")
+    return {
+        "location": site.location,
+        "pue": one(site.pue, "ratio"),
+        "intensity_location_g_per_kwh": one(site.intensity_location_g_per_kwh, "gCO2e/kWh"),
+        "intensity_market_g_per_kwh": one(site.intensity_market_g_per_kwh, "gCO2e/kWh"),
+        "wue_l_per_kwh": one(site.wue_l_per_kwh, "L/kWh (IT)"),
+        "price_per_kwh": price,
+        "currency": site.currency,
+        "price_unknown": None if price is not None else UNKNOWN_PRICE,
+        "price_source": price_note.source,
+    }
+
+
+def scale(
+    result: RunResult,
+    fp: Footprint,
+    ctx: Context,
+    units_per_day: float,
+    workload: str | None = None,
+) -> dict[str, Any]:
+    """The run scaled to its use: a serving workload per request × ``units_per_day``, per day
+    and per year (365.25 days); a training workload per training run (and per epoch, step,
+    sample or token counted), never per request (see :mod:`wattwise.audit.scaling`).
+
+    ``workload`` is ``train``, ``serve`` or None: decided from what the run counted. Site
+    factors come from the one resolver (:func:`site_doc`), not from the footprint."""
+    from wattwise.audit.scaling import decide_workload, training_scale
+
+    kind, why = decide_workload(result, workload)
+    site = site_doc(ctx)
+    common = {
+        "workload": kind,
+        "workload_basis": why,
+        "provenance": fp.energy_provenance,
+        "pue": site["pue"]["value"],
+        "intensity_g_per_kwh": site["intensity_location_g_per_kwh"]["value"],
+        "price_per_kwh": (site["price_per_kwh"] or {}).get("value"),
+        "currency": site["currency"] or "",
+        "site": site,
+    }
+    if kind == "train":
+        return {**training_scale(result, ctx), **common}
     unit, j_per_unit, n, how = per_unit_basis(result)
     tokens = next((w.counts.get("tokens", 0.0) for w in result.windows if w.name == "generate"), 0)
-    price = next((a for a in fp.assumptions if a.name == "price"), None)
     day_kwh = j_to_kwh(j_per_unit * units_per_day)
     return {
         "unit": unit,
@@ -110,37 +166,29 @@ def scale(result: RunResult, fp: Footprint, ctx: Context, units_per_day: float) 
         "basis": how,
         "it_j_per_unit": j_per_unit,
         "it_j_per_token": (j_per_unit * n / tokens) if tokens else None,
-        "provenance": fp.energy_provenance,
-        "pue": fp.pue,
-        "intensity_g_per_kwh": fp.intensity_g_per_kwh,
-        "price_per_kwh": (
-            float(price.value) if price is not None and isinstance(price.value, float) else None
-        ),
-        "currency": fp.cost.currency if fp.cost else "",
+        **common,
         "day": period(day_kwh, ctx),
         "year": period(day_kwh * DAYS_PER_YEAR, ctx),
     }
 
 
 def hardware_rows(
-    params: float, prompt_tokens: float, new_tokens: float, units_per_day: float, fp: Footprint
+    params: float, prompt_tokens: float, new_tokens: float, units_per_day: float, ctx: Context
 ) -> list[dict[str, Any]]:
     """The same serving load on catalog hardware, from the estimator (``estimated``): energy
     while busy, and a year with one chip provisioned around the clock (``always_on``: its idle
-    power included) — the conservative figure recommendations use."""
-    from wattwise.errors import WattwiseError
-    from wattwise.estimate import context_from_numbers, estimate_inference, get_hardware
+    power included) — the conservative figure recommendations use.
 
-    market = fp.co2e_market_g / fp.facility_energy_kwh if fp.facility_energy_kwh > 0 else None
-    price = next((a for a in fp.assumptions if a.name == "price"), None)
-    ectx = context_from_numbers(
-        pue=fp.pue,
-        intensity_location_g_per_kwh=fp.intensity_g_per_kwh,
-        intensity_market_g_per_kwh=market,
-        price_per_kwh=float(price.value) if price and isinstance(price.value, float) else None,
-        currency=fp.cost.currency if fp.cost else "USD",
-        source="the audit's accounting context",
-    )
+    The site factors are the resolver's for ``ctx`` (:func:`wattwise.estimate.site.
+    context_from_accounting`), with their provenance; each row's cost carries its ``currency``
+    and is None when no price is known for the place (never the estimator's fallback price)."""
+    from wattwise.accounting.site import resolve_site
+    from wattwise.errors import WattwiseError
+    from wattwise.estimate import estimate_inference, get_hardware
+    from wattwise.estimate.site import context_from_accounting
+
+    ectx = context_from_accounting(ctx)
+    priced = resolve_site(ctx).price_per_kwh is not None
     rows = []
     for name in HARDWARE:
         try:
@@ -173,7 +221,8 @@ def hardware_rows(
                 "year_facility_kwh_low": y["energy_kwh"].low,
                 "year_facility_kwh_high": y["energy_kwh"].high,
                 "year_co2e_kg": y["co2e_location_kg"].value,
-                "year_cost": y["cost"].value if ectx.price_per_kwh is not None else None,
+                "year_cost": y["cost"].value if priced else None,
+                "currency": ectx.currency if priced else "",
                 "provenance": "estimated",
             }
         )

@@ -61,6 +61,8 @@ class AuditOptions:
     pdf: bool = False
     quiet_stdout: bool = False
     lab_rounds: int | None = None
+    #: ``train`` or ``serve``; None: decided from what the run counted (audit.scaling).
+    workload: str | None = None
 
 
 @dataclass
@@ -176,7 +178,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
         ledger.set_extra(result.run_id, "footprint", fp.to_dict())
 
         say(f"[3/5] scaling to {opts.requests_per_day:,.0f} requests per day")
-        sc = an.scale(result, fp, ctx, opts.requests_per_day)
+        sc = an.scale(result, fp, ctx, opts.requests_per_day, opts.workload)
         params = opts.params or (measured.model or {}).get("params")
         hardware: list[dict[str, Any]] = []
         hw_note = ""
@@ -187,7 +189,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
                 float(m.get("prompt_tokens", 16)),
                 float(m.get("new_tokens", 64)),
                 opts.requests_per_day,
-                fp,
+                ctx,
             )
         else:
             hw_note = (

@@ -57,6 +57,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         f"{DEFAULT_REQUESTS_PER_DAY:,.0f})",
     )
     p.add_argument(
+        "--workload",
+        choices=("train", "serve"),
+        default=None,
+        help="scale per training run (train) or per request (serve); default: serve when the "
+        "run counted requests, else train",
+    )
+    p.add_argument(
         "--budget-s",
         type=number(low=0.0, high=MAX_BUDGET_S),
         default=DEFAULT_BUDGET_S,
@@ -156,6 +163,7 @@ def handle_audit(args: argparse.Namespace) -> int:
         db=args.db,
         params=args.params,
         quiet_stdout=args.json,
+        workload=args.workload,
     )
     say = Progress()
     outcome = run_audit(opts, ctx, say)
@@ -181,10 +189,19 @@ def _summary(outcome: Any, pdf_line: str, elapsed_s: float) -> None:
         f"wattwise audit done in {format_duration(elapsed_s)}: run {outcome.run_id[:12]}, "
         f"{format_energy(doc['run']['energy_j'])} ({doc['run']['provenance']}), "
         f"{format_mass_g(fp['co2e_location_g'])} CO2e in {fp['location']}",
-        f"  at {sc['units_per_day']:,.0f} {sc['unit']}s/day: "
-        f"{format_energy(kwh_to_j(y['facility_energy_kwh']))}, "
-        f"{format_mass_g(y['co2e_location_kg'] * 1e3)} CO2e per year",
     ]
+    if sc.get("workload") == "train":  # per training run, never x requests/day (audit.scaling)
+        r = sc["run"]
+        lines.append(
+            f"  per training run: {format_energy(kwh_to_j(r['facility_energy_kwh']))}, "
+            f"{format_mass_g(r['co2e_location_kg'] * 1e3)} CO2e ({sc['workload_basis']})"
+        )
+    else:
+        lines.append(
+            f"  at {sc['units_per_day']:,.0f} {sc['unit']}s/day: "
+            f"{format_energy(kwh_to_j(y['facility_energy_kwh']))}, "
+            f"{format_mass_g(y['co2e_location_kg'] * 1e3)} CO2e per year"
+        )
     for i, r in enumerate(doc.get("recommendations", [])[:3], 1):
         kg = r.get("saving_kg_per_year")  # after the actions above it (report.savings)
         saving = (

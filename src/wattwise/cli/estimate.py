@@ -430,7 +430,8 @@ def render(data: dict[str, Any]) -> str:
                 lines.append(f"  {key + ' [' + boundary + ']':<28} {_fmt(band)}")
         elif isinstance(val, dict) and key in ("daily", "yearly"):
             for name, band in val.items():
-                lines.append(f"  {key + ' ' + name:<28} {_fmt(band)}")
+                unit = f" {band['currency']}" if band.get("currency") else ""  # money: currency
+                lines.append(f"  {key + ' ' + name:<28} {_fmt(band)}{unit}")
     if data.get("breakeven_day") is not None:
         lines.append(f"  serving passes training energy on day {data['breakeven_day']}")
     lines.append("assumptions:")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from wattwise.accounting.runs import embodied_devices as embodied_devices
 from wattwise.accounting.runs import footprint_of as footprint_of
-from wattwise.units import format_energy, format_mass_g, kwh_to_j
+from wattwise.units import format_energy, format_mass_g, format_si, kwh_to_j
 
 if TYPE_CHECKING:
     from wattwise.accounting import Context, Footprint
@@ -98,17 +98,19 @@ def _with_detected_cloud(ctx: Context) -> Context:
 
 def footprint_lines(fp: Footprint) -> list[str]:
     """A few human lines: facility energy, carbon, water, cost, embodied, assumptions."""
-    cost = f"{fp.cost.value:.4g} {fp.cost.currency}" if fp.cost else "unknown (give --price)"
+    from wattwise.accounting.money import format_money
+
+    cost = format_money(fp.cost.value, fp.cost.currency) if fp.cost else format_money(None, None)
     lines = [
         f"  footprint in {fp.location}: facility energy "
         f"{format_energy(kwh_to_j(fp.facility_energy_kwh))}"
         f" (PUE {fp.pue:.3g}), {format_mass_g(fp.co2e_location_g)} CO2e location-based"
         f" ({fp.intensity_g_per_kwh:.0f} g/kWh), {format_mass_g(fp.co2e_market_g)} market-based",
-        f"  water {fp.water_l:.3g} L, cost {cost}, embodied {format_mass_g(fp.embodied_co2e_g)}"
-        " CO2e",
+        f"  water {format_si(fp.water_l, 'L')}, cost {cost}, embodied "
+        f"{format_mass_g(fp.embodied_co2e_g)} CO2e",
     ]
     for unit, g in fp.sci_g_per_unit.items():
-        lines.append(f"  SCI: {g:.3g} gCO2e per {unit}")
+        lines.append(f"  SCI: {format_mass_g(g)} CO2e per {unit}")
     assumed = [a for a in fp.assumptions if a.provenance == "assumed"]
     for a in assumed:
         lines.append(f"  assumed: {a.name} = {a.value} {a.unit} ({a.source})")

@@ -121,6 +121,7 @@ def columns(head: list[str], rows: list[list[str]], right: set[int]) -> list[str
 def human_lines(result: Any, kept: list[Any], shown: list[Any], flagged: list[Any]) -> list[str]:
     """The human table: SI units and grouped digits, prices labelled by what they are,
     implausible source figures left out with the reason."""
+    from wattwise.accounting.money import UNKNOWN_PRICE
     from wattwise.units import format_energy, format_mass_g, format_number
 
     out = [
@@ -138,7 +139,7 @@ def human_lines(result: Any, kept: list[Any], shown: list[Any], flagged: list[An
             f"{format_number(r.cost.value)} {r.cost.currency}"
             + (f" ({r.price_basis})" if r.price_basis else "")
             if r.cost
-            else "unknown (give --price)",
+            else UNKNOWN_PRICE,
         ]
         for r in shown
     ]

@@ -154,27 +154,27 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _forecaster(tracker: Any, total_steps: int, ctx: Any) -> Callable[[], None]:
-    """A callback printing a forecast of the whole run (once a step was reported)."""
-    from wattwise.errors import WattwiseError
-    from wattwise.units import format_duration, format_energy
+    """A callback printing a forecast of the whole run (once a step was reported).
 
-    intensity = _intensity_or_none(ctx)
+    The first step runs from the command's start (imports, data loading): it counts in the
+    totals but not in the per-step rate once another step is seen. Carbon is facility energy ×
+    grid intensity with the site factors of ``ctx`` (:func:`_site_numbers`)."""
+    from wattwise.errors import WattwiseError
+
+    pue, intensity = _site_numbers(ctx)
 
     def show() -> None:
-        try:
-            fc = tracker.forecast(total_steps, intensity_g_per_kwh=intensity)
-        except WattwiseError:
-            return  # no step yet
-        e, r = fc.energy_j, fc.remaining_s
-        line = (
-            f"wattwise: step {fc.steps_seen}/{fc.total_steps}: forecast "
-            f"{format_energy(e.value)} ({format_energy(e.low)}-{format_energy(e.high)}), "
-            f"done in {format_duration(r.value)} ({format_duration(r.low)}-"
-            f"{format_duration(r.high)})"
-        )
-        if fc.co2e_kg is not None:
-            line += f", {fc.co2e_kg.value * 1000:.3g} gCO2e (IT energy x grid)"
-        _say(line)
+        fc = None
+        for warmup in (1, 0):  # warm-up needs a second step; with one step, none
+            try:
+                fc = tracker.forecast(
+                    total_steps, intensity_g_per_kwh=intensity, pue=pue, warmup_steps=warmup
+                )
+                break
+            except WattwiseError:
+                continue
+        if fc is not None:  # None: no step yet
+            _say(f"wattwise: forecast at {fc}")
 
     return show
 
@@ -186,11 +186,14 @@ def _say(text: str) -> None:
         sys.stderr.flush()
 
 
-def _intensity_or_none(ctx: Any) -> float | None:
-    try:
-        from wattwise.accounting.footprint import resolve_grid
+def _site_numbers(ctx: Any) -> tuple[float | None, float | None]:
+    """(PUE, location-based gCO2e/kWh) of ``ctx`` from the one site resolver; (None, None)
+    when it cannot resolve them (the forecast then shows no carbon)."""
+    from wattwise.accounting.site import resolve_site
+    from wattwise.errors import WattwiseError
 
-        _grid, _label, used = resolve_grid(ctx)
-        return float(used.value)
-    except Exception:
-        return None
+    try:
+        site = resolve_site(ctx)
+    except WattwiseError:
+        return None, None
+    return site.pue.value, site.intensity_location_g_per_kwh.value

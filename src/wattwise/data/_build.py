@@ -182,6 +182,47 @@ def _subnational_rows(ref: Path) -> list[list[object]]:
     return rows
 
 
+#: Country (ISO 3166-1 alpha-2) of each place a cloud source names as a region's location. The
+#: sources name a country (AWS, GCP), a US state or a city (Azure, GCP); wattwise maps the name to
+#: its country, so that a cloud region takes its country's price. Places as the providers' region
+#: pages locate them (Azure "Gavle" = Gävle, Sweden; GCP "Eemshaven" = Netherlands; "Dammam" =
+#: Saudi Arabia). A location missing here stops the build: add it, do not guess.
+CLOUD_LOCATION_COUNTRY: dict[str, str] = {
+    # countries and territories
+    "australia": "AU", "bahrain": "BH", "belgium": "BE", "brazil": "BR", "canada": "CA",
+    "china": "CN", "finland": "FI", "france": "FR", "germany": "DE", "hong kong": "HK",
+    "india": "IN", "indonesia": "ID", "ireland": "IE", "italy": "IT", "japan": "JP",
+    "mexico": "MX", "netherlands": "NL", "singapore": "SG", "south africa": "ZA",
+    "south korea": "KR", "sweden": "SE", "switzerland": "CH", "taiwan": "TW",
+    "united states": "US", "england": "GB",
+    # US states
+    "arizona": "US", "california": "US", "georgia": "US", "illinois": "US", "iowa": "US",
+    "oklahoma": "US", "oregon": "US", "south carolina": "US", "texas": "US", "virginia": "US",
+    "northern virginia": "US", "washington": "US", "wyoming": "US",
+    # cities
+    "brussels": "BE", "cardiff": "GB", "london": "GB", "chennai": "IN", "mumbai": "IN",
+    "pune": "IN", "delhi": "IN", "gavle": "SE", "stockholm": "SE", "paris": "FR",
+    "berlin": "DE", "frankfurt": "DE", "columbus": "US", "dallas": "US", "las vegas": "US",
+    "los angeles": "US", "salt lake city": "US", "dammam": "SA", "doha": "QA",
+    "eemshaven": "NL", "jakarta": "ID", "johannesburg": "ZA", "madrid": "ES", "milan": "IT",
+    "turin": "IT", "melbourne": "AU", "sydney": "AU", "montreal": "CA", "montréal": "CA",
+    "toronto": "CA", "osaka": "JP", "tokyo": "JP", "santiago": "CL", "sao paulo": "BR",
+    "são paulo": "BR", "sāo paulo": "BR", "seoul": "KR", "tel aviv": "IL", "warsaw": "PL",
+    "zurich": "CH", "zürich": "CH",
+}  # fmt: skip
+
+
+def _location_country(provider: str, region: str, location: str) -> str:
+    """ISO alpha-2 country of a cloud region's location (:data:`CLOUD_LOCATION_COUNTRY`)."""
+    iso2 = CLOUD_LOCATION_COUNTRY.get(location.strip().lower())
+    if iso2 is None:
+        raise ValueError(
+            f"{provider}:{region}: no country known for location {location!r};"
+            " add it to CLOUD_LOCATION_COUNTRY"
+        )
+    return iso2
+
+
 def _azure_key(name: str) -> str:
     """Azure display name to its programmatic name: ``West Europe`` -> ``westeurope``."""
     return name.lower().replace(" ", "")
@@ -210,6 +251,7 @@ def _cloud_rows(ref: Path) -> tuple[list[list[object]], list[str]]:
                         provider,
                         key,
                         location.strip(),
+                        _location_country(provider, key, location),
                         "",
                         _fmt(g_per_kwh),
                         "",
@@ -236,11 +278,13 @@ def _cloud_rows(ref: Path) -> tuple[list[list[object]], list[str]]:
                 if not _plausible_intensity(value):
                     rejected.append(f"gcp:{r['Google Cloud Region']}@{year}={value}")
                     continue
+                region = r["Google Cloud Region"].strip()
                 rows.append(
                     [
                         "gcp",
-                        r["Google Cloud Region"].strip(),
+                        region,
                         r["Location"].strip(),
+                        _location_country("gcp", region, r["Location"]),
                         year,
                         _fmt(value),
                         cfe,
@@ -382,6 +426,7 @@ def build(ref: Path, out: Path) -> dict[str, list[str]]:
             "provider",
             "region",
             "location",
+            "country_iso2",
             "year",
             "intensity_g_per_kwh",
             "cfe_fraction",

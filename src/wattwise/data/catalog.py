@@ -51,7 +51,8 @@ CATALOG: tuple[TableInfo, ...] = (
     ),
     TableInfo(
         "grid_cloud.csv",
-        "Cloud regions: AWS, Azure, GCP (GCP per year 2019-2024 with Google CFE)",
+        "Cloud regions: AWS, Azure, GCP (GCP per year 2019-2024 with Google CFE); each region's"
+        " country (ISO alpha-2, from its location; wattwise's map) for its price",
         "cloud-carbon-footprint/ccf-coefficients @ b0032d9; GoogleCloudPlatform/region-carbon-info"
         " @ 49f3f26",
         "undated (CCF); 2019-2024 (Google)",

@@ -241,11 +241,14 @@ def _parse_cloud_factors(r: _Row) -> GridFactor:
     if provider not in ("aws", "azure", "gcp"):
         raise r.fail(f"unknown provider {provider!r}")
     region = r.text("region").lower()
+    iso2 = r.text("country_iso2").upper()
+    if len(iso2) != 2 or not iso2.isalpha():
+        raise r.fail(f"country_iso2 {iso2!r} is not an ISO 3166-1 alpha-2 code")
     return GridFactor(
         "cloud",
         f"{provider}:{region}",
         r.text("location", required=False) or region,
-        "",
+        iso2,
         r.year(),
         _intensity(r),
         r.text("basis"),

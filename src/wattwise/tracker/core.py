@@ -332,6 +332,7 @@ class Tracker:
         total_steps: int,
         *,
         intensity_g_per_kwh: float | None = None,
+        pue: float | None = None,
         warmup_steps: int = 0,
         confidence: float = 0.9,
     ) -> Any:
@@ -341,8 +342,9 @@ class Tracker:
         boundaries on the sampled timeline, so it is as fine as the sampling interval. Beyond
         ``timeline.MAX_FORECAST_STEPS`` steps, steps are taken in equal groups (the method says
         so). Returns a :class:`wattwise.estimate.forecast.Forecast` (bands narrow as more steps
-        are seen). Raises ConfigError when no step has been marked yet or ``total_steps`` is
-        too small.
+        are seen; ``str()`` of it is the human line). Carbon is facility energy × grid:
+        ``intensity_g_per_kwh`` and ``pue`` (e.g. from ``wattwise.accounting.site.resolve_site``).
+        Raises ConfigError when no step has been marked yet or ``total_steps`` is too small.
         """
         with self._lock:
             if self.status == "running":
@@ -352,6 +354,7 @@ class Tracker:
                 self._timeline,
                 total_steps,
                 intensity_g_per_kwh=intensity_g_per_kwh,
+                pue=pue,
                 warmup_steps=warmup_steps,
                 confidence=confidence,
             )

@@ -189,6 +189,7 @@ def forecast_steps(
     total_steps: int,
     *,
     intensity_g_per_kwh: float | None = None,
+    pue: float | None = None,
     warmup_steps: int = 0,
     confidence: float = 0.9,
 ) -> Any:
@@ -217,6 +218,7 @@ def forecast_steps(
             warmup_steps=warmup_steps,
             confidence=confidence,
             intensity_g_per_kwh=intensity_g_per_kwh,
+            pue=pue,
         )
     if total_steps < seen:
         raise ConfigError(f"total_steps ({total_steps}) is less than the steps seen ({seen})")
@@ -228,6 +230,7 @@ def forecast_steps(
         warmup_steps=math.ceil(warmup_steps / g),
         confidence=confidence,
         intensity_g_per_kwh=intensity_g_per_kwh,
+        pue=pue,
     )
     return replace(
         fc,
