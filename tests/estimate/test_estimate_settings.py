@@ -220,3 +220,31 @@ def test_cli_and_parameter_objects_give_the_same_estimate(
         site,
     ).to_dict()  # fmt: skip
     assert cli == api
+
+
+def _readme_estimate_commands() -> list[list[str]]:
+    """Every ``wattwise estimate train|finetune|infer`` example in the README, as argv."""
+    import shlex
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    joined = text.replace("\\\n", " ")
+    out = []
+    for line in joined.splitlines():
+        words = shlex.split(line.split("#")[0]) if line.startswith("wattwise estimate ") else []
+        if len(words) > 2 and words[2] in COMMANDS:
+            out.append(words[1:])
+    return out
+
+
+def test_readme_examples_use_only_the_tables_flags(clean_site: None) -> None:
+    """The docs are checked against the table: each README example parses, and each flag it
+    uses is a setting of its command (or ``--json``)."""
+    examples = _readme_estimate_commands()
+    assert examples, "no estimate example found in README.md"
+    for argv in examples:
+        parser = Parser(prog="wattwise")
+        register(parser.add_subparsers(dest="command", parser_class=Parser))
+        parser.parse_args(argv)  # SystemExit(2) on a flag the table does not have
+        known = {f for s in settings_for(argv[1]) for f in s.flags} | {"--json"}
+        used = {w.split("=")[0] for w in argv if w.startswith("--")}
+        assert used <= known, (argv, used - known)
