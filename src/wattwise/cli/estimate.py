@@ -142,10 +142,6 @@ def handle_estimate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: The sub-commands' handlers under their former names (one handler serves all three).
-handle_train = handle_finetune = handle_infer = handle_estimate
-
-
 def handle_hardware_list(args: argparse.Namespace) -> int:
     """``estimate hardware list``."""
     from wattwise.cli.estimate_render import hardware_table
@@ -181,11 +177,8 @@ __all__ = [
     "COMMANDS",
     "add_settings",
     "handle_estimate",
-    "handle_finetune",
     "handle_hardware_list",
     "handle_hardware_show",
-    "handle_infer",
-    "handle_train",
     "quantity",
     "register",
     "render",

@@ -94,8 +94,9 @@ class EstimateSetting:
 
     @property
     def help_text(self) -> str:
-        """The help line ``--help`` shows: the help, the unit and a non-None default."""
-        unit = f" [{self.unit}]" if self.unit else ""
+        """The help line ``--help`` shows: the help, the unit (unless the help names it) and a
+        non-None default."""
+        unit = f" [{self.unit}]" if self.unit and self.unit not in self.help else ""
         default = "" if self.default in (None, False) else f" (default {self.default})"
         return f"{self.help}{unit}{default}"
 
@@ -105,21 +106,21 @@ class EstimateSetting:
         return (self.flag, *self.aliases)
 
 
-#: Units of the accounting settings the estimator resolves, and the old spellings of two flags
-#: (``--grid-intensity``, ``--market-intensity``) that the estimate commands keep accepting.
-_SITE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("country", "", ()),
-    ("region", "", ()),
-    ("cloud", "", ()),
-    ("cloud_region", "", ()),
-    ("pue", "ratio", ()),
-    ("cooling", "", ()),
-    ("cfe", "fraction", ()),
-    ("supplier_factor_g_per_kwh", "gCO2e/kWh", ("--market-intensity",)),
-    ("intensity_g_per_kwh", "gCO2e/kWh", ("--grid-intensity",)),
-    ("price_per_kwh", "currency/kWh", ()),
-    ("currency", "", ()),
-    ("year", "year", ()),
+#: Unit and metavar of each accounting setting the estimator resolves, and the old spellings of
+#: two flags (``--grid-intensity``, ``--market-intensity``) the estimate commands still accept.
+_SITE: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("country", "", "CODE", ()),
+    ("region", "", "GRID", ()),
+    ("cloud", "", "PROVIDER", ()),
+    ("cloud_region", "", "REGION", ()),
+    ("pue", "ratio", "PUE", ()),
+    ("cooling", "", "TYPE", ()),
+    ("cfe", "fraction", "F", ()),
+    ("supplier_factor_g_per_kwh", "gCO2e/kWh", "G", ("--market-intensity",)),
+    ("intensity_g_per_kwh", "gCO2e/kWh", "G", ("--grid-intensity",)),
+    ("price_per_kwh", "currency/kWh", "PRICE", ()),
+    ("currency", "", "ISO", ()),
+    ("year", "year", "YEAR", ()),
 )
 
 
@@ -130,12 +131,12 @@ def _site_settings() -> tuple[EstimateSetting, ...]:
 
     by_field = {s.field: s for s in ACCOUNTING}
     out = []
-    for name, unit, aliases in _SITE:
+    for name, unit, metavar, aliases in _SITE:
         a = by_field[name]
         out.append(
             EstimateSetting(
                 name, a.flag, a.help, unit, ALL, None if a.kind is str else flag_type(a),
-                metavar=a.kind.__name__.upper(), aliases=aliases, group="site",
+                metavar=metavar, aliases=aliases, group="site",
             )
         )  # fmt: skip
     return tuple(out)
@@ -146,8 +147,9 @@ _N, _B = "N", "B"
 SETTINGS: tuple[EstimateSetting, ...] = (
     EstimateSetting("hardware", "--hardware", "accelerator (see 'estimate hardware list')", "",
                     required=ALL, metavar="NAME"),
-    EstimateSetting("chips", "--chips", "number of accelerators (infer: per replica; default: "
-                    "train 8, infer the fewest that hold weights and KV cache, assumed)", "chips",
+    EstimateSetting("chips", "--chips", "number of accelerators (infer: per replica; default: 8 "
+                    "for training, for infer the fewest that hold weights and KV cache; assumed)",
+                    "chips",
                     parse=whole(low=1, high=MAX_CHIPS, si=True), metavar=_N),
     EstimateSetting("params", "--params", "total parameters (7B, 70e9)", "parameters",
                     parse=_size(MAX_PARAMS), required=("finetune", "infer"), metavar=_N),
