@@ -157,21 +157,25 @@ class _Scenario:
     host_w: float
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """How a request runs: weight and KV widths, batch, chips per replica, peaks."""
+
+    bpp: float  # weight bytes per parameter
+    kv_tok: float  # KV-cache bytes per token
+    batch: int
+    chips: int
+    peak: float  # dense FLOP/s per chip
+    bw: float  # memory bytes/s per chip
+
+
 def _per_request(
-    s: _Scenario,
-    *,
-    active: float,
-    read_params: float,
-    bpp: float,
-    kv_tok: float,
-    inp: float,
-    out: float,
-    batch: int,
-    n: int,
-    peak: float,
-    bw: float,
+    s: _Scenario, lay: _Layout, inputs: ServingInputs, read_params: float
 ) -> tuple[float, float, float, float]:
-    """(accelerator J, host J, replica seconds, decode tokens/s) for one request."""
+    """(accelerator J, host J, replica seconds, decode tokens/s) for one request of ``inputs``
+    laid out as ``lay`` under scenario ``s``; ``read_params`` are read per decode step."""
+    active, inp, out = inputs.active, inputs.input_tokens, inputs.output_tokens
+    bpp, kv_tok, batch, n, peak, bw = lay.bpp, lay.kv_tok, lay.batch, lay.chips, lay.peak, lay.bw
     # Prefill: chip-seconds at the compute-bound draw; the replica is busy chip_s / n seconds.
     prefill_chip_s = 2.0 * active * inp / (peak * s.mfu)
     acc_j = prefill_chip_s * s.p_compute_w
@@ -191,18 +195,6 @@ def _per_request(
         tok_s = batch / t_step
     host_j = replica_s * n * s.host_w
     return acc_j, host_j, replica_s, tok_s
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """How a request runs: weight and KV widths, batch, chips per replica, peaks."""
-
-    bpp: float  # weight bytes per parameter
-    kv_tok: float  # KV-cache bytes per token
-    batch: int
-    chips: int
-    peak: float  # dense FLOP/s per chip
-    bw: float  # memory bytes/s per chip
 
 
 def _layout(inputs: ServingInputs, acc: Accelerator, notes: list[Assumption]) -> _Layout:
@@ -311,13 +303,7 @@ def _per_request_bands(
         _Scenario(eta.high, mfu.high, power.compute_w.low, power.memory_w.low, host.low),
         _Scenario(eta.low, mfu.low, power.compute_w.high, power.memory_w.high, host.high),
     )
-    res = [
-        _per_request(s, active=inputs.active, read_params=read, bpp=lay.bpp, kv_tok=lay.kv_tok,
-                     inp=inputs.input_tokens, out=inputs.output_tokens, batch=lay.batch,
-                     n=lay.chips, peak=lay.peak, bw=lay.bw)
-        for s in scen
-    ]  # fmt: skip
-    value, low, high = res
+    value, low, high = (_per_request(s, lay, inputs, read) for s in scen)
     return (
         Band(value[0] / 3600, low[0] / 3600, high[0] / 3600),
         Band(value[1] / 3600, low[1] / 3600, high[1] / 3600),
