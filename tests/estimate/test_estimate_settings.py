@@ -248,3 +248,19 @@ def test_readme_examples_use_only_the_tables_flags(clean_site: None) -> None:
         known = {f for s in settings_for(argv[1]) for f in s.flags} | {"--json"}
         used = {w.split("=")[0] for w in argv if w.startswith("--")}
         assert used <= known, (argv, used - known)
+
+
+def test_estimate_settings_lists_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """``wattwise estimate settings`` prints the table itself: every flag once, with its help,
+    and as JSON every entry with its commands, unit and default."""
+    code, out, _ = _run(["estimate", "settings"], capsys)
+    assert code == 0
+    for s in SETTINGS:
+        assert f"{', '.join(s.flags)}" in out and s.help in out, s.name
+    code, out, _ = _run(["estimate", "settings", "--json"], capsys)
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == [s.name for s in SETTINGS]
+    by = {r["name"]: r for r in rows}
+    assert by["precision"]["default"] == "bf16" and by["power_w"]["unit"] == "W"
+    assert by["intensity_g_per_kwh"]["flag"] == "--intensity"
+    assert by["input_tokens"]["required"] == ["infer"]

@@ -1,4 +1,4 @@
-"""``wattwise estimate``: train | finetune | infer | hardware list | hardware show NAME.
+"""``wattwise estimate``: train | finetune | infer | settings | hardware list | hardware show NAME.
 
 Registered on the main parser by :func:`register`. The flags of ``train``, ``finetune`` and
 ``infer`` come from the one declarative table :data:`wattwise.estimate.settings.SETTINGS` (one
@@ -57,6 +57,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         add_settings(cp, command)
         cp.add_argument("--json", action="store_true", help="print JSON (raw numbers)")
         cp.set_defaults(handler=handle_estimate)
+
+    st = sub.add_parser("settings", help="every estimate flag: command, unit, default, help")
+    st.add_argument("--json", action="store_true", help="print JSON")
+    st.set_defaults(handler=handle_settings)
 
     hw = sub.add_parser("hardware", help="the accelerator catalog")
     hws = hw.add_subparsers(dest="hardware_command", metavar="list|show")
@@ -142,6 +146,18 @@ def handle_estimate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def handle_settings(args: argparse.Namespace) -> int:
+    """``estimate settings``: the settings table, as the flags of every command read it."""
+    from wattwise.cli.estimate_render import settings_table
+    from wattwise.estimate.settings import SETTINGS
+
+    if args.json:
+        jsonsafe.write([s.to_dict() for s in SETTINGS])
+    else:
+        sys.stdout.write(settings_table(SETTINGS) + "\n")
+    return EXIT_OK
+
+
 def handle_hardware_list(args: argparse.Namespace) -> int:
     """``estimate hardware list``."""
     from wattwise.cli.estimate_render import hardware_table
@@ -179,6 +195,7 @@ __all__ = [
     "handle_estimate",
     "handle_hardware_list",
     "handle_hardware_show",
+    "handle_settings",
     "quantity",
     "register",
     "render",

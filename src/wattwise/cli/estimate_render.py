@@ -17,6 +17,7 @@ from wattwise.units import format_duration, format_mass_g, format_number, format
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.estimate.hardware import Accelerator
+    from wattwise.estimate.settings import EstimateSetting
 
 _FLOP_PREFIXES = ((1e24, "Y"), (1e21, "Z"), (1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"),
                   (1e6, "M"), (1e3, "k"))  # fmt: skip
@@ -175,3 +176,17 @@ def _plain(v: object) -> str:
 def hardware_detail(data: dict[str, Any]) -> str:
     """One accelerator's catalog entry, one ``field value`` line each."""
     return "\n".join(f"{k:<20} {_plain(v)}" for k, v in data.items())
+
+
+def settings_table(settings: Sequence[EstimateSetting]) -> str:
+    """The settings table for people: flag, unit or choices, commands; then the help line."""
+    lines = []
+    for s in settings:
+        flags = ", ".join(s.flags)
+        kind = "{" + ",".join(s.choices) + "}" if s.choices else f"[{s.unit}]" if s.unit else ""
+        where = ", ".join(c + ("*" if c in s.required else "") for c in s.commands)
+        default = "" if s.default in (None, False) else f" (default {s.default})"
+        lines.append(f"{flags}{' ' + kind if kind else ''}  ({where})")
+        lines.append(f"    {s.help}{default}")
+    lines.append("* required by that command; site flags also read WATTWISE_* and [tool.wattwise]")
+    return "\n".join(lines)

@@ -105,6 +105,21 @@ class EstimateSetting:
         """The flag and its aliases."""
         return (self.flag, *self.aliases)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON (``wattwise estimate settings --json``); no converter."""
+        return {
+            "name": self.name,
+            "flag": self.flag,
+            "aliases": list(self.aliases),
+            "commands": list(self.commands),
+            "required": list(self.required),
+            "group": self.group,
+            "unit": self.unit,
+            "default": self.default,
+            "choices": list(self.choices),
+            "help": self.help,
+        }
+
 
 #: Unit and metavar of each accounting setting the estimator resolves, and the old spellings of
 #: two flags (``--grid-intensity``, ``--market-intensity``) the estimate commands still accept.
