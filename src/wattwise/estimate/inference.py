@@ -39,8 +39,9 @@ from wattwise.core.units import DAYS_PER_YEAR
 from wattwise.errors import ConfigError
 from wattwise.estimate import defaults as d
 from wattwise.estimate.hardware import Accelerator, get_hardware
-from wattwise.estimate.power import chip_power
-from wattwise.estimate.training import TrainingEstimate, check_mfu, positive
+from wattwise.estimate.inputs import ServingInputs, TrainingInputs
+from wattwise.estimate.power import ChipPower, chip_power
+from wattwise.estimate.training import TrainingEstimate, training_estimate
 from wattwise.estimate.types import Assumption, Band, EstimateContext, default_context
 
 BOUNDARIES: tuple[str, ...] = ("accelerators", "node", "facility")
@@ -156,21 +157,25 @@ class _Scenario:
     host_w: float
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """How a request runs: weight and KV widths, batch, chips per replica, peaks."""
+
+    bpp: float  # weight bytes per parameter
+    kv_tok: float  # KV-cache bytes per token
+    batch: int
+    chips: int
+    peak: float  # dense FLOP/s per chip
+    bw: float  # memory bytes/s per chip
+
+
 def _per_request(
-    s: _Scenario,
-    *,
-    active: float,
-    read_params: float,
-    bpp: float,
-    kv_tok: float,
-    inp: float,
-    out: float,
-    batch: int,
-    n: int,
-    peak: float,
-    bw: float,
+    s: _Scenario, lay: _Layout, inputs: ServingInputs, read_params: float
 ) -> tuple[float, float, float, float]:
-    """(accelerator J, host J, replica seconds, decode tokens/s) for one request."""
+    """(accelerator J, host J, replica seconds, decode tokens/s) for one request of ``inputs``
+    laid out as ``lay`` under scenario ``s``; ``read_params`` are read per decode step."""
+    active, inp, out = inputs.active, inputs.input_tokens, inputs.output_tokens
+    bpp, kv_tok, batch, n, peak, bw = lay.bpp, lay.kv_tok, lay.batch, lay.chips, lay.peak, lay.bw
     # Prefill: chip-seconds at the compute-bound draw; the replica is busy chip_s / n seconds.
     prefill_chip_s = 2.0 * active * inp / (peak * s.mfu)
     acc_j = prefill_chip_s * s.p_compute_w
@@ -192,28 +197,232 @@ def _per_request(
     return acc_j, host_j, replica_s, tok_s
 
 
-def _check_counts(
-    input_tokens: float,
-    output_tokens: float,
-    requests_per_day: float,
-    batch_size: int | None,
-    chips: int | None,
-) -> None:
-    """Raise ConfigError for a negative or non-finite count, an empty request, or a batch size or
-    chip count that is not a whole number."""
-    for name, v in (
-        ("input tokens", input_tokens),
-        ("output tokens", output_tokens),
-        ("requests per day", requests_per_day),
-    ):
-        if not math.isfinite(v) or v < 0:
-            raise ConfigError(f"{name} must be >= 0, got {v:g}")
-    if input_tokens + output_tokens <= 0:
-        raise ConfigError("a request needs input or output tokens")
-    if batch_size is not None and int(batch_size) != batch_size:
-        raise ConfigError(f"batch size must be a whole number, got {batch_size}")
-    if chips is not None and (chips < 1 or int(chips) != chips):
-        raise ConfigError(f"chips must be a whole number >= 1, got {chips}")
+def _layout(inputs: ServingInputs, acc: Accelerator, notes: list[Assumption]) -> _Layout:
+    """Weight and KV widths from the precision, the batch, and the chips that hold them."""
+    prec = inputs.precision.lower()
+    wbpp = inputs.weight_bytes_per_param
+    if wbpp is None and prec not in BYTES_PER_PARAM:
+        raise ConfigError(f"unknown precision {inputs.precision!r}")
+    bpp = wbpp or BYTES_PER_PARAM[prec]
+    kv_val_bytes = min(bpp, 2.0) if wbpp is None else 2.0
+    batch = DEFAULT_BATCH_SIZE if inputs.batch_size is None else int(inputs.batch_size)
+    given_kv = inputs.kv_bytes_per_token
+    kv_tok = given_kv or kv_bytes_per_token_default(inputs.params, kv_val_bytes)
+    notes.append(
+        Assumption(
+            "kv_bytes_per_token",
+            f"{kv_tok:.4g}",
+            "bytes",
+            Provenance.GIVEN if given_kv else Provenance.ASSUMED,
+            "given by you (KV bytes per token)"
+            if given_kv
+            else "GQA decoder, 8 KV heads x 128 dims, layers from N (wattwise.estimate.inference)",
+        )
+    )
+    need = inputs.params * bpp + batch * (inputs.input_tokens + inputs.output_tokens) * kv_tok
+    n = _replica_chips(inputs.chips, need, acc, notes)
+    peak = acc.peak_flops(
+        inputs.precision if prec in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8") else "bf16"
+    )
+    return _Layout(bpp, kv_tok, batch, n, peak, acc.memory_bw_bytes_s)
+
+
+def _replica_chips(
+    chips: int | None, need_bytes: float, acc: Accelerator, notes: list[Assumption]
+) -> int:
+    """The chips per replica: given (and checked to hold ``need_bytes``) or the default."""
+    if chips is None:
+        n = default_chips(need_bytes, acc)
+        notes.append(
+            Assumption("chips", str(n), "chips per replica", Provenance.ASSUMED,
+                       "smallest power of two whose memory holds weights + KV cache")
+        )  # fmt: skip
+        return n
+    n = int(chips)
+    if n * acc.memory_bytes < need_bytes:
+        raise ConfigError(
+            f"{n} x {acc.name} ({acc.memory_gb:g} GB each) cannot hold {need_bytes / 1e9:.3g} GB "
+            "of weights and KV cache; add chips or lower the batch size"
+        )
+    return n
+
+
+def _given_or(value: float | None, default: Band) -> Band:
+    return Band.exact(value) if value is not None else default
+
+
+def _efficiency_notes(
+    inputs: ServingInputs, eta: Band, mfu: Band, lay: _Layout, acc: Accelerator
+) -> list[Assumption]:
+    """Bandwidth efficiency, prefill MFU, batch size and the chip's peaks, given or assumed."""
+    given, assumed = Provenance.GIVEN, Provenance.ASSUMED
+    bw_given = inputs.bandwidth_efficiency is not None
+    mfu_given = inputs.mfu_prefill is not None
+    batch_given = inputs.batch_size is not None
+    return [
+        Assumption("bandwidth_efficiency", f"{eta.value:g} ({eta.low:g}-{eta.high:g})",
+                   "of peak HBM BW", given if bw_given else assumed,
+                   "given by you (bandwidth efficiency)" if bw_given
+                   else d.BANDWIDTH_EFFICIENCY.source),
+        Assumption("mfu_prefill", f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})", "ratio",
+                   given if mfu_given else assumed,
+                   "given by you (prefill MFU)" if mfu_given else d.PREFILL_MFU.source),
+        Assumption("batch_size", str(lay.batch), "sequences", given if batch_given else assumed,
+                   "given by you (concurrent sequences decoded per step)" if batch_given
+                   else "no batch size given: default concurrent sequences decoded per step"),
+        Assumption("peak_flops", f"{lay.peak:.4g}", f"FLOP/s dense {inputs.precision}", assumed,
+                   f"{acc.name}: {acc.source}"),
+        Assumption("memory_bandwidth", f"{acc.memory_bw_gb_s:g}", "GB/s", assumed,
+                   f"{acc.name}: {acc.source}"),
+    ]  # fmt: skip
+
+
+def _host_power(
+    inputs: ServingInputs, acc: Accelerator, power: ChipPower, notes: list[Assumption]
+) -> Band:
+    """Host CPU + DRAM power per chip: a share of the chip's TDP (or of the given power)."""
+    host_base = acc.tdp_w if acc.tdp_w is not None else (inputs.power_w or 0.0)
+    host = Band.exact(host_base).mul(d.HOST_FRACTION_OF_TDP.band)
+    if power.basis != "utilisation":
+        notes.append(
+            Assumption("host_power_per_chip", f"{host.value:g}", "W", Provenance.ASSUMED,
+                       f"{d.HOST_FRACTION_OF_TDP.band.value:g} x TDP: "
+                       f"{d.HOST_FRACTION_OF_TDP.source}")
+        )  # fmt: skip
+    return host
+
+
+def _per_request_bands(
+    inputs: ServingInputs, lay: _Layout, eta: Band, mfu: Band, power: ChipPower, host: Band
+) -> tuple[Band, Band, Band, Band]:
+    """(accelerator Wh, host Wh, replica seconds, decode tokens/s) per request, as bands: the
+    low end takes the favourable bound of every factor, the high end the unfavourable one."""
+    read = weights_read_params(inputs.params, inputs.active, lay.batch)
+    scen = (
+        _Scenario(eta.value, mfu.value, power.compute_w.value, power.memory_w.value, host.value),
+        _Scenario(eta.high, mfu.high, power.compute_w.low, power.memory_w.low, host.low),
+        _Scenario(eta.low, mfu.low, power.compute_w.high, power.memory_w.high, host.high),
+    )
+    value, low, high = (_per_request(s, lay, inputs, read) for s in scen)
+    return (
+        Band(value[0] / 3600, low[0] / 3600, high[0] / 3600),
+        Band(value[1] / 3600, low[1] / 3600, high[1] / 3600),
+        Band(value[2], low[2], high[2]),
+        Band(value[3], high[3], low[3]),
+    )
+
+
+def _idle_kwh_per_day(
+    inputs: ServingInputs, seconds: Band, chips: int, idle_w: float, host: Band
+) -> Band:
+    """IT energy of the replicas provisioned 24 h/day while they wait (``always_on``)."""
+    idle_node_w = chips * (idle_w + host.value * HOST_IDLE_FRACTION)
+    idle_kwh = []
+    for sec in (seconds.value, seconds.low, seconds.high):
+        busy_s = sec * inputs.requests_per_day
+        replicas = max(1, math.ceil(busy_s / 86_400.0))
+        idle_kwh.append((replicas * 86_400.0 - busy_s) * idle_node_w / 3.6e6)
+    return Band(idle_kwh[0], min(idle_kwh), max(idle_kwh))
+
+
+def _period(facility_kwh: Band, ctx: EstimateContext) -> dict[str, Band]:
+    """Facility energy, location/market carbon (kg) and cost of a period's energy."""
+    return {
+        "energy_kwh": facility_kwh,
+        "co2e_location_kg": facility_kwh.mul(ctx.intensity_location_g_per_kwh.band).scale(1e-3),
+        "co2e_market_kg": facility_kwh.mul(ctx.market.band).scale(1e-3),
+        "cost": facility_kwh.mul(ctx.price_per_kwh.band),
+    }
+
+
+def _training_kwh(
+    inputs: ServingInputs, training: TrainingEstimate | None, ctx: EstimateContext
+) -> Band | None:
+    """Training facility energy for the break-even day: an estimate given, one made from
+    ``training_tokens``, or a known ``training_energy_kwh`` (None without any)."""
+    if training is None and inputs.training_tokens is not None:
+        training = training_estimate(
+            TrainingInputs(hardware=inputs.hardware, params=inputs.params,
+                           active_params=inputs.active_params, tokens=inputs.training_tokens,
+                           precision=inputs.precision),
+            ctx,
+        )  # fmt: skip
+    if training is not None:
+        return training.facility_energy_kwh
+    if inputs.training_energy_kwh is not None:
+        return Band.exact(inputs.training_energy_kwh)
+    return None
+
+
+def serving_estimate(
+    inputs: ServingInputs,
+    context: EstimateContext | None = None,
+    training: TrainingEstimate | None = None,
+) -> InferenceEstimate:
+    """Estimate the serving load ``inputs`` at the site ``context``: energy, carbon and cost per
+    request, per 1,000 output tokens, per day and per year (method in the module docstring).
+
+    ``training`` (an estimate) takes precedence over ``inputs.training_tokens`` and
+    ``inputs.training_energy_kwh`` for the break-even day.
+    """
+    acc = inputs.hardware if isinstance(inputs.hardware, Accelerator) else get_hardware(
+        inputs.hardware
+    )
+    ctx = context or default_context()
+    ctx.validate()
+    notes: list[Assumption] = []
+    lay = _layout(inputs, acc, notes)
+    power = chip_power(acc, inputs.power_basis, inputs.power_w)
+    notes.extend(power.assumptions)
+    host = _host_power(inputs, acc, power, notes)
+    eta = _given_or(inputs.bandwidth_efficiency, d.BANDWIDTH_EFFICIENCY.band)
+    mfu = _given_or(inputs.mfu_prefill, d.PREFILL_MFU.band)
+    notes.extend(_efficiency_notes(inputs, eta, mfu, lay, acc))
+
+    acc_wh, host_wh, seconds, tok_s = _per_request_bands(inputs, lay, eta, mfu, power, host)
+    node_wh = acc_wh.add(host_wh)
+    per_req = {"accelerators": acc_wh, "node": node_wh, "facility": node_wh.mul(ctx.pue.band)}
+    out_tokens = inputs.output_tokens
+    per_1k = (
+        None if out_tokens <= 0 else {k: v.scale(1000.0 / out_tokens) for k, v in per_req.items()}
+    )
+    rpd = inputs.requests_per_day
+    day_facility_kwh = per_req["facility"].scale(rpd / 1000.0)
+    if inputs.always_on and rpd > 0:
+        idle = _idle_kwh_per_day(inputs, seconds, lay.chips, power.idle_w or 0.0, host)
+        day_facility_kwh = day_facility_kwh.add(idle.mul(ctx.pue.band))
+        notes.append(
+            Assumption("always_on", "true", "", Provenance.GIVEN,
+                       "given by you: replicas provisioned 24 h/day; idle chips and hosts counted")
+        )  # fmt: skip
+    daily = _period(day_facility_kwh, ctx)
+    notes.extend(ctx.assumptions())
+
+    train_kwh = _training_kwh(inputs, training, ctx)
+    breakeven = None
+    if train_kwh is not None and rpd > 0:
+        breakeven = Band(
+            train_kwh.value / day_facility_kwh.value,
+            train_kwh.low / day_facility_kwh.high,
+            train_kwh.high / day_facility_kwh.low,
+        )
+    return InferenceEstimate(
+        hardware=acc.name,
+        chips=lay.chips,
+        batch_size=lay.batch,
+        input_tokens=inputs.input_tokens,
+        output_tokens=out_tokens,
+        requests_per_day=rpd,
+        wh_per_request=per_req,
+        wh_per_1k_output_tokens=per_1k,
+        seconds_per_request=seconds,
+        decode_tokens_per_s=tok_s,
+        daily=daily,
+        yearly={k: v.scale(DAYS_PER_YEAR) for k, v in daily.items()},
+        currency=ctx.currency,
+        breakeven_days=breakeven,
+        assumptions=tuple(notes),
+    )
 
 
 def estimate_inference(
@@ -236,237 +445,22 @@ def estimate_inference(
     context: EstimateContext | None = None,
     always_on: bool = False,
     training: TrainingEstimate | None = None,
+    training_tokens: float | None = None,
     training_energy_kwh: float | None = None,
 ) -> InferenceEstimate:
-    """Estimate serving energy, carbon and cost per request, per 1,000 output tokens, per day.
+    """Estimate serving energy, carbon and cost per request, per 1,000 output tokens, per day:
+    :func:`serving_estimate` of :class:`ServingInputs` built from these arguments (the keyword
+    form, for scripts and notebooks; tests check its signature against the dataclass).
 
     ``params`` is the total parameter count (``active_params`` for mixture-of-experts);
     ``precision`` sets the compute peak and, unless ``weight_bytes_per_param`` is given, the
     weight and KV-cache width. ``chips`` defaults to the smallest power of two that holds the
     weights and the batch's KV cache. ``always_on`` adds the idle power of the replicas
-    provisioned around the clock for ``requests_per_day``. Pass ``training`` (an estimate) or
-    ``training_energy_kwh`` (facility kWh) to get the serving day on which cumulative serving
-    energy passes training energy.
+    provisioned around the clock for ``requests_per_day``. Pass ``training`` (an estimate),
+    ``training_tokens`` (estimate the training of the same model) or ``training_energy_kwh``
+    (facility kWh) to get the serving day on which cumulative serving energy passes training
+    energy.
     """
-    positive("params", params)
-    positive("active params", active_params)
-    positive("batch size", batch_size)
-    positive("weight bytes per parameter", weight_bytes_per_param)
-    positive("KV bytes per token", kv_bytes_per_token)
-    positive("training energy", training_energy_kwh)
-    _check_counts(input_tokens, output_tokens, requests_per_day, batch_size, chips)
-    check_mfu(mfu_prefill, "prefill MFU")
-    check_mfu(bandwidth_efficiency, "bandwidth efficiency")
-    if active_params is not None and active_params > params:
-        raise ConfigError(f"active params {active_params:.3g} exceed total params {params:.3g}")
-    acc = hardware if isinstance(hardware, Accelerator) else get_hardware(hardware)
-    ctx = context or default_context()
-    ctx.validate()
-    prec = precision.lower()
-    if weight_bytes_per_param is None and prec not in BYTES_PER_PARAM:
-        raise ConfigError(f"unknown precision {precision!r}")
-    bpp = weight_bytes_per_param or BYTES_PER_PARAM[prec]
-    kv_val_bytes = min(bpp, 2.0) if weight_bytes_per_param is None else 2.0
-    active = active_params or params
-    batch = DEFAULT_BATCH_SIZE if batch_size is None else int(batch_size)
-    notes: list[Assumption] = []
-
-    kv_tok = kv_bytes_per_token or kv_bytes_per_token_default(params, kv_val_bytes)
-    notes.append(
-        Assumption(
-            "kv_bytes_per_token",
-            f"{kv_tok:.4g}",
-            "bytes",
-            Provenance.GIVEN if kv_bytes_per_token else Provenance.ASSUMED,
-            "given by you (KV bytes per token)"
-            if kv_bytes_per_token
-            else "GQA decoder, 8 KV heads x 128 dims, layers from N (wattwise.estimate.inference)",
-        )
-    )
-    need = params * bpp + batch * (input_tokens + output_tokens) * kv_tok
-    if chips is None:
-        n = default_chips(need, acc)
-        notes.append(
-            Assumption(
-                "chips",
-                str(n),
-                "chips per replica",
-                Provenance.ASSUMED,
-                "smallest power of two whose memory holds weights + KV cache",
-            )
-        )
-    else:
-        n = int(chips)
-        if n * acc.memory_bytes < need:
-            raise ConfigError(
-                f"{n} x {acc.name} ({acc.memory_gb:g} GB each) cannot hold {need / 1e9:.3g} GB "
-                "of weights and KV cache; add chips or lower the batch size"
-            )
-    peak = acc.peak_flops(
-        precision if prec in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8") else "bf16"
-    )
-    bw = acc.memory_bw_bytes_s
-
-    power = chip_power(acc, power_basis, power_w)
-    notes.extend(power.assumptions)
-    host_base = acc.tdp_w if acc.tdp_w is not None else (power_w or 0.0)
-    host = Band.exact(host_base).mul(d.HOST_FRACTION_OF_TDP.band)
-    if power.basis != "utilisation":
-        notes.append(
-            Assumption(
-                "host_power_per_chip",
-                f"{host.value:g}",
-                "W",
-                Provenance.ASSUMED,
-                f"{d.HOST_FRACTION_OF_TDP.band.value:g} x TDP: {d.HOST_FRACTION_OF_TDP.source}",
-            )
-        )
-    eta = (
-        Band.exact(bandwidth_efficiency)
-        if bandwidth_efficiency is not None
-        else d.BANDWIDTH_EFFICIENCY.band
-    )
-    mfu = Band.exact(mfu_prefill) if mfu_prefill is not None else d.PREFILL_MFU.band
-    notes.append(
-        Assumption(
-            "bandwidth_efficiency",
-            f"{eta.value:g} ({eta.low:g}-{eta.high:g})",
-            "of peak HBM BW",
-            Provenance.GIVEN if bandwidth_efficiency is not None else Provenance.ASSUMED,
-            "given by you (bandwidth efficiency)"
-            if bandwidth_efficiency is not None
-            else d.BANDWIDTH_EFFICIENCY.source,
-        )
-    )
-    notes.append(
-        Assumption(
-            "mfu_prefill",
-            f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})",
-            "ratio",
-            Provenance.GIVEN if mfu_prefill is not None else Provenance.ASSUMED,
-            "given by you (prefill MFU)" if mfu_prefill is not None else d.PREFILL_MFU.source,
-        )
-    )
-    notes.append(
-        Assumption(
-            "batch_size",
-            str(batch),
-            "sequences",
-            Provenance.ASSUMED if batch_size is None else Provenance.GIVEN,
-            "given by you (concurrent sequences decoded per step)"
-            if batch_size is not None
-            else "no batch size given: default concurrent sequences decoded per step",
-        )
-    )
-    notes.append(
-        Assumption(
-            "peak_flops",
-            f"{peak:.4g}",
-            f"FLOP/s dense {precision}",
-            Provenance.ASSUMED,
-            f"{acc.name}: {acc.source}",
-        )
-    )
-    notes.append(
-        Assumption(
-            "memory_bandwidth",
-            f"{acc.memory_bw_gb_s:g}",
-            "GB/s",
-            Provenance.ASSUMED,
-            f"{acc.name}: {acc.source}",
-        )
-    )
-
-    read = weights_read_params(params, active, batch)
-    scen = {
-        "value": _Scenario(
-            eta.value, mfu.value, power.compute_w.value, power.memory_w.value, host.value
-        ),
-        "low": _Scenario(eta.high, mfu.high, power.compute_w.low, power.memory_w.low, host.low),
-        "high": _Scenario(eta.low, mfu.low, power.compute_w.high, power.memory_w.high, host.high),
-    }
-    res = {
-        k: _per_request(
-            s,
-            active=active,
-            read_params=read,
-            bpp=bpp,
-            kv_tok=kv_tok,
-            inp=input_tokens,
-            out=output_tokens,
-            batch=batch,
-            n=n,
-            peak=peak,
-            bw=bw,
-        )
-        for k, s in scen.items()
-    }
-    acc_wh = Band(*(res[k][0] / 3600 for k in ("value", "low", "high")))
-    host_wh = Band(*(res[k][1] / 3600 for k in ("value", "low", "high")))
-    node_wh = acc_wh.add(host_wh)
-    per_req = {"accelerators": acc_wh, "node": node_wh, "facility": node_wh.mul(ctx.pue.band)}
-    per_1k = (
-        None
-        if output_tokens <= 0
-        else {k: v.scale(1000.0 / output_tokens) for k, v in per_req.items()}
-    )
-    seconds = Band(res["value"][2], res["low"][2], res["high"][2])
-    tok_s = Band(res["value"][3], res["high"][3], res["low"][3])
-
-    day_facility_kwh = per_req["facility"].scale(requests_per_day / 1000.0)
-    if always_on and requests_per_day > 0:
-        idle_node_w = n * ((power.idle_w or 0.0) + host.value * HOST_IDLE_FRACTION)
-        idle_kwh = []
-        for sec in (seconds.value, seconds.low, seconds.high):
-            busy_s = sec * requests_per_day
-            replicas = max(1, math.ceil(busy_s / 86_400.0))
-            idle_kwh.append((replicas * 86_400.0 - busy_s) * idle_node_w / 3.6e6)
-        idle = Band(idle_kwh[0], min(idle_kwh), max(idle_kwh)).mul(ctx.pue.band)
-        day_facility_kwh = day_facility_kwh.add(idle)
-        notes.append(
-            Assumption(
-                "always_on",
-                "true",
-                "",
-                Provenance.GIVEN,
-                "given by you: replicas provisioned 24 h/day; idle chips and hosts counted",
-            )
-        )
-    daily = {
-        "energy_kwh": day_facility_kwh,
-        "co2e_location_kg": day_facility_kwh.mul(ctx.intensity_location_g_per_kwh.band).scale(1e-3),
-        "co2e_market_kg": day_facility_kwh.mul(ctx.market.band).scale(1e-3),
-        "cost": day_facility_kwh.mul(ctx.price_per_kwh.band),
-    }
-    yearly = {k: v.scale(DAYS_PER_YEAR) for k, v in daily.items()}
-    notes.extend(ctx.assumptions())
-
-    breakeven: Band | None = None
-    train_kwh: Band | None = None
-    if training is not None:
-        train_kwh = training.facility_energy_kwh
-    elif training_energy_kwh is not None:
-        train_kwh = Band.exact(training_energy_kwh)
-    if train_kwh is not None and requests_per_day > 0:
-        breakeven = Band(
-            train_kwh.value / day_facility_kwh.value,
-            train_kwh.low / day_facility_kwh.high,
-            train_kwh.high / day_facility_kwh.low,
-        )
-    return InferenceEstimate(
-        hardware=acc.name,
-        chips=n,
-        batch_size=batch,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        requests_per_day=requests_per_day,
-        wh_per_request=per_req,
-        wh_per_1k_output_tokens=per_1k,
-        seconds_per_request=seconds,
-        decode_tokens_per_s=tok_s,
-        daily=daily,
-        yearly=yearly,
-        currency=ctx.currency,
-        breakeven_days=breakeven,
-        assumptions=tuple(notes),
-    )
+    given = dict(locals())
+    site, trained = given.pop("context"), given.pop("training")
+    return serving_estimate(ServingInputs(**given), site, trained)

@@ -25,7 +25,6 @@ chip_hours x embodied per chip / lifetime hours.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,6 +32,12 @@ from wattwise.core.provenance import Provenance
 from wattwise.errors import ConfigError
 from wattwise.estimate import defaults as d
 from wattwise.estimate.hardware import Accelerator, get_hardware
+from wattwise.estimate.inputs import DEFAULT_FINETUNE_METHOD as DEFAULT_FINETUNE_METHOD
+from wattwise.estimate.inputs import FINETUNE_METHODS as FINETUNE_METHODS
+from wattwise.estimate.inputs import (
+    FinetuneInputs,
+    TrainingInputs,
+)
 from wattwise.estimate.power import chip_power
 from wattwise.estimate.site_carbon import embodied_of_chip_hours, money_and_carbon
 from wattwise.estimate.types import Assumption, Band, EstimateContext, default_context
@@ -40,9 +45,6 @@ from wattwise.estimate.types import Assumption, Band, EstimateContext, default_c
 #: FLOPs per active parameter per token by method (see the module docstring).
 FLOPS_PER_PARAM_TOKEN: dict[str, float] = {"train": 6.0, "full": 6.0, "lora": 4.0, "qlora": 4.0}
 QLORA_OVERHEAD = Band(1.3, 1.15, 1.6)
-FINETUNE_METHODS: tuple[str, ...] = ("full", "lora", "qlora")
-#: Fine-tuning method assumed when none is given (recorded as ``assumed``).
-DEFAULT_FINETUNE_METHOD = "lora"
 #: Relative mismatch tolerated between a given FLOPs figure and k · N · D.
 FLOPS_TOLERANCE = 0.25
 
@@ -99,18 +101,6 @@ class TrainingEstimate:
         return out
 
 
-def positive(name: str, value: float | None) -> None:
-    """Raise ConfigError unless ``value`` is None or a finite number > 0."""
-    if value is not None and (not math.isfinite(value) or value <= 0):
-        raise ConfigError(f"{name} must be a positive number, got {value:g}")
-
-
-def check_mfu(mfu: float | None, name: str = "MFU") -> None:
-    """Raise ConfigError unless ``mfu`` is None or in (0, 1]."""
-    if mfu is not None and not (0.0 < mfu <= 1.0):
-        raise ConfigError(f"{name} must be in (0, 1], got {mfu:g}")
-
-
 def training_flops(active_params: float, tokens: float, method: str = "train") -> float:
     """Model FLOPs of training ``active_params`` on ``tokens``: k · N · D (k by method)."""
     try:
@@ -124,16 +114,9 @@ def _resolve(hardware: str | Accelerator) -> Accelerator:
     return hardware if isinstance(hardware, Accelerator) else get_hardware(hardware)
 
 
-def _flops_band(
-    method: str,
-    params: float | None,
-    active: float | None,
-    tokens: float | None,
-    flops: float | None,
-    notes: list[Assumption],
-) -> Band | None:
+def _flops_band(inputs: TrainingInputs, method: str, notes: list[Assumption]) -> Band | None:
     """Model FLOPs as a band (QLoRA's dequantisation overhead widens it), or None."""
-    n = active if active is not None else params
+    n, tokens, flops = inputs.active, inputs.tokens, inputs.flops
     computed = training_flops(n, tokens, method) if (n is not None and tokens is not None) else None
     if (
         flops is not None
@@ -177,146 +160,111 @@ def _flops_band(
     return Band.exact(flops)
 
 
+def _chips(chips: int | None, notes: list[Assumption]) -> int:
+    """The chip count, 8 (one node) assumed when not given."""
+    if chips is not None:
+        return int(chips)
+    notes.append(
+        Assumption("chips", "8", "chips", Provenance.ASSUMED,
+                   "one 8-accelerator node (only wall-clock time depends on it)")
+    )  # fmt: skip
+    return 8
+
+
+def _given_chip_hours(
+    chip_hours: float, flops: Band | None, acc: Accelerator, precision: str,
+    notes: list[Assumption],
+) -> Band:  # fmt: skip
+    """Chip-hours the user gave, and the MFU they imply with the FLOPs (if known)."""
+    notes.append(
+        Assumption("chip_hours", f"{chip_hours:g}", "h", Provenance.GIVEN,
+                   "given by you (chip-hours)")
+    )  # fmt: skip
+    if flops is not None:
+        implied = flops.value / (chip_hours * 3600 * acc.peak_flops(precision))
+        notes.append(
+            Assumption("implied_mfu", f"{implied:.3g}", "ratio", Provenance.ESTIMATED,
+                       f"FLOPs / (chip-hours x dense {precision} peak)")
+        )  # fmt: skip
+    return Band.exact(chip_hours)
+
+
+def _modelled_chip_hours(
+    inputs: TrainingInputs, flops: Band, acc: Accelerator, n_chips: int, finetune: bool,
+    notes: list[Assumption],
+) -> Band:  # fmt: skip
+    """Chip-hours = FLOPs / (dense peak x MFU) / 3600, MFU given or assumed by generation."""
+    peak = acc.peak_flops(inputs.precision)
+    if inputs.mfu is not None:
+        m = Band.exact(inputs.mfu)
+        notes.append(
+            Assumption("mfu", f"{inputs.mfu:g}", "ratio", Provenance.GIVEN, "given by you (MFU)")
+        )
+    else:
+        dm = d.default_mfu(acc.architecture, n_chips, inputs.active, finetune=finetune)
+        m = dm.band
+        notes.append(
+            Assumption("mfu", f"{m.value:.3g} ({m.low:.3g}-{m.high:.3g})", "ratio",
+                       Provenance.ASSUMED, f"{acc.architecture}: {dm.source}")
+        )  # fmt: skip
+    notes.append(
+        Assumption("peak_flops", f"{peak:.4g}", f"FLOP/s dense {inputs.precision}",
+                   Provenance.ASSUMED, f"{acc.name}: {acc.source}")
+    )  # fmt: skip
+    return Band(
+        flops.value / (peak * m.value) / 3600,
+        flops.low / (peak * m.high) / 3600,
+        flops.high / (peak * m.low) / 3600,
+    )
+
+
+def _rental(inputs: TrainingInputs, ch: Band, currency: str, notes: list[Assumption]) -> Band:
+    """The rental cost of the chip-hours (zero when no price per chip-hour is given)."""
+    price = inputs.cost_per_chip_hour
+    if not price:
+        return Band.exact(0.0)
+    notes.append(
+        Assumption("cost_per_chip_hour", f"{price:g}", f"{currency}/chip-hour", Provenance.GIVEN,
+                   "given by you (rental price per chip-hour)")
+    )  # fmt: skip
+    return ch.scale(price)
+
+
 def _estimate(
-    *,
-    kind: str,
-    method: str,
-    hardware: str | Accelerator,
-    params: float | None,
-    active_params: float | None,
-    tokens: float | None,
-    flops: float | None,
-    chip_hours: float | None,
-    chips: int | None,
-    mfu: float | None,
-    precision: str,
-    power_basis: str | None,
-    power_w: float | None,
-    context: EstimateContext | None,
-    cost_per_chip_hour: float | None,
+    inputs: TrainingInputs, context: EstimateContext | None, *, kind: str, method: str
 ) -> TrainingEstimate:
-    for name, v in (
-        ("params", params),
-        ("active params", active_params),
-        ("tokens", tokens),
-        ("flops", flops),
-        ("chip-hours", chip_hours),
-        ("power", power_w),
-        ("cost per chip-hour", cost_per_chip_hour),
-    ):
-        if name == "cost per chip-hour" and v == 0:
-            continue
-        positive(name, v)
-    if chips is not None and (chips < 1 or int(chips) != chips):
-        raise ConfigError(f"chips must be a whole number >= 1, got {chips}")
-    check_mfu(mfu)
-    if params is not None and active_params is not None and active_params > params:
-        raise ConfigError(f"active params {active_params:.3g} exceed total params {params:.3g}")
-    acc = _resolve(hardware)
+    """FLOPs -> chip-hours -> energy, carbon, cost and embodied carbon of ``inputs``."""
+    acc = _resolve(inputs.hardware)
     ctx = context or default_context()
     ctx.validate()
     notes: list[Assumption] = []
-
-    flops_band = _flops_band(method, params, active_params, tokens, flops, notes)
-    if flops_band is None and chip_hours is None:
+    flops_band = _flops_band(inputs, method, notes)
+    if flops_band is None and inputs.chip_hours is None:
         raise ConfigError("give tokens and params, or flops, or chip-hours")
-    if chips is None:
-        n_chips = 8
-        notes.append(
-            Assumption(
-                "chips",
-                "8",
-                "chips",
-                Provenance.ASSUMED,
-                "one 8-accelerator node (only wall-clock time depends on it)",
-            )
-        )
-    else:
-        n_chips = int(chips)
-
-    if chip_hours is not None:
-        ch = Band.exact(chip_hours)
-        notes.append(
-            Assumption(
-                "chip_hours", f"{chip_hours:g}", "h", Provenance.GIVEN, "given by you (chip-hours)"
-            )
-        )
-        if flops_band is not None:
-            implied = flops_band.value / (chip_hours * 3600 * acc.peak_flops(precision))
-            notes.append(
-                Assumption(
-                    "implied_mfu",
-                    f"{implied:.3g}",
-                    "ratio",
-                    Provenance.ESTIMATED,
-                    f"FLOPs / (chip-hours x dense {precision} peak)",
-                )
-            )
+    n_chips = _chips(inputs.chips, notes)
+    if inputs.chip_hours is not None:
+        ch = _given_chip_hours(inputs.chip_hours, flops_band, acc, inputs.precision, notes)
     else:
         assert flops_band is not None
-        peak = acc.peak_flops(precision)
-        n = active_params if active_params is not None else params
-        if mfu is not None:
-            m = Band.exact(mfu)
-            notes.append(
-                Assumption("mfu", f"{mfu:g}", "ratio", Provenance.GIVEN, "given by you (MFU)")
-            )
-        else:
-            dm = d.default_mfu(acc.architecture, n_chips, n, finetune=kind == "finetune")
-            m = dm.band
-            notes.append(
-                Assumption(
-                    "mfu",
-                    f"{m.value:.3g} ({m.low:.3g}-{m.high:.3g})",
-                    "ratio",
-                    Provenance.ASSUMED,
-                    f"{acc.architecture}: {dm.source}",
-                )
-            )
-        notes.append(
-            Assumption(
-                "peak_flops",
-                f"{peak:.4g}",
-                f"FLOP/s dense {precision}",
-                Provenance.ASSUMED,
-                f"{acc.name}: {acc.source}",
-            )
-        )
-        ch = Band(
-            flops_band.value / (peak * m.value) / 3600,
-            flops_band.low / (peak * m.high) / 3600,
-            flops_band.high / (peak * m.low) / 3600,
-        )
-    wall = ch.scale(1.0 / (n_chips * 24.0))
+        ch = _modelled_chip_hours(inputs, flops_band, acc, n_chips, kind == "finetune", notes)
 
-    power = chip_power(acc, power_basis, power_w)
+    power = chip_power(acc, inputs.power_basis, inputs.power_w)
     notes.append(
         Assumption(
             "power_basis",
             power.basis,
             "",
-            Provenance.ASSUMED if power_basis is None and power_w is None else Provenance.GIVEN,
-            _basis_source(power_basis, power_w),
+            Provenance.ASSUMED
+            if inputs.power_basis is None and inputs.power_w is None
+            else Provenance.GIVEN,
+            _basis_source(inputs.power_basis, inputs.power_w),
         )
     )
     notes.extend(power.assumptions)
-    per_chip_w = power.compute_w.add(power.host_w)
-    it_kwh = ch.mul(per_chip_w).scale(1e-3)
+    it_kwh = ch.mul(power.compute_w.add(power.host_w)).scale(1e-3)
     out = money_and_carbon(it_kwh, ctx)
     notes.extend(ctx.assumptions())
-
-    rental = Band.exact(0.0)
-    if cost_per_chip_hour:
-        rental = ch.scale(cost_per_chip_hour)
-        notes.append(
-            Assumption(
-                "cost_per_chip_hour",
-                f"{cost_per_chip_hour:g}",
-                f"{ctx.currency}/chip-hour",
-                Provenance.GIVEN,
-                "given by you (rental price per chip-hour)",
-            )
-        )
+    rental = _rental(inputs, ch, ctx.currency, notes)
     embodied, enote = embodied_of_chip_hours(acc, ch)
     notes.append(enote)
     return TrainingEstimate(
@@ -325,7 +273,7 @@ def _estimate(
         chips=n_chips,
         flops=flops_band,
         chip_hours=ch,
-        wall_clock_days=wall,
+        wall_clock_days=ch.scale(1.0 / (n_chips * 24.0)),
         it_energy_kwh=it_kwh,
         facility_energy_kwh=out["facility"],
         co2e_location_kg=out["loc"],
@@ -346,6 +294,74 @@ def _basis_source(power_basis: str | None, power_w: float | None) -> str:
     return "no power basis given: the utilisation model (default)"
 
 
+def training_estimate(
+    inputs: TrainingInputs, context: EstimateContext | None = None
+) -> TrainingEstimate:
+    """Estimate the pre-training run ``inputs`` at the site ``context``.
+
+    ``context`` holds PUE, grid intensities and price (default: industry-average PUE,
+    world-average grid, US commercial price, all marked ``assumed``). The method is in the
+    module docstring; every input and default is listed in the estimate's ``assumptions``.
+    """
+    return _estimate(inputs, context, kind="train", method="train")
+
+
+def finetune_estimate(
+    inputs: FinetuneInputs, context: EstimateContext | None = None
+) -> TrainingEstimate:
+    """Estimate the fine-tuning run ``inputs`` and its saving over training the same model
+    from scratch on ``inputs.scratch_tokens`` (default 20 tokens per parameter, Chinchilla)
+    with the same hardware, chips, power basis and ``context``."""
+    chosen = DEFAULT_FINETUNE_METHOD if inputs.method is None else inputs.method
+    ft = _estimate(inputs, context, kind="finetune", method=chosen)
+    n = inputs.active
+    assert n is not None  # FinetuneInputs requires params
+    sc_tokens = (
+        inputs.scratch_tokens
+        if inputs.scratch_tokens is not None
+        else d.CHINCHILLA_TOKENS_PER_PARAM * n
+    )
+    scratch_inputs = TrainingInputs(
+        hardware=inputs.hardware, params=inputs.params, active_params=inputs.active_params,
+        tokens=sc_tokens, chips=inputs.chips, precision=inputs.precision,
+        power_basis=inputs.power_basis, power_w=inputs.power_w,
+    )  # fmt: skip
+    scratch = _estimate(scratch_inputs, context, kind="train", method="train")
+    sf, ff = scratch.facility_energy_kwh, ft.facility_energy_kwh
+    saving = Band.of(1 - ff.value / sf.value, 1 - ff.low / sf.low, 1 - ff.high / sf.high)
+    return replace(
+        ft,
+        assumptions=(*ft.assumptions, *_finetune_notes(inputs, chosen, sc_tokens)),
+        scratch_facility_energy_kwh=sf,
+        transfer_saving_fraction=saving,
+    )
+
+
+def _finetune_notes(inputs: FinetuneInputs, chosen: str, sc_tokens: float) -> list[Assumption]:
+    """The fine-tuning method and the from-scratch tokens, each given or assumed."""
+    method = (
+        Assumption("finetune_method", chosen, "", Provenance.ASSUMED,
+                   f"no method given: {chosen} assumed (wattwise's default)")
+        if inputs.method is None
+        else Assumption("finetune_method", chosen, "", Provenance.GIVEN, "given by you (method)")
+    )  # fmt: skip
+    scratch = Assumption(
+        "scratch_tokens",
+        f"{sc_tokens:.4g}",
+        "tokens",
+        Provenance.ASSUMED if inputs.scratch_tokens is None else Provenance.GIVEN,
+        "20 tokens per parameter (Chinchilla, Hoffmann 2022)"
+        if inputs.scratch_tokens is None
+        else "given by you (scratch tokens)",
+    )
+    return [method, scratch]
+
+
+# Keyword-argument forms of the above, for scripts and notebooks. Each takes exactly the fields
+# of its parameter object (tests/estimate/test_estimate_inputs.py checks the signatures against
+# the dataclasses) and builds it from its own arguments, so nothing is forwarded by hand.
+
+
 def estimate_training(
     *,
     hardware: str | Accelerator,
@@ -362,7 +378,8 @@ def estimate_training(
     context: EstimateContext | None = None,
     cost_per_chip_hour: float | None = None,
 ) -> TrainingEstimate:
-    """Estimate a pre-training run.
+    """Estimate a pre-training run: :func:`training_estimate` of :class:`TrainingInputs` built
+    from these arguments (see its fields for units and defaults).
 
     Give ``params`` (and ``active_params`` for mixture-of-experts) with ``tokens``, or ``flops``,
     or ``chip_hours``. ``mfu`` defaults by hardware generation and scale (see
@@ -370,23 +387,9 @@ def estimate_training(
     ``power_w`` per chip) or ``utilisation`` (default). ``context`` holds PUE, grid intensities
     and price (defaults: industry-average PUE, world-average grid, all marked ``assumed``).
     """
-    return _estimate(
-        kind="train",
-        method="train",
-        hardware=hardware,
-        params=params,
-        active_params=active_params,
-        tokens=tokens,
-        flops=flops,
-        chip_hours=chip_hours,
-        chips=chips,
-        mfu=mfu,
-        precision=precision,
-        power_basis=power_basis,
-        power_w=power_w,
-        context=context,
-        cost_per_chip_hour=cost_per_chip_hour,
-    )
+    given = dict(locals())
+    site = given.pop("context")
+    return training_estimate(TrainingInputs(**given), site)
 
 
 def estimate_finetune(
@@ -408,72 +411,12 @@ def estimate_finetune(
     scratch_tokens: float | None = None,
 ) -> TrainingEstimate:
     """Estimate fine-tuning (``full``, ``lora`` or ``qlora``) and its saving over training from
-    scratch.
+    scratch: :func:`finetune_estimate` of :class:`FinetuneInputs` built from these arguments.
 
     ``tokens`` are fine-tuning tokens (dataset tokens x epochs). The from-scratch comparison
     trains the same model on ``scratch_tokens`` (default: 20 tokens per parameter, Chinchilla)
     with the same hardware, chips, power basis and context.
     """
-    chosen = DEFAULT_FINETUNE_METHOD if method is None else method
-    if chosen not in FINETUNE_METHODS:
-        raise ConfigError(f"unknown fine-tuning method {chosen!r}; choose full, lora or qlora")
-    ft = _estimate(
-        kind="finetune",
-        method=chosen,
-        hardware=hardware,
-        params=params,
-        active_params=active_params,
-        tokens=tokens,
-        flops=flops,
-        chip_hours=chip_hours,
-        chips=chips,
-        mfu=mfu,
-        precision=precision,
-        power_basis=power_basis,
-        power_w=power_w,
-        context=context,
-        cost_per_chip_hour=cost_per_chip_hour,
-    )
-    positive("scratch tokens", scratch_tokens)
-    n = active_params if active_params is not None else params
-    sc_tokens = scratch_tokens if scratch_tokens is not None else d.CHINCHILLA_TOKENS_PER_PARAM * n
-    scratch = _estimate(
-        kind="train",
-        method="train",
-        hardware=hardware,
-        params=params,
-        active_params=active_params,
-        tokens=sc_tokens,
-        flops=None,
-        chip_hours=None,
-        chips=chips,
-        mfu=None,
-        precision=precision,
-        power_basis=power_basis,
-        power_w=power_w,
-        context=context,
-        cost_per_chip_hour=None,
-    )
-    sf, ff = scratch.facility_energy_kwh, ft.facility_energy_kwh
-    saving = Band.of(1 - ff.value / sf.value, 1 - ff.low / sf.low, 1 - ff.high / sf.high)
-    note = Assumption(
-        "scratch_tokens",
-        f"{sc_tokens:.4g}",
-        "tokens",
-        Provenance.ASSUMED if scratch_tokens is None else Provenance.GIVEN,
-        "20 tokens per parameter (Chinchilla, Hoffmann 2022)"
-        if scratch_tokens is None
-        else "given by you (scratch tokens)",
-    )
-    method_note = (
-        Assumption("finetune_method", chosen, "", Provenance.ASSUMED,
-                   f"no method given: {chosen} assumed (wattwise's default)")
-        if method is None
-        else Assumption("finetune_method", chosen, "", Provenance.GIVEN, "given by you (method)")
-    )  # fmt: skip
-    return replace(
-        ft,
-        assumptions=(*ft.assumptions, method_note, note),
-        scratch_facility_energy_kwh=sf,
-        transfer_saving_fraction=saving,
-    )
+    given = dict(locals())
+    site = given.pop("context")
+    return finetune_estimate(FinetuneInputs(**given), site)
