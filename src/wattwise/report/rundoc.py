@@ -51,7 +51,8 @@ def phases(result: RunResult) -> list[dict[str, Any]]:
 def run_document(result: RunResult, ctx: Context) -> dict[str, Any]:
     """The report document of ``result`` accounted in ``ctx`` (``kind`` ``"run"``)."""
     fp = footprint_of(result, ctx)
-    described = shlex.join(result.command) if result.command else result.name
+    command = shlex.join(result.command) if result.command else ""
+    described = f"{result.name} — {command}" if command else result.name
     return {
         "kind": "run",
         "run_id": result.run_id,
