@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from cli.clirun import cli_env, one_line_error, wattwise
-from report.layout import check_layout, problems
-from wattwise.report.browser import find_chromium
+from report.layout import check_layout, first_page_fill, problems
+from wattwise.report.browser import console_errors, find_chromium, screenshot
 
 CHILD = (
     "import time\n"
@@ -170,6 +170,20 @@ def test_plain_run_report_layout_in_chromium(command_run: tuple[Path, str], widt
     result = check_layout(out, width)
     assert problems(result) == [], problems(result)
     assert result["svgs"] >= 2 and result["texts"] > 10
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no headless Chromium here")
+def test_plain_run_report_prints_to_pdf_and_loads_without_console_errors(
+    command_run: tuple[Path, str],
+) -> None:
+    db, run_id = command_run
+    out = db.parent / "pdf.html"
+    p = wattwise("report", run_id, "--out", str(out), "--pdf", "--db", str(db))
+    assert p.returncode == 0, p.stderr
+    pdf = out.with_suffix(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-") and first_page_fill(pdf) > 0.7
+    log = screenshot(out, db.parent / "r.png", width=1280, height=1200)
+    assert console_errors(log) == []
 
 
 def test_export_json_has_windows_counts_and_footprint(tmp_path: Path) -> None:
