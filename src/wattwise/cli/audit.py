@@ -98,13 +98,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     r = sub.add_parser(
         "report",
-        help="rebuild an audit's HTML report from the ledger",
-        description="Rebuild the HTML report (and a PDF) of an audited run from the ledger.",
+        help="write the HTML report of a stored run (an audit's, or any run's) from the ledger",
+        description="Write the HTML report (and a PDF) of a stored run from the ledger. An "
+        "audited run gets its audit's report; any other run (wattwise run, the Python API) "
+        "gets its timeline, breakdown, footprint, energy per unit and assumptions, accounted "
+        "in its stored context unless context flags are given (as 'runs show').",
     )
-    r.add_argument("run_id", metavar="RUN_ID", help="the audited run's id (a prefix works)")
-    r.add_argument("--out", metavar="FILE", help="default: wattwise-audit-<id>.html")
+    r.add_argument("run_id", metavar="RUN_ID", help="the run's id (a prefix works)")
+    r.add_argument(
+        "--out", metavar="FILE", help="default: wattwise-audit-<id>.html (wattwise-run-<id>.html)"
+    )
     r.add_argument("--pdf", action="store_true", help="also print it to PDF (needs chromium)")
     add_db_option(r)
+    add_context_options(r)
     r.set_defaults(handler=handle_report)
 
 
@@ -217,22 +223,51 @@ def _summary(outcome: Any, pdf_line: str, elapsed_s: float) -> None:
 
 
 def handle_report(args: argparse.Namespace) -> int:
-    from wattwise.audit.pipeline import check_output_path, write_report
+    from wattwise.audit.pipeline import AUDIT_KEY, check_output_path, write_report
+    from wattwise.cli.footprint import context_flags
     from wattwise.ledger import Ledger
 
     if args.pdf:
         from wattwise.report.browser import require_chromium
 
         require_chromium()
+    flags = [k for k, v in context_flags(args).items() if v is not None]
     with Ledger.open(args.db, readonly=True) as ledger:
         run_id = ledger.resolve_run_id(args.run_id)
+        extra = ledger.get_extra(run_id)
+        audited = isinstance(extra.get(AUDIT_KEY), dict)
+        if audited and flags:
+            raise ConfigError(
+                f"run {run_id[:12]} is an audit: its report keeps the audit's context; drop "
+                "the context flags, or audit again with them"
+            )
+        kind = "audit" if audited else "run"
         out = check_output_path(
-            Path(args.out or f"wattwise-audit-{run_id[:12]}.html"), args.db, pdf=args.pdf
+            Path(args.out or f"wattwise-{kind}-{run_id[:12]}.html"), args.db, pdf=args.pdf
         )
-        html, pdf = write_report(ledger, run_id, out, pdf=args.pdf)
+        if audited:
+            html, pdf = write_report(ledger, run_id, out, pdf=args.pdf)
+        else:
+            html, pdf = _write_run_report(ledger, run_id, extra, out, args)
     sys.stderr.write(f"wattwise: report written to {html.resolve()}\n")
     if pdf is not None:
         sys.stderr.write(f"wattwise: PDF written to {pdf.resolve()}\n")
-    if not html.exists():  # pragma: no cover - write_report raises instead
-        raise ConfigError(f"no report written to {html}")
     return 0
+
+
+def _write_run_report(
+    ledger: Any, run_id: str, extra: dict[str, Any], out: Path, args: argparse.Namespace
+) -> tuple[Path, Path | None]:
+    """The report of a plain run, accounted as ``runs show`` accounts it."""
+    from wattwise.cli.footprint import context_from_args
+    from wattwise.outputs import atomic_write_text
+    from wattwise.report.rundoc import render_run_report
+
+    result = ledger.get_run(run_id, with_samples=True)
+    ctx = context_from_args(args, stored=extra.get("context") or {})
+    atomic_write_text(out, render_run_report(result, ctx))
+    if not args.pdf:
+        return out, None
+    from wattwise.report.browser import print_pdf
+
+    return out, print_pdf(out, out.with_suffix(".pdf"))

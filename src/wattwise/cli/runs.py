@@ -36,11 +36,25 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_db_option(show)
     add_context_options(show)
     show.set_defaults(handler=handle_show)
-    ex = rs.add_parser("export", help="export runs as CSV or JSON to stdout or a file")
+    ex = rs.add_parser(
+        "export",
+        help="export runs as CSV or JSON to stdout or a file",
+        description="Export stored runs with their windows, counts, energy per unit and "
+        "footprint (CO2e, cost), accounted in each run's stored context unless context flags "
+        "are given (as 'runs show'). JSON: one document per run. CSV: one row per run and "
+        "device with the run's footprint columns, or with --windows one row per window.",
+    )
     ex.add_argument("--format", choices=("csv", "json"), default="json")
     ex.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    ex.add_argument(
+        "--windows",
+        action="store_true",
+        help="CSV: one row per window (energy, provenance, counts, energy per unit) instead "
+        "of one per device",
+    )
     ex.add_argument("run_ids", nargs="*", metavar="ID", help="only these runs (default all)")
     add_db_option(ex)
+    add_context_options(ex)
     ex.set_defaults(handler=handle_export)
     p.set_defaults(handler=lambda a: (p.print_help(sys.stderr), 2)[1])
 
@@ -119,22 +133,41 @@ def handle_show(args: argparse.Namespace) -> int:
 
 
 def handle_export(args: argparse.Namespace) -> int:
+    """Export runs with their windows, counts and footprint (:mod:`wattwise.report.runexport`)."""
     from wattwise.ledger.location import ledger_files
     from wattwise.outputs import atomic_output, check_output_path
+    from wattwise.report.runexport import write_export
 
+    if args.windows and args.format != "csv":
+        raise ConfigError("--windows selects the CSV table: give --format csv (JSON has windows)")
     # Before the ledger is opened: never onto the ledger itself; written atomically, so a
     # failed export (an unknown id) leaves a previous file as it was.
     out = check_output_path(args.out, ledger_paths=ledger_files(args.db)) if args.out else None
     led = _open(args)
     try:
+        if args.run_ids:
+            ids = [led.resolve_run_id(r) for r in args.run_ids]  # unknown id: fails here
+        else:  # every run, oldest first
+            every = led.list_runs(limit=2**62)
+            ids = [r.run_id for r in sorted(every, key=lambda r: (r.started_at, r.run_id))]
+        runs = (_accounted(led, run_id, args) for run_id in ids)
         if out is not None:
             try:
                 with atomic_output(out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
-                    led.export(args.format, f, run_ids=args.run_ids or None)
+                    write_export(args.format, f, runs, windows=args.windows)
             except OSError as exc:
                 raise ConfigError(f"cannot write {args.out}: {exc.strerror or exc}") from None
         else:
-            led.export(args.format, sys.stdout, run_ids=args.run_ids or None)
+            write_export(args.format, sys.stdout, runs, windows=args.windows)
     finally:
         led.close()
     return 0
+
+
+def _accounted(led: Any, run_id: str, args: argparse.Namespace) -> tuple[Any, Any]:
+    """(run, footprint in its stored context, or the flags given), as ``runs show`` has it."""
+    from wattwise.cli.footprint import context_from_args, footprint_of
+
+    result = led.get_run(run_id, with_samples=False)
+    ctx = context_from_args(args, stored=led.get_extra(run_id).get("context") or {})
+    return result, footprint_of(result, ctx)

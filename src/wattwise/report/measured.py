@@ -1,6 +1,8 @@
 """Report sections about what was measured: header, banners, headline cards, power timeline,
-energy breakdown, scale and the same run across regions. Each takes the audit document (and
-the run read back from the ledger) and returns HTML."""
+energy breakdown, scale and the same run across regions. Each takes the report document (an
+audit's, or a plain run's from :mod:`wattwise.report.rundoc`) and the run read back from the
+ledger, prepares the values and renders its template (``templates/<section>.html``, escaped
+there); the charts come from :mod:`wattwise.report.svg`."""
 
 from __future__ import annotations
 
@@ -9,121 +11,98 @@ from collections.abc import Mapping
 from typing import Any
 
 from wattwise.report import svg
-from wattwise.report.markup import (
-    assumption,
-    badge,
-    card,
-    e,
-    money,
-    num,
-    scroll_chart,
-    table,
-)
+from wattwise.report.markup import Badge, Cell, assumption, money, num
+from wattwise.report.templating import render, trusted
 from wattwise.units import format_duration, format_energy, format_mass_g, kwh_to_j
 
 
 def header_section(doc: Mapping[str, Any], run: Any) -> str:
-    wl = doc.get("workload", {})
-    host = run.host.get("hostname") or run.host.get("node") or ""
-    return (
-        "<header class='top'><div class='in'><h1>Energy, carbon and cost audit</h1>"
-        f"<p>{e(wl.get('description', ''))}</p>"
-        f"<p>run <code style='background:#ffffff22;color:#fff'>{e(run.run_id)}</code> · "
-        f"{e(run.started_at[:19].replace('T', ' '))} UTC · {e(host)} · "
-        f"{e(format_duration(run.duration_s))} · status {e(run.status)}</p></div></header>"
+    audit = doc.get("kind", "audit") == "audit"
+    return render(
+        "header.html",
+        heading="Energy, carbon and cost audit" if audit else "Energy, carbon and cost of a run",
+        description=doc.get("workload", {}).get("description", ""),
+        run_id=run.run_id,
+        started=run.started_at[:19].replace("T", " "),
+        host=run.host.get("hostname") or run.host.get("node") or "",
+        duration=format_duration(run.duration_s),
+        status=run.status,
     )
 
 
 def banners_section(doc: Mapping[str, Any], run: Any) -> str:
-    out = []
-    wl = doc.get("workload", {})
-    code = wl.get("exit_code")
-    if isinstance(code, int) and code != 0:
-        out.append(
-            f"<div class='banner fail' data-exit-code='{code}'><b>The command failed with exit "
-            f"code {code}.</b> The figures below cover what was measured until it stopped; the "
-            "run is in the ledger with status "
-            f"<code>{e(run.status)}</code>.</div>"
-        )
-    for n in doc.get("notes", []):
-        out.append(f"<div class='banner warn'>{e(n)}</div>")
-    return "".join(out)
+    code = doc.get("workload", {}).get("exit_code")
+    return render(
+        "banners.html",
+        exit_code=code if isinstance(code, int) and code != 0 else None,
+        status=run.status,
+        notes=list(doc.get("notes", [])),
+    )
 
 
 def headline_section(doc: Mapping[str, Any], run: Any) -> str:
     fp = doc["footprint"]
-    sc = doc.get("scale", {})
-    y = sc.get("year", {})
-    cur = (fp.get("cost") or {}).get("currency", sc.get("currency", ""))
-    pue_a = assumption(fp, "pue")
-    grid_a = assumption(fp, "grid_intensity")
-    price_a = assumption(fp, "price")
-    e_j = run.energy.total_j
-    cards = [
-        card(
-            "it_energy_j",
-            e_j,
-            "IT energy of the run",
-            e(format_energy(e_j)),
-            f"{badge(run.energy.label)} mean {num(run.mean_power_w())} W",
-        ),
-        card(
-            "facility_energy_kwh",
-            fp["facility_energy_kwh"],
-            "Facility energy",
-            e(format_energy(kwh_to_j(fp["facility_energy_kwh"]))),
-            f"PUE {num(fp['pue'])} {badge(pue_a.get('provenance'))}",
-        ),
-        card(
-            "co2e_location_g",
-            fp["co2e_location_g"],
-            "Carbon, location-based",
-            e(format_mass_g(fp["co2e_location_g"])) + " CO2e",
-            f"{num(fp['intensity_g_per_kwh'])} g/kWh {badge(grid_a.get('provenance'))}",
-        ),
-        card(
-            "cost",
-            (fp.get("cost") or {}).get("value"),
-            "Electricity cost",
-            money((fp.get("cost") or {}).get("value"), cur),
-            f"{badge(price_a.get('provenance'))} "
-            + e(_price_of(doc))
-            + f"{e(fp.get('location', ''))}",
-        ),
+    sc = doc.get("scale")
+    cost = (fp.get("cost") or {}).get("value")
+    cur = (fp.get("cost") or {}).get("currency", (sc or {}).get("currency", ""))
+    scale = None
+    units = run_units(doc, run)
+    if sc is not None:
+        y = sc.get("year", {})
+        per = sc.get("it_j_per_unit")
+        unit = sc.get("unit", "request")
+        units = [
+            {
+                "metric": "it_j_per_unit",
+                "value": per if isinstance(per, int | float) else None,
+                "unit": unit,
+                "provenance": sc.get("provenance"),
+                "basis": sc.get("basis", ""),
+            }
+        ]
+        scale = {
+            "year_kwh": y.get("facility_energy_kwh"),
+            "year_kg": y.get("co2e_location_kg"),
+            "year_market_kg": y.get("co2e_market_kg"),
+            "year_cost": y.get("cost"),
+            "currency": sc.get("currency") or cur,
+            "units_per_day": sc.get("units_per_day"),
+            "unit": unit,
+            "price": _price_of(doc).removesuffix(" · ") or "price",
+        }
+    return render(
+        "headline.html",
+        fp=fp,
+        it_j=run.energy.total_j,
+        it_provenance=run.energy.label,
+        mean_power_w=run.mean_power_w(),
+        facility_j=kwh_to_j(fp["facility_energy_kwh"]),
+        pue_provenance=assumption(fp, "pue").get("provenance"),
+        co2e_shown=format_mass_g(fp["co2e_location_g"]) + " CO2e",
+        grid_provenance=assumption(fp, "grid_intensity").get("provenance"),
+        cost=cost,
+        currency=cur,
+        price_provenance=assumption(fp, "price").get("provenance"),
+        price_of=_price_of(doc),
+        location=fp.get("location", ""),
+        units=units,
+        scale=scale,
+    )
+
+
+def run_units(doc: Mapping[str, Any], run: Any) -> list[dict[str, Any]]:
+    """Energy per counted unit of a plain run: the energy of the windows that counted it."""
+    counts = dict(run.counts)
+    return [
+        {
+            "metric": f"it_j_per_{unit.rstrip('s') or unit}",
+            "value": j,
+            "unit": unit.rstrip("s") or unit,
+            "provenance": run.energy.label,
+            "basis": f"energy of the windows that counted {num(counts.get(unit))} {unit}",
+        }
+        for unit, j in run.energy_per().items()
     ]
-    unit = sc.get("unit", "request")
-    per = sc.get("it_j_per_unit")
-    cards += [
-        card(
-            "it_j_per_unit",
-            per,
-            f"IT energy per {unit}",
-            e(format_energy(per)) if isinstance(per, float | int) else "—",
-            f"{badge(sc.get('provenance'))} {e(sc.get('basis', ''))}",
-        ),
-        card(
-            "year_facility_kwh",
-            y.get("facility_energy_kwh"),
-            "Per year at scale",
-            f"{num(y.get('facility_energy_kwh'))} kWh",
-            f"{num(sc.get('units_per_day'))} {e(unit)}s/day, facility energy",
-        ),
-        card(
-            "year_co2e_kg",
-            y.get("co2e_location_kg"),
-            "Carbon per year",
-            f"{num(y.get('co2e_location_kg'))} kg CO2e",
-            f"market-based {num(y.get('co2e_market_kg'))} kg",
-        ),
-        card(
-            "year_cost",
-            y.get("cost"),
-            "Cost per year",
-            money(y.get("cost"), sc.get("currency") or cur),
-            "facility energy × " + e(_price_of(doc).removesuffix(" · ") or "price"),
-        ),
-    ]
-    return f"<div class='cards' id='headline'>{''.join(cards)}</div>"
 
 
 def timeline_section(doc: Mapping[str, Any], run: Any) -> str:
@@ -140,118 +119,72 @@ def timeline_section(doc: Mapping[str, Any], run: Any) -> str:
         y_label="power (W)",
         bands=bands,
     )
-    rows = [
+    rows: list[list[Cell]] = [
         [
-            e(p["name"]),
+            str(p["name"]),
             num(p["duration_s"]),
-            e(format_energy(p["energy_j"])),
-            badge(p["provenance"]),
-            e(", ".join(f"{num(v)} {k}" for k, v in p.get("counts", {}).items()) or "—"),
-            e(
-                ", ".join(
-                    f"{format_energy(v)}/{k.rstrip('s')}"
-                    for k, v in p.get("energy_per", {}).items()
-                )
-                or "—"
-            ),
+            format_energy(p["energy_j"]),
+            Badge(p["provenance"]),
+            ", ".join(f"{num(v)} {k}" for k, v in p.get("counts", {}).items()) or "—",
+            ", ".join(
+                f"{format_energy(v)}/{k.rstrip('s')}" for k, v in p.get("energy_per", {}).items()
+            )
+            or "—",
         ]
         for p in doc.get("phases", [])
     ]
-    return (
-        "<section id='timeline'><h2>Power timeline</h2>"
-        f"<figure id='plot-timeline'>{scroll_chart(chart)}<figcaption>Power of each device "
-        "sampled every ~0.5 s; shaded bands are the workload's phases (tracker windows). "
-        "Energy of a phase is the difference of energy readings at its boundaries."
-        "</figcaption></figure>"
-        + table(["phase", "seconds", "energy", "provenance", "counted", "per unit"], rows, [1, 2])
-        + "</section>"
-    )
+    phases_of = "workload's" if doc.get("kind", "audit") == "audit" else "run's"
+    return render("timeline.html", svg=trusted(chart), rows=rows, phases_of=phases_of)
 
 
 def breakdown_section(doc: Mapping[str, Any], run: Any) -> str:
     parts = [(str(k), float(v)) for k, v in doc.get("breakdown_j", [])]
     chart = svg.stacked_bar(parts, title="Energy breakdown", unit="J", fmt=format_energy)
-    comps = [
-        [e(c.name), e(c.kind), e(format_energy(c.energy_j)), badge(c.provenance.value), e(c.source)]
+    rows: list[list[Cell]] = [
+        [c.name, c.kind, format_energy(c.energy_j), Badge(c.provenance.value), c.source]
         for c in run.components
     ]
-    return (
-        "<section id='breakdown'><h2>Energy breakdown</h2>"
-        f"<figure id='plot-breakdown'>{scroll_chart(chart)}<figcaption>IT energy by part plus the "
-        "facility overhead (IT energy × (PUE − 1)).</figcaption></figure>"
-        + table(["device", "kind", "energy", "provenance", "source"], comps, [2])
-        + "</section>"
-    )
+    return render("breakdown.html", svg=trusted(chart), rows=rows)
 
 
 def scale_section(doc: Mapping[str, Any]) -> str:
     sc = doc.get("scale", {})
     cur = sc.get("currency", "")
-    rows = []
-    for label, p in (("per day", sc.get("day", {})), ("per year", sc.get("year", {}))):
-        rows.append(
-            [
-                label,
-                num(p.get("it_energy_kwh")),
-                num(p.get("facility_energy_kwh")),
-                num(p.get("co2e_location_kg")),
-                num(p.get("co2e_market_kg")),
-                money(p.get("cost"), cur),
-            ]
-        )
-    hw = doc.get("hardware", [])
-    hw_rows = [
+    rows: list[list[Cell]] = [
         [
-            e(h["name"]),
+            label,
+            num(p.get("it_energy_kwh")),
+            num(p.get("facility_energy_kwh")),
+            num(p.get("co2e_location_kg")),
+            num(p.get("co2e_market_kg")),
+            money(p.get("cost"), cur),
+        ]
+        for label, p in (("per day", sc.get("day", {})), ("per year", sc.get("year", {})))
+    ]
+    hw_rows: list[list[Cell]] = [
+        [
+            str(h["name"]),
             num(h["wh_per_request"]),
             num(h.get("year_busy_facility_kwh")),
             num(h["year_facility_kwh"]),
             f"{num(h['year_facility_kwh_low'])}–{num(h['year_facility_kwh_high'])}",
             num(h["year_co2e_kg"]),
             money(h.get("year_cost"), cur),
-            badge("estimated"),
+            Badge("estimated"),
         ]
-        for h in hw
+        for h in doc.get("hardware", [])
     ]
     tok = sc.get("it_j_per_token")
-    per_tok = (
-        f", {e(format_energy(tok))} per generated token" if isinstance(tok, float | int) else ""
-    )
-    hw_html = (
-        "<h3>The same requests on other hardware</h3>"
-        "<p class='note'>From the wattwise estimator (memory-bound decode model, batch 1, one "
-        "chip, fp32 weights): <b>estimated</b>, not measured. <i>busy</i>: energy while serving "
-        "only; <i>always on</i>: one chip provisioned around the clock, idle power included "
-        "(the figure recommendations use).</p>"
-        + table(
-            [
-                "hardware",
-                "Wh/request",
-                "kWh/year busy",
-                "kWh/year always on",
-                "range",
-                "kgCO2e/year",
-                "cost/year",
-                "",
-            ],
-            hw_rows,
-            [1, 2, 3, 5, 6],
-        )
-        if hw
-        else f"<p class='note'>{e(doc.get('hardware_note') or 'no hardware comparison')}</p>"
-    )
-    return (
-        "<section id='scale'><h2>At your scale</h2>"
-        f"<p>{num(sc.get('units_per_day'))} {e(sc.get('unit', 'request'))}s per day × "
-        f"{e(format_energy(sc.get('it_j_per_unit') or 0))} IT energy per {e(sc.get('unit'))}"
-        f"{per_tok} {badge(sc.get('provenance'))}; accounted in the same context.</p>"
-        + table(
-            ["period", "IT kWh", "facility kWh", "kgCO2e (location)", "kgCO2e (market)", "cost"],
-            rows,
-            [1, 2, 3, 4, 5],
-        )
-        + hw_html
-        + "</section>"
+    return render(
+        "scale.html",
+        units_per_day=sc.get("units_per_day"),
+        unit=sc.get("unit", "request"),
+        per_unit=sc.get("it_j_per_unit") or 0,
+        per_token=tok if isinstance(tok, int | float) else None,
+        provenance=sc.get("provenance"),
+        rows=rows,
+        hw_rows=hw_rows,
+        hardware_note=doc.get("hardware_note") or "no hardware comparison",
     )
 
 
@@ -272,60 +205,50 @@ def regions_section(doc: Mapping[str, Any]) -> str:
         unit="gCO2e (location-based)",
     )
     costed = [r for r in rows if r.get("cost")]
-    cost_html = ""
+    cost_svg, same_basis = None, None
     if costed:
         # One axis, one currency: the run's own, else the most common (tariffs not converted).
         own = (reg.get("current") or {}).get("cost") or {}
         names = [r["cost"]["currency"] for r in costed]
         currency = own.get("currency") or max(set(names), key=names.count)
         costed = [r for r in costed if r["cost"]["currency"] == currency]
-        currencies = {currency}
-        cost_chart = svg.bar_chart(
-            [
-                svg.Bar(
-                    str(r.get("name") or r["key"]),
-                    r["cost"]["value"],
-                    r["cost"]["currency"] + _basis(r),
-                    bool(r.get("current")),
-                )
-                for r in costed
-            ],
-            title="Electricity cost of this run across regions",
-            unit="cost (" + ", ".join(sorted(currencies)) + "; each price labelled by what it is)",
+        cost_svg = trusted(
+            svg.bar_chart(
+                [
+                    svg.Bar(
+                        str(r.get("name") or r["key"]),
+                        r["cost"]["value"],
+                        r["cost"]["currency"] + _basis(r),
+                        bool(r.get("current")),
+                    )
+                    for r in costed
+                ],
+                title="Electricity cost of this run across regions",
+                unit=f"cost ({currency}; each price labelled by what it is)",
+            )
         )
         bases = {r.get("price_basis") for r in costed}
-        same = (
-            f"<figcaption>Every price here is the {e(bases.pop())}: the bars differ only by "
-            "PUE.</figcaption>"
-            if len(bases) == 1 and None not in bases and "" not in bases
-            else ""
-        )
-        cost_html = f"<figure id='plot-region-cost'>{scroll_chart(cost_chart)}{same}</figure>"
-    table_rows = [
+        if len(bases) == 1 and None not in bases and "" not in bases:
+            same_basis = bases.pop()
+    table_rows: list[list[Cell]] = [
         [
-            e(r.get("name") or r["key"]),
+            str(r.get("name") or r["key"]),
             num(r["intensity_g_per_kwh"]),
             num(r["pue"]),
             num(r["co2e_location_g"]),
             num(r["co2e_market_g"]),
             money((r.get("cost") or {}).get("value"), (r.get("cost") or {}).get("currency", ""))
-            + e(_basis(r)),
+            + _basis(r),
         ]
         for r in rows
     ]
-    return (
-        "<section id='regions'><h2>The same run across regions</h2>"
-        f"<figure id='plot-regions'>{scroll_chart(carbon)}<figcaption>The run's own place "
-        f"(bold), the five cleanest places within reach ({e(reg.get('scope', ''))}) and "
-        "reference countries. Cloud rows use their provider's PUE unless you gave one."
-        "</figcaption></figure>"
-        + cost_html
-        + table(
-            ["place", "gCO2e/kWh", "PUE", "gCO2e", "gCO2e market", "cost"],
-            table_rows,
-            [1, 2, 3, 4, 5],
-        )
-        + "</section>"
+    return render(
+        "regions.html",
+        carbon_svg=trusted(carbon),
+        scope=reg.get("scope", ""),
+        cost_svg=cost_svg,
+        same_basis=same_basis,
+        rows=table_rows,
     )
 
 

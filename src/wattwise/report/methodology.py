@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from xml.sax.saxutils import escape
 
-from wattwise.report.markup import badge, num, table
+from wattwise.report.markup import Badge, Cell, num
+from wattwise.report.templating import render
 
 FORMULAS = (
     "IT energy: the sum of the devices' energy over the run — differences of hardware counters "
@@ -34,99 +34,79 @@ FORMULAS = (
     "IT-energy factors of different actions are assumed to multiply.",
 )
 
+#: A plain run's report (no scale, lab or recommendations): the accounting formulas and energy
+#: per unit.
+RUN_FORMULAS = (
+    *FORMULAS[:6],
+    "Energy per unit (token, request, ...): the IT energy of the windows in which that unit was "
+    "counted, over its count (the whole run's energy when it was counted outside any window).",
+)
 
-def _e(x: object) -> str:
-    return escape(str(x))
+BADGES = (
+    ("measured", "a hardware energy counter;"),
+    ("integrated", "power samples integrated by wattwise;"),
+    ("estimated", "a model or a reference table's figure for what you named;"),
+    ("assumed", "a default you did not set;"),
+    ("given", "a value you gave (shown as given by you)."),
+)
 
 
 def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
-    """The appendix section (HTML)."""
+    """The appendix section (HTML rendered from ``templates/methodology.html``)."""
     from wattwise.data import data_catalog
 
     fp = doc.get("footprint", {})
-    assumptions = [
+    assumptions: list[list[Cell]] = [
         [
-            _e(a.get("name")),
-            num(a["value"]) if isinstance(a.get("value"), float) else _e(a.get("value")),
-            _e(a.get("unit")),
-            badge(a.get("provenance")),
-            _e(a.get("source")),
+            str(a.get("name")),
+            num(a["value"]) if isinstance(a.get("value"), float) else str(a.get("value")),
+            str(a.get("unit")),
+            Badge(a.get("provenance")),
+            str(a.get("source")),
         ]
         for a in fp.get("assumptions", [])
     ]
-    readers = [
+    readers: list[list[Cell]] = [
         [
-            _e(c.name),
-            _e(c.kind),
-            badge(c.provenance.value),
-            _e(c.source),
-            _e(", ".join(f"{k}={v}" for k, v in dict(c.params).items())),
+            c.name,
+            c.kind,
+            Badge(c.provenance.value),
+            c.source,
+            ", ".join(f"{k}={v}" for k, v in dict(c.params).items()),
         ]
         for c in run.components
     ]
-    tables = [
-        [_e(t.name), _e(t.title), _e(t.source), _e(t.year), _e(t.licence), _e(t.units)]
+    tables: list[list[Cell]] = [
+        [str(x) for x in (t.name, t.title, t.source, t.year, t.licence, t.units)]
         for t in data_catalog()
     ]
-    ctx = doc.get("context", {})
     origins = doc.get("context_origins", {})
-    ctx_rows = [[_e(k), _e(v), _e(origins.get(k, "user"))] for k, v in ctx.items()]
-    ctx_html = (
-        table(["setting", "value", "from"], ctx_rows)
-        if ctx_rows
-        else "<p class='note'>No context setting was given: every location, PUE and price "
-        "figure below is a default and marked <b>assumed</b>.</p>"
-    )
+    ctx_rows: list[list[Cell]] = [
+        [str(k), str(v), str(origins.get(k, "user"))] for k, v in doc.get("context", {}).items()
+    ]
     model = (doc.get("workload") or {}).get("model") or {}
-    model_rows = [[_e(k), _e(v)] for k, v in model.items() if not isinstance(v, dict)]
+    model_rows: list[list[Cell]] = [
+        [str(k), str(v)] for k, v in model.items() if not isinstance(v, dict)
+    ]
     training = model.get("training") or {}
     if isinstance(training.get("train_energy_j"), int | float):
         model_rows.append(
             [
                 "one-off training of the built-in model (cached, not in the run)",
-                _e(
-                    f"{num(training['train_energy_j'], 4)} J "
-                    f"({training.get('train_energy_provenance')}), {training.get('train_s')} s, "
-                    "held-out perplexity "
-                    f"{num(training.get('heldout_perplexity', 0), 4)}"
-                ),
+                f"{num(training['train_energy_j'], 4)} J "
+                f"({training.get('train_energy_provenance')}), {training.get('train_s')} s, "
+                f"held-out perplexity {num(training.get('heldout_perplexity', 0), 4)}",
             ]
         )
     notes = list(run.notes) + list((doc.get("lab") or {}).get("notes", []))
-    return (
-        "<section id='methodology'><h2>Methodology and data sources</h2>"
-        "<h3>How the figures are computed</h3><ul>"
-        + "".join(f"<li>{_e(f)}</li>" for f in FORMULAS)
-        + "</ul><h3>Provenance badges</h3><p>"
-        + " ".join(
-            f"{badge(k)} {_e(v)}"
-            for k, v in (
-                ("measured", "a hardware energy counter;"),
-                ("integrated", "power samples integrated by wattwise;"),
-                ("estimated", "a model or a reference table's figure for what you named;"),
-                ("assumed", "a default you did not set;"),
-                ("given", "a value you gave (shown as given by you)."),
-            )
-        )
-        + "</p><h3>Accounting context</h3>"
-        + ctx_html
-        + "<h3>Every assumption</h3>"
-        + table(["input", "value", "unit", "provenance", "source"], assumptions)
-        + "<h3>Energy readers</h3>"
-        + table(["device", "kind", "provenance", "source", "parameters"], readers)
-        + (
-            "<h3>Workload model</h3>" + table(["property", "value"], model_rows)
-            if model_rows
-            else ""
-        )
-        + "<h3>Reference data shipped with wattwise</h3>"
-        + table(["table", "content", "source", "year", "licence", "units"], tables)
-        + (
-            "<h3>Notes</h3><ul class='note'>"
-            + "".join(f"<li>{_e(n)}</li>" for n in notes)
-            + "</ul>"
-            if notes
-            else ""
-        )
-        + "</section>"
+    return render(
+        "methodology.html",
+        formulas=FORMULAS if doc.get("kind", "audit") == "audit" else RUN_FORMULAS,
+        badges=BADGES,
+        ctx_rows=ctx_rows,
+        assumptions=assumptions,
+        readers=readers,
+        model_rows=model_rows,
+        tables=tables,
+        notes=notes,
     )
