@@ -54,12 +54,12 @@ def energy(x: Any) -> str:
 
 
 def money(x: Any, currency: str) -> str:
-    """``1,234.50 EUR``, ``0.00114 EUR``; ``unknown`` when no price is known."""
-    if not isinstance(x, int | float) or not math.isfinite(float(x)):
-        return "unknown"
-    v = float(x)
-    shown = f"{v:,.2f}" if abs(v) >= 1 else format_number(v)
-    return f"{shown} {currency}".strip()
+    """``1,234.50 EUR``, ``0.00114 EUR``; ``unknown — give --price`` when no price is known
+    (:func:`wattwise.accounting.money.format_money`, as everywhere else)."""
+    from wattwise.accounting.money import format_money
+
+    ok = isinstance(x, int | float) and math.isfinite(float(x))
+    return format_money(float(x) if ok else None, currency or None)
 
 
 def attr_num(x: Any) -> str:
