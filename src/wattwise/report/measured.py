@@ -69,6 +69,8 @@ def headline_section(doc: Mapping[str, Any], run: Any) -> str:
             "units_per_day": sc.get("units_per_day"),
             "unit": unit,
             "price": _price_of(doc).removesuffix(" · ") or "price",
+            "train": sc.get("workload") == "train",
+            "runs_per_year": sc.get("runs_per_year"),
         }
     return render(
         "headline.html",
@@ -159,7 +161,7 @@ def scale_section(doc: Mapping[str, Any]) -> str:
             num(p.get("co2e_market_kg")),
             money(p.get("cost"), cur),
         ]
-        for label, p in (("per day", sc.get("day", {})), ("per year", sc.get("year", {})))
+        for label, p in _periods(sc)
     ]
     hw_rows: list[list[Cell]] = [
         [
@@ -177,6 +179,13 @@ def scale_section(doc: Mapping[str, Any]) -> str:
     tok = sc.get("it_j_per_token")
     return render(
         "scale.html",
+        train=sc.get("workload") == "train",
+        runs_per_year=sc.get("runs_per_year"),
+        runs_per_year_basis=sc.get("runs_per_year_basis", ""),
+        per=[
+            {"unit": u, "count": p.get("count"), "it_j": p.get("it_j"), "basis": p.get("basis")}
+            for u, p in (sc.get("per") or {}).items()
+        ],
         units_per_day=sc.get("units_per_day"),
         unit=sc.get("unit", "request"),
         per_unit=sc.get("it_j_per_unit") or 0,
@@ -262,3 +271,11 @@ def _basis(row: Mapping[str, Any]) -> str:
     """' (EU average)' etc.: what a row's price is; empty when no price is known."""
     basis = row.get("price_basis")
     return f" ({basis})" if basis and row.get("cost") else ""
+
+
+def _periods(sc: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The scale table's rows: per day and per year for serving; per training run and per year
+    (``runs_per_year`` runs) for training (issue 11 B12: a training run is not a request)."""
+    if sc.get("workload") == "train":
+        return [("per training run", sc.get("run", {})), ("per year", sc.get("year", {}))]
+    return [("per day", sc.get("day", {})), ("per year", sc.get("year", {}))]
