@@ -1,5 +1,6 @@
 """``wattwise optimize``: the optimisation lab on the command line (table, Pareto frontier,
-recommendation, JSON, SVG plot). Progress goes to stderr, results to stdout."""
+recommendation, JSON, SVG plot). Progress goes to stderr (:mod:`wattwise.progress`: a bar with
+an ETA from the training budget on a terminal, plain lines elsewhere), results to stdout."""
 
 from __future__ import annotations
 
@@ -106,27 +107,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=handle)
 
 
-class _Progress:
-    """One updating line on a terminal, plain lines otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.n = 0
-
-    def __call__(self, msg: str) -> None:
-        self.n += 1
-        if self.tty:
-            sys.stderr.write(f"\r\x1b[2K[{self.n:3d}] {msg[:110]}")
-        else:
-            sys.stderr.write(f"[optimize] {msg}\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.tty and self.n:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
-
-
 def handle(args: argparse.Namespace) -> int:
     from wattwise.ledger.location import ledger_files
     from wattwise.optimize._deps import require_torch
@@ -138,9 +118,15 @@ def handle(args: argparse.Namespace) -> int:
         check_output_path(args.plot, what="--plot", ledger_paths=ledger_files(args.db))
     require_torch()
     from wattwise.optimize.lab import run_lab
+    from wattwise.progress import Progress, lab_expected_s
 
-    prog = _Progress()
-    try:
+    n_techniques = len(args.techniques.split(","))  # techniques_arg expanded 'all'
+    with Progress("optimize") as prog:  # a bar with an ETA on a terminal, else plain lines
+        prog.phase(
+            0.0, 1.0, f"optimisation lab: {n_techniques} techniques, "
+            f"{args.budget_s:g} s training budget",
+            expected_s=lab_expected_s(args.budget_s, n_techniques, args.size),
+        )
         result = run_lab(
             args.model,
             techniques=args.techniques,
@@ -155,8 +141,7 @@ def handle(args: argparse.Namespace) -> int:
             ledger_url=args.db,
             progress=prog,
         )
-    finally:
-        prog.done()
+        prog.finish("optimisation lab done")
     doc = result.to_dict()
     if args.json:
         jsonsafe.write(doc)
