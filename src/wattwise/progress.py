@@ -66,8 +66,10 @@ def spans(expected_s: Sequence[float | None]) -> list[tuple[float, float]]:
 
 
 def plain_text(message: str) -> str:
-    """``message`` on one line without control characters (a tab is a space)."""
-    return _CONTROL.sub("", message.replace("\t", " ").replace("\r", " ").replace("\n", " "))
+    """``message`` on one line without control characters (tabs and line breaks: spaces) and
+    without trailing blanks."""
+    text = message.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return _CONTROL.sub("", text).rstrip()
 
 
 def format_eta(eta_s: float | None) -> str:
@@ -141,7 +143,7 @@ class Progress:
         self.start, self.end = 0.0, 0.0
         self.phase_t0 = self.t0
         self.expected_s: float | None = None
-        self.message = ""
+        self.message = "starting"
         self.done = 0.0  # the fraction reached before the current phase's time-driven part
         self._lock = threading.Lock()
         self._live: Any = None
@@ -193,8 +195,9 @@ class Progress:
     ) -> None:
         """A phase covering ``[start, end)`` of the whole begins; ``expected_s``: its expected
         seconds, when known (then the bar moves with time inside it)."""
+        reached = self.fraction()  # the bar never goes back
         with self._lock:
-            self.done = max(self.done, min(max(start, 0.0), 1.0))
+            self.done = max(reached, min(max(start, 0.0), 1.0))
             self.start, self.end = self.done, max(self.done, min(end, 1.0))
             self.phase_t0 = self.clock()
             self.expected_s = expected_s
