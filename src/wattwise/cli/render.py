@@ -47,7 +47,7 @@ def printable_lines(lines: Iterable[object]) -> str:
 
 #: A number in e-notation (``1.2e+03``, ``5E-7``) not inside a word, and the unit after it.
 _E_NUMBER = re.compile(
-    r"(?<![\w.])([-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+)(?![\w.])(?:(\s?)(Wh|J|W|s|g)\b)?"
+    r"(?<![\w.+-])([-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+)(?![\w.])(?:(\s?)(Wh|J|W|s|g)\b)?"
 )
 #: A plain number string (a device parameter), to be shown with grouped digits.
 _PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
