@@ -177,3 +177,20 @@ def test_human_value_groups_long_numbers_and_keeps_short_ones() -> None:
     assert human_value("1e-06") == "0.000001"
     assert human_value("1500") == "1500" and human_value("2024") == "2024"
     assert human_value("12.535") == "12.535" and human_value("intel-rapl:0") == "intel-rapl:0"
+
+
+def test_optimize_table_has_no_e_notation_for_huge_and_tiny_values() -> None:
+    """The lab's table and texts (a real lab result, benchmarks/optimize-result.json) with its
+    values pushed to extremes: a payback of 1.23e9 tokens, 1e-9 J per token, 2.21e3 tokens/s."""
+    from wattwise.cli.optimize import render
+
+    doc = json.loads((Path(__file__).parents[2] / "benchmarks/optimize-result.json").read_text())
+    v = doc["variants"][1]
+    v.update(payback_tokens=1.23e9, j_per_token=1e-9, tokens_per_s=2.21e3,
+             optimisation_energy_j=1e9, latency_p50_ms=1e-5)  # fmt: skip
+    doc["comparisons"].append({"name": "x", "conclusion": "cost 3.09e+03 J once"})
+    table = render(doc)
+    assert_no_e_notation(table)
+    row = next(line for line in table.splitlines() if v["name"] in line)
+    assert "1,230,000,000" in row and "2,210" in row and "0.000001" in row
+    assert "cost 3,090 J once" in table

@@ -159,10 +159,14 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _f(x: Any, fmt: str) -> str:
+def _f(x: Any, width: int = 0, digits: int = 3) -> str:
+    """``x`` for people, right-aligned in ``width``: ``digits`` significant digits, grouped,
+    never e-notation (:func:`wattwise.units.format_number`); ``-`` when missing."""
+    from wattwise.units import format_number
+
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return format(x, fmt)
+        return "-".rjust(width)
+    return format_number(float(x), digits).rjust(width)
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -190,14 +194,14 @@ def render(doc: dict[str, Any]) -> str:
         )
         mark = ("*" if v["pareto"] else " ") + ("R" if v["recommended"] else " ")
         lines.append(
-            f"{mark}{v['name']:<22} {_f(v['j_per_token'] and v['j_per_token'] * 1e3, '8.3f')} "
-            f"{_f(v['j_per_token_batch'] and v['j_per_token_batch'] * 1e3, '10.3f')} "
-            f"{_f(gain, '6.2f')} "
-            f"{_f(v['cpu_s_per_token'] and v['cpu_s_per_token'] * 1e3, '10.3f')} "
-            f"{_f(v['tokens_per_s'], '7.0f')} {_f(v['latency_p50_ms'], '7.2f')} "
-            f"{_f(v['latency_p95_ms'], '7.2f')} {_f(v['perplexity'], '7.2f')} "
-            f"{v['params']:>9d} {v['size_bytes'] / 1000:>8.0f} "
-            f"{_f(v['optimisation_energy_j'], '8.1f')} {_f(v['payback_tokens'], '11.3g')} "
+            f"{mark}{v['name']:<22} {_f(v['j_per_token'] and v['j_per_token'] * 1e3, 8)} "
+            f"{_f(v['j_per_token_batch'] and v['j_per_token_batch'] * 1e3, 10)} "
+            f"{_f(gain, 6)} "
+            f"{_f(v['cpu_s_per_token'] and v['cpu_s_per_token'] * 1e3, 10)} "
+            f"{_f(v['tokens_per_s'], 7)} {_f(v['latency_p50_ms'], 7)} "
+            f"{_f(v['latency_p95_ms'], 7)} {_f(v['perplexity'], 7, 4)} "
+            f"{v['params']:>9,d} {_f(v['size_bytes'] / 1000, 8)} "
+            f"{_f(v['optimisation_energy_j'], 8)} {_f(v['payback_tokens'], 11)} "
             f"{same_text(v):>9}"
         )
     lines.append(
@@ -209,15 +213,17 @@ def render(doc: dict[str, Any]) -> str:
         rv = next(v for v in vs if v["name"] == rec)
         lines.append(
             f"recommended (perplexity within {doc['tolerance']:.0%} of {doc['baseline']}): {rec} "
-            f"— {_f(base['j_per_token'] / rv['j_per_token'], '.2f')}x less energy per token, "
+            f"— {_f(base['j_per_token'] / rv['j_per_token'])}x less energy per token, "
             f"perplexity {rv['perplexity']:.2f} vs {base['perplexity']:.2f}"
         )
+    from wattwise.cli.render import human_text  # the lab's texts: numbers for people
+
     for s in doc["skipped"]:
-        lines.append(f"skipped {s['technique']}: {s['reason']}")
+        lines.append(f"skipped {s['technique']}: {human_text(s['reason'])}")
     for c in doc["comparisons"]:
-        lines.append(f"{c['name']}: {c['conclusion']}")
+        lines.append(f"{c['name']}: {human_text(c['conclusion'])}")
     for n in doc["notes"]:
-        lines.append(f"note: {n}")
+        lines.append(f"note: {human_text(n)}")
     lines.append(f"energy source: {doc['energy_source']}")
     if doc.get("ledger"):
         lines.append(str(doc["ledger"]))
