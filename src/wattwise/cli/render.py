@@ -21,9 +21,10 @@ from wattwise.tracker.model import ComponentEnergy, RunResult
 from wattwise.units import (
     format_duration,
     format_energy,
-    format_mass_g,
     format_number,
     format_power,
+    format_value,
+    humanize_numbers,
 )
 
 #: C0 and C1 control characters, DEL, line/paragraph separators, zero-width and bidi controls.
@@ -45,49 +46,17 @@ def printable_lines(lines: Iterable[object]) -> str:
     return "\n".join(printable(line) for line in lines)
 
 
-#: A number in e-notation (``1.2e+03``, ``5E-7``) not inside a word, and the unit after it.
-_E_NUMBER = re.compile(
-    r"(?<![\w.+-])([-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+)(?![\w.])(?:(\s?)(Wh|J|W|s|g)\b)?"
-)
-#: A plain number string (a device parameter), to be shown with grouped digits.
-_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-def _human_e(m: re.Match[str]) -> str:
-    value, unit = float(m.group(1)), m.group(3)
-    if unit == "J":
-        return format_energy(value)
-    if unit == "Wh":
-        return format_energy(value * 3600.0)
-    if unit == "W":
-        return format_power(value)
-    if unit == "s":
-        return format_duration(value)
-    if unit == "g":
-        return format_mass_g(value)
-    return format_number(value, 4)
-
-
 def human_text(text: object) -> str:
-    """``text`` :func:`printable`, every e-notation number in it for people (``1.23e+03 s`` →
-    ``20.5 min``, ``5e-07 J`` → ``0.5 µJ``, ``2.21e+03`` → ``2,210``)."""
-    return printable(_E_NUMBER.sub(_human_e, str(text)))
+    """``text`` :func:`printable`, with every e-notation number in it for people
+    (:func:`wattwise.units.humanize_numbers`: ``1.23e+03 s`` → ``20.5 min``)."""
+    return printable(humanize_numbers(str(text)))
 
 
 def human_value(value: object) -> str:
-    """A parameter's value for people: a number (or a number string) with grouped digits and
-    no e-notation (``262143328850`` → ``262,143,328,850``, ``7.5e+06`` → ``7,500,000``,
-    ``1e-06`` → ``0.000001``); any other value as :func:`human_text`."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float):
-        return format_number(float(value), 6)
-    text = str(value).strip()
-    if _PLAIN_NUMBER.fullmatch(text):
-        whole_digits = len(text.lstrip("-+").split(".")[0])
-        if "e" in text.lower() or whole_digits > 4:  # 2024 or 1500 stay as they are
-            return format_number(float(text), 6)
-    return human_text(value)
+    """A parameter's value for people (:func:`wattwise.units.format_value`: ``262143328850`` →
+    ``262,143,328,850``, ``7.5e+06`` → ``7,500,000``), any other text as :func:`human_text`."""
+    shown = format_value(value)
+    return human_text(shown) if shown == str(value) else shown
 
 
 def peak_power_w(result: RunResult) -> float | None:
