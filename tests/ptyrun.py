@@ -9,17 +9,25 @@ import select
 import subprocess
 import time
 from collections.abc import Sequence
+from typing import IO
 
 
 def run_in_pty(
-    argv: Sequence[str], *, env: dict[str, str], timeout_s: float = 120.0, cwd: str | None = None
+    argv: Sequence[str],
+    *,
+    env: dict[str, str],
+    timeout_s: float = 120.0,
+    cwd: str | None = None,
+    stdout_file: IO[bytes] | None = None,
 ) -> tuple[int, str]:
     """(exit code, everything written to the terminal, decoded) of ``argv``; the process is
-    killed and the test fails if it runs past ``timeout_s``."""
+    killed and the test fails if it runs past ``timeout_s``. ``stdout_file``: stdout goes there
+    (a redirect, ``> file``) and only stderr to the terminal."""
     master, slave = pty.openpty()
     env = {**env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
+    stdout = stdout_file if stdout_file is not None else slave
     proc = subprocess.Popen(
-        list(argv), stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env, cwd=cwd
+        list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=slave, env=env, cwd=cwd
     )
     os.close(slave)
     chunks: list[bytes] = []

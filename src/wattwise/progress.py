@@ -2,8 +2,10 @@
 
 On a terminal: a bar with the elapsed time and an ETA, drawn with ``rich`` (imported lazily,
 only then; the ``progress`` extra), the phase lines kept above it. Anywhere else (CI, pipes,
-files, tests) or when ``rich`` is missing (said once): plain lines, one per phase and one per
-message, each stamped with the elapsed time, with no control characters.
+files, tests, ``TERM=dumb``) or when ``rich`` is missing (said once): plain lines, one per phase
+and one per message, each stamped with the elapsed time, with no control characters. The bar is
+only ever drawn on stderr, and only when stderr itself is a terminal: stdout (results, JSON) may
+be redirected to a file or a pipe and never receives a control character.
 
 The work is split into **phases**, each a span ``[start, end)`` of the whole (fractions 0–1:
 the audit's five steps weighted by their expected seconds) with, where it is known, an expected

@@ -4,6 +4,7 @@ lines, one per phase, through a pipe (B14). Real processes, a real pty, real led
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -90,3 +91,18 @@ def test_optimize_on_a_terminal_draws_a_bar_with_an_eta(model_cache: str) -> Non
     assert len(re.findall(r"\d+s\] optimisation lab done", out)) == 1, out
     tail = out.rsplit("\x1b[2K", 1)[-1]
     assert "ETA" not in tail and "int8-dynamic" in tail  # the table after the bar is gone
+
+
+def test_audit_json_redirected_keeps_stdout_clean_while_the_bar_is_on_the_terminal(
+    tmp_path: Path,
+) -> None:
+    """``wattwise audit --json > doc.json`` at a terminal: the bar on stderr, the file only JSON."""
+    argv = [sys.executable, "-m", "wattwise", "audit", "--json", "--out", str(tmp_path / "r.html"),
+            "--", *COMMAND]  # fmt: skip
+    with open(tmp_path / "doc.json", "wb") as f:
+        code, terminal = run_in_pty(argv, env=cli_env(), timeout_s=120, stdout_file=f)
+    assert code == 0, terminal
+    assert re.search(r"audit .*\d+%.*ETA", terminal), terminal
+    doc = json.loads((tmp_path / "doc.json").read_text())  # nothing but the document
+    assert doc["run"]["energy_j"] > 0
+    assert "output of the command" in terminal  # --json sends the command's stdout to stderr
