@@ -33,7 +33,7 @@ SCRIPT = textwrap.dedent(
     with Progress("demo") as p:
         p.phase(0.0, 0.5, "[1/2] first step", expected_s=0.8)
         time.sleep(0.6)
-        p("detail inside the first step")
+        p("detail inside the first step [/] [bold]not markup")
         with p.hold():
             sys.stderr.write("a command writing to the terminal\\n"); sys.stderr.flush()
         p.phase(0.5, 1.0, "[2/2] second step", expected_s=0.6)
@@ -131,7 +131,7 @@ def test_progress_through_a_pipe_is_plain_lines_without_control_characters() -> 
     lines = p.stderr.splitlines()
     assert [ln.split("] ", 1)[1] for ln in lines if ln.startswith("[")] == [
         "[1/2] first step",
-        "detail inside the first step",
+        "detail inside the first step [/] [bold]not markup",
         "[2/2] second step",
         "all done",
     ]
@@ -149,6 +149,7 @@ def test_progress_on_a_terminal_draws_a_bar_with_an_eta_and_removes_it() -> None
     assert out.count("s] [1/2] first step") == 1 and out.count("s] [2/2] second step") == 1
     assert out.count("a command writing to the terminal") == 1
     assert "all done" in out
+    assert "[/] [bold]not markup" in out  # shown as written, never read as rich markup
     # the bar is gone before the summary: what follows the last erase is the summary
     tail = out.rsplit("\x1b[2K", 1)[-1]
     assert "ETA" not in tail and "summary line" in tail

@@ -292,6 +292,7 @@ def _start_live(progress: Progress) -> Any:
         from rich.live import Live
         from rich.progress_bar import ProgressBar
         from rich.table import Table
+        from rich.text import Text
     except ImportError:
         if not _missing_rich_said:
             _missing_rich_said = True
@@ -305,13 +306,13 @@ def _start_live(progress: Progress) -> Any:
         def __rich__(self) -> Any:
             f = progress.fraction()
             grid = Table.grid(padding=(0, 1))
-            grid.add_row(
-                progress.title,
+            grid.add_row(  # Text, not str: a message is never read as rich markup ("[/]")
+                Text(progress.title),
                 ProgressBar(total=1.0, completed=f, width=30),
-                f"{f:4.0%}",
-                _clock(progress.elapsed_s),
-                format_eta(progress.eta_s()),
-                progress.message[:80],
+                Text(f"{f:4.0%}"),
+                Text(_clock(progress.elapsed_s)),
+                Text(format_eta(progress.eta_s())),
+                Text(progress.message[:80]),
             )
             return grid
 
