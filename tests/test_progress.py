@@ -166,3 +166,26 @@ def test_without_rich_a_terminal_gets_plain_lines_and_is_told_once() -> None:
 
 def test_plain_text_removes_control_characters() -> None:
     assert plain_text("a\tb\nc\x1b[2Kd\x07") == "a b c[2Kd"
+
+
+def test_a_closed_stderr_does_not_stop_the_work() -> None:
+    """The reader of stderr went away (a closed pipe, a terminal hung up): the lines are
+    dropped, the work goes on to its end."""
+    script = (
+        "import time\n"
+        "from wattwise.progress import Progress\n"
+        "with Progress('demo') as p:\n"
+        "    for i in range(5):\n"
+        "        time.sleep(0.1); p.phase(i / 5, (i + 1) / 5, f'[{i + 1}/5]', expected_s=0.1)\n"
+        "    p.finish('all done')\n"
+        "print('summary line')\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=cli_env(),
+    )  # fmt: skip
+    assert proc.stderr is not None
+    proc.stderr.close()  # nobody reads stderr: every write to it fails (EPIPE)
+    out, _ = proc.communicate(timeout=60)
+    assert out == b"summary line\n"
+    assert proc.returncode == 0

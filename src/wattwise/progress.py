@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol, TextIO, runtime_checkable
 
 Say = Callable[[str], None]
@@ -213,7 +213,8 @@ class Progress:
         if self._live is None:
             self._line(message)
         else:
-            self._live.refresh()
+            with suppress(OSError, ValueError):
+                self._live.refresh()
 
     def finish(self, message: str | None = None) -> None:
         """All work done: the bar at 100 %, then removed; ``message`` as a last line."""
@@ -227,7 +228,8 @@ class Progress:
         """Remove the bar (idempotent); plain lines need nothing."""
         live, self._live = self._live, None
         if live is not None:
-            live.stop()
+            with suppress(OSError, ValueError):
+                live.stop()
 
     def __enter__(self) -> Progress:
         return self
@@ -251,12 +253,17 @@ class Progress:
                 live.start()
 
     def _line(self, message: str) -> None:
+        """One stamped line; a terminal that went away (SIGHUP, a closed pipe) must not stop
+        the work being reported, so write errors are dropped."""
         line = f"[{self.elapsed_s:5.0f}s] {plain_text(message)}"
-        if self._live is not None:
-            self._live.console.print(line, markup=False, highlight=False, soft_wrap=True)
-        else:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+        try:
+            if self._live is not None:
+                self._live.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            else:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+        except (OSError, ValueError):  # ValueError: the stream was closed
+            pass
 
     def render_text(self, width: int = 30) -> str:
         """The bar as one line of text (what the terminal shows, without colour)."""
@@ -304,6 +311,12 @@ def _start_live(progress: Progress) -> Any:
 
     class _View:
         def __rich__(self) -> Any:
+            try:
+                return self.render()
+            except Exception:  # a bar that cannot be drawn never stops the work
+                return Text(progress.title)
+
+        def render(self) -> Any:
             f = progress.fraction()
             grid = Table.grid(padding=(0, 1))
             grid.add_row(  # Text, not str: a message is never read as rich markup ("[/]")
