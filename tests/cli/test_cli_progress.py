@@ -74,7 +74,7 @@ def test_optimize_through_a_pipe_prints_plain_lines_one_per_lab_step(model_cache
     assert not CONTROL.search(p.stderr), repr(p.stderr)
     assert "ETA" not in p.stderr
     lines = p.stderr.splitlines()
-    assert lines[0].endswith("optimisation lab: 1 techniques, 0 s training budget"), lines
+    assert lines[0].endswith("optimisation lab: 1 technique, 0 s training budget"), lines
     assert sum("optimising: int8-dynamic" in ln for ln in lines) == 1, lines
     assert all(re.match(r"\[ +\d+s\] ", ln) for ln in lines), lines
     assert lines[-1].endswith("optimisation lab done")

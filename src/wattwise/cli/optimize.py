@@ -123,7 +123,8 @@ def handle(args: argparse.Namespace) -> int:
     n_techniques = len(args.techniques.split(","))  # techniques_arg expanded 'all'
     with Progress("optimize") as prog:  # a bar with an ETA on a terminal, else plain lines
         prog.phase(
-            0.0, 1.0, f"optimisation lab: {n_techniques} techniques, "
+            0.0, 1.0, f"optimisation lab: {n_techniques} technique"
+            f"{'s' if n_techniques != 1 else ''}, "
             f"{args.budget_s:g} s training budget",
             expected_s=lab_expected_s(args.budget_s, n_techniques, args.size),
         )
