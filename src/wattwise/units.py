@@ -11,6 +11,7 @@ e-notation. JSON output keeps the raw numbers.
 from __future__ import annotations
 
 import math
+import re
 
 # The constants and conversions live in wattwise.core.units; re-exported here.
 from wattwise.core.units import J_PER_KWH as J_PER_KWH
@@ -95,3 +96,51 @@ def format_mass_g(mass_g: float) -> str:
     """Human-readable mass from grams: µg, mg, g, kg, t, kt."""
     steps = ((1e9, "kt"), (1e6, "t"), (1e3, "kg"), (1.0, "g"), (1e-3, "mg"), (1e-6, "µg"))
     return _scaled(mass_g, steps)
+
+
+#: A number in e-notation (``1.2e+03``, ``5E-7``) not inside a word, and a unit after it.
+_E_NUMBER = re.compile(
+    r"(?<![\w.+-])([-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+)(?![\w.])(?:(\s?)(Wh|J|W|s|g)\b)?"
+)
+#: A plain number (a device parameter's text).
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _human_e(m: re.Match[str]) -> str:
+    value, unit = float(m.group(1)), m.group(3)
+    if unit == "J":
+        return format_energy(value)
+    if unit == "Wh":
+        return format_energy(value * 3600.0)
+    if unit == "W":
+        return format_power(value)
+    if unit == "s":
+        return format_duration(value)
+    if unit == "g":
+        return format_mass_g(value)
+    return format_number(value, 4)
+
+
+def humanize_numbers(text: str) -> str:
+    """``text`` with every e-notation number in it for people, in its unit where one follows
+    (J, Wh, W, s, g): ``1.23e+03 s`` → ``20.5 min``, ``5e-07 J`` → ``0.5 µJ``, ``over 1e+06 W``
+    → ``over 1 MW``, ``2.21e+03 tokens`` → ``2,210 tokens``. Numbers inside words
+    (``model-1e5``) are left alone. For texts stored before they were written for people."""
+    return _E_NUMBER.sub(_human_e, text)
+
+
+def format_value(value: object) -> str:
+    """A parameter's value for people: a number, or a number's text, in e-notation or of more
+    than four whole digits, with grouped digits (``262143328850`` → ``262,143,328,850``,
+    ``7.5e+06`` → ``7,500,000``, ``1e-06`` → ``0.000001``); ``1500``, ``2024``, ``12.535`` and
+    any other text as they are."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return format_number(float(value), 6)
+    text = str(value).strip()
+    if _PLAIN_NUMBER.fullmatch(text):
+        whole_digits = len(text.lstrip("-+").split(".")[0])
+        if "e" in text.lower() or whole_digits > 4:
+            return format_number(float(text), 6)
+    return str(value)

@@ -11,7 +11,7 @@ from architecture.imports import SRC, cycles, imported, modules, package_graph, 
 
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core", "jsonsafe"}),
-    frozenset({"errors", "units", "validate", "argtypes", "outputs"}),
+    frozenset({"errors", "units", "validate", "argtypes", "outputs", "progress"}),
     frozenset({"data", "readers", "ledger"}),
     frozenset({"accounting", "estimate", "workloads"}),
     frozenset({"tracker"}),

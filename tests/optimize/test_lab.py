@@ -85,7 +85,7 @@ def test_lab_end_to_end_json_plot_and_ledger(
         saving = base["j_per_token"] - trained["j_per_token"]
         assert math.isclose(trained["payback_tokens"], trained["optimisation_energy_j"] / saving)
     assert any(c["name"] == "distillation" for c in doc["comparisons"])
-    assert "[optimize]" in out.err  # progress on stderr
+    assert "optimisation lab done" in out.err  # progress on stderr (wattwise.progress)
     assert svg.read_text().startswith("<svg")
 
     from wattwise.ledger import Ledger

@@ -30,6 +30,7 @@ from wattwise.errors import ConfigError, LedgerError, WattwiseError
 
 if TYPE_CHECKING:
     from wattwise.accounting import Context
+    from wattwise.progress import Reporter
 
 AUDIT_KEY = "audit"
 DOC_VERSION = 1
@@ -42,6 +43,11 @@ DEFAULT_REQUESTS_PER_DAY = 10_000.0
 DEFAULT_BUDGET_S = 30.0
 
 Say = Callable[[str], None]
+#: Expected seconds of the audit's steps, for the progress bar and its ETA only (the built-in
+#: workload took ~10 s on the reference machine, benchmarks/audit.md; the lab's comes from its
+#: budget, :func:`wattwise.progress.lab_expected_s`; a user's command: unknown).
+MEASURE_BUILTIN_EXPECTED_S = {"default": 12.0, "tiny": 3.0}
+ACCOUNT_EXPECTED_S, SCALE_EXPECTED_S, WHATIFS_EXPECTED_S, REPORT_EXPECTED_S = 1.0, 1.0, 1.0, 3.0
 
 
 @dataclass
@@ -98,8 +104,25 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
-    """Run the whole audit; see the module docstring. Raises WattwiseError for bad input."""
+def _step_spans(opts: AuditOptions, builtin: bool) -> list[tuple[float, float, float | None]]:
+    """(start, end, expected seconds) of the audit's five steps, spans weighted by expected
+    seconds (see :data:`MEASURE_BUILTIN_EXPECTED_S`)."""
+    from wattwise.progress import lab_expected_s, spans
+
+    measure = MEASURE_BUILTIN_EXPECTED_S.get(opts.size, 12.0) if builtin else None
+    whatifs = WHATIFS_EXPECTED_S
+    if builtin and opts.lab:
+        n = len([t for t in opts.techniques.split(",") if t.strip()])
+        whatifs += lab_expected_s(opts.budget_s, n, opts.size)
+    expected = [measure, ACCOUNT_EXPECTED_S, SCALE_EXPECTED_S, whatifs, REPORT_EXPECTED_S]
+    return [(a, b, e) for (a, b), e in zip(spans(expected), expected, strict=True)]
+
+
+def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOutcome:
+    """Run the whole audit; see the module docstring. Raises WattwiseError for bad input.
+
+    ``say``: a :class:`wattwise.progress.Reporter` (the CLI's progress bar: five phases with
+    known spans) or any callable taking a line (each phase and message is one call)."""
     from wattwise.accounting.runs import footprint_of
     from wattwise.audit import analysis as an
     from wattwise.audit.workload import (
@@ -118,6 +141,9 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
     if not (opts.budget_s >= 0 and math.isfinite(opts.budget_s)):
         raise ConfigError("--budget-s must be a non-negative number of seconds")
     out = check_output_path(opts.out, opts.db, pdf=opts.pdf)
+    from wattwise.progress import as_reporter
+
+    rep = as_reporter(say)
     notes: list[str] = []
     ledger = Ledger.open(opts.db, persistent=True)
     try:
@@ -134,20 +160,27 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
             name = "audit:builtin"
         else:
             name = "audit:demo" if opts.command is None else f"audit:{Path(command[0]).name}"
-        say(f"[1/5] measuring the {'built-in workload' if opts.command is None else 'command'}")
+        steps = _step_spans(opts, builtin)
+
+        def step(i: int, message: str) -> None:
+            start, end, expected_s = steps[i - 1]
+            rep.phase(start, end, f"[{i}/5] {message}", expected_s=expected_s)
+
+        step(1, f"measuring the {'built-in workload' if opts.command is None else 'command'}")
         threads = pin_threads(1) if builtin else contextlib.nullcontext()
         threads.__enter__()
-        model = load_builtin(opts.size, say) if builtin else None
+        model = load_builtin(opts.size, rep) if builtin else None
         tracker = Tracker(name, interval_s=opts.interval_s, sink=ledger, command=command)
         tracker.start()
         exit_code, status = 0, "finished"
         measured: Measured
         try:
             if builtin:
-                measured = run_builtin(tracker, model, say)
+                measured = run_builtin(tracker, model, rep)
             else:
                 assert command is not None
-                ran = run_command(tracker, command, say, quiet_stdout=opts.quiet_stdout)
+                with rep.hold():  # the command shares the terminal: no bar over its output
+                    ran = run_command(tracker, command, rep, quiet_stdout=opts.quiet_stdout)
                 exit_code, status = ran.exit_code, ran.status  # a signal: interrupted
                 measured = Measured(
                     None,
@@ -172,12 +205,12 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
             )
         from wattwise.units import format_energy
 
-        say(f"[2/5] accounting {format_energy(result.energy.total_j)} ({result.energy.label})")
+        step(2, f"accounting {format_energy(result.energy.total_j)} ({result.energy.label})")
         fp = footprint_of(result, ctx)
         ledger.set_extra(result.run_id, "context", ctx.to_dict())
         ledger.set_extra(result.run_id, "footprint", fp.to_dict())
 
-        say(f"[3/5] scaling to {opts.requests_per_day:,.0f} requests per day")
+        step(3, "scaling to your volume (per request for serving, per run for training)")
         sc = an.scale(result, fp, ctx, opts.requests_per_day, opts.workload)
         params = opts.params or (measured.model or {}).get("params")
         hardware: list[dict[str, Any]] = []
@@ -196,9 +229,9 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
                 "hardware comparison skipped: give --params (the model's parameter count) and "
                 "have the command report its requests"
             )
-        say("[4/5] what-ifs: regions, cooling, power settings")
+        step(4, "what-ifs: regions, cooling, power settings")
         regions = an.regions(result.energy.total_j, result.duration_s, ctx, result.energy.label, fp)
-        lab_doc, lab_note = _lab(opts, builtin, exit_code, say)
+        lab_doc, lab_note = _lab(opts, builtin, exit_code, rep)
         doc: dict[str, Any] = {
             "version": DOC_VERSION,
             "run_id": result.run_id,
@@ -232,7 +265,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
             "utilisation": an.utilisation(result),
             "notes": notes,
         }
-        say("[5/5] recommendations and report")
+        step(5, "recommendations and report")
         from wattwise.report.recommend import recommend
 
         doc["recommendations"] = [r.to_dict() for r in recommend(doc)]

@@ -1,15 +1,15 @@
 """``wattwise audit [options] [-- CMD ...]`` and ``wattwise report RUN_ID``.
 
-Progress goes to stderr (one line per step, with the elapsed time); the end summary points to
-the report file. Bad input (an unknown region, an unwritable ``--out``, ``--pdf`` without a
-browser) fails in one line *before* anything is measured.
+Progress goes to stderr (:mod:`wattwise.progress`: a bar with an ETA on a terminal, one line
+per step with the elapsed time elsewhere); the end summary points to the report file. Bad input
+(an unknown region, an unwritable ``--out``, ``--pdf`` without a browser) fails in one line
+*before* anything is measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -114,17 +114,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     r.set_defaults(handler=handle_report)
 
 
-class Progress:
-    """Step lines on stderr with the elapsed time: ``[  12s] [2/5] accounting ...``."""
-
-    def __init__(self) -> None:
-        self.t0 = time.monotonic()
-
-    def __call__(self, msg: str) -> None:
-        sys.stderr.write(f"[{time.monotonic() - self.t0:5.0f}s] {msg}\n")
-        sys.stderr.flush()
-
-
 def handle_audit(args: argparse.Namespace) -> int:
     from wattwise.audit.pipeline import (
         DEFAULT_TECHNIQUES,
@@ -171,17 +160,21 @@ def handle_audit(args: argparse.Namespace) -> int:
         quiet_stdout=args.json,
         workload=args.workload,
     )
-    say = Progress()
-    outcome = run_audit(opts, ctx, say)
-    pdf_line = ""
-    if args.pdf:
-        from wattwise.report.browser import print_pdf
+    from wattwise.progress import Progress
 
-        pdf = print_pdf(outcome.html_path, outcome.html_path.with_suffix(".pdf"))
-        pdf_line = f"\n  PDF:    {pdf}"
+    with Progress("audit") as progress:  # a bar with an ETA on a terminal, else plain lines
+        outcome = run_audit(opts, ctx, progress)
+        pdf_line = ""
+        if args.pdf:
+            from wattwise.report.browser import print_pdf
+
+            progress("printing the report to PDF")
+            pdf = print_pdf(outcome.html_path, outcome.html_path.with_suffix(".pdf"))
+            pdf_line = f"\n  PDF:    {pdf}"
+        progress.finish()
     if args.json:
         jsonsafe.write(outcome.doc)
-    _summary(outcome, pdf_line, time.monotonic() - say.t0)
+    _summary(outcome, pdf_line, progress.elapsed_s)
     return outcome.exit_code
 
 

@@ -53,23 +53,34 @@ def handle(args: argparse.Namespace) -> int:
         }
         jsonsafe.write(doc)
         return 0
+    sys.stdout.write("\n".join(human_lines(probes, chosen, notes, ledger)) + "\n")
+    return 0
+
+
+def human_lines(probes: list[Any], chosen: list[str], notes: list[str], ledger: str) -> list[str]:
+    """The findings for people: numbers with grouped digits and SI prefixes, never e-notation
+    (``--json`` keeps the values as the readers give them); control characters escaped."""
+    from wattwise.cli.render import human_text, human_value, printable
+
     out = ["wattwise doctor"]
     for p in probes:
         mark = "yes" if p.available else "no "
-        out.append(f"  [{mark}] {p.reader:<13} {p.reason}")
+        out.append(f"  [{mark}] {p.reader:<13} {human_text(p.reason)}")
         for d in p.devices:
-            out.append(f"          {d.device_id}: {d.name} ({d.kind}, {d.provenance.value})")
+            out.append(
+                f"          {printable(d.device_id)}: {printable(d.name)} "
+                f"({d.kind}, {d.provenance.value})"
+            )
             for k, v in d.params.items():
-                out.append(f"              {k}: {v}")
+                out.append(f"              {k}: {human_value(v)}")
         shown = {(k, v) for d in p.devices for k, v in d.params.items()}
         for k, v in p.details.items():
             if (k, v) not in shown:
-                out.append(f"          {k}: {v}")
+                out.append(f"          {k}: {human_value(v)}")
     out.append(f"  readers a run would use: {', '.join(chosen) or 'none'}")
-    out.extend(f"  note: {n}" for n in notes)
-    out.append(f"  ledger: {ledger}")
-    sys.stdout.write("\n".join(out) + "\n")
-    return 0
+    out.extend(f"  note: {human_text(n)}" for n in notes)
+    out.append(f"  ledger: {human_text(ledger)}")
+    return out
 
 
 def _ledger_status(url: str | None) -> str:

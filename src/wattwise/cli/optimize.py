@@ -1,5 +1,6 @@
 """``wattwise optimize``: the optimisation lab on the command line (table, Pareto frontier,
-recommendation, JSON, SVG plot). Progress goes to stderr, results to stdout."""
+recommendation, JSON, SVG plot). Progress goes to stderr (:mod:`wattwise.progress`: a bar with
+an ETA from the training budget on a terminal, plain lines elsewhere), results to stdout."""
 
 from __future__ import annotations
 
@@ -106,27 +107,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=handle)
 
 
-class _Progress:
-    """One updating line on a terminal, plain lines otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.n = 0
-
-    def __call__(self, msg: str) -> None:
-        self.n += 1
-        if self.tty:
-            sys.stderr.write(f"\r\x1b[2K[{self.n:3d}] {msg[:110]}")
-        else:
-            sys.stderr.write(f"[optimize] {msg}\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.tty and self.n:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
-
-
 def handle(args: argparse.Namespace) -> int:
     from wattwise.ledger.location import ledger_files
     from wattwise.optimize._deps import require_torch
@@ -138,9 +118,16 @@ def handle(args: argparse.Namespace) -> int:
         check_output_path(args.plot, what="--plot", ledger_paths=ledger_files(args.db))
     require_torch()
     from wattwise.optimize.lab import run_lab
+    from wattwise.progress import Progress, lab_expected_s
 
-    prog = _Progress()
-    try:
+    n_techniques = len(args.techniques.split(","))  # techniques_arg expanded 'all'
+    with Progress("optimize") as prog:  # a bar with an ETA on a terminal, else plain lines
+        prog.phase(
+            0.0, 1.0, f"optimisation lab: {n_techniques} technique"
+            f"{'s' if n_techniques != 1 else ''}, "
+            f"{args.budget_s:g} s training budget",
+            expected_s=lab_expected_s(args.budget_s, n_techniques, args.size),
+        )
         result = run_lab(
             args.model,
             techniques=args.techniques,
@@ -155,8 +142,7 @@ def handle(args: argparse.Namespace) -> int:
             ledger_url=args.db,
             progress=prog,
         )
-    finally:
-        prog.done()
+        prog.finish("optimisation lab done")
     doc = result.to_dict()
     if args.json:
         jsonsafe.write(doc)
@@ -174,10 +160,14 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _f(x: Any, fmt: str) -> str:
+def _f(x: Any, width: int = 0, digits: int = 3) -> str:
+    """``x`` for people, right-aligned in ``width``: ``digits`` significant digits, grouped,
+    never e-notation (:func:`wattwise.units.format_number`); ``-`` when missing."""
+    from wattwise.units import format_number
+
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return format(x, fmt)
+        return "-".rjust(width)
+    return format_number(float(x), digits).rjust(width)
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -205,14 +195,14 @@ def render(doc: dict[str, Any]) -> str:
         )
         mark = ("*" if v["pareto"] else " ") + ("R" if v["recommended"] else " ")
         lines.append(
-            f"{mark}{v['name']:<22} {_f(v['j_per_token'] and v['j_per_token'] * 1e3, '8.3f')} "
-            f"{_f(v['j_per_token_batch'] and v['j_per_token_batch'] * 1e3, '10.3f')} "
-            f"{_f(gain, '6.2f')} "
-            f"{_f(v['cpu_s_per_token'] and v['cpu_s_per_token'] * 1e3, '10.3f')} "
-            f"{_f(v['tokens_per_s'], '7.0f')} {_f(v['latency_p50_ms'], '7.2f')} "
-            f"{_f(v['latency_p95_ms'], '7.2f')} {_f(v['perplexity'], '7.2f')} "
-            f"{v['params']:>9d} {v['size_bytes'] / 1000:>8.0f} "
-            f"{_f(v['optimisation_energy_j'], '8.1f')} {_f(v['payback_tokens'], '11.3g')} "
+            f"{mark}{v['name']:<22} {_f(v['j_per_token'] and v['j_per_token'] * 1e3, 8)} "
+            f"{_f(v['j_per_token_batch'] and v['j_per_token_batch'] * 1e3, 10)} "
+            f"{_f(gain, 6)} "
+            f"{_f(v['cpu_s_per_token'] and v['cpu_s_per_token'] * 1e3, 10)} "
+            f"{_f(v['tokens_per_s'], 7)} {_f(v['latency_p50_ms'], 7)} "
+            f"{_f(v['latency_p95_ms'], 7)} {_f(v['perplexity'], 7, 4)} "
+            f"{v['params']:>9,d} {_f(v['size_bytes'] / 1000, 8)} "
+            f"{_f(v['optimisation_energy_j'], 8)} {_f(v['payback_tokens'], 11)} "
             f"{same_text(v):>9}"
         )
     lines.append(
@@ -224,15 +214,17 @@ def render(doc: dict[str, Any]) -> str:
         rv = next(v for v in vs if v["name"] == rec)
         lines.append(
             f"recommended (perplexity within {doc['tolerance']:.0%} of {doc['baseline']}): {rec} "
-            f"— {_f(base['j_per_token'] / rv['j_per_token'], '.2f')}x less energy per token, "
+            f"— {_f(base['j_per_token'] / rv['j_per_token'])}x less energy per token, "
             f"perplexity {rv['perplexity']:.2f} vs {base['perplexity']:.2f}"
         )
+    from wattwise.cli.render import human_text  # the lab's texts: numbers for people
+
     for s in doc["skipped"]:
-        lines.append(f"skipped {s['technique']}: {s['reason']}")
+        lines.append(f"skipped {s['technique']}: {human_text(s['reason'])}")
     for c in doc["comparisons"]:
-        lines.append(f"{c['name']}: {c['conclusion']}")
+        lines.append(f"{c['name']}: {human_text(c['conclusion'])}")
     for n in doc["notes"]:
-        lines.append(f"note: {n}")
+        lines.append(f"note: {human_text(n)}")
     lines.append(f"energy source: {doc['energy_source']}")
     if doc.get("ledger"):
         lines.append(str(doc["ledger"]))

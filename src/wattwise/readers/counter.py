@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wattwise.units import format_duration, format_power
 from wattwise.validate import clean_number
 
 #: Seconds added to the elapsed time when judging a delta: counters advance in steps (NVML's
@@ -88,7 +89,7 @@ def stated_cap(kind: str, stated_w: float | None, margin: float, what: str) -> P
     """``margin`` x the maximum the device states (``what`` names it), else the default cap."""
     if stated_w is None or not stated_w > 0 or stated_w == float("inf"):
         return default_cap(kind)
-    return PowerCap(stated_w * margin, f"{margin:g} x {what} ({stated_w:g} W)")
+    return PowerCap(stated_w * margin, f"{margin:g} x {what} ({format_power(stated_w)})")
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,10 @@ class CounterSanity:
     def _glitch_reason(self, value: float, t_s: float) -> str:
         assert self._last_raw is not None
         dt_s = t_s - self._last_t_s
-        last = f"{self._last_raw:.0f}"
+        last, raw = f"{round(self._last_raw):,}", f"{round(value):,}"  # raw counts, grouped
         if value < self._last_raw and self.max_range <= 0:
             return (
-                f"{self.what} went back from {last} to {value:.0f} {dt_s:.3g} s later "
+                f"{self.what} went back from {last} to {raw} {format_duration(dt_s)} later "
                 "(a counter that does not wrap: a reset or a glitch); left out until it is "
                 "consistent again"
             )
@@ -187,9 +188,10 @@ class CounterSanity:
         power_w = delta * self.unit_j / (max(dt_s, 0.0) + SLACK_S)
         wrap = " (counted as a wrap at max_range)" if value < self._last_raw else ""
         return (
-            f"counter glitch: {self.what} read {value:.0f} after {last} {dt_s:.3g} s earlier"
-            f"{wrap}, which would mean at least {power_w:.3g} W, above the "
-            f"{self.cap.max_power_w:g} W plausible for this device ({self.cap.source}); "
+            f"counter glitch: {self.what} read {raw} after {last} {format_duration(dt_s)} "
+            f"earlier{wrap}, which would mean at least {format_power(power_w)}, above the "
+            f"{format_power(self.cap.max_power_w)} plausible for this device "
+            f"({self.cap.source}); "
             "left out until it is consistent again"
         )
 
@@ -208,7 +210,7 @@ def check_power_w(
     power_w = cleaned.value * scale_w
     if power_w > cap.max_power_w:
         return None, (
-            f"{what}: {power_w:.6g} W is above the {cap.max_power_w:g} W plausible for this "
-            f"device ({cap.source}); treated as a glitch"
+            f"{what}: {format_power(power_w)} is above the {format_power(cap.max_power_w)} "
+            f"plausible for this device ({cap.source}); treated as a glitch"
         )
     return power_w, ""

@@ -21,6 +21,7 @@ from wattwise.readers.base import DeviceInfo, Provenance, Reader
 from wattwise.tracker.integrate import DeviceTrack
 from wattwise.tracker.model import ComponentEnergy, Gap, Sample
 from wattwise.tracker.notes import NoteLog
+from wattwise.units import format_duration, format_energy, format_number, format_power
 from wattwise.validate import Cleaned, clean_number
 
 #: Largest power (W) one device may report: far above any accelerator or whole server (a GB200
@@ -32,6 +33,12 @@ MAX_ENERGY_J = 1e15
 BACKWARDS_TOLERANCE_J = 1e-6
 #: Most gaps (and lost intervals) kept per device; beyond it the oldest two are merged.
 MAX_GAPS_PER_DEVICE = 1000
+
+
+def _j6(energy_j: float) -> str:
+    """A raw counter value in joules for a note: six significant digits, grouped, so that two
+    close readings stay distinguishable (``123,456,789 J``), never e-notation."""
+    return f"{format_number(energy_j, 6)} J"
 
 
 @dataclass
@@ -233,12 +240,12 @@ class DeviceBook:
             return True
         tol = BACKWARDS_TOLERANCE_J + 1e-12 * abs(last)
         if energy_j < last - tol:
-            reason = f"counter went backwards (from {last:.6g} J to {energy_j:.6g} J)"
+            reason = f"counter went backwards (from {_j6(last)} to {_j6(energy_j)})"
             kind = "backwards"
         elif not _plausible(last_t, last, t, energy_j):
             reason = (
-                f"counter jumped by {energy_j - last:.6g} J in {t - last_t:.3g} s "
-                f"(over {MAX_POWER_W:.0e} W: a glitch)"
+                f"counter jumped by {format_energy(energy_j - last)} in "
+                f"{format_duration(t - last_t)} (over {format_power(MAX_POWER_W)}: a glitch)"
             )
             kind = "jump"
         else:
@@ -253,7 +260,7 @@ class DeviceBook:
         lost_s = track.rebase(t, energy_j)
         if start is None or lost_s <= 0:
             return
-        reason = f"{why}: the energy of these {lost_s:.3g} s is unknown (estimated)"
+        reason = f"{why}: the energy of these {format_duration(lost_s)} is unknown (estimated)"
         self.notes.once(
             f"rebased:{dev}",
             f"{dev}: {reason}",
@@ -353,7 +360,7 @@ class DeviceBook:
             e_a = a.energy_j.get(dev_id, 0.0)
             e_b = b.energy_j.get(dev_id, e_a)
             missing_s = self.missing_s(dev_id, a, b)
-            note = f"{missing_s:.3g} s without a reading" if missing_s > 0 else ""
+            note = f"{format_duration(missing_s)} without a reading" if missing_s > 0 else ""
             out.append(
                 ComponentEnergy(
                     device_id=dev_id,
@@ -378,7 +385,8 @@ class DeviceBook:
                         provenance=Provenance.ESTIMATED,
                         source="wattwise:mean power of the device while it was read well",
                         params={"mean_power_w": f"{mean_w:.6g}", "missing_s": f"{missing_s:.6g}"},
-                        note=f"estimated for {missing_s:.3g} s the device could not be read",
+                        note=f"estimated for the {format_duration(missing_s)} the device "
+                        "could not be read",
                     )
                 )
         return tuple(out)
@@ -403,8 +411,8 @@ class DeviceBook:
                 if cpu_s is not None:
                     extra[d.device_id]["process_tree_cpu_s"] = f"{cpu_s:.6g}"
                 self.notes.add(
-                    f"{d.device_id}: {energy_j:.3g} J of the machine's estimate is attributable "
-                    "to the tracked process tree (its share of busy CPU time)"
+                    f"{d.device_id}: {format_energy(energy_j)} of the machine's estimate is "
+                    "attributable to the tracked process tree (its share of busy CPU time)"
                 )
         if not extra:
             return components
