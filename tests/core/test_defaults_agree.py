@@ -16,7 +16,7 @@ from wattwise.audit import analysis
 from wattwise.cli.estimate import register
 from wattwise.core.defaults import DEFAULT_LIFETIME_YEARS, LIFETIME_YEARS
 from wattwise.core.units import DAYS_PER_YEAR, HOURS_PER_YEAR, SECONDS_PER_YEAR
-from wattwise.data.lookup import industry_pue, price_for
+from wattwise.data.lookup import industry_pue
 from wattwise.data.tables import world_average
 from wattwise.estimate import estimate_inference, estimate_training
 from wattwise.estimate.hardware import get_hardware
@@ -45,21 +45,22 @@ def test_default_site_factors_are_the_tables_figures() -> None:
     ctx = default_context()
     assert ctx.intensity_location_g_per_kwh.value == world_average().intensity_g_per_kwh
     assert ctx.pue.value == industry_pue().pue
-    us = price_for("US", "commercial")
-    assert us is not None and ctx.price_per_kwh.value == us.price_per_kwh
-    assert ctx.currency == us.currency == "USD"
+    # no place, no price: unknown (never the US average), as for a footprint with no place
+    assert ctx.price_per_kwh is None and ctx.currency is None
+    assert account(3.6e6, "measured", 3600.0, Context()).cost is None
     assert "grid_world.csv" in ctx.intensity_location_g_per_kwh.source
-    assert "pue.csv" in ctx.pue.source and "prices_us_eia.csv" in ctx.price_per_kwh.source
+    assert "pue.csv" in ctx.pue.source
 
 
 def test_api_and_cli_site_defaults_agree(clean_site: None) -> None:
     api = default_context()
     for cli in (context_from_accounting(Context()), resolve_estimate_context({}, {}, ())):
-        for name in ("pue", "intensity_location_g_per_kwh", "price_per_kwh", "market"):
+        for name in ("pue", "intensity_location_g_per_kwh", "market"):
             a, c = getattr(api, name), getattr(cli, name)
             assert (c.value, c.band) == (a.value, a.band), name
             assert a.provenance == c.provenance == "assumed", name
-        assert cli.currency == api.currency
+        assert cli.price_per_kwh is api.price_per_kwh is None
+        assert cli.currency is api.currency is None
 
 
 def test_accounting_default_world_intensity_and_pue_match_the_estimator() -> None:
@@ -76,10 +77,11 @@ def test_api_and_cli_training_estimates_agree(
     cli = _cli_json(["estimate", "train", "--hardware", "H100", "--params", "7B",
                      "--tokens", "1T", "--chips", "64"], capsys)  # fmt: skip
     for key in ("it_energy_kwh", "facility_energy_kwh", "co2e_location_kg", "co2e_market_kg",
-                "cost", "embodied_co2e_kg"):  # fmt: skip
+                "embodied_co2e_kg"):  # fmt: skip
         for end in ("value", "low", "high"):
             assert cli[key][end] == pytest.approx(api[key][end], rel=1e-9), (key, end)
-    assert cli["cost"]["currency"] == api["cost"]["currency"]
+    unknown = {"value": None, "low": None, "high": None, "currency": None}
+    assert cli["cost"] == api["cost"] == unknown  # no place: no price, in both
 
 
 def test_api_and_cli_serving_estimates_agree(
@@ -91,8 +93,10 @@ def test_api_and_cli_serving_estimates_agree(
                      "--input-tokens", "500", "--output-tokens", "300",
                      "--requests-per-day", "1000000"], capsys)  # fmt: skip
     for period in ("daily", "yearly"):
-        for key in ("energy_kwh", "co2e_location_kg", "cost"):
+        for key in ("energy_kwh", "co2e_location_kg"):
             assert cli[period][key]["value"] == pytest.approx(api[period][key]["value"], rel=1e-9)
+        assert cli[period]["cost"] == api[period]["cost"]
+        assert cli[period]["cost"]["value"] is None and cli[period]["cost"]["currency"] is None
 
 
 def test_one_embodied_lifetime_for_estimates_and_footprints() -> None:

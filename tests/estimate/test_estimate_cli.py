@@ -43,7 +43,8 @@ def test_quantity_accepts_si_suffixes() -> None:
 
 def test_train_json_has_every_key_as_a_band(capsys: pytest.CaptureFixture[str]) -> None:
     d = _json(["estimate", "train", "--hardware", "A100", "--params", "7B", "--tokens", "1T",
-               "--chips", "256", "--pue", "1.1", "--grid-intensity", "385"], capsys)  # fmt: skip
+               "--chips", "256", "--pue", "1.1", "--grid-intensity", "385",
+               "--price", "0.12"], capsys)  # fmt: skip
     for key in ("chip_hours", "wall_clock_days", "it_energy_kwh", "facility_energy_kwh",
                 "co2e_location_kg", "co2e_market_kg", "cost", "embodied_co2e_kg"):  # fmt: skip
         assert d[key]["low"] <= d[key]["value"] <= d[key]["high"]

@@ -72,7 +72,7 @@ def test_human_output_uses_si_prefixes_and_grouped_digits(
 
 
 def test_every_money_figure_carries_its_currency(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (TRAIN, [*INFER, "--price", "0.2", "--currency", "EUR"]):
+    for argv in ([*TRAIN, "--country", "US"], [*INFER, "--price", "0.2", "--currency", "EUR"]):
         out = _run(argv, capsys)
         costs = [line for line in out.splitlines() if re.match(r"\s+(\w+ )?cost\b", line)]
         assert costs

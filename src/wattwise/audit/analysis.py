@@ -181,14 +181,13 @@ def hardware_rows(
 
     The site factors are the resolver's for ``ctx`` (:func:`wattwise.estimate.site.
     context_from_accounting`), with their provenance; each row's cost carries its ``currency``
-    and is None when no price is known for the place (never the estimator's fallback price)."""
-    from wattwise.accounting.site import resolve_site
+    and is None (currency ``""``) when no price is known for the place — never another place's
+    price; the report shows it as ``unknown — give --price``."""
     from wattwise.errors import WattwiseError
     from wattwise.estimate import estimate_inference, get_hardware
     from wattwise.estimate.site import context_from_accounting
 
     ectx = context_from_accounting(ctx)
-    priced = resolve_site(ctx).price_per_kwh is not None
     rows = []
     for name in HARDWARE:
         try:
@@ -221,8 +220,8 @@ def hardware_rows(
                 "year_facility_kwh_low": y["energy_kwh"].low,
                 "year_facility_kwh_high": y["energy_kwh"].high,
                 "year_co2e_kg": y["co2e_location_kg"].value,
-                "year_cost": y["cost"].value if priced else None,
-                "currency": ectx.currency if priced else "",
+                "year_cost": cost.value if (cost := y.get("cost")) is not None else None,
+                "currency": ectx.currency if cost is not None and ectx.currency else "",
                 "provenance": "estimated",
             }
         )

@@ -1,7 +1,8 @@
 """Human output of ``wattwise estimate``: every number for people, never e-notation.
 
 Energies with SI prefixes (``1.09 MWh``, ``53.2 mWh``), masses from grams (``3.2 kg``,
-``16.1 t``), money with its currency, rates and counts with grouped digits (``2,210
+``16.1 t``), money with its currency (``unknown — give --price`` when no price is known for the
+place, as in every output that shows a cost), rates and counts with grouped digits (``2,210
 tokens/s``, ``93,480 chip-hours``), FLOPs with SI prefixes up to yotta (``42 ZFLOP``) and token
 counts as the flags take them (``1.4T tokens``). The JSON output (``--json``) keeps the raw
 numbers; this module only reads an estimate's ``to_dict()``.
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from wattwise.accounting.money import UNKNOWN_PRICE, format_money
 from wattwise.units import format_duration, format_mass_g, format_number, format_si
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,7 +75,7 @@ def _formatter(key: str, currency: str | None) -> Callable[[float], str]:
     if key.endswith("_kg"):
         return _mass_kg
     if key == "cost":
-        return lambda v: f"{format_number(v)} {currency or 'unknown currency'}"
+        return lambda v: format_money(v, currency)
     return format_number
 
 
@@ -107,19 +109,26 @@ def format_assumption_value(value: object, unit: str) -> str:
     return f"{format_number(x)} {unit}".rstrip()
 
 
+def _band_text(key: str, band: dict[str, Any], currency: str | None) -> str:
+    """One band for people; a cost with no price (null value or currency): UNKNOWN_PRICE."""
+    if key == "cost" and (band.get("value") is None or not currency):
+        return UNKNOWN_PRICE
+    return format_band(band, _formatter(key, currency))
+
+
 def _band_rows(key: str, val: dict[str, Any], currency: str | None) -> list[tuple[str, str]]:
     """(label, text) of one top-level entry: a band, or a mapping of bands (boundaries,
     periods)."""
     if {"value", "low", "high"} <= set(val):
-        return [(key, format_band(val, _formatter(key, val.get("currency", currency))))]
+        return [(key, _band_text(key, val, val.get("currency", currency)))]
     rows = []
     for name, band in val.items():
         if not (isinstance(band, dict) and {"value", "low", "high"} <= set(band)):
             continue
         per_boundary = key.startswith("wh_per")
         label = f"{key} [{name}]" if per_boundary else f"{key} {name}"
-        fmt = _formatter(key if per_boundary else name, band.get("currency", currency))
-        rows.append((label, format_band(band, fmt)))
+        rows.append((label, _band_text(key if per_boundary else name, band,
+                                       band.get("currency", currency))))  # fmt: skip
     return rows
 
 

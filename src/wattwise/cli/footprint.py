@@ -47,10 +47,13 @@ def add_context_options(p: argparse.ArgumentParser) -> None:
 
 
 def context_flags(args: argparse.Namespace) -> dict[str, object]:
-    """The context flags given on the command line (None for those not given)."""
+    """The context flags given on the command line (None for those not given), keyed by the
+    flag the user typed (``supplier-factor``, ``price``), so a given value's source reads
+    ``given by you (--supplier-factor)`` — as :meth:`wattwise.estimate.inputs.SiteInputs.given`.
+    """
     from wattwise.accounting.context import SETTINGS
 
-    return {s.field: getattr(args, f"ctx_{s.field}", None) for s in SETTINGS}
+    return {s.flag.lstrip("-"): getattr(args, f"ctx_{s.field}", None) for s in SETTINGS}
 
 
 def context_from_args(args: argparse.Namespace, stored: Mapping[str, Any] | None = None) -> Context:
@@ -63,11 +66,12 @@ def context_from_args(args: argparse.Namespace, stored: Mapping[str, Any] | None
 
     flags = context_flags(args)
     if stored:
-        group_of = {s.field: s.group for s in SETTINGS}
+        group_of = {s.flag.lstrip("-"): s.group for s in SETTINGS}
         given_groups = {group_of[k] for k, v in flags.items() if v is not None}
-        for k, v in stored.items():
-            if k in group_of and group_of[k] not in given_groups and flags.get(k) is None:
-                flags[k] = v
+        for s in SETTINGS:  # ``stored`` is keyed by field (``supplier_factor_g_per_kwh``)
+            flag = s.flag.lstrip("-")
+            if s.field in stored and s.group not in given_groups and flags.get(flag) is None:
+                flags[flag] = stored[s.field]
         return resolve_context(flags, {}, ())
     ctx = resolve_context(flags, os.environ, default_config_paths(Path.cwd()))
     if getattr(args, "detect_cloud", False) and not ctx.has_location:

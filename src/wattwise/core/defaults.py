@@ -40,10 +40,8 @@ DEFAULT_BOUNDARY = "card"
 
 #: Key of the grid row used when no location is known (``grid_world.csv``), location-based.
 WORLD_GRID_KEY = "WORLD"
-#: Price row used by an *estimate* when nothing names a place (``prices_us_eia.csv``): the US
-#: commercial average, in USD. An accounted footprint with no location has no price instead.
-FALLBACK_PRICE_KEY = "US"
-FALLBACK_PRICE_SECTOR = "commercial"
+#: No price row is a default: a place without a price (or no place) has no price, in a
+#: footprint and an estimate alike ("unknown — give --price").
 #: ``pue.csv`` row whose value is the low bound of an assumed PUE (hyperscale fleets ~1.1); the
 #: value and high bound are the latest industry average's (Uptime Institute).
 ASSUMED_PUE_LOW_KEY = "free-air"

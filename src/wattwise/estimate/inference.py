@@ -42,7 +42,13 @@ from wattwise.estimate.hardware import Accelerator, get_hardware
 from wattwise.estimate.inputs import ServingInputs, TrainingInputs
 from wattwise.estimate.power import ChipPower, chip_power
 from wattwise.estimate.training import TrainingEstimate, training_estimate
-from wattwise.estimate.types import Assumption, Band, EstimateContext, default_context
+from wattwise.estimate.types import (
+    Assumption,
+    Band,
+    EstimateContext,
+    cost_to_dict,
+    default_context,
+)
 
 BOUNDARIES: tuple[str, ...] = ("accelerators", "node", "facility")
 BYTES_PER_PARAM: dict[str, float] = {
@@ -68,7 +74,8 @@ class InferenceEstimate:
 
     ``wh_per_request`` and ``wh_per_1k_output_tokens`` map each boundary (``accelerators``,
     ``node``, ``facility``) to a band. ``daily`` and ``yearly`` hold ``energy_kwh`` (facility),
-    ``co2e_location_kg``, ``co2e_market_kg`` and ``cost``. ``breakeven_days`` is the number of
+    ``co2e_location_kg``, ``co2e_market_kg`` and ``cost`` in ``currency`` (no ``cost`` and a
+    None ``currency`` when no price is known for the place). ``breakeven_days`` is the number of
     days of serving whose cumulative facility energy equals the training's (None without one).
     """
 
@@ -84,7 +91,7 @@ class InferenceEstimate:
     decode_tokens_per_s: Band  # per replica, whole batch
     daily: dict[str, Band]
     yearly: dict[str, Band]
-    currency: str
+    currency: str | None
     breakeven_days: Band | None
     assumptions: tuple[Assumption, ...]
 
@@ -92,8 +99,8 @@ class InferenceEstimate:
         """JSON-ready dict with the keys of the CLI's ``--json`` output."""
 
         def period(p: dict[str, Band]) -> dict[str, Any]:
-            out: dict[str, Any] = {k: v.to_dict() for k, v in p.items()}
-            out["cost"]["currency"] = self.currency
+            out: dict[str, Any] = {k: v.to_dict() for k, v in p.items() if k != "cost"}
+            out["cost"] = cost_to_dict(p.get("cost"), self.currency)
             return out
 
         return {
@@ -326,13 +333,17 @@ def _idle_kwh_per_day(
 
 
 def _period(facility_kwh: Band, ctx: EstimateContext) -> dict[str, Band]:
-    """Facility energy, location/market carbon (kg) and cost of a period's energy."""
-    return {
+    """Facility energy, location/market carbon (kg) and cost of a period's energy (no
+    ``cost`` key when no price is known for the place: read it with ``.get("cost")``)."""
+    out = {
         "energy_kwh": facility_kwh,
         "co2e_location_kg": facility_kwh.mul(ctx.intensity_location_g_per_kwh.band).scale(1e-3),
         "co2e_market_kg": facility_kwh.mul(ctx.market.band).scale(1e-3),
-        "cost": facility_kwh.mul(ctx.price_per_kwh.band),
     }
+    cost = ctx.cost_of(facility_kwh)
+    if cost is not None:
+        out["cost"] = cost
+    return out
 
 
 def _training_kwh(

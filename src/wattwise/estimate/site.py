@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wattwise.accounting.money import UNKNOWN_PRICE
 from wattwise.core.provenance import Provenance
-from wattwise.estimate.types import DEFAULT_PRICE, EstimateContext, Factor
+from wattwise.estimate.types import EstimateContext, Factor
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting.context import Context
@@ -24,24 +25,23 @@ def context_from_accounting(ctx: Context) -> EstimateContext:
     """The site factors the accounting module resolves for ``ctx``, as an EstimateContext.
 
     Each factor keeps the resolver's band, provenance and source (a value the user gave reads
-    ``given by you (--pue)``). With no price known for the place, the estimator's fallback
-    price (:data:`~wattwise.estimate.types.DEFAULT_PRICE`) is used and a note says so.
+    ``given by you (--price)``). With no price known for the place (none given, none shipped
+    for it) the price and currency are None: every cost of the estimate is unknown ("unknown —
+    give --price"), never another place's price.
     """
     from wattwise.accounting.site import resolve_site
 
     site = resolve_site(ctx)
+    priced = site.price_per_kwh is not None and site.currency is not None
     notes: list[str] = []
-    if site.price_per_kwh is not None and site.currency is not None:
-        price, currency = _said(site.price_per_kwh), site.currency
-    else:
-        price, currency = DEFAULT_PRICE, "USD"
-        notes.append(f"no electricity price known for {site.location}: {DEFAULT_PRICE.source}")
+    if not priced:
+        notes.append(f"no electricity price known for {site.location}: {UNKNOWN_PRICE}")
     out = EstimateContext(
         pue=_said(site.pue),
         intensity_location_g_per_kwh=_said(site.intensity_location_g_per_kwh),
         intensity_market_g_per_kwh=_said(site.intensity_market_g_per_kwh),
-        price_per_kwh=price,
-        currency=currency,
+        price_per_kwh=_said(site.price_per_kwh) if site.price_per_kwh and priced else None,
+        currency=site.currency if priced else None,
         label=site.location,
         notes=tuple(notes),
     )

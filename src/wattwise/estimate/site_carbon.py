@@ -1,9 +1,10 @@
 """Site factors applied to an estimated IT energy: facility energy, carbon, cost; embodied carbon.
 
 ``facility = IT x PUE``; ``co2e = facility x gCO2e/kWh`` (location- and market-based, kg);
-``cost = facility x price`` (in the context's currency); embodied carbon amortises a chip's
-embodied kgCO2e over its lifetime (:data:`wattwise.core.defaults.LIFETIME_YEARS`, the same as
-the accounting module's) by the chip-hours used. All values are :class:`Band` s.
+``cost = facility x price`` (in the context's currency; None when no price is known);
+embodied carbon amortises a chip's embodied kgCO2e over its lifetime
+(:data:`wattwise.core.defaults.LIFETIME_YEARS`, the same as the accounting module's) by the
+chip-hours used. All values are :class:`Band` s.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from wattwise.estimate.hardware import Accelerator
 from wattwise.estimate.types import Assumption, Band, EstimateContext
 
 
-def money_and_carbon(it_kwh: Band, ctx: EstimateContext) -> dict[str, Band]:
-    """Facility energy, location/market carbon (kg) and electricity cost from IT energy."""
+def money_and_carbon(it_kwh: Band, ctx: EstimateContext) -> tuple[dict[str, Band], Band | None]:
+    """Facility energy and location/market carbon (kg) from IT energy, and the electricity
+    cost in ``ctx.currency`` (None when no price is known for the place)."""
     facility = it_kwh.mul(ctx.pue.band)
-    return {
+    energy = {
         "facility": facility,
         "loc": facility.mul(ctx.intensity_location_g_per_kwh.band).scale(1e-3),
         "mkt": facility.mul(ctx.market.band).scale(1e-3),
-        "cost": facility.mul(ctx.price_per_kwh.band),
     }
+    return energy, ctx.cost_of(facility)
 
 
 def embodied_of_chip_hours(acc: Accelerator, chip_hours: Band) -> tuple[Band, Assumption]:

@@ -40,7 +40,13 @@ from wattwise.estimate.inputs import (
 )
 from wattwise.estimate.power import chip_power
 from wattwise.estimate.site_carbon import embodied_of_chip_hours, money_and_carbon
-from wattwise.estimate.types import Assumption, Band, EstimateContext, default_context
+from wattwise.estimate.types import (
+    Assumption,
+    Band,
+    EstimateContext,
+    cost_to_dict,
+    default_context,
+)
 
 #: FLOPs per active parameter per token by method (see the module docstring).
 FLOPS_PER_PARAM_TOKEN: dict[str, float] = {"train": 6.0, "full": 6.0, "lora": 4.0, "qlora": 4.0}
@@ -54,7 +60,8 @@ class TrainingEstimate:
     """A training or fine-tuning estimate. Every quantity is a :class:`Band`.
 
     Units: ``flops`` in FLOP, ``chip_hours`` in accelerator-hours, ``wall_clock_days`` in days,
-    energies in kWh, carbon in kgCO2e, ``cost`` in ``currency``.
+    energies in kWh, carbon in kgCO2e, ``cost`` in ``currency`` (both None when no electricity
+    price is known for the place: "unknown — give --price").
     """
 
     kind: str
@@ -67,8 +74,8 @@ class TrainingEstimate:
     facility_energy_kwh: Band
     co2e_location_kg: Band
     co2e_market_kg: Band
-    cost: Band
-    currency: str
+    cost: Band | None
+    currency: str | None
     embodied_co2e_kg: Band
     assumptions: tuple[Assumption, ...]
     #: Fine-tuning only: the same model trained from scratch, and the fraction transfer saves.
@@ -89,7 +96,7 @@ class TrainingEstimate:
             "facility_energy_kwh": self.facility_energy_kwh.to_dict(),
             "co2e_location_kg": self.co2e_location_kg.to_dict(),
             "co2e_market_kg": self.co2e_market_kg.to_dict(),
-            "cost": {**self.cost.to_dict(), "currency": self.currency},
+            "cost": cost_to_dict(self.cost, self.currency),
             "embodied_co2e_kg": self.embodied_co2e_kg.to_dict(),
             "assumptions": [a.to_dict() for a in self.assumptions],
         }
@@ -218,13 +225,16 @@ def _modelled_chip_hours(
     )
 
 
-def _rental(inputs: TrainingInputs, ch: Band, currency: str, notes: list[Assumption]) -> Band:
+def _rental(
+    inputs: TrainingInputs, ch: Band, currency: str | None, notes: list[Assumption]
+) -> Band:
     """The rental cost of the chip-hours (zero when no price per chip-hour is given)."""
     price = inputs.cost_per_chip_hour
     if not price:
         return Band.exact(0.0)
+    unit = f"{currency}/chip-hour" if currency else "currency unknown/chip-hour"
     notes.append(
-        Assumption("cost_per_chip_hour", f"{price:g}", f"{currency}/chip-hour", Provenance.GIVEN,
+        Assumption("cost_per_chip_hour", f"{price:g}", unit, Provenance.GIVEN,
                    "given by you (rental price per chip-hour)")
     )  # fmt: skip
     return ch.scale(price)
@@ -262,7 +272,7 @@ def _estimate(
     )
     notes.extend(power.assumptions)
     it_kwh = ch.mul(power.compute_w.add(power.host_w)).scale(1e-3)
-    out = money_and_carbon(it_kwh, ctx)
+    out, electricity = money_and_carbon(it_kwh, ctx)
     notes.extend(ctx.assumptions())
     rental = _rental(inputs, ch, ctx.currency, notes)
     embodied, enote = embodied_of_chip_hours(acc, ch)
@@ -278,7 +288,8 @@ def _estimate(
         facility_energy_kwh=out["facility"],
         co2e_location_kg=out["loc"],
         co2e_market_kg=out["mkt"],
-        cost=out["cost"].add(rental),
+        # no electricity price: the whole cost is unknown (a rental alone is not the cost)
+        cost=None if electricity is None else electricity.add(rental),
         currency=ctx.currency,
         embodied_co2e_kg=embodied,
         assumptions=tuple(notes),
