@@ -98,3 +98,102 @@ class BrokenReader:
 
     def close(self) -> None:
         raise RuntimeError("cannot close")
+
+
+#: Script entries of :class:`ScriptedReader` besides plain values.
+RAISE = "<raise>"  # read() raises ReaderError
+VANISH = "<vanish>"  # read() returns no reading for the device
+
+
+class Rebased:
+    """A script entry: a counter reading flagged ``rebased`` (continuing from ``energy_j``)."""
+
+    def __init__(self, energy_j: object) -> None:
+        self.energy_j = energy_j
+
+
+class ScriptedReader:
+    """One device whose every read returns the next scripted value, whatever it is.
+
+    ``field`` is ``energy_j`` (a counter device, provenance measured) or ``power_w`` (a power
+    device, integrated). A value is put in the reading as is (NaN, -5, inf, "garbage", None...);
+    :data:`RAISE` makes ``read()`` raise, :data:`VANISH` omits the device, a :class:`Rebased`
+    sets ``rebased``. After the script, the last entry repeats. ``extra`` readings (e.g. for an
+    unknown device) are appended to every read.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        script: list[object],
+        *,
+        field: str = "power_w",
+        device_id: str = "fake:dev",
+        extra: list[Reading] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.script = list(script)
+        self.field = field
+        self.device_id = device_id
+        self.extra = extra or []
+        self.name = f"scripted-{device_id}"
+        self.i = 0
+
+    def probe(self) -> ProbeResult:
+        return ProbeResult(self.name, True, "fake", tuple(self.open()))
+
+    def open(self) -> list[DeviceInfo]:
+        prov = Provenance.MEASURED if self.field == "energy_j" else Provenance.INTEGRATED
+        return [DeviceInfo(self.device_id, "gpu", "Scripted", prov, f"fake:{self.field}")]
+
+    def read(self) -> list[Reading]:
+        if not self.script:
+            return list(self.extra)
+        v = self.script[min(self.i, len(self.script) - 1)]
+        self.i += 1
+        if v == RAISE:
+            raise ReaderError("scripted failure")
+        if v == VANISH:
+            return list(self.extra)
+        if isinstance(v, Rebased):
+            r = Reading(self.device_id, self.clock(), energy_j=v.energy_j, rebased=True)  # type: ignore[arg-type]
+        else:
+            r = Reading(self.device_id, self.clock(), **{self.field: v})  # type: ignore[arg-type]
+        return [r, *self.extra]
+
+    def close(self) -> None:
+        pass
+
+
+class RecordingSink:
+    """A sink of the RunSink shape that records what it got; ``fail`` names methods that raise."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.samples: list[object] = []
+        self.gaps: list[object] = []
+        self.finished: list[object] = []
+        self.fail: set[str] = set()
+
+    def _maybe_fail(self, method: str) -> None:
+        self.calls.append(method)
+        if method in self.fail:
+            raise OSError(f"database is locked ({method})")
+
+    def begin_run(self, *args: object) -> None:
+        self._maybe_fail("begin_run")
+
+    def append_samples(self, run_id: str, samples: list[object]) -> None:
+        self._maybe_fail("append_samples")
+        self.samples += samples
+
+    def append_gaps(self, run_id: str, gaps: list[object]) -> None:
+        self._maybe_fail("append_gaps")
+        self.gaps += gaps
+
+    def heartbeat(self, run_id: str) -> None:
+        self._maybe_fail("heartbeat")
+
+    def finish_run(self, result: object) -> None:
+        self._maybe_fail("finish_run")
+        self.finished.append(result)

@@ -174,6 +174,8 @@ def _summary(outcome: Any, pdf_line: str, elapsed_s: float) -> None:
     if outcome.exit_code:
         lines.append(f"  the command failed with exit code {outcome.exit_code}")
     lines.append(f"  report: {outcome.html_path.resolve()}{pdf_line}")
+    if outcome.stored_line:
+        lines.append(f"  {outcome.stored_line}")
     sys.stderr.write("\n".join(lines) + "\n")
 
 
@@ -185,7 +187,7 @@ def handle_report(args: argparse.Namespace) -> int:
         from wattwise.report.browser import require_chromium
 
         require_chromium()
-    with Ledger.open(args.db) as ledger:
+    with Ledger.open(args.db, readonly=True) as ledger:
         run_id = ledger.resolve_run_id(args.run_id)
         out = check_output_path(Path(args.out or f"wattwise-audit-{run_id[:12]}.html"))
         html, pdf = write_report(ledger, run_id, out, pdf=args.pdf)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wattwise.errors import ConfigError, WattwiseError
+from wattwise.errors import ConfigError, LedgerError, WattwiseError
 
 if TYPE_CHECKING:
     from wattwise.accounting import Context
@@ -73,6 +73,8 @@ class AuditOutcome:
     pdf_path: Path | None
     exit_code: int
     notes: list[str] = field(default_factory=list)
+    #: Where the run went (``WriteOutcome.line()``: stored / spooled to ... / NOT stored: ...).
+    stored_line: str = ""
 
 
 def check_output_path(path: Path) -> Path:
@@ -130,7 +132,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
         raise ConfigError("--budget-s must be a non-negative number of seconds")
     out = check_output_path(opts.out)
     notes: list[str] = []
-    ledger = Ledger.open(opts.db)
+    ledger = Ledger.open(opts.db, persistent=True)
     try:
         builtin = opts.command is None and torch_available()
         command = opts.command
@@ -173,6 +175,8 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
             threads.__exit__(None, None, None)
         status = "finished" if exit_code == 0 else "failed"
         stored = tracker.stop(exit_code=exit_code, status=status)
+        if not (written := ledger.outcome(stored.run_id)).stored:  # never report a partial run
+            raise LedgerError(f"no report built: the measured run is {written.line()}")
         result = ledger.get_run(stored.run_id)  # the report is built from what the ledger holds
         if exit_code != 0:
             notes.append(
@@ -246,7 +250,10 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say) -> AuditOutcome:
         doc = _jsonable(doc)
         ledger.set_extra(result.run_id, AUDIT_KEY, doc)
         html_path, pdf_path = write_report(ledger, result.run_id, out, pdf=opts.pdf)
-        return AuditOutcome(result.run_id, doc, html_path, pdf_path, exit_code, notes)
+        return AuditOutcome(
+            result.run_id, doc, html_path, pdf_path, exit_code, notes,
+            stored_line=ledger.outcome(result.run_id).line(),
+        )
     finally:
         ledger.close()
 

@@ -113,7 +113,7 @@ def handle(args: argparse.Namespace) -> int:
     if not args.no_store:
         from wattwise.ledger import Ledger
 
-        ledger = Ledger.open(args.db)  # raises LedgerError with one clear line
+        ledger = Ledger.open(args.db, persistent=True)  # one clear line if it cannot be used
     name = args.name or ("builtin-demo" if args.target_command is None else Path(command[0]).name)
     tmpdir = tempfile.TemporaryDirectory(prefix="wattwise-")
     counts_file = Path(tmpdir.name) / "counts.jsonl"
@@ -186,8 +186,10 @@ def handle(args: argparse.Namespace) -> int:
         if footprint is not None:
             lines += footprint_lines(footprint)
         if ledger is not None:
-            lines.append(f"  stored in the ledger: wattwise runs show {result.run_id[:12]}")
+            lines.append("  " + ledger.outcome(result.run_id).line())
         sys.stderr.write("\n".join(lines) + "\n")
+    elif ledger is not None and not ledger.outcome(result.run_id).stored:
+        sys.stderr.write(f"wattwise: {ledger.outcome(result.run_id).line()}\n")
     return exit_code
 
 

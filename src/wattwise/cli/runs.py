@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 def _open(args: argparse.Namespace) -> Any:
     from wattwise.ledger import Ledger
 
-    return Ledger.open(args.db)
+    return Ledger.open(args.db, readonly=True)
 
 
 def handle_list(args: argparse.Namespace) -> int:

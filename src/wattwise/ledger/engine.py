@@ -7,7 +7,12 @@ SQLite settings and why:
   survives a SIGKILL of the writing process (the OS keeps the written pages).
 * ``synchronous=NORMAL``: in WAL mode this loses at most the last commits on a power cut, never
   consistency; ``FULL`` would fsync at every sample flush.
-* ``busy_timeout``: a writer waits for another one instead of failing at once.
+* ``busy_timeout``: a writer waits for another one instead of failing at once (one attempt;
+  :mod:`wattwise.ledger.writer` retries with back-off beyond it).
+* Connections are not pooled for a file (``NullPool``): each transaction opens the file anew,
+  so a file made read-only, deleted or replaced while a run is recorded is noticed at the next
+  write (it goes to the spool) instead of being written through a stale descriptor. Writes open
+  it with ``mode=rw`` (never re-create a deleted ledger mid-run), reads with ``mode=ro``.
 * ``foreign_keys=ON``: same integrity as PostgreSQL (SQLite leaves it off by default).
 * Real transactions: Python's sqlite3 module opens transactions lazily and not for DDL; it is set
   to autocommit and wattwise emits ``BEGIN`` itself (the recipe from SQLAlchemy's SQLite docs), with
@@ -17,33 +22,66 @@ SQLite settings and why:
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.pool import NullPool, StaticPool
 
 from wattwise.errors import LedgerError
 from wattwise.ledger.location import LedgerLocation
 
+#: Seconds one write attempt waits for another writer's lock (``?timeout=S`` overrides it).
 BUSY_TIMEOUT_S = 10.0
 #: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
 WRITE_OPTION = "wattwise_write"
 
 
-def create_engine(location: LedgerLocation) -> sa.Engine:
-    """An engine for ``location``; creates a SQLite file's parent directory first.
+class SqliteOpener:
+    """Opens DBAPI connections to one SQLite file in a given mode (``ro``, ``rw``, ``rwc``).
 
-    Raises :class:`LedgerError` with one line for an unusable path or a missing driver. Nothing
-    is connected yet.
+    ``mode`` may be changed after the engine is made (``rwc`` to create the file at the first
+    open, ``rw`` afterwards so a deleted ledger is not silently re-created mid-run).
     """
-    if location.sqlite_path is not None:
-        _prepare_sqlite_path(location)
-    connect_args: dict[str, Any] = {}
+
+    def __init__(self, path: str, mode: str, timeout_s: float, *, immutable: bool = False) -> None:
+        self.path = path
+        self.mode = mode
+        self.timeout_s = timeout_s
+        self.immutable = immutable
+
+    def __call__(self) -> sqlite3.Connection:
+        uri = f"file:{quote(self.path)}?mode={self.mode}"
+        if self.immutable:
+            uri += "&immutable=1"
+        return sqlite3.connect(
+            uri, uri=True, timeout=self.timeout_s, check_same_thread=False, isolation_level=None
+        )
+
+
+def busy_timeout_s(location: LedgerLocation) -> float:
+    """Seconds one attempt waits on a lock: the URL's ``?timeout=`` or :data:`BUSY_TIMEOUT_S`."""
+    return location.timeout_s if location.timeout_s is not None else BUSY_TIMEOUT_S
+
+
+def create_engine(
+    location: LedgerLocation, *, readonly: bool = False, immutable: bool = False
+) -> sa.Engine:
+    """An engine for ``location``; for writing, creates a SQLite file's parent directory first.
+
+    ``readonly``: SQLite opens the file with ``mode=ro`` (``immutable`` also tells SQLite that
+    nobody writes it, for a WAL ledger in a read-only folder whose ``-shm`` cannot be made).
+    Raises :class:`LedgerError` with one line for an unusable path or a missing driver.
+    Nothing is connected yet.
+    """
     if location.is_sqlite:
-        connect_args["timeout"] = BUSY_TIMEOUT_S
+        return _sqlite_engine(location, readonly=readonly, immutable=immutable)
     try:
-        engine = sa.create_engine(location.url, connect_args=connect_args)
+        return sa.create_engine(location.url)
     except ImportError as exc:  # psycopg (or another driver) is not installed
         hint = " (pip install 'wattwise[postgres]')" if "postgres" in location.url else ""
         raise LedgerError(
@@ -51,9 +89,43 @@ def create_engine(location: LedgerLocation) -> sa.Engine:
         ) from exc
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise LedgerError(f"cannot use ledger {location.display}: {exc}") from exc
-    if location.is_sqlite:
-        _configure_sqlite(engine, wal=location.sqlite_path is not None)
+
+
+def _sqlite_engine(location: LedgerLocation, *, readonly: bool, immutable: bool) -> sa.Engine:
+    timeout_s = busy_timeout_s(location)
+    if location.sqlite_path is None:  # in memory: one connection shared by every thread
+        engine = sa.create_engine(
+            "sqlite://",
+            creator=lambda: sqlite3.connect(
+                ":memory:", check_same_thread=False, isolation_level=None
+            ),
+            poolclass=StaticPool,
+        )
+        _configure_sqlite(engine, wal=False, timeout_s=timeout_s)
+        return engine
+    if not readonly:
+        _prepare_sqlite_path(location)
+    mode = "ro" if readonly else ("rw" if location.sqlite_path.exists() else "rwc")
+    opener = SqliteOpener(str(location.sqlite_path), mode, timeout_s, immutable=immutable)
+    engine = sa.create_engine("sqlite://", creator=opener, poolclass=NullPool)
+    engine.info_opener = opener  # type: ignore[attr-defined]
+    _configure_sqlite(engine, wal=not readonly, timeout_s=timeout_s)
     return engine
+
+
+def sqlite_opener(engine: sa.Engine) -> SqliteOpener | None:
+    """The opener of a file SQLite engine made here (None for other engines)."""
+    opener = getattr(engine, "info_opener", None)
+    return opener if isinstance(opener, SqliteOpener) else None
+
+
+def file_identity(path: os.PathLike[str] | str) -> tuple[int, int] | None:
+    """(device, inode) of a file, None when it does not exist (to notice a replaced ledger)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _prepare_sqlite_path(location: LedgerLocation) -> None:
@@ -73,7 +145,7 @@ def _prepare_sqlite_path(location: LedgerLocation) -> None:
         raise LedgerError(f"cannot create ledger at {path}: {exc.strerror or exc}") from exc
 
 
-def _configure_sqlite(engine: sa.Engine, *, wal: bool) -> None:
+def _configure_sqlite(engine: sa.Engine, *, wal: bool, timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # autocommit; BEGIN is emitted below
@@ -82,7 +154,7 @@ def _configure_sqlite(engine: sa.Engine, *, wal: bool) -> None:
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
@@ -93,11 +165,53 @@ def _configure_sqlite(engine: sa.Engine, *, wal: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def translate_error(exc: BaseException, display: str, action: str) -> LedgerError:
-    """One clear line for a database error raised while doing ``action`` on ledger ``display``."""
+def set_busy_timeout(conn: sa.Connection, timeout_s: float) -> None:
+    """Set SQLite's busy timeout of ``conn`` (before its transaction begins); no-op otherwise."""
+    if conn.dialect.name != "sqlite":
+        return
+    raw: Any = conn.connection.driver_connection
+    raw.execute(f"PRAGMA busy_timeout={max(0, int(timeout_s * 1000))}")
+
+
+def error_text(exc: BaseException) -> str:
+    """The first line of a database error's message (the driver's own, without SQL)."""
     orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
-    msg = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if isinstance(orig, OSError) and orig.strerror:
+        return orig.strerror
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True when ``exc`` says another connection holds a lock (worth waiting out)."""
+    low = error_text(exc).lower()
+    return "database is locked" in low or "database table is locked" in low or "busy" in low
+
+
+def read_only_fs(path: Path | None) -> bool:
+    """True when the SQLite file ``path`` or its folder cannot be written (a read-only mount,
+    or file modes that bar this user)."""
+    if path is None:
+        return False
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(path.parent, os.W_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    )
+
+
+def translate_error(
+    exc: BaseException, display: str, action: str, path: Path | None = None
+) -> LedgerError:
+    """One clear line for a database error raised while doing ``action`` on ledger ``display``
+    (``path``: its SQLite file, to tell a read-only one from a missing one)."""
+    msg = error_text(exc)
     low = msg.lower()
+    if ("unable to open" in low or "disk i/o error" in low) and read_only_fs(path):
+        low = "readonly database"
     if "file is not a database" in low or "file is encrypted" in low:
         return LedgerError(
             f"{display} is not a wattwise ledger (file is not a database): "
@@ -113,12 +227,12 @@ def translate_error(exc: BaseException, display: str, action: str) -> LedgerErro
         return LedgerError(
             f"cannot write ledger at {display}: the file or its directory is read-only"
         )
-    if "database is locked" in low:
-        return LedgerError(
-            f"ledger {display} is locked by another process (waited {BUSY_TIMEOUT_S:.0f} s)"
-        )
+    if "database or disk is full" in low or "no space left" in low:
+        return LedgerError(f"cannot write ledger at {display}: the disk is full")
+    if is_busy(exc):
+        return LedgerError(f"ledger {display} is locked by another process")
     return LedgerError(f"ledger {display}: cannot {action}: {msg}")
 
 
-#: Errors that :func:`translate_error` handles.
-DB_ERRORS: tuple[type[BaseException], ...] = (sa.exc.SQLAlchemyError, sqlite3.Error)
+#: Errors that :func:`translate_error` handles (OSError: a driver or the spool hitting the disk).
+DB_ERRORS: tuple[type[BaseException], ...] = (sa.exc.SQLAlchemyError, sqlite3.Error, OSError)

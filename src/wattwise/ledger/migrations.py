@@ -131,8 +131,37 @@ def _m001_create(conn: sa.Connection) -> None:
     md.create_all(conn)
 
 
+def _m002_totals_and_spool(conn: sa.Connection) -> None:
+    """Version 2: ``run_totals`` (per-device sample totals) and ``runs.spool_seq``.
+
+    Runs recorded before have no totals row; readers derive their energy from the samples.
+    """
+    conn.execute(sa.text("ALTER TABLE runs ADD COLUMN spool_seq INTEGER"))
+    md = sa.MetaData()
+    sa.Table("runs", md, sa.Column("run_id", sa.String(64), primary_key=True))
+    sa.Table(
+        "run_totals",
+        md,
+        sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id", ondelete="CASCADE")),
+        sa.Column("device_id", sa.Text, nullable=False),
+        sa.Column("counter_n", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("counter_first_t_s", sa.Float, nullable=True),
+        sa.Column("counter_last_t_s", sa.Float, nullable=True),
+        sa.Column("counter_last_j", sa.Float, nullable=True),
+        sa.Column("counter_sum_j", sa.Float, nullable=False, server_default="0"),
+        sa.Column("power_n", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("power_first_t_s", sa.Float, nullable=True),
+        sa.Column("power_last_t_s", sa.Float, nullable=True),
+        sa.Column("power_last_w", sa.Float, nullable=True),
+        sa.Column("power_sum_j", sa.Float, nullable=False, server_default="0"),
+        sa.Column("last_t_s", sa.Float, nullable=True),
+        sa.Column("in_order", sa.Integer, nullable=False, server_default="1"),
+        sa.PrimaryKeyConstraint("run_id", "device_id"),
+    ).create(conn)
+
+
 #: The migrations in order; ``MIGRATIONS[n - 1]`` brings a database to version ``n``.
-MIGRATIONS: tuple[Migration, ...] = (_m001_create,)
+MIGRATIONS: tuple[Migration, ...] = (_m001_create, _m002_totals_and_spool)
 LATEST_VERSION = len(MIGRATIONS)
 
 _VERSION_TABLE = sa.Table(
@@ -180,6 +209,29 @@ def current_version(conn: sa.Connection, where: str) -> int:
         raise LedgerError(
             f"{where} is not a wattwise ledger (schema_version without runs): "
             "move it away or pass --db"
+        )
+    return version
+
+
+#: The oldest schema version this wattwise can read without migrating it (read-only opens).
+READABLE_FROM_VERSION = 1
+
+
+def readable_version(conn: sa.Connection, where: str) -> int:
+    """The schema version, checked readable by this wattwise without a migration.
+
+    Raises :class:`LedgerError` (one line) for a newer ledger or one too old to read as is.
+    """
+    version = current_version(conn, where)
+    if version > LATEST_VERSION:
+        raise LedgerError(
+            f"{where} was written by a newer wattwise (ledger schema version {version}; this "
+            f"wattwise knows up to {LATEST_VERSION}): upgrade wattwise or pass --db"
+        )
+    if 0 < version < READABLE_FROM_VERSION:
+        raise LedgerError(
+            f"{where} has ledger schema version {version} and needs a migration before it can "
+            "be read: any command that writes to it (e.g. wattwise run) migrates it"
         )
     return version
 

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from wattwise.errors import LedgerError
 from wattwise.ledger import schema as t
-from wattwise.ledger.derive import derive_components
+from wattwise.ledger.derive import components_from_totals, derive_components
 from wattwise.ledger.liveness import recorder_alive
+from wattwise.ledger.totals import load_totals
 from wattwise.readers.base import DeviceInfo, Provenance
 from wattwise.tracker.model import (
     ComponentEnergy,
@@ -42,7 +43,7 @@ def parse_time(text: str | None) -> datetime | None:
 
 def dumps(value: Any) -> str:
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise LedgerError(f"value cannot be stored as JSON: {exc}") from exc
 
@@ -188,16 +189,27 @@ def effective_status(row: Any, stale_after_s: float) -> tuple[str, str]:
     return "running", "run still recording"
 
 
-def duration_s_of(conn: sa.Connection, row: Any, status: str) -> float:
-    """Stored duration, or for an unfinished run the time covered by its samples/heartbeat."""
+def duration_s_of(conn: sa.Connection, row: Any, status: str, *, totals: bool = True) -> float:
+    """Stored duration, or for an unfinished run the time covered by its samples/heartbeat.
+
+    ``totals``: the ledger has ``run_totals`` (schema version 2), whose last sample times are
+    used instead of scanning the samples."""
     if row.duration_s is not None and row.status != "running":
         return float(row.duration_s)
     started = parse_time(row.started_at)
     if status == "running":
         return max(0.0, (now_utc() - started).total_seconds()) if started else 0.0
-    last_t = conn.execute(
-        sa.select(sa.func.max(t.samples.c.t_s)).where(t.samples.c.run_id == row.run_id)
-    ).scalar()
+    last_t = None
+    if totals:
+        last_t = conn.execute(
+            sa.select(sa.func.max(t.run_totals.c.last_t_s)).where(
+                t.run_totals.c.run_id == row.run_id
+            )
+        ).scalar()
+    if last_t is None:
+        last_t = conn.execute(
+            sa.select(sa.func.max(t.samples.c.t_s)).where(t.samples.c.run_id == row.run_id)
+        ).scalar()
     beat = parse_time(row.updated_at)
     by_beat = (beat - started).total_seconds() if beat and started else 0.0
     return max(float(last_t or 0.0), by_beat, 0.0)
@@ -210,8 +222,12 @@ def load_run(
     stale_after_s: float,
     with_samples: bool,
     reason: str | None = None,
+    totals: bool = True,
 ) -> RunResult:
-    """Build the RunResult of ``row``; derive energy for unfinished runs."""
+    """Build the RunResult of ``row``; derive energy for unfinished runs.
+
+    An unfinished run's energy comes from its ``run_totals`` when it has them (``totals``: the
+    ledger's schema has the table) and its samples are not wanted, else from its samples."""
     rid = row.run_id
     status, why = effective_status(row, stale_after_s)
     reason = reason or why
@@ -225,15 +241,16 @@ def load_run(
     ).all()
     own = [component(c) for c in comp_rows if c.window_seq is None]
     derive = not own and status in ("running", "interrupted")
+    kept = load_totals(conn, rid) if derive and totals and not with_samples else None
     samples: tuple[Sample, ...] = ()
-    if with_samples or derive:
+    if with_samples or (derive and kept is None):
         samples = tuple(
             Sample(s.device_id, float(s.t_s), s.power_w, s.energy_j)
             for s in conn.execute(
                 sa.select(t.samples).where(t.samples.c.run_id == rid).order_by(t.samples.c.id)
             )
         )
-    duration_s = duration_s_of(conn, row, status)
+    duration_s = duration_s_of(conn, row, status, totals=totals)
     notes = [str(n) for n in loads(row.notes, [])]
     if derive:
         devices = [
@@ -247,7 +264,10 @@ def load_run(
             )
             for d in conn.execute(sa.select(t.devices).where(t.devices.c.run_id == rid))
         ]
-        own = list(derive_components(devices, samples, duration_s, reason))
+        if kept is not None:
+            own = list(components_from_totals(devices, kept, duration_s, reason))
+        else:
+            own = list(derive_components(devices, samples, duration_s, reason))
         note = f"{status}: {reason}; energy derived from the samples recorded so far"
         if note not in notes:
             notes.append(note)

@@ -59,6 +59,9 @@ runs = sa.Table(
     sa.Column("pid_host", sa.Text, nullable=True),
     sa.Column("pid_create_time_s", sa.Float, nullable=True),  # seconds since the Unix epoch
     sa.Column("extra", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    # Highest sequence number of the run's spooled records replayed into this ledger (None: no
+    # replay yet), so replaying a spool twice adds nothing (version 2).
+    sa.Column("spool_seq", sa.Integer, nullable=True),
 )
 
 #: Devices a run reads (written at ``begin_run``), so energy can be derived from the samples of
@@ -142,6 +145,32 @@ counts = sa.Table(
     sa.Column("count", sa.Float, nullable=False),
 )
 
+#: Per-run, per-device totals of the samples appended so far, kept up to date by every
+#: ``append_samples`` (version 2), so listing an unfinished run reads one row per device instead
+#: of its whole timeline. ``counter_*``: cumulative-energy samples (J): count, first and last
+#: time (s), last value, sum of the non-negative increments; ``power_*``: power samples (W):
+#: count, first and last time, last value, trapezoidal integral (J). ``in_order`` is 0 once a
+#: sample arrived out of time order: readers then derive from the samples themselves.
+run_totals = sa.Table(
+    "run_totals",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id", ondelete="CASCADE")),
+    sa.Column("device_id", sa.Text, nullable=False),
+    sa.Column("counter_n", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("counter_first_t_s", sa.Float, nullable=True),
+    sa.Column("counter_last_t_s", sa.Float, nullable=True),
+    sa.Column("counter_last_j", sa.Float, nullable=True),
+    sa.Column("counter_sum_j", sa.Float, nullable=False, server_default="0"),
+    sa.Column("power_n", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("power_first_t_s", sa.Float, nullable=True),
+    sa.Column("power_last_t_s", sa.Float, nullable=True),
+    sa.Column("power_last_w", sa.Float, nullable=True),
+    sa.Column("power_sum_j", sa.Float, nullable=False, server_default="0"),
+    sa.Column("last_t_s", sa.Float, nullable=True),
+    sa.Column("in_order", sa.Integer, nullable=False, server_default="1"),
+    sa.PrimaryKeyConstraint("run_id", "device_id"),
+)
+
 sa.Index("ix_runs_started_at", runs.c.started_at)
 sa.Index("ix_components_run_id", components.c.run_id, components.c.window_seq)
 sa.Index("ix_samples_run_id", samples.c.run_id, samples.c.device_id, samples.c.t_s)
@@ -149,4 +178,4 @@ sa.Index("ix_gaps_run_id", gaps.c.run_id)
 sa.Index("ix_counts_run_id", counts.c.run_id)
 
 #: Tables that hang off a run, children first (the order to delete them in).
-RUN_CHILD_TABLES = (samples, gaps, counts, components, windows, devices)
+RUN_CHILD_TABLES = (run_totals, samples, gaps, counts, components, windows, devices)

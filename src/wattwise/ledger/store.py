@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -22,32 +21,33 @@ import sqlalchemy as sa
 
 from wattwise.errors import LedgerError
 from wattwise.ledger import schema as t
-from wattwise.ledger.engine import DB_ERRORS, WRITE_OPTION, create_engine, translate_error
+from wattwise.ledger.clean import clean_gaps, clean_json, clean_result, clean_samples
+from wattwise.ledger.engine import DB_ERRORS, create_engine, translate_error
 from wattwise.ledger.liveness import process_create_time_s, this_host
-from wattwise.ledger.location import LedgerLocation, resolve_location
-from wattwise.ledger.migrations import migrate
+from wattwise.ledger.location import LedgerLocation, require_persistent, resolve_location
+from wattwise.ledger.migrations import LATEST_VERSION, migrate
+from wattwise.ledger.ops import Op
+from wattwise.ledger.outcome import WriteOutcome
+from wattwise.ledger.readonly import open_readonly
 from wattwise.ledger.rows import (
     component,
     component_row,
     dumps,
     duration_s_of,
     effective_status,
-    insert_devices,
-    insert_result_rows,
     load_run,
     loads,
     now_utc,
-    parse_time,
 )
 from wattwise.ledger.serialize import run_to_dict
+from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, WritePath
 from wattwise.readers.base import DeviceInfo
-from wattwise.tracker.model import (
-    ComponentEnergy,
-    Gap,
-    RunResult,
-    Sample,
-    summarize,
-)
+from wattwise.tracker.model import ComponentEnergy, Gap, RunResult, Sample, summarize
+
+
+def _migrated(conn: sa.Connection, where: str) -> None:
+    migrate(conn, where)
+
 
 STATUSES = ("running", "finished", "failed", "interrupted")
 #: A running run whose heartbeat is older than this is reported as interrupted.
@@ -89,32 +89,69 @@ class RunSummary:
 class Ledger:
     """A run ledger in a SQLite file or a PostgreSQL database. Use :meth:`open` to get one.
 
-    Thread-safe: each call checks a connection out of the engine's pool.
+    Thread-safe: each call opens its own connection; writes are serialised. The writing methods
+    (:meth:`begin_run`, :meth:`append_samples`, :meth:`append_gaps`, :meth:`heartbeat`,
+    :meth:`finish_run`, :meth:`set_extra`) never raise because the database is unusable: they
+    wait out locks, else spool the write (see :mod:`wattwise.ledger.writer`); ask
+    :meth:`outcome` where a run went. They raise :class:`LedgerError` only for a write that
+    makes no sense (a run begun twice, an unknown run, an invalid status, a non-JSON value).
     """
 
-    def __init__(self, engine: sa.Engine, location: LedgerLocation, stale_after_s: float) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        location: LedgerLocation,
+        stale_after_s: float,
+        *,
+        readonly: bool = False,
+        version: int = LATEST_VERSION,
+        write_budget_s: float = DEFAULT_WRITE_BUDGET_S,
+    ) -> None:
         self._engine = engine
         self.location = location
         self.stale_after_s = stale_after_s
+        self.readonly = readonly
+        #: The ledger's schema version (below the latest only for a read-only open).
+        self.version = version
+        self._writes = WritePath(engine, location, budget_s=write_budget_s)
+        #: What the open replayed from the spool (one line per spool file).
+        self.replayed: list[str] = []
 
     # -- opening ------------------------------------------------------------------------------
 
     @classmethod
     def open(
-        cls, url: str | None = None, *, stale_after_s: float = DEFAULT_STALE_AFTER_S
+        cls,
+        url: str | None = None,
+        *,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        readonly: bool = False,
+        persistent: bool = False,
+        write_budget_s: float = DEFAULT_WRITE_BUDGET_S,
     ) -> Ledger:
-        """Open (creating and migrating as needed) the ledger at ``url``.
+        """Open the ledger at ``url``: for writing (creating, migrating, replaying its spool) or
+        ``readonly``.
 
         ``url``: a file path or a SQLAlchemy URL; None means ``$WATTWISE_DB`` or the default file
-        (see :mod:`wattwise.ledger.location`). Raises :class:`LedgerError` with one line for an
-        unusable path, a file that is not a wattwise ledger, or one from a newer wattwise.
+        (see :mod:`wattwise.ledger.location`). ``readonly``: SQLite opens the file with
+        ``mode=ro`` and nothing is written, migrated or replayed (a missing or empty ledger reads
+        as one with no runs). ``persistent``: refuse an in-memory ledger (commands that store
+        runs). ``write_budget_s``: how long a write waits out other writers' locks before it
+        goes to the spool. Raises :class:`~wattwise.errors.ConfigError` for an empty or invalid
+        location and :class:`LedgerError` with one line for an unusable path, a file that is not
+        a wattwise ledger, or one from a newer wattwise.
         """
         location = resolve_location(url)
+        if persistent:
+            require_persistent(location)
+        if readonly:
+            return open_readonly(cls, location, stale_after_s)
         engine = create_engine(location)
-        ledger = cls(engine, location, stale_after_s)
+        ledger = cls(engine, location, stale_after_s, write_budget_s=write_budget_s)
         try:
-            with ledger._tx(write=True, action="open") as conn:
-                migrate(conn, location.display)
+            ledger._writes.run_tx(lambda c: _migrated(c, location.display), "open")
+            ledger._writes.remember_identity()
+            ledger.replayed = ledger._writes.replay_pending()
         except BaseException:
             engine.dispose()
             raise
@@ -126,7 +163,8 @@ class Ledger:
         return self.location.url
 
     def close(self) -> None:
-        """Release the database connections. Safe to call twice."""
+        """Release the database connections and spool files. Safe to call twice."""
+        self._writes.close()
         self._engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -142,19 +180,28 @@ class Ledger:
 
     @contextmanager
     def _tx(self, *, write: bool, action: str) -> Iterator[sa.Connection]:
-        """One transaction; database errors become one-line :class:`LedgerError`s."""
+        """One read transaction; database errors become one-line :class:`LedgerError`s."""
+        assert not write
         try:
-            with self._engine.connect() as conn:
-                if write:
-                    conn.execution_options(**{WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
+            with self._engine.connect() as conn, conn.begin():
+                yield conn
         except LedgerError:
             raise
         except DB_ERRORS as exc:
             raise translate_error(exc, self.location.display, action) from exc
 
+    def _write(self, op: str, run_id: str, /, **data: Any) -> None:
+        if self.readonly:
+            raise LedgerError(f"ledger {self.location.display} was opened read-only")
+        self._writes.write(Op(op, run_id, now_utc().isoformat(), data))
+
     # -- writing ------------------------------------------------------------------------------
+
+    def outcome(self, run_id: str) -> WriteOutcome:
+        """Where the writes of run ``run_id`` went: ``stored`` (its final write and every one
+        before committed), ``spooled`` (waiting in a spool file, replayed at the ledger's next
+        open) or ``lost``; ``.line()`` says it in one line for a person."""
+        return self._writes.outcome(run_id)
 
     def begin_run(
         self,
@@ -173,122 +220,61 @@ class Ledger:
         (default: this one); readers use it to tell a live run from a killed one.
         """
         pid = os.getpid() if pid is None else pid
-        now = now_utc().isoformat()
-        with self._tx(write=True, action="begin a run") as conn:
-            if self._run_row(conn, run_id) is not None:
-                raise LedgerError(f"run {run_id} already exists in {self.location.display}")
-            conn.execute(
-                t.runs.insert().values(
-                    run_id=run_id,
-                    name=name,
-                    started_at=started_at,
-                    status="running",
-                    command=None if command is None else dumps(list(command)),
-                    host=dumps(dict(host)),
-                    notes="[]",
-                    updated_at=now,
-                    pid=pid,
-                    pid_host=this_host(),
-                    pid_create_time_s=process_create_time_s(pid),
-                    extra="{}",
-                )
-            )
-            insert_devices(conn, run_id, devices)
+        self._write(
+            "begin_run",
+            run_id,
+            name=name,
+            started_at=started_at,
+            command=None if command is None else list(command),
+            host={str(k): str(v) for k, v in dict(host).items()},
+            devices=list(devices),
+            pid=pid,
+            pid_host=this_host(),
+            pid_ct=process_create_time_s(pid),
+        )
 
     def append_samples(self, run_id: str, samples: Sequence[Sample]) -> None:
-        """Add timeline samples (power W / cumulative energy J at ``t_s``); also a heartbeat."""
-        with self._tx(write=True, action="append samples") as conn:
-            self._touch(conn, run_id)
-            if samples:
-                conn.execute(
-                    t.samples.insert(),
-                    [
-                        {
-                            "run_id": run_id,
-                            "device_id": s.device_id,
-                            "t_s": s.t_s,
-                            "power_w": s.power_w,
-                            "energy_j": s.energy_j,
-                        }
-                        for s in samples
-                    ],
-                )
+        """Add timeline samples (power W / cumulative energy J at ``t_s``); also a heartbeat.
+
+        A sample value that is not finite is refused (a note says how many)."""
+        clean, notes = clean_samples(samples)
+        self._write("append_samples", run_id, samples=clean, notes=notes)
 
     def append_gaps(self, run_id: str, gaps: Sequence[Gap]) -> None:
         """Add or update gaps; a gap is identified by (device, ``start_s``), so an open gap
         (``end_s`` None) written earlier is replaced when it is written again closed. Also a
         heartbeat."""
-        with self._tx(write=True, action="append gaps") as conn:
-            self._touch(conn, run_id)
-            for g in gaps:
-                conn.execute(
-                    t.gaps.delete().where(
-                        t.gaps.c.run_id == run_id,
-                        t.gaps.c.device_id == g.device_id,
-                        t.gaps.c.start_s == g.start_s,
-                    )
-                )
-                conn.execute(
-                    t.gaps.insert().values(
-                        run_id=run_id,
-                        device_id=g.device_id,
-                        start_s=g.start_s,
-                        end_s=g.end_s,
-                        error=g.error,
-                    )
-                )
+        clean, notes = clean_gaps(gaps)
+        self._write("append_gaps", run_id, gaps=clean, notes=notes)
 
     def heartbeat(self, run_id: str) -> None:
         """Say that the run's recorder is alive (call it at least every ``stale_after_s / 3``)."""
-        with self._tx(write=True, action="record a heartbeat") as conn:
-            self._touch(conn, run_id)
+        self._write("heartbeat", run_id)
 
     def finish_run(self, result: RunResult) -> None:
         """Store a finished (or failed / interrupted) run, in one transaction.
 
         Creates the run if :meth:`begin_run` was not called. Replaces its windows, per-device
         energies and counts; replaces its samples and gaps only when ``result`` carries some (a
-        tracker that kept no timeline in memory keeps what it appended incrementally).
+        tracker that kept no timeline in memory keeps what it appended incrementally). A number
+        that is not finite (a NaN count) is refused with a note, never an error.
         """
         if result.status not in STATUSES:
             raise LedgerError(f"invalid run status {result.status!r}: one of {', '.join(STATUSES)}")
-        started = parse_time(result.started_at)
-        ended = started + timedelta(seconds=result.duration_s) if started else now_utc()
-        values: dict[str, Any] = {
-            "name": result.name,
-            "started_at": result.started_at,
-            "ended_at": ended.isoformat(),
-            "duration_s": result.duration_s,
-            "status": result.status,
-            "command": None if result.command is None else dumps(list(result.command)),
-            "exit_code": result.exit_code,
-            "host": dumps(dict(result.host)),
-            "notes": dumps(list(result.notes)),
-            "updated_at": now_utc().isoformat(),
-        }
-        rid = result.run_id
-        with self._tx(write=True, action="store the run") as conn:
-            if self._run_row(conn, rid) is None:
-                conn.execute(t.runs.insert().values(run_id=rid, extra="{}", **values))
-            else:
-                conn.execute(t.runs.update().where(t.runs.c.run_id == rid).values(**values))
-            replaced = [t.windows, t.components, t.counts]
-            replaced += [t.samples] if result.samples else []
-            replaced += [t.gaps] if result.gaps else []
-            for table in replaced:
-                conn.execute(table.delete().where(table.c.run_id == rid))
-            insert_result_rows(conn, result)
+        self._write("finish_run", result.run_id, result=clean_result(result))
 
     def mark_interrupted(self, run_id: str, reason: str = "marked interrupted") -> RunResult:
         """Close a run that will not finish: status ``interrupted``, energy derived from its
         samples (unless it already has per-device energy), ``reason`` added to its notes."""
-        with self._tx(write=True, action="mark the run interrupted") as conn:
+        done: list[RunResult] = []
+
+        def mark(conn: sa.Connection) -> None:
             row = self._run_row(conn, run_id)
             if row is None:
                 raise LedgerError(f"no run {run_id} in {self.location.display}")
             if row.status in ("finished", "failed"):
                 raise LedgerError(f"run {run_id} already ended ({row.status})")
-            result = self._load(conn, row, with_samples=True, reason=reason)
+            result = self._load(conn, row, with_samples=False, reason=reason)
             conn.execute(
                 t.runs.update()
                 .where(t.runs.c.run_id == run_id)
@@ -310,22 +296,22 @@ class Ledger:
                     t.components.insert(),
                     [component_row(run_id, None, c) for c in result.components],
                 )
-            return self._load(conn, self._run_row(conn, run_id), with_samples=True)
+            done.append(self._load(conn, self._run_row(conn, run_id), with_samples=True))
+
+        if self.readonly:
+            raise LedgerError(f"ledger {self.location.display} was opened read-only")
+        self._writes.run_tx(mark, "mark the run interrupted")
+        return done[-1]
 
     def set_extra(self, run_id: str, key: str, value: Any) -> None:
-        """Store ``value`` (JSON-serialisable) under ``key`` in the run's ``extra`` object."""
-        with self._tx(write=True, action="update the run") as conn:
-            row = conn.execute(
-                sa.select(t.runs.c.extra).where(t.runs.c.run_id == run_id).with_for_update()
-            ).first()
-            if row is None:
-                raise LedgerError(f"no run {run_id} in {self.location.display}")
-            extra = loads(row.extra, {})
-            extra = extra if isinstance(extra, dict) else {}
-            extra[key] = value
-            conn.execute(
-                t.runs.update().where(t.runs.c.run_id == run_id).values(extra=dumps(extra))
-            )
+        """Store ``value`` (JSON-serialisable) under ``key`` in the run's ``extra`` object.
+
+        Non-finite floats in ``value`` are stored as null (with a note)."""
+        value, refused = clean_json(value)
+        dumps(value)  # raises LedgerError now for a value that is not JSON
+        if not self._writes.knows(run_id):
+            self.get_extra(run_id)  # raises LedgerError for an unknown run
+        self._write("set_extra", run_id, key=key, value=value, refused=refused)
 
     def get_extra(self, run_id: str) -> dict[str, Any]:
         """The run's ``extra`` JSON object (empty when nothing was set)."""
@@ -358,10 +344,10 @@ class Ledger:
                 status, reason = effective_status(row, self.stale_after_s)
                 own = comps.get(row.run_id, [])
                 if not own and status in ("running", "interrupted"):
-                    result = self._load(conn, row, with_samples=True, reason=reason)
+                    result = self._load(conn, row, with_samples=False, reason=reason)
                     own, duration_s = list(result.components), result.duration_s
                 else:
-                    duration_s = duration_s_of(conn, row, status)
+                    duration_s = duration_s_of(conn, row, status, totals=self._has_totals)
                 summary = summarize(own)
                 command = loads(row.command, None)
                 out.append(
@@ -464,20 +450,20 @@ class Ledger:
         self, conn: sa.Connection, row: Any, *, with_samples: bool, reason: str | None = None
     ) -> RunResult:
         return load_run(
-            conn, row, stale_after_s=self.stale_after_s, with_samples=with_samples, reason=reason
+            conn,
+            row,
+            stale_after_s=self.stale_after_s,
+            with_samples=with_samples,
+            reason=reason,
+            totals=self._has_totals,
         )
+
+    @property
+    def _has_totals(self) -> bool:
+        return self.version >= 2
 
     def _run_row(self, conn: sa.Connection, run_id: str) -> Any:
         return conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
-
-    def _touch(self, conn: sa.Connection, run_id: str) -> None:
-        done = conn.execute(
-            t.runs.update()
-            .where(t.runs.c.run_id == run_id)
-            .values(updated_at=now_utc().isoformat())
-        )
-        if done.rowcount == 0:
-            raise LedgerError(f"no run {run_id} in {self.location.display} (call begin_run first)")
 
     def _resolve(self, conn: sa.Connection, prefix: str) -> str:
         prefix = prefix.strip()

@@ -185,6 +185,6 @@ def render(doc: dict[str, Any]) -> str:
     for n in doc["notes"]:
         lines.append(f"note: {n}")
     lines.append(f"energy source: {doc['energy_source']}")
-    if doc.get("run_id"):
-        lines.append(f"stored in the ledger as run {doc['run_id']}")
+    if doc.get("ledger"):
+        lines.append(str(doc["ledger"]))
     return "\n".join(lines)

@@ -104,6 +104,8 @@ class LabResult:
     notes: list[str]
     run_id: str | None = None
     total_energy_j: float = 0.0
+    #: Where the lab's run went (``WriteOutcome.line()``), empty when not stored at all.
+    ledger_line: str = ""
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -120,6 +122,7 @@ class LabResult:
             "provenance": self.provenance,
             "energy_source": self.energy_source,
             "run_id": self.run_id,
+            "ledger": self.ledger_line,
             "total_energy_j": self.total_energy_j,
             "settings": self.settings,
             "variants": [v.to_dict() for v in self.variants],

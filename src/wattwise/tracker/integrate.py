@@ -29,7 +29,9 @@ class DeviceTrack:
 
     ``cumulative_j`` is energy since the first reading; ``last_t_s`` the time of the latest good
     reading; ``last_power_w`` the latest instantaneous (power devices) or mean (counter devices)
-    power.
+    power. ``lost_s`` is the time whose energy is known to be missing from ``cumulative_j``
+    (intervals ended by a rebased counter, see :meth:`rebase`). Values fed here are already
+    validated (finite, >= 0): see :mod:`wattwise.tracker.readings`.
     """
 
     device_id: str
@@ -38,7 +40,14 @@ class DeviceTrack:
     last_t_s: float | None = None
     cumulative_j: float = 0.0
     last_power_w: float | None = None
+    lost_s: float = 0.0
     _counter_base_j: float | None = None
+    _last_raw_j: float | None = None
+
+    @property
+    def last_raw_j(self) -> float | None:
+        """The latest counter value accepted (joules as the reader reported it)."""
+        return self._last_raw_j
 
     def add_energy(self, t_s: float, energy_j: float) -> None:
         """Feed a cumulative counter value (joules since the reader was opened)."""
@@ -47,12 +56,31 @@ class DeviceTrack:
             self.first_t_s = t_s
         else:
             assert self.last_t_s is not None
-            new_cum = energy_j - self._counter_base_j
+            new_cum = max(self.cumulative_j, energy_j - self._counter_base_j)
             p = mean_power_w(self.cumulative_j, self.last_t_s, new_cum, t_s)
             if p is not None:
                 self.last_power_w = p
             self.cumulative_j = new_cum
+        self._last_raw_j = energy_j
         self.last_t_s = t_s
+
+    def rebase(self, t_s: float, energy_j: float) -> float:
+        """Continue the counter from ``energy_j`` at ``t_s`` with no energy for the time since the
+        previous good reading (a counter reset or an unreconcilable glitch).
+
+        Returns the seconds whose energy is lost (0 for a device not read before); the caller
+        records them as a gap. ``cumulative_j`` does not jump.
+        """
+        if self._counter_base_j is None or self.last_t_s is None:
+            self.add_energy(t_s, energy_j)
+            return 0.0
+        lost = max(0.0, t_s - self.last_t_s)
+        self._counter_base_j = energy_j - self.cumulative_j
+        self._last_raw_j = energy_j
+        self.lost_s += lost
+        self.last_t_s = t_s
+        self.last_power_w = None  # unknown over the lost interval
+        return lost
 
     def add_power(self, t_s: float, power_w: float) -> None:
         """Feed an instantaneous power sample; integrate since the previous one."""
@@ -64,7 +92,10 @@ class DeviceTrack:
         self.last_power_w = power_w
 
     def mean_power_w(self) -> float | None:
-        """Mean power over everything seen so far (None before two readings)."""
+        """Mean power over the time read well so far (None before two readings).
+
+        Lost intervals are left out of the time, as their energy is left out of the total.
+        """
         if self.first_t_s is None or self.last_t_s is None:
             return None
-        return mean_power_w(0.0, self.first_t_s, self.cumulative_j, self.last_t_s)
+        return mean_power_w(0.0, self.first_t_s + self.lost_s, self.cumulative_j, self.last_t_s)

@@ -6,6 +6,7 @@ Times inside a run (``start_s``, ``t_s``) are seconds since the run started (mon
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -80,8 +81,31 @@ def summarize(components: tuple[ComponentEnergy, ...] | list[ComponentEnergy]) -
 
 
 def per_unit(energy_j: float, counts: Mapping[str, float]) -> dict[str, float]:
-    """Joules per counted unit (per token, per request, ...); zero counts are left out."""
-    return {unit: energy_j / n for unit, n in counts.items() if n > 0}
+    """Joules per counted unit (per token, per request, ...); zero counts are left out, and so
+    is a ratio that is not finite (a vanishingly small count)."""
+    out: dict[str, float] = {}
+    for unit, n in counts.items():
+        if n > 0 and math.isfinite(ratio := energy_j / n):
+            out[unit] = ratio
+    return out
+
+
+def unit_energy_j(
+    run_energy_j: float, windows: tuple[WindowResult, ...], unit: str, run_count: float
+) -> float:
+    """Energy (J) of the work counted as ``unit``: that of the windows in which it was counted.
+
+    Windows count every unit counted while they are open, so a nested window's count is also in
+    its parent's: only the outermost windows that counted ``unit`` are added. When some of the
+    run's count of ``unit`` was made outside every window, the whole run's energy is used.
+    """
+    counting = [w for w in windows if w.counts.get(unit, 0.0) > 0]
+    names = {w.name for w in counting}
+    outer = [w for w in counting if w.parent not in names]
+    in_windows = math.fsum(w.counts[unit] for w in outer)
+    if not outer or in_windows < run_count * (1 - 1e-9):
+        return run_energy_j
+    return math.fsum(w.energy.total_j for w in outer)
 
 
 @dataclass(frozen=True)
@@ -108,9 +132,11 @@ class WindowResult:
         return per_unit(self.energy.total_j, self.counts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
-    """One point of a device's timeline: power (W) and cumulative energy (J) at ``t_s``."""
+    """One point of a device's timeline: power (W) and cumulative energy (J) at ``t_s``.
+
+    Slotted: a long run holds many of them (in the timeline and in a sink's backlog)."""
 
     device_id: str
     t_s: float
@@ -118,7 +144,7 @@ class Sample:
     energy_j: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gap:
     """An interval during which a device could not be read, and why."""
 
@@ -152,8 +178,17 @@ class RunResult:
         return summarize(self.components)
 
     def energy_per(self) -> dict[str, float]:
-        """Joules per counted unit over the whole run."""
-        return per_unit(self.energy.total_j, self.counts)
+        """Joules per counted unit: the energy of the windows in which the unit was counted
+        (the whole run's when it was counted outside any window), over its count.
+
+        A run that trains in one window and serves in another reports per-request energy from
+        the serving window only (see :func:`unit_energy_j`).
+        """
+        total_j = self.energy.total_j
+        out: dict[str, float] = {}
+        for unit, n in self.counts.items():
+            out.update(per_unit(unit_energy_j(total_j, self.windows, unit, n), {unit: n}))
+        return out
 
     def mean_power_w(self) -> float:
         return self.energy.total_j / self.duration_s if self.duration_s > 0 else 0.0

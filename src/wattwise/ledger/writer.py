@@ -1,0 +1,347 @@
+"""How the ledger writes: retries that wait out a lock, the spool when the database is unusable.
+
+Each write is one short transaction. When another process holds the database's write lock,
+the write waits SQLite's busy timeout, then retries with back-off until ``budget_s`` seconds
+have passed (it never gives the run up). When the write still cannot commit — locked past the
+budget, a read-only or deleted or damaged file, a full disk, a server that is down — the write
+goes to the run's spool file (:mod:`wattwise.ledger.spool`) and returns normally; later writes
+of that run follow it there, in order, while probes (every :data:`PROBE_EVERY_S` seconds, and
+once with the full budget at the final write) try to replay the spool into the database and
+return to writing directly. Only a write that makes no sense (a run begun twice, an unknown
+run, an invalid status) raises.
+
+:meth:`WritePath.outcome` says where each run's writes went (:class:`WriteOutcome`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from wattwise.errors import LedgerError
+from wattwise.ledger import schema as t
+from wattwise.ledger.engine import (
+    DB_ERRORS,
+    WRITE_OPTION,
+    busy_timeout_s,
+    file_identity,
+    is_busy,
+    set_busy_timeout,
+    translate_error,
+)
+from wattwise.ledger.location import LedgerLocation
+from wattwise.ledger.ops import FINAL_OPS, Op, apply, from_record, to_record
+from wattwise.ledger.outcome import LOST, SPOOLED, STORED, WriteOutcome
+from wattwise.ledger.spool import (
+    SpoolFile,
+    SpoolRecord,
+    claimed,
+    pending_files,
+    read_records,
+    spool_dirs,
+)
+
+log = logging.getLogger("wattwise")
+
+#: Seconds a write may spend waiting out other writers' locks before it is spooled.
+DEFAULT_WRITE_BUDGET_S = 30.0
+#: While a run is spooled, how often a write also tries to replay the spool (seconds).
+PROBE_EVERY_S = 10.0
+#: How long such a probe waits for a lock (seconds): it must not stall the recorder.
+PROBE_WAIT_S = 0.25
+_FIRST_DELAY_S = 0.05
+_MAX_DELAY_S = 1.0
+
+
+class Unavailable(Exception):
+    """The database cannot take a write now; ``str()`` is one line saying why."""
+
+
+@dataclass
+class _RunState:
+    seq: int = 0
+    begin: Op | None = None
+    begun: bool = False
+    finished: bool = False
+    spool: SpoolFile | None = None
+    reason: str = ""
+    lost: str = ""
+    final_tried: bool = False
+    last_probe_s: float = field(default_factory=time.monotonic)
+
+
+class WritePath:
+    """The write side of one open ledger (thread-safe: writes are serialised)."""
+
+    def __init__(
+        self, engine: sa.Engine, location: LedgerLocation, *, budget_s: float
+    ) -> None:
+        self.engine = engine
+        self.location = location
+        self.budget_s = max(budget_s, busy_timeout_s(location))
+        self._lock = threading.RLock()
+        self._runs: dict[str, _RunState] = {}
+        self.identity: tuple[int, int] | None = None
+
+    def remember_identity(self) -> None:
+        """Note which file the ledger is (a write to a file deleted or replaced is spooled)."""
+        if self.location.sqlite_path is not None:
+            self.identity = file_identity(self.location.sqlite_path)
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _attempt(self, wait_s: float) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            set_busy_timeout(conn, wait_s)
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    def commit(self, fn: Callable[[sa.Connection], None], budget_s: float, action: str) -> None:
+        """Run ``fn`` in a write transaction, retrying on a lock for up to ``budget_s`` s.
+
+        Raises :class:`Unavailable` when it cannot commit, LedgerError from ``fn`` as is.
+        """
+        deadline = time.monotonic() + budget_s
+        delay_s = _FIRST_DELAY_S
+        per_try_s = busy_timeout_s(self.location)
+        while True:
+            self._check_identity()
+            wait_s = max(0.0, min(per_try_s, deadline - time.monotonic()))
+            try:
+                with self._attempt(wait_s) as conn:
+                    fn(conn)
+                return
+            except LedgerError:
+                raise
+            except DB_ERRORS as exc:
+                if is_busy(exc):
+                    if time.monotonic() + delay_s < deadline:
+                        time.sleep(delay_s)
+                        delay_s = min(2 * delay_s, _MAX_DELAY_S)
+                        continue
+                    raise Unavailable(
+                        f"ledger {self.location.display} stayed locked by another process "
+                        f"for {budget_s:.0f} s"
+                    ) from exc
+                why = translate_error(exc, self.location.display, action, self.location.sqlite_path)
+                raise Unavailable(str(why)) from exc
+
+    def run_tx(self, fn: Callable[[sa.Connection], None], action: str) -> None:
+        """:meth:`commit` with the full budget; Unavailable becomes a one-line LedgerError."""
+        try:
+            self.commit(fn, self.budget_s, action)
+        except Unavailable as exc:
+            raise LedgerError(str(exc)) from exc
+
+    def _check_identity(self) -> None:
+        if self.identity is None or self.location.sqlite_path is None:
+            return
+        if file_identity(self.location.sqlite_path) != self.identity:
+            raise Unavailable(
+                f"the ledger file {self.location.display} was deleted or replaced while "
+                "wattwise was writing to it"
+            )
+
+    # -- the write path -----------------------------------------------------------------------
+
+    def write(self, op: Op) -> None:
+        """Commit ``op``, or spool it; raises only LedgerError for a write that makes no sense."""
+        with self._lock:
+            st = self._runs.setdefault(op.run_id, _RunState())
+            st.seq += 1
+            op.seq = st.seq
+            if op.name == "begin_run":
+                st.begin = op
+            if st.spool is not None:
+                self._spool(st, op)
+                self._probe(st, final=op.name in FINAL_OPS)
+                return
+            try:
+                self.commit(lambda c: apply(c, op, where=self.location.display), self.budget_s,
+                            f"write ({op.name})")
+            except Unavailable as exc:
+                st.reason = str(exc)
+            except LedgerError as exc:
+                if not (st.begun and str(exc).startswith("no run")):
+                    raise
+                st.reason = f"run {op.run_id} disappeared from the ledger (was the file replaced?)"
+            else:
+                st.begun = st.begun or op.name == "begin_run"
+                if op.name == "finish_run":
+                    st.finished = True
+                return
+            log.warning("wattwise: %s; writing the run to a local spool", st.reason)
+            self._spool(st, op)
+
+    def _spool(self, st: _RunState, op: Op) -> None:
+        """Append ``op`` to the run's spool file, creating it (with the run's start) if needed."""
+        line = to_record(op).to_line()
+        if st.spool is not None:
+            try:
+                st.spool.append(line)
+            except OSError as exc:
+                st.lost = f"{st.reason}; and the spool {st.spool.path} could not be written: " + (
+                    exc.strerror or str(exc)
+                )
+                log.warning("wattwise: run %s not stored: %s", op.run_id, st.lost)
+            return
+        lines = [line]
+        if st.begin is not None and op is not st.begin:
+            lines.insert(0, to_record(st.begin).to_line())
+        error = "no spool folder"
+        for folder in spool_dirs(self.location):
+            spool: SpoolFile | None = None
+            try:
+                spool = SpoolFile.create(folder, op.run_id, self.location.display)
+                for text in lines:
+                    spool.append(text)
+            except OSError as exc:  # read-only or full: try the next folder
+                error = f"{folder}: {exc.strerror or exc}"
+                if spool is not None:
+                    spool.close(remove=True)
+                continue
+            st.spool = spool
+            return
+        st.lost = f"{st.reason}; and no spool could be written ({error})"
+        log.warning("wattwise: run %s not stored: %s", op.run_id, st.lost)
+
+    def _probe(self, st: _RunState, *, final: bool) -> None:
+        """Try to replay this process's own spool of a run (see the module docstring)."""
+        now = time.monotonic()
+        if final and not st.final_tried:
+            st.final_tried = True
+            budget_s = self.budget_s
+        elif now - st.last_probe_s >= PROBE_EVERY_S:
+            budget_s = PROBE_WAIT_S
+        else:
+            return
+        st.last_probe_s = now
+        assert st.spool is not None
+        records = st.spool.records()
+        try:
+            self.commit(partial(self._replay, records=records), budget_s, "replay the spool")
+        except (Unavailable, LedgerError) as exc:
+            st.reason = str(exc)
+            return
+        log.warning("wattwise: ledger usable again: %d spooled write(s) replayed", len(records))
+        st.spool.close(remove=True)
+        st.spool = None
+        st.lost = ""
+        st.finished = st.finished or any(r.op == "finish_run" for r in records)
+
+    def _replay(self, conn: sa.Connection, *, records: Sequence[SpoolRecord]) -> None:
+        by_run: dict[str, list[Op]] = {}
+        for rec in records:
+            by_run.setdefault(rec.run_id, []).append(from_record(rec))
+        for run_id, ops in by_run.items():
+            mark = conn.execute(
+                sa.select(t.runs.c.spool_seq).where(t.runs.c.run_id == run_id)
+            ).scalar()
+            for op in sorted(ops, key=lambda o: o.seq):
+                if mark is not None and op.seq <= mark:
+                    continue
+                apply(conn, op, replay=True, where=self.location.display)
+
+    def replay_pending(self) -> list[str]:
+        """Replay every spool file of this ledger that no live writer holds; one line each.
+
+        A file is removed only after its replay committed. Stops at the first file the
+        database cannot take (it stays for the next open).
+        """
+        done: list[str] = []
+        for path in pending_files(self.location):
+            with claimed(path) as fd:
+                if fd is None:
+                    continue
+                records = read_records(path)
+                if records:
+                    try:
+                        self.commit(partial(self._replay, records=records), self.budget_s,
+                                    "replay the spool")
+                    except Unavailable as exc:
+                        log.warning("wattwise: spool %s not replayed yet: %s", path, exc)
+                        break
+                    except LedgerError as exc:
+                        bad = path.with_suffix(".rejected")
+                        with contextlib.suppress(OSError):
+                            path.rename(bad)
+                        log.warning("wattwise: spool %s cannot be replayed (%s): kept as %s",
+                                    path, exc, bad)
+                        continue
+                    done.append(f"replayed {len(records)} spooled write(s) of run "
+                                f"{records[0].run_id[:12]} from {path}")
+                elif time.time() - _mtime(path) < 60.0:
+                    continue  # maybe a writer that is just starting: leave it
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        return done
+
+    # -- outcome ------------------------------------------------------------------------------
+
+    def outcome(self, run_id: str) -> WriteOutcome:
+        """Where the writes of ``run_id`` made through this ledger went."""
+        with self._lock:
+            st = self._runs.get(run_id)
+            if st is None:
+                return self._outcome_unknown(run_id)
+            if st.lost:
+                return WriteOutcome(LOST, st.lost, run_id)
+            if st.spool is not None:
+                return WriteOutcome(SPOOLED, st.reason, run_id, str(st.spool.path))
+            if st.finished:
+                return WriteOutcome(STORED, "", run_id)
+            return WriteOutcome(
+                LOST,
+                "the recorder stopped writing before the run ended "
+                "(the ledger shows it as interrupted)",
+                run_id,
+            )
+
+    def _outcome_unknown(self, run_id: str) -> WriteOutcome:
+        try:
+            with self.engine.connect() as conn:
+                status = conn.execute(
+                    sa.select(t.runs.c.status).where(t.runs.c.run_id == run_id)
+                ).scalar()
+        except DB_ERRORS as exc:
+            return WriteOutcome(LOST, str(translate_error(exc, self.location.display, "read")),
+                                run_id)
+        if status is not None and status != "running":
+            return WriteOutcome(STORED, "", run_id)
+        return WriteOutcome(LOST, f"run {run_id} was not written to {self.location.display}",
+                            run_id)
+
+    def knows(self, run_id: str) -> bool:
+        """True when this ledger wrote (or spooled) the start or end of ``run_id``."""
+        with self._lock:
+            st = self._runs.get(run_id)
+            return st is not None and (st.begun or st.finished or st.spool is not None)
+
+    def spool_paths(self) -> list[Path]:
+        """Spool files this process is writing now."""
+        with self._lock:
+            return [st.spool.path for st in self._runs.values() if st.spool is not None]
+
+    def close(self) -> None:
+        """Release this process's spool files (they stay on disk for the next open)."""
+        with self._lock:
+            for st in self._runs.values():
+                if st.spool is not None:
+                    st.spool.close()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,164 @@
+"""Where a run is written as it goes, and the buffer that keeps it when the sink fails.
+
+The tracker streams samples and closed gaps to a :class:`RunSink` (the ledger implements it).
+A sink that raises is never detached: what it could not take stays in a bounded backlog and is
+retried at the next flush, the first failure of each kind becomes a note, and the final write is
+tried at ``stop()``. When the backlog passes :data:`MAX_BACKLOG_SAMPLES` the oldest samples are
+dropped (the newest kept) and the run says how many.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from wattwise.readers.base import DeviceInfo
+from wattwise.tracker.model import Gap, RunResult, Sample
+from wattwise.tracker.notes import NoteLog
+
+log = logging.getLogger("wattwise")
+
+#: Most samples kept for a sink that cannot take them (~300 B each: ~20 MB).
+MAX_BACKLOG_SAMPLES = 65_536
+#: Most closed gaps kept for a sink that cannot take them (all gaps also go in the final write).
+MAX_BACKLOG_GAPS = 10_000
+
+
+class RunSink(Protocol):
+    """Where a run is written as it goes (the ledger implements this).
+
+    ``finish_run`` receives the result without samples when every sample was already given to
+    ``append_samples`` (the sink keeps what it was given); with the in-memory timeline otherwise.
+    """
+
+    def begin_run(
+        self,
+        run_id: str,
+        name: str,
+        started_at: str,
+        command: Sequence[str] | None,
+        host: Mapping[str, str],
+        devices: Sequence[DeviceInfo],
+    ) -> None: ...
+
+    def append_samples(self, run_id: str, samples: Sequence[Sample]) -> None: ...
+
+    def append_gaps(self, run_id: str, gaps: Sequence[Gap]) -> None: ...
+
+    def heartbeat(self, run_id: str) -> None: ...
+
+    def finish_run(self, result: RunResult) -> None: ...
+
+
+class SinkBuffer:
+    """Feeds one sink, keeping and retrying what it could not take. Thread-safe."""
+
+    def __init__(
+        self,
+        sink: RunSink,
+        run_id: str,
+        notes: NoteLog,
+        *,
+        max_samples: int = MAX_BACKLOG_SAMPLES,
+        max_gaps: int = MAX_BACKLOG_GAPS,
+    ) -> None:
+        self.sink = sink
+        self.run_id = run_id
+        self.notes = notes
+        self.max_samples = max(1, max_samples)
+        self.max_gaps = max(1, max_gaps)
+        self.begun = False
+        self.dropped_samples = 0
+        self.failures = 0
+        self.finished: bool | None = None  # None: finish not tried yet
+        self._begin_args: tuple[Any, ...] | None = None
+        self._samples: list[Sample] = []
+        self._gaps: list[Gap] = []
+        self._buf_lock = threading.Lock()
+        self._io_lock = threading.Lock()  # one sink call at a time
+
+    # ------------------------------------------------------------------ buffering
+    def add_sample(self, s: Sample) -> None:
+        with self._buf_lock:
+            self._samples.append(s)
+            self._trim()
+
+    def add_gap(self, g: Gap) -> None:
+        with self._buf_lock:
+            self._gaps.append(g)
+            if len(self._gaps) > self.max_gaps:
+                del self._gaps[: len(self._gaps) - self.max_gaps]
+
+    def _trim(self) -> None:
+        over = len(self._samples) - self.max_samples
+        if over > 0:
+            del self._samples[:over]
+            self.dropped_samples += over
+            self.notes.once(
+                "sink-backlog-full",
+                f"the ledger could not take samples for a long time: more than "
+                f"{self.max_samples} were waiting, the oldest are dropped (the run's totals "
+                "are kept)",
+            )
+
+    @property
+    def backlog(self) -> int:
+        with self._buf_lock:
+            return len(self._samples)
+
+    # ------------------------------------------------------------------ sink calls
+    def _call(self, method: str, *args: Any) -> bool:
+        try:
+            getattr(self.sink, method)(*args)
+        except Exception as exc:
+            self.failures += 1
+            if self.notes.once(
+                f"sink-failed:{method}",
+                f"ledger write failed ({method}): {exc}; kept in memory and retried",
+                repeat_label=f"ledger write failed ({method})",
+            ):
+                log.warning("wattwise: ledger write failed (%s): %s", method, exc)
+            return False
+        return True
+
+    def begin(self, *args: Any) -> None:
+        """Start the run in the sink (retried at each flush until it works)."""
+        self._begin_args = args
+        with self._io_lock:
+            self._begin_locked()
+
+    def _begin_locked(self) -> bool:
+        if not self.begun and self._begin_args is not None:
+            self.begun = self._call("begin_run", *self._begin_args)
+        return self.begun
+
+    def flush(self) -> None:
+        """Give the sink everything waiting; keep what it refuses for the next flush."""
+        with self._io_lock:
+            if not self._begin_locked():
+                return
+            with self._buf_lock:
+                samples, self._samples = self._samples, []
+                gaps, self._gaps = self._gaps, []
+            if samples and not self._call("append_samples", self.run_id, samples):
+                with self._buf_lock:
+                    self._samples[:0] = samples
+                    self._trim()
+            if gaps and not self._call("append_gaps", self.run_id, gaps):
+                with self._buf_lock:
+                    self._gaps[:0] = gaps
+            self._call("heartbeat", self.run_id)
+
+    def finish(self, result: RunResult) -> bool:
+        """The final write of ``result``; True when the sink took it."""
+        with self._io_lock:
+            with self._buf_lock:
+                streamed = self.begun and not self._samples and self.dropped_samples == 0
+            # Samples already given to the sink stay there at full resolution; otherwise the
+            # in-memory (downsampled) timeline is the best copy there is.
+            final = replace(result, samples=()) if streamed else result
+            self.finished = self._call("finish_run", final)
+            return self.finished
