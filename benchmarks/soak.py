@@ -110,7 +110,7 @@ def true_energy_j(seconds: int) -> float:
     return sum(gpu_energy_j(i, float(seconds)) for i in range(N_GPUS))
 
 
-def record(db: str, seconds: int, mode: str) -> None:
+def record(db: str, seconds: int, mode: str, flush_interval_s: float | None) -> None:
     """The recorder process: simulate ``seconds`` of 1 Hz sampling, then stop or wait to die."""
     from wattwise.tracker.core import Tracker
 
@@ -122,6 +122,7 @@ def record(db: str, seconds: int, mode: str) -> None:
         sampler=False,
         clock=clock,
         store=db,
+        **({} if flush_interval_s is None else {"flush_interval_s": flush_interval_s}),
     )
     w0 = time.perf_counter()
     t.start()
@@ -179,10 +180,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-def soak(db: str, seconds: int, mode: str) -> dict[str, Any]:
+def soak(db: str, seconds: int, mode: str, flush_interval_s: float | None) -> dict[str, Any]:
     """Record one run in a child process; then time ``runs list`` on the ledger."""
+    flush = [] if flush_interval_s is None else ["--flush-interval", str(flush_interval_s)]
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--record", mode, "--db", db, "--seconds", str(seconds)],
+        [sys.executable, __file__, "--record", mode, "--db", db, "--seconds", str(seconds),
+         *flush],
         stdout=subprocess.PIPE,
         text=True,
         env=_env(),
@@ -197,6 +200,7 @@ def soak(db: str, seconds: int, mode: str) -> dict[str, Any]:
     rep: dict[str, Any] = json.loads(line)
     rep["mode"] = mode
     rep["days"] = seconds / DAY_S
+    rep["flush_interval_s"] = flush_interval_s
     rep["recorder_exit"] = proc.returncode
     rep["true_energy_j"] = true_energy_j(seconds)
     rep["ledger_mb"] = sum(
@@ -299,6 +303,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--days", type=float, default=30.0, help="simulated days (default 30)")
     ap.add_argument("--modes", default="finished,interrupted", help="finished,interrupted")
+    ap.add_argument(
+        "--flush-interval",
+        type=float,
+        metavar="S",
+        help="simulated seconds between ledger writes (default: the tracker's, 2 s)",
+    )
     ap.add_argument("--concurrent", type=int, default=0, metavar="N", help="also N parallel runs")
     ap.add_argument("--dir", help="where the ledgers go (default: a temporary directory)")
     ap.add_argument("--src", help="the wattwise source tree to measure (default: this checkout's)")
@@ -313,7 +323,7 @@ def main() -> int:
         os.environ["WATTWISE_SOAK_SRC"] = str(SRC)
     sys.path.insert(0, str(SRC))
     if args.record:
-        record(args.db, args.seconds, args.record)
+        record(args.db, args.seconds, args.record, args.flush_interval)
         return 0
     seconds = round(args.days * DAY_S)
     with tempfile.TemporaryDirectory(prefix="wattwise-soak-", dir=args.dir) as d:
@@ -321,7 +331,7 @@ def main() -> int:
         _show(results[-1], args.json)
         for mode in [m for m in args.modes.split(",") if m] if seconds > 0 else []:
             db = str(Path(d) / f"soak-{mode}.db")
-            results.append(soak(db, seconds, mode))
+            results.append(soak(db, seconds, mode, args.flush_interval))
             _show(results[-1], args.json)
         if args.concurrent:
             results.append(concurrent(str(Path(d) / "concurrent.db"), args.concurrent))
