@@ -129,3 +129,22 @@ def test_bad_interval_is_a_config_error_at_construction(interval_s: object) -> N
 def test_bad_flush_interval_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="flush_interval_s"):
         Tracker(flush_interval_s=math.nan)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, 10**400])
+def test_invalid_count_does_not_break_the_final_write_to_the_ledger(
+    clock: FakeClock, tmp_path, value: object  # type: ignore[no-untyped-def]
+) -> None:
+    # Defect 2: a NaN count failed the final write (NOT NULL constraint failed: counts.count).
+    from wattwise.ledger import Ledger
+
+    db = str(tmp_path / "counts.db")
+    reader = CounterReader(clock, 2.0)
+    with track("nan", readers=[reader], clock=clock, sampler=False, store=db) as t:
+        t.count(tokens=value, requests=2)
+        clock.advance(1.0)
+    assert t.stored is True
+    with Ledger.open(db) as led:
+        stored = led.get_run(t.run_id)
+    assert stored.status == "finished" and stored.counts == {"requests": 2.0}
+    assert any("count(tokens=" in n for n in stored.notes)

@@ -48,3 +48,21 @@ def test_repeated_windows_add_up(clock: FakeClock) -> None:
             clock.advance(1.0)
             t.count(requests=1)
     assert t.stop().energy_per() == {"requests": pytest.approx(10.0)}
+
+
+def test_per_unit_energy_is_the_same_from_the_ledger(clock: FakeClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from wattwise.ledger import Ledger
+
+    db = str(tmp_path / "per.db")
+    t = Tracker(
+        readers=[CounterReader(clock, 100.0)], clock=clock, sampler=False, store=db
+    ).start()
+    with t.window("train"):
+        clock.advance(50.0)
+    with t.window("serve"):
+        clock.advance(5.0)
+        t.count(requests=10)
+    res = t.stop()
+    with Ledger.open(db) as led:
+        stored = led.get_run(res.run_id)
+    assert stored.energy_per() == {"requests": pytest.approx(50.0)}  # `runs show`: not 550 J

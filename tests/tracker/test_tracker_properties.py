@@ -51,6 +51,7 @@ _OPS = st.lists(
         st.tuples(st.just("sample"), st.none()),
         st.tuples(st.just("count"), st.tuples(st.sampled_from(["tokens", "requests"]), _COUNT)),
         st.tuples(st.just("step"), _COUNT),
+        st.tuples(st.just("step_at"), st.tuples(_COUNT, _COUNT)),
         st.tuples(st.just("window"), st.sampled_from(["a", "b"])),
         st.tuples(st.just("close"), st.none()),
         st.tuples(st.just("forecast"), st.integers(min_value=0, max_value=10**6)),
@@ -93,6 +94,8 @@ def _apply(t: Tracker, clock: FakeClock, sink: RecordingSink, op: str, arg: Any)
         t.count(**{arg[0]: arg[1]})
     elif op == "step":
         t.step(arg)
+    elif op == "step_at":
+        t.step(arg[0], at_s=arg[1])
     elif op == "window":
         t.start_window(arg)
     elif op == "close":

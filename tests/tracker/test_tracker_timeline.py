@@ -72,3 +72,35 @@ def test_step_marks_merge_but_keep_the_count() -> None:
     bounds, g = marks.step_bounds(max_steps=100)
     assert g == 10 and len(bounds) == 101
     assert bounds[-1] == pytest.approx(1000.0)
+
+
+def test_windows_beyond_the_bound_are_merged_per_name_and_add_up(clock: FakeClock) -> None:
+    from wattwise.tracker.windows import MAX_WINDOWS
+
+    t = Tracker(readers=[CounterReader(clock, 10.0)], clock=clock, sampler=False).start()
+    n = MAX_WINDOWS + 500
+    with t.window("serve"):
+        for _ in range(n - 1):
+            with t.window("request"):
+                clock.advance(0.1)
+                t.count(requests=1)
+            clock.advance(0.1)
+    res = t.stop()
+    assert len(res.windows) <= MAX_WINDOWS + 2
+    requests = [w for w in res.windows if w.name == "request"]
+    assert sum(w.counts["requests"] for w in requests) == n - 1
+    assert sum(w.energy.total_j for w in requests) == pytest.approx(10.0 * 0.1 * (n - 1))
+    assert res.energy_per()["requests"] == pytest.approx(2.0)  # the serve window: 0.2 s each
+    assert any("merged into one" in note for note in res.notes)
+
+
+def test_two_windows_with_the_same_name_and_start_are_distinct(clock: FakeClock) -> None:
+    t = Tracker(readers=[CounterReader(clock, 10.0)], clock=clock, sampler=False).start()
+    a = t.start_window("x")
+    b = t.start_window("x")
+    clock.advance(1.0)
+    t.stop_window(b)
+    clock.advance(1.0)
+    t.stop_window(a)
+    assert a.result is not None and b.result is not None
+    assert (a.result.duration_s, b.result.duration_s) == (pytest.approx(2.0), pytest.approx(1.0))

@@ -50,6 +50,11 @@ def handle_list(args: argparse.Namespace) -> int:
     led = _open(args)
     try:
         runs = led.list_runs(limit=args.limit)
+        if spooled := led.pending_spool():
+            sys.stderr.write(
+                f"wattwise: {len(spooled)} run(s) wait in a local spool ({spooled[0].parent}) and "
+                "are replayed into the ledger by the next command that writes to it\n"
+            )
     finally:
         led.close()
     if args.json:

@@ -179,3 +179,7 @@ sa.Index("ix_counts_run_id", counts.c.run_id)
 
 #: Tables that hang off a run, children first (the order to delete them in).
 RUN_CHILD_TABLES = (run_totals, samples, gaps, counts, components, windows, devices)
+
+#: The ``runs`` columns readers select: those of every readable schema version (a read-only
+#: open reads an older ledger without migrating it; ``spool_seq`` came with version 2).
+RUN_READ_COLUMNS = tuple(c for c in runs.c if c.name != "spool_seq")

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -40,6 +41,7 @@ from wattwise.ledger.rows import (
     now_utc,
 )
 from wattwise.ledger.serialize import run_to_dict
+from wattwise.ledger.spool import pending_files
 from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, WritePath
 from wattwise.readers.base import DeviceInfo
 from wattwise.tracker.model import ComponentEnergy, Gap, RunResult, Sample, summarize
@@ -203,6 +205,10 @@ class Ledger:
         open) or ``lost``; ``.line()`` says it in one line for a person."""
         return self._writes.outcome(run_id)
 
+    def pending_spool(self) -> list[Path]:
+        """Spool files of this ledger that wait for a replay (by any process)."""
+        return pending_files(self.location)
+
     def begin_run(
         self,
         run_id: str,
@@ -328,7 +334,9 @@ class Ledger:
         """The ``limit`` most recent runs, newest first."""
         with self._tx(write=False, action="list runs") as conn:
             rows = conn.execute(
-                sa.select(t.runs).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id).limit(limit)
+                sa.select(*t.RUN_READ_COLUMNS)
+                .order_by(t.runs.c.started_at.desc(), t.runs.c.run_id)
+                .limit(limit)
             ).all()
             ids = [r.run_id for r in rows]
             comps: dict[str, list[ComponentEnergy]] = {}
@@ -463,7 +471,7 @@ class Ledger:
         return self.version >= 2
 
     def _run_row(self, conn: sa.Connection, run_id: str) -> Any:
-        return conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
+        return conn.execute(sa.select(*t.RUN_READ_COLUMNS).where(t.runs.c.run_id == run_id)).first()
 
     def _resolve(self, conn: sa.Connection, prefix: str) -> str:
         prefix = prefix.strip()

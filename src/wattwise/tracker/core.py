@@ -28,12 +28,13 @@ from typing import Any
 
 from wattwise.readers.base import DeviceInfo, Reader
 from wattwise.tracker.counts import clean_at_s, clean_count
-from wattwise.tracker.devices import DeviceBook, Snapshot, Window
+from wattwise.tracker.devices import DeviceBook, Snapshot
 from wattwise.tracker.model import Gap, RunResult, Sample, WindowResult
 from wattwise.tracker.notes import NoteLog
 from wattwise.tracker.outcome import host_info, outcome
 from wattwise.tracker.sink import RunSink, SinkBuffer
 from wattwise.tracker.timeline import StepMarks, Timeline, forecast_steps
+from wattwise.tracker.windows import Window, WindowLog
 from wattwise.validate import check_number
 
 __all__ = ["RunSink", "Tracker", "Window", "outcome", "track"]
@@ -42,6 +43,7 @@ Clock = Callable[[], float]
 
 #: Longest sampling or flush interval (s) accepted: a day (counters keep totals exact anyway).
 MAX_INTERVAL_S = 86_400.0
+
 
 
 class Tracker:
@@ -88,6 +90,7 @@ class Tracker:
         self._store = store
         self._owned_sink: Any = None
         self._lock = threading.RLock()
+        self._stop_lock = threading.Lock()
         self._notes = NoteLog()
         self._timeline = Timeline()
         self._buffer: SinkBuffer | None = None
@@ -95,7 +98,7 @@ class Tracker:
             self._buffer = SinkBuffer(sink, self.run_id, self._notes)
         self._book = DeviceBook(self._notes, self._on_sample, self._on_gap_closed)
         self._open_windows: list[Window] = []
-        self._windows: list[WindowResult] = []
+        self._windows = WindowLog(self._notes)
         self._counts: dict[str, float] = {}
         self._marks = StepMarks()
         self._t0: float | None = None
@@ -161,10 +164,15 @@ class Tracker:
     def stop(self, *, exit_code: int | None = None, status: str = "finished") -> RunResult:
         """Stop sampling, close open windows, read every device a last time; return the result.
 
-        The result is final once this returns; later calls return it again.
+        The result is final once this returns; later calls (from any thread) return it again.
         """
-        if self.result is not None:
+        with self._stop_lock:
+            if self.result is None:
+                self._stop(exit_code, status)
+            assert self.result is not None
             return self.result
+
+    def _stop(self, exit_code: int | None, status: str) -> None:
         if self.status == "created":
             self.start()
         self._closing = True
@@ -194,7 +202,7 @@ class Tracker:
                 started_at=self._started_at,
                 duration_s=end.t_s - self._t0,
                 components=components,
-                windows=tuple(self._windows),
+                windows=self._windows.all(),
                 counts=dict(self._counts),
                 samples=self._timeline.samples(),
                 gaps=self._book.gaps(),
@@ -214,7 +222,6 @@ class Tracker:
         if self._owned_sink is not None:
             with contextlib.suppress(Exception):
                 self._owned_sink.close()
-        return self.result
 
     @property
     def stored(self) -> bool | None:
@@ -368,7 +375,7 @@ class Tracker:
 
     @property
     def windows(self) -> tuple[WindowResult, ...]:
-        return tuple(self._windows)
+        return self._windows.all()
 
     @property
     def devices(self) -> tuple[DeviceInfo, ...]:
@@ -447,7 +454,7 @@ class Tracker:
         )
         w.result = res
         self._open_windows.remove(w)
-        self._windows.append(res)
+        self._windows.keep(res)
         return res
 
     def _flush(self) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from wattwise.readers.base import DeviceInfo, Provenance, Reader
 from wattwise.tracker.integrate import DeviceTrack
-from wattwise.tracker.model import ComponentEnergy, Gap, Sample, WindowResult
+from wattwise.tracker.model import ComponentEnergy, Gap, Sample
 from wattwise.tracker.notes import NoteLog
 from wattwise.validate import Cleaned, clean_number
 
@@ -41,17 +41,6 @@ class Snapshot:
     t_s: float
     energy_j: dict[str, float]
     last_good_t_s: dict[str, float]
-
-
-@dataclass
-class Window:
-    """An open (or closed) named window; returned by :meth:`Tracker.start_window`."""
-
-    name: str
-    parent: str | None
-    start: Snapshot
-    counts: dict[str, float] = field(default_factory=dict)
-    result: WindowResult | None = None
 
 
 @dataclass

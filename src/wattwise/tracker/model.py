@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from wattwise.readers.base import Provenance, weakest
 
@@ -130,6 +130,38 @@ class WindowResult:
     def energy_per(self) -> dict[str, float]:
         """Joules per counted unit in this window."""
         return per_unit(self.energy.total_j, self.counts)
+
+
+def merge_windows(a: WindowResult, b: WindowResult) -> WindowResult:
+    """One window standing for ``a`` and ``b`` (same name): energies, missing seconds and counts
+    added per device and unit; it starts at the first start and ends at the last end."""
+    comps: dict[str, ComponentEnergy] = {c.device_id: c for c in a.components}
+    for c in b.components:
+        prev = comps.get(c.device_id)
+        if prev is None:
+            comps[c.device_id] = c
+            continue
+        missing_s = prev.missing_s + c.missing_s
+        params = dict(prev.params)
+        if "missing_s" in params:
+            params["missing_s"] = f"{missing_s:.6g}"
+        note = prev.note or c.note
+        if missing_s > 0 and not c.device_id.endswith("#gap"):
+            note = f"{missing_s:.3g} s without a reading"
+        comps[c.device_id] = replace(
+            prev, energy_j=prev.energy_j + c.energy_j, missing_s=missing_s, params=params, note=note
+        )
+    counts = dict(a.counts)
+    for unit, n in b.counts.items():
+        counts[unit] = counts.get(unit, 0.0) + n
+    return WindowResult(
+        name=a.name,
+        start_s=min(a.start_s, b.start_s),
+        end_s=max(a.end_s, b.end_s),
+        components=tuple(comps.values()),
+        counts=counts,
+        parent=a.parent,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,61 @@
+"""Named windows of a run, kept in a bounded log.
+
+A server that opens a window per request runs for months: the first :data:`MAX_WINDOWS` windows
+are kept one by one, later ones are merged into one window per (name, parent), whose energies,
+missing seconds and counts add up (see :func:`~wattwise.tracker.model.merge_windows`), and the
+run says so in a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wattwise.tracker.devices import Snapshot
+from wattwise.tracker.model import WindowResult, merge_windows
+from wattwise.tracker.notes import NoteLog
+
+#: Windows kept one by one in a run.
+MAX_WINDOWS = 10_000
+
+
+@dataclass(eq=False)  # compared by identity: two windows may share a name and a start
+class Window:
+    """An open (or closed) named window; returned by :meth:`Tracker.start_window`."""
+
+    name: str
+    parent: str | None
+    start: Snapshot
+    counts: dict[str, float] = field(default_factory=dict)
+    result: WindowResult | None = None
+
+
+class WindowLog:
+    """The closed windows of a run, bounded (caller serialises calls)."""
+
+    def __init__(self, notes: NoteLog, max_windows: int = MAX_WINDOWS) -> None:
+        self._notes = notes
+        self._max = max_windows
+        self._windows: list[WindowResult] = []
+        self._merged_at: dict[tuple[str, str | None], int] = {}
+
+    def keep(self, res: WindowResult) -> None:
+        """Keep ``res``; beyond the bound, merge it into the window of its name and parent."""
+        if len(self._windows) < self._max:
+            self._windows.append(res)
+            return
+        key = (res.name, res.parent)
+        idx = self._merged_at.get(key)
+        if idx is None:
+            self._merged_at[key] = len(self._windows)
+            self._windows.append(res)
+            return
+        self._windows[idx] = merge_windows(self._windows[idx], res)
+        self._notes.once(
+            f"windows-merged:{res.name}:{res.parent}",
+            f"more than {self._max} windows: later windows {res.name!r} are merged into one "
+            "(energies and counts add up; it spans from the first start to the last end)",
+            repeat_label=f"windows {res.name!r} merged",
+        )
+
+    def all(self) -> tuple[WindowResult, ...]:
+        return tuple(self._windows)
