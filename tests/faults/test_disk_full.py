@@ -12,7 +12,9 @@ Two ways to fill the disk, both with a real ``wattwise run`` CLI process:
   runs everywhere, also where tmpfs works, since it isolates the ledger's reaction from what the
   filesystem does to other files.
 
-In both, after the run: the command's exit code is wattwise's; "stored in the ledger" is printed
+The recorder is the CLI (``wattwise run -- python -c ...``) or the Python API
+(``Tracker(store=DB)``, whose ``stored`` and notes must tell the truth the same way). In all cases,
+after the run: the command's exit code is wattwise's; "stored in the ledger" is printed
 only if the run really is in the ledger, finished (checked with plain sqlite3, before wattwise
 opens the ledger again); otherwise the summary names an existing place where the run went. Once
 space is back, ``wattwise runs list`` shows the run finished with the energy the run printed, and
@@ -36,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.clirun import SRC, wattwise
+from cli.clirun import SRC, cli_env, wattwise
 
 FAKE_FULL = """
 import os, sqlite3, sqlite3.dbapi2
@@ -101,6 +103,44 @@ if how == "fill":
                 assert exc.errno == errno.ENOSPC, exc
     print("disk full", flush=True)
 time.sleep(2.4)
+"""
+
+#: A Python-API recorder (``Tracker(store=DB)``, a 100 W fake counter): fills the disk per its
+#: argument as COMMAND does, keeps recording past a few flushes, prints what the tracker said.
+API_RECORDER = """
+import errno, json, sys, time
+from wattwise.readers.base import DeviceInfo, Provenance, Reading
+from wattwise.tracker.core import Tracker
+
+class Counter100W:
+    name = "fake-100w"
+    def open(self):
+        self.t0 = time.monotonic()
+        return [DeviceInfo("fake:gpu0", "gpu", "Fake GPU", Provenance.MEASURED, "fake:counter")]
+    def read(self):
+        t = time.monotonic()
+        return [Reading("fake:gpu0", t, energy_j=100.0 * (t - self.t0))]
+    def close(self):
+        pass
+
+db, arg = sys.argv[1], sys.argv[2]
+t = Tracker("api-full", readers=[Counter100W()], interval_s=0.05, flush_interval_s=0.2, store=db)
+t.start()
+how, _, target = arg.partition(":")
+if how == "flag":
+    open(target, "w").close()
+if how == "fill":
+    with open(target, "ab", buffering=0) as f:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    f.write(b"x" * size)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+time.sleep(0.8)
+r = t.stop()
+print(json.dumps({"run_id": r.run_id, "total_j": r.energy.total_j, "status": r.status,
+                  "stored": t.stored, "notes": list(r.notes)}))
 """
 
 
@@ -200,14 +240,23 @@ def _check_truthful_and_not_lost(disk: FullDisk, p: subprocess.CompletedProcess[
     summary = p.stderr
     assert "lost" not in summary.lower(), summary[-1500:]
     disk.free()
-    if "stored in the ledger" in summary:
+    _check_claim(disk, run_id, "stored in the ledger" in summary, summary)
+    _check_listed(disk, run_id, total_j, summary)
+
+
+def _check_claim(disk: FullDisk, run_id: str, says_stored: bool, said: str) -> None:
+    """A claim of 'stored' is true; otherwise what was said names an existing place."""
+    if says_stored:
         assert _raw_status(disk.db, run_id) == "finished", (
-            "said 'stored in the ledger' but the run is not stored finished:\n" + summary[-1500:]
+            "said the run is stored but it is not stored finished:\n" + said[-1500:]
         )
-    else:  # it must say where the run went: a place that exists
-        places = [Path(m) for m in re.findall(r"(/[^\s'\"`:;,()]+)", summary)]
-        places = [q for q in places if q.exists() and q != disk.db]
-        assert places, "the summary does not say where the run went:\n" + summary[-1500:]
+        return
+    places = [Path(m) for m in re.findall(r"(/[^\s'\"`:;,()]+)", said)]
+    places = [q for q in places if q.exists() and q != disk.db]
+    assert places, "nothing says where the run went:\n" + said[-1500:]
+
+
+def _check_listed(disk: FullDisk, run_id: str, total_j: float, summary: str) -> None:
     # Space is back: the next wattwise command on the ledger shows the run, nothing lost.
     listed = wattwise("runs", "list", "--json", "--db", str(disk.db), **disk.env)
     assert listed.returncode == 0, listed.stderr
@@ -240,3 +289,31 @@ def test_disk_filling_up_mid_run_loses_no_run_and_says_where_it_went(
     with contextlib.ExitStack() as stack:
         stack.callback(full_disk.free)
         _check_truthful_and_not_lost(full_disk, _run(full_disk, full_disk.mid_run_arg()))
+
+
+@pytest.mark.parametrize("when", ["before", "mid-run"])
+def test_python_api_run_on_a_full_disk_is_not_lost_and_says_where_it_went(
+    full_disk: FullDisk, when: str
+) -> None:
+    first = wattwise("run", "--db", str(full_disk.db), "--", sys.executable, "-c", "pass",
+                     **full_disk.env)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    with contextlib.ExitStack() as stack:
+        stack.callback(full_disk.free)
+        if when == "before":
+            full_disk.fill()
+        env = cli_env(**full_disk.env)
+        p = subprocess.run(
+            [sys.executable, "-c", API_RECORDER, str(full_disk.db),
+             "-" if when == "before" else full_disk.mid_run_arg()],
+            capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert p.returncode == 0, p.stderr[-1500:]  # nothing raised into the user's code
+        doc = json.loads(p.stdout.strip().splitlines()[-1])
+        assert doc["status"] == "finished"
+        assert doc["total_j"] > 0
+        said = "\n".join(doc["notes"])
+        assert "lost" not in said.lower(), said
+        full_disk.free()
+        _check_claim(full_disk, doc["run_id"], doc["stored"] is True, said)
+        _check_listed(full_disk, doc["run_id"], doc["total_j"], said)
