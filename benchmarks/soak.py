@@ -242,6 +242,34 @@ def time_list(db: str, run_id: str) -> dict[str, Any]:
     }
 
 
+def flush_cost(db: str, seconds: int = 600, flush_interval_s: float = 2.0) -> dict[str, Any]:
+    """Wall ms per ledger flush at the tracker's default interval: (stored - unstored) / flushes.
+
+    ``seconds`` simulated seconds of the same 8-GPU run, once with ``store=db`` and once without
+    a ledger; at 1 Hz a flush every 2 s carries 16 samples (append_samples + heartbeat).
+    """
+    from wattwise.tracker.core import Tracker
+
+    walls = []
+    for store in (db, False):
+        clock = FakeClock()
+        t = Tracker("flush-cost", readers=[EightGpuCounters(clock)], sampler=False, clock=clock,
+                    store=store, flush_interval_s=flush_interval_s)  # fmt: skip
+        t.start()
+        w0 = time.perf_counter()
+        for _ in range(seconds):
+            clock.t_s += 1.0
+            t.sample()
+        walls.append(time.perf_counter() - w0)
+        t.stop()
+    flushes = seconds / flush_interval_s
+    return {
+        "flush_ms": 1000 * (walls[0] - walls[1]) / flushes,
+        "sample_ms_without_ledger": 1000 * walls[1] / seconds,
+        "flush_core_percent_at_1hz": 100 * (walls[0] - walls[1]) / seconds,
+    }
+
+
 def cli_floor(db: str) -> dict[str, Any]:
     """``wattwise runs list`` on an empty ledger: the CLI's start-up floor (median of 3)."""
     times = []
@@ -327,7 +355,9 @@ def main() -> int:
         return 0
     seconds = round(args.days * DAY_S)
     with tempfile.TemporaryDirectory(prefix="wattwise-soak-", dir=args.dir) as d:
-        results: list[dict[str, Any]] = [cli_floor(str(Path(d) / "empty.db"))]
+        results: list[dict[str, Any]] = [
+            {**cli_floor(str(Path(d) / "empty.db")), **flush_cost(str(Path(d) / "flush.db"))}
+        ]
         _show(results[-1], args.json)
         for mode in [m for m in args.modes.split(",") if m] if seconds > 0 else []:
             db = str(Path(d) / f"soak-{mode}.db")
