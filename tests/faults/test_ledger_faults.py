@@ -2,23 +2,36 @@
 
 Each test records a real run (a fake 50 W energy counter, the real tracker and sampler thread)
 in a separate process into a real SQLite file, breaks the ledger mid-run — a lock held by another
-process, a read-only mount, a deleted or damaged file, a full disk — and checks that the run
-lands complete (status, duration, energy) once the ledger can take it, and that what wattwise
-said about it was true. Read-only and full-disk faults need a private mount namespace
-(``unshare -m``, root): they are skipped, saying so, where the machine does not allow one.
+process, a read-only file, a deleted or damaged file, a full disk — and checks that the run lands
+complete (status, duration, energy) once the ledger can take it, and that what wattwise said
+about it was true. The full-disk fault needs a private mount namespace (``unshare -m``, root)
+for a small tmpfs; the read-only fault runs the recorder as a user that file modes apply to
+(``setpriv`` to ``nobody`` when the tests run as root, who ignores them). Each is skipped,
+saying why, where the machine does not allow it.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 import sqlite3
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ledger.faultkit import in_namespace, mount_namespaces, record
+from ledger.faultkit import (
+    RECORDER,
+    as_writer,
+    in_namespace,
+    mount_namespaces,
+    record,
+    shared_dir,
+    unprivileged,
+)
 from wattwise.errors import LedgerError
 from wattwise.ledger import Ledger
 
@@ -90,7 +103,11 @@ def test_deleted_ledger_file_mid_run_is_spooled_and_replayed_into_a_new_ledger(
     status, duration_s, energy_j, samples = _stored_run(db, doc["run_id"])
     assert status == "finished" and duration_s == pytest.approx(doc["duration_s"])
     assert energy_j == pytest.approx(POWER_W * duration_s, rel=0.02)
-    assert samples == doc["samples"]  # the final write carried the whole timeline
+    assert 0 < samples <= doc["samples"]  # the timeline from the deletion on ...
+    with Ledger.open(str(db), readonly=True) as led:  # ... and a note saying what went with it
+        notes = led.get_run(doc["run_id"]).notes
+    assert any(n.startswith("ledger: the ledger file") and "stayed in that file" in n
+               for n in notes)
 
 
 def test_damaged_ledger_mid_run_is_spooled_and_kept_until_it_can_be_replayed(
@@ -116,20 +133,44 @@ def test_damaged_ledger_mid_run_is_spooled_and_kept_until_it_can_be_replayed(
     assert energy_j == pytest.approx(POWER_W * duration_s, rel=0.02)
 
 
-@needs_mounts
-def test_read_only_ledger_mid_run_is_spooled_then_replayed_at_next_open(tmp_path: Path) -> None:
-    (tmp_path / "d").mkdir()
-    _new_ledger(tmp_path / "d" / "ledger.db")
-    out = in_namespace(
-        'mount --bind d d\n"$PY" "$REC" d/ledger.db 3 --at 1 "mount -o remount,bind,ro d"',
-        tmp_path,
-    )
-    doc = json.loads(out.strip().splitlines()[-1])
+@pytest.fixture
+def writer_dir() -> Iterator[tuple[list[str], Path]]:
+    """(prefix that runs the writer unprivileged, a folder it owns); skipped where impossible."""
+    prefix, why = unprivileged()
+    if why:
+        pytest.skip(why)
+    d = shared_dir()
+    try:
+        yield prefix, d
+    finally:
+        for p in [d, *d.rglob("*")]:
+            if p.is_dir():
+                p.chmod(0o777)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_read_only_ledger_mid_run_is_spooled_then_replayed_at_next_open(
+    writer_dir: tuple[list[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The recorder runs as a user the file modes apply to (root ignores them): at 1 s it makes
+    # its own ledger file 0444 and the folder 0555.
+    prefix, root = writer_dir
+    d = root / "d"
+    d.mkdir()
+    if prefix:  # the folder belongs to the recorder's user, who makes it read-only
+        os.chown(d, 65534, 65534)
+    db = d / "ledger.db"
+    out = as_writer(prefix, [sys.executable, str(RECORDER), str(db), "3", "--at", "1",
+                             f"chmod 0444 {db} && chmod 0555 {d}"], root)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout.strip().splitlines()[-1])
     assert doc["state"] == "spooled", doc
     assert "read-only" in doc["detail"]
     spool = Path(doc["spool"])
-    assert spool.is_relative_to(tmp_path / "state")  # the ledger's folder was read-only
-    db = tmp_path / "d" / "ledger.db"
+    assert spool.is_relative_to(root / "state")  # the ledger's folder was read-only
+    d.chmod(0o755)
+    db.chmod(0o644)
+    monkeypatch.setenv("XDG_STATE_HOME", str(root / "state"))
     with Ledger.open(str(db)) as led:
         assert len(led.replayed) == 1
     assert not spool.exists()
@@ -139,26 +180,27 @@ def test_read_only_ledger_mid_run_is_spooled_then_replayed_at_next_open(tmp_path
 
 
 @needs_mounts
-def test_full_disk_mid_run_spools_outside_it_and_replays_once_space_is_freed(
-    tmp_path: Path,
-) -> None:
+def test_full_disk_mid_run_never_loses_the_run_nor_says_stored_falsely(tmp_path: Path) -> None:
+    fill = "dd if=/dev/zero of=t/fill{} bs=4k 2>/dev/null; true"
     out = in_namespace(
         "mkdir t && mount -t tmpfs -o size=1m tmpfs t\n"
         "\"$PY\" -c 'from wattwise.ledger import Ledger; Ledger.open(\"t/ledger.db\").close()'\n"
-        '"$PY" "$REC" t/ledger.db 3 --at 1 "dd if=/dev/zero of=t/fill bs=16k 2>/dev/null; true"'
-        " > rec.json\n"
-        "rm t/fill\n"
-        "\"$PY\" -c 'import sys, json; from wattwise.ledger import Ledger\n"
+        f'"$PY" "$REC" t/ledger.db 3 --at 1 "{fill.format(1)}" --at 2.9 "{fill.format(2)}"'
+        " > rec.json 2> rec-err.txt\n"
+        "rm t/fill*\n"
+        "\"$PY\" -c 'import json; from wattwise.ledger import Ledger\n"
         "doc = json.load(open(\"rec.json\")); led = Ledger.open(\"t/ledger.db\")\n"
         "r = led.get_run(doc[\"run_id\"])\n"
         "print(json.dumps([doc, led.replayed, r.status, r.duration_s, r.energy.total_j]))'\n",
         tmp_path,
     )
-    doc, replayed, status, duration_s, energy_j = json.loads(
-        out.strip().splitlines()[-1]
-    )
-    assert doc["state"] == "spooled", doc
-    assert Path(doc["spool"]).is_relative_to(tmp_path / "state")  # not on the full disk
-    assert len(replayed) == 1 and status == "finished"
-    assert duration_s == pytest.approx(doc["duration_s"])
+    doc, replayed, status, duration_s, energy_j = json.loads(out.strip().splitlines()[-1])
+    assert "the disk is full" in (tmp_path / "rec-err.txt").read_text()  # the fault was hit
+    if doc["state"] == "stored":  # the final write got space back (a WAL checkpoint freed it)
+        assert not replayed
+    else:  # what was said is what happened: spooled outside the full disk, replayed later
+        assert doc["state"] == "spooled", doc
+        assert Path(doc["spool"]).is_relative_to(tmp_path / "state")
+        assert len(replayed) == 1
+    assert status == "finished" and duration_s == pytest.approx(doc["duration_s"])
     assert energy_j == pytest.approx(POWER_W * duration_s, rel=0.02)

@@ -38,7 +38,7 @@ def env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def record(
-    tmp_path: Path, db: Path, duration_s: float, *events: tuple[float, str], budget_s: float = 30.0
+    tmp_path: Path, db: Path, duration_s: float, *events: tuple[float, str], budget_s: float = 20.0
 ) -> dict[str, Any]:
     """Run the recorder (see recorder.py) and return its JSON document."""
     argv = [sys.executable, str(RECORDER), str(db), str(duration_s), "--budget", str(budget_s)]
@@ -92,3 +92,40 @@ def in_namespace(script: str, tmp_path: Path, timeout_s: float = 180) -> str:
     )
     assert out.returncode == 0, f"rc={out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}"
     return out.stdout
+
+
+def unprivileged() -> tuple[list[str], str]:
+    """(argv prefix that runs a command without root's power over file modes, why not).
+
+    Root ignores file modes, so a test that makes a ledger read-only with chmod runs the
+    writer as ``nobody`` (``setpriv``); a non-root test run needs no prefix. The prefix is
+    empty and the reason set when neither works.
+    """
+    if os.geteuid() != 0:
+        return [], ""
+    if shutil.which("setpriv") is None:
+        return [], "running as root without setpriv: chmod cannot make a file read-only to root"
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import wattwise"], env=env(Path("/")),
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return [], f"cannot run Python as nobody: {probe.stderr.strip()[-200:]}"
+    return prefix, ""
+
+
+def shared_dir() -> Path:
+    """A fresh folder the unprivileged writer may use (pytest's tmp_path is root's, 0700)."""
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="wattwise-ro-"))
+    d.chmod(0o777)
+    return d
+
+
+def as_writer(prefix: list[str], argv: list[str], root: Path, timeout_s: float = 120
+              ) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` (behind ``prefix``) with its state and cache under ``root``."""
+    e = env(root, XDG_CACHE_HOME=str(root / "cache"), XDG_DATA_HOME=str(root / "data"),
+            HOME=str(root))
+    return subprocess.run([*prefix, *argv], env=e, capture_output=True, text=True,
+                          timeout=timeout_s, cwd=root)

@@ -29,7 +29,7 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("db")
     p.add_argument("duration_s", type=float)
-    p.add_argument("--budget", type=float, default=30.0)
+    p.add_argument("--budget", type=float, default=20.0)
     p.add_argument("--at", nargs=2, action="append", default=[], metavar=("T", "CMD"))
     args = p.parse_args()
     led = Ledger.open(args.db, write_budget_s=args.budget)

@@ -66,8 +66,9 @@ def test_spooled_run_is_replayed_in_order_at_the_next_open(tmp_path: Path) -> No
     rid, spool, later = _spool_a_run(db)
     assert spool.parent == tmp_path / "ledger.db.spool"
     ops = [json.loads(line)["op"] for line in spool.read_text().splitlines()]
-    assert ops == ["begin_run", "append_samples", "append_gaps", "append_samples", "heartbeat",
-                   "finish_run", "set_extra"]
+    # the run's start, then what could not be written, then a note of what the old file kept
+    assert ops == ["begin_run", "append_samples", "heartbeat", "append_gaps", "append_samples",
+                   "heartbeat", "finish_run", "set_extra"]
     with Ledger.open(str(db)) as led:
         assert led.replayed and not spool.exists()
         run = led.get_run(rid)
@@ -75,6 +76,7 @@ def test_spooled_run_is_replayed_in_order_at_the_next_open(tmp_path: Path) -> No
     assert run.status == "finished" and run.counts == {"tokens": 8.0}
     assert run.samples == tuple(later)  # the ones before the deletion went with the old file
     assert run.gaps == (Gap(DEV.device_id, 2.5, 3.0, "blip"),)
+    assert any(n.startswith("ledger: the ledger file") for n in run.notes)  # kept by finish_run
 
 
 def test_replaying_a_spool_twice_adds_nothing(tmp_path: Path) -> None:

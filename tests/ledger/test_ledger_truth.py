@@ -3,20 +3,23 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
+import shutil
+import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli.clirun import wattwise
-from ledger.faultkit import in_namespace, mount_namespaces
+from ledger.faultkit import LOCKER, as_writer, shared_dir, unprivileged
 from tracker.fakes import CounterReader
 from wattwise.ledger import Ledger
 from wattwise.tracker.core import Tracker
-
-needs_mounts = pytest.mark.skipif(bool(mount_namespaces()), reason=mount_namespaces() or "ok")
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +75,27 @@ def test_nan_count_from_a_child_finishes_the_run_and_the_stored_line_is_true(
     assert all(math.isfinite(v) for v in doc["counts"].values())
 
 
+# -- defect 4: a lock held mid-run ---------------------------------------------------------------
+
+
+def test_run_with_the_ledger_locked_12s_mid_run_is_stored_complete(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    child = f'sleep 1; "$PY" -c "$LOCKER" {db} 12 >/dev/null & sleep 15'
+    p = wattwise("run", "--db", str(db), "--json", "--interval", "0.2", "--", "sh", "-c", child,
+                 PY=sys.executable, LOCKER=LOCKER, timeout=180)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert f"stored in the ledger: wattwise runs show {doc['run_id'][:12]}" in p.stderr
+    assert not [n for n in doc["notes"] if "ledger" in n]  # never detached
+    shown = json.loads(wattwise("runs", "show", doc["run_id"], "--db", str(db), "--json").stdout)
+    assert shown["status"] == "finished" and shown["duration_s"] >= 15.0
+    assert shown["duration_s"] == pytest.approx(doc["duration_s"])
+    assert shown["energy"]["total_j"] == pytest.approx(doc["energy"]["total_j"])
+    with sqlite3.connect(db) as con:  # the recorder was really held up by the lock
+        times = sorted({r[0] for r in con.execute("SELECT t_s FROM samples")})
+    assert max(b - a for a, b in itertools.pairwise(times)) > 5.0
+
+
 # -- defect 5: the false "stored" line; in-memory ledgers --------------------------------------
 
 
@@ -87,31 +111,50 @@ def test_in_memory_ledger_is_refused_for_commands_that_store_runs(tmp_path: Path
     assert wattwise("runs", "list", "--db", "sqlite://").returncode == 0
 
 
-@needs_mounts
+@pytest.fixture
+def writer_dir() -> Iterator[tuple[list[str], Path]]:
+    """(prefix that runs wattwise unprivileged, a folder it owns); skipped where impossible."""
+    prefix, why = unprivileged()
+    if why:
+        pytest.skip(why)
+    d = shared_dir()
+    (d / "d").mkdir()
+    if prefix:
+        os.chown(d / "d", 65534, 65534)
+    try:
+        yield prefix, d
+    finally:
+        (d / "d").chmod(0o777)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_run_says_spooled_not_stored_when_the_ledger_turns_read_only_mid_run(
-    tmp_path: Path,
+    writer_dir: tuple[list[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "d").mkdir()
-    out = in_namespace(
-        "mount --bind d d\n"
-        "$WW run --db d/ledger.db --name ro -- sh -c "
-        "'sleep 1; until mount -o remount,bind,ro d 2>/dev/null; do sleep 0.1; done; sleep 1.5'"
-        " 2> err.txt\n"
-        "$WW runs list --db d/ledger.db --json 2> list-err.txt\n",
-        tmp_path,
-    )
-    err = (tmp_path / "err.txt").read_text()
-    assert "stored in the ledger:" not in err
-    assert "NOT yet in the ledger" in err and "read-only" in err
-    assert f"spooled to {tmp_path / 'state'}" in err
-    [listed] = json.loads(out)  # while read-only, the run shows what reached the ledger ...
-    assert listed["status"] in ("running", "interrupted")
-    assert "wait in a local spool" in (tmp_path / "list-err.txt").read_text()  # ... and says so
-    # the next command that writes to the ledger replays the spool
-    again = wattwise("run", "--db", str(tmp_path / "d" / "ledger.db"), "--", "true")
-    assert again.returncode == 0 and "stored in the ledger" in again.stderr
-    shown = wattwise("runs", "show", listed["run_id"], "--db", str(tmp_path / "d/ledger.db"),
-                     "--json")
+    # wattwise runs as a user file modes apply to (root ignores them); its command makes the
+    # ledger file 0444 and its folder 0555 a second into the run.
+    prefix, root = writer_dir
+    d = root / "d"
+    db = d / "ledger.db"
+    ww = [sys.executable, "-m", "wattwise"]
+    run = as_writer(prefix, [*ww, "run", "--db", str(db), "--name", "ro", "--", "sh", "-c",
+                             f"sleep 1; chmod 0444 {db}; chmod 0555 {d}; sleep 1.5"], root)
+    assert run.returncode == 0, run.stderr
+    assert "stored in the ledger:" not in run.stderr
+    assert "NOT yet in the ledger" in run.stderr and "read-only" in run.stderr
+    assert f"spooled to {root / 'state'}" in run.stderr
+    listed = as_writer(prefix, [*ww, "runs", "list", "--db", str(db), "--json"], root)
+    assert listed.returncode == 0, listed.stderr  # a read-only ledger can be listed ...
+    [summary] = json.loads(listed.stdout)
+    assert summary["status"] in ("running", "interrupted")  # ... showing what reached it
+    assert "wait in a local spool" in listed.stderr  # ... and saying the rest is spooled
+    # once writable again, the next command that writes to the ledger replays the spool
+    d.chmod(0o755)
+    db.chmod(0o644)
+    monkeypatch.setenv("XDG_STATE_HOME", str(root / "state"))
+    again = wattwise("run", "--db", str(db), "--", "true")
+    assert again.returncode == 0 and "stored in the ledger" in again.stderr, again.stderr
+    shown = wattwise("runs", "show", summary["run_id"], "--db", str(db), "--json")
     doc = json.loads(shown.stdout)
     assert doc["status"] == "finished" and doc["name"] == "ro"
     assert doc["duration_s"] >= 2.5

@@ -47,7 +47,7 @@ def handle(args: argparse.Namespace) -> int:
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         raise ConfigError(f"unknown --kinds {', '.join(bad)}; choose from {', '.join(KINDS)}")
-    led = Ledger.open(args.db)
+    led = Ledger.open(args.db, readonly=True)
     try:
         result = led.get_run(args.run_id)
         extra = led.get_extra(result.run_id)

@@ -114,6 +114,8 @@ def handle(args: argparse.Namespace) -> int:
         from wattwise.ledger import Ledger
 
         ledger = Ledger.open(args.db, persistent=True)  # one clear line if it cannot be used
+        for line in ledger.replayed:  # runs spooled earlier, now in the ledger
+            sys.stderr.write(f"wattwise: {line}\n")
     name = args.name or ("builtin-demo" if args.target_command is None else Path(command[0]).name)
     tmpdir = tempfile.TemporaryDirectory(prefix="wattwise-")
     counts_file = Path(tmpdir.name) / "counts.jsonl"

@@ -9,15 +9,12 @@ SQLite settings and why:
   consistency; ``FULL`` would fsync at every sample flush.
 * ``busy_timeout``: a writer waits for another one instead of failing at once (one attempt;
   :mod:`wattwise.ledger.writer` retries with back-off beyond it).
-* Connections are not pooled for a file (``NullPool``): each transaction opens the file anew,
-  so a file made read-only, deleted or replaced while a run is recorded is noticed at the next
-  write (it goes to the spool) instead of being written through a stale descriptor. Writes open
-  it with ``mode=rw`` (never re-create a deleted ledger mid-run), reads with ``mode=ro``.
-* ``foreign_keys=ON``: same integrity as PostgreSQL (SQLite leaves it off by default).
-* Real transactions: Python's sqlite3 module opens transactions lazily and not for DDL; it is set
-  to autocommit and wattwise emits ``BEGIN`` itself (the recipe from SQLAlchemy's SQLite docs), with
-  ``BEGIN IMMEDIATE`` for writes so that two writers queue on the busy timeout instead of failing
-  with ``SQLITE_BUSY`` when a read lock is upgraded.
+* Writes open the file with ``mode=rw`` once it exists (a deleted ledger is never re-created
+  mid-run), reads with ``mode=ro``. Write connections are pooled (a WAL checkpoint at every
+  close would cost ~15 ms per write); before each write :mod:`wattwise.ledger.writer` checks
+  that the file is still the one it opened and still writable, so a ledger deleted, replaced
+  or made read-only mid-run is noticed (the write goes to the spool) instead of being written
+  through a stale descriptor; after a failed write the pool is emptied.
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import NullPool, QueuePool, StaticPool
 
 from wattwise.errors import LedgerError
 from wattwise.ledger.location import LedgerLocation
@@ -107,7 +104,8 @@ def _sqlite_engine(location: LedgerLocation, *, readonly: bool, immutable: bool)
         _prepare_sqlite_path(location)
     mode = "ro" if readonly else ("rw" if location.sqlite_path.exists() else "rwc")
     opener = SqliteOpener(str(location.sqlite_path), mode, timeout_s, immutable=immutable)
-    engine = sa.create_engine("sqlite://", creator=opener, poolclass=NullPool)
+    pool = NullPool if readonly else QueuePool
+    engine = sa.create_engine("sqlite://", creator=opener, poolclass=pool)
     engine.info_opener = opener  # type: ignore[attr-defined]
     _configure_sqlite(engine, wal=not readonly, timeout_s=timeout_s)
     return engine
@@ -186,6 +184,29 @@ def is_busy(exc: BaseException) -> bool:
     """True when ``exc`` says another connection holds a lock (worth waiting out)."""
     low = error_text(exc).lower()
     return "database is locked" in low or "database table is locked" in low or "busy" in low
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_header_ok(path: Path) -> bool:
+    """True when ``path`` still starts with SQLite's header (not overwritten or truncated)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return True  # unreadable: the write itself says why
+
+
+def file_read_only(path: Path) -> bool:
+    """True when this process may no longer write the existing file ``path`` (its mode, or a
+    read-only mount)."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(path, os.W_OK)
 
 
 def read_only_fs(path: Path | None) -> bool:

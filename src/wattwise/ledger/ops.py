@@ -183,6 +183,7 @@ def apply(conn: sa.Connection, op: Op, *, replay: bool = False, where: str = "")
         add_notes(conn, rid, op.data.get("notes", []))
     elif op.name == "heartbeat":
         _touch(conn, rid, beat)
+        add_notes(conn, rid, op.data.get("notes", []))
     elif op.name == "finish_run":
         _finish(conn, op.data["result"])
     elif op.name == "set_extra":
@@ -229,8 +230,17 @@ def _touch(conn: sa.Connection, run_id: str, at: str) -> None:
     conn.execute(t.runs.update().where(t.runs.c.run_id == run_id).values(updated_at=at))
 
 
+#: Notes the ledger itself adds to a run start with this; ``finish_run`` keeps them.
+LEDGER_NOTE = "ledger: "
+
+
 def _finish(conn: sa.Connection, result: RunResult) -> None:
     result = clean_result(result)
+    found = conn.execute(sa.select(t.runs.c.notes).where(t.runs.c.run_id == result.run_id)).first()
+    kept = [str(n) for n in loads(found.notes, [])] if found is not None else []
+    notes = list(result.notes) + [
+        n for n in kept if n.startswith(LEDGER_NOTE) and n not in result.notes
+    ]
     started = parse_time(result.started_at)
     ended = started + timedelta(seconds=result.duration_s) if started else now_utc()
     values: dict[str, Any] = {
@@ -242,7 +252,7 @@ def _finish(conn: sa.Connection, result: RunResult) -> None:
         "command": None if result.command is None else dumps(list(result.command)),
         "exit_code": result.exit_code,
         "host": dumps(dict(result.host)),
-        "notes": dumps(list(result.notes)),
+        "notes": dumps(notes),
         "updated_at": now_utc().isoformat(),
     }
     rid = result.run_id

@@ -10,6 +10,7 @@ of an older schema is read as it is when this wattwise can (see
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -49,10 +50,19 @@ def open_readonly(cls: type[Ledger], location: LedgerLocation, stale_after_s: fl
         try:
             version = _version(engine, location)
         except DB_ERRORS as exc:
-            if path is None or "unable to open" not in error_text(exc).lower():
+            low = error_text(exc).lower()
+            wal = Path(f"{path}-wal")
+            if path is None or not ("unable to open" in low or "disk i/o" in low):
                 raise
-            # A WAL ledger in a folder where SQLite cannot create its -shm file: nobody can
-            # write it there either, so reading it as immutable is exact.
+            if wal.exists() and wal.stat().st_size > 0:
+                raise LedgerError(
+                    f"cannot read ledger at {location.display}: SQLite cannot create its "
+                    f"{path.name}-shm file there (read-only or full folder) and {wal.name} "
+                    "holds recent commits; read it where it can be written, or after a writer "
+                    "closed it"
+                ) from exc
+            # A WAL ledger without a -wal file, in a folder where SQLite cannot create its
+            # -shm file: nobody can write it there either, so reading it immutable is exact.
             engine.dispose()
             engine = create_engine(location, readonly=True, immutable=True)
             version = _version(engine, location)

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from wattwise.errors import LedgerError
 from wattwise.ledger import schema as t
 from wattwise.ledger.clean import clean_gaps, clean_json, clean_result, clean_samples
-from wattwise.ledger.engine import DB_ERRORS, create_engine, translate_error
+from wattwise.ledger.engine import DB_ERRORS, create_engine, sqlite_opener, translate_error
 from wattwise.ledger.liveness import process_create_time_s, this_host
 from wattwise.ledger.location import LedgerLocation, require_persistent, resolve_location
-from wattwise.ledger.migrations import LATEST_VERSION, migrate
+from wattwise.ledger.migrations import LATEST_VERSION, current_version, migrate
 from wattwise.ledger.ops import Op
 from wattwise.ledger.outcome import WriteOutcome
 from wattwise.ledger.readonly import open_readonly
@@ -91,12 +91,13 @@ class RunSummary:
 class Ledger:
     """A run ledger in a SQLite file or a PostgreSQL database. Use :meth:`open` to get one.
 
-    Thread-safe: each call opens its own connection; writes are serialised. The writing methods
-    (:meth:`begin_run`, :meth:`append_samples`, :meth:`append_gaps`, :meth:`heartbeat`,
-    :meth:`finish_run`, :meth:`set_extra`) never raise because the database is unusable: they
-    wait out locks, else spool the write (see :mod:`wattwise.ledger.writer`); ask
-    :meth:`outcome` where a run went. They raise :class:`LedgerError` only for a write that
-    makes no sense (a run begun twice, an unknown run, an invalid status, a non-JSON value).
+    Thread-safe: each call checks a connection out of the engine's pool; writes are serialised.
+    The writing methods (:meth:`begin_run`, :meth:`append_samples`, :meth:`append_gaps`,
+    :meth:`heartbeat`, :meth:`finish_run`, :meth:`set_extra`) never raise because the
+    database is unusable: they wait out locks, else spool the write (see
+    :mod:`wattwise.ledger.writer`); ask :meth:`outcome` where a run went. They raise
+    :class:`LedgerError` only for a write that makes no sense (a run begun twice, an unknown
+    run, an invalid status, a value that is not JSON).
     """
 
     def __init__(
@@ -151,7 +152,13 @@ class Ledger:
         engine = create_engine(location)
         ledger = cls(engine, location, stale_after_s, write_budget_s=write_budget_s)
         try:
-            ledger._writes.run_tx(lambda c: _migrated(c, location.display), "open")
+            with ledger._tx(write=False, action="open") as conn:  # no write lock when current
+                version = current_version(conn, location.display)
+            if version != LATEST_VERSION:
+                ledger._writes.run_tx(lambda c: _migrated(c, location.display), "open")
+            opener = sqlite_opener(engine)
+            if opener is not None:
+                opener.mode = "rw"  # created now: never re-create it if it is deleted later
             ledger._writes.remember_identity()
             ledger.replayed = ledger._writes.replay_pending()
         except BaseException:

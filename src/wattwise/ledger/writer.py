@@ -33,8 +33,10 @@ from wattwise.ledger.engine import (
     WRITE_OPTION,
     busy_timeout_s,
     file_identity,
+    file_read_only,
     is_busy,
     set_busy_timeout,
+    sqlite_header_ok,
     translate_error,
 )
 from wattwise.ledger.location import LedgerLocation
@@ -51,8 +53,9 @@ from wattwise.ledger.spool import (
 
 log = logging.getLogger("wattwise")
 
-#: Seconds a write may spend waiting out other writers' locks before it is spooled.
-DEFAULT_WRITE_BUDGET_S = 30.0
+#: Seconds a write may spend waiting out other writers' locks before it is spooled (below the
+#: readers' 30 s heartbeat staleness, so a waiting recorder is not shown as interrupted).
+DEFAULT_WRITE_BUDGET_S = 20.0
 #: While a run is spooled, how often a write also tries to replay the spool (seconds).
 PROBE_EVERY_S = 10.0
 #: How long such a probe waits for a lock (seconds): it must not stall the recorder.
@@ -133,6 +136,7 @@ class WritePath:
                         f"ledger {self.location.display} stayed locked by another process "
                         f"for {budget_s:.0f} s"
                     ) from exc
+                self.engine.dispose()  # the next attempt opens the file anew
                 why = translate_error(exc, self.location.display, action, self.location.sqlite_path)
                 raise Unavailable(str(why)) from exc
 
@@ -144,12 +148,27 @@ class WritePath:
             raise LedgerError(str(exc)) from exc
 
     def _check_identity(self) -> None:
-        if self.identity is None or self.location.sqlite_path is None:
+        """Unavailable when the SQLite file was deleted, replaced or made read-only."""
+        path = self.location.sqlite_path
+        if self.identity is None or path is None:
             return
-        if file_identity(self.location.sqlite_path) != self.identity:
+        if file_identity(path) != self.identity:
+            self.engine.dispose()
             raise Unavailable(
                 f"the ledger file {self.location.display} was deleted or replaced while "
                 "wattwise was writing to it"
+            )
+        if not sqlite_header_ok(path):  # a pooled connection would not notice until it reads
+            self.engine.dispose()
+            raise Unavailable(
+                f"{self.location.display} is damaged (it is no longer a SQLite database): "
+                "move it away or pass --db"
+            )
+        if file_read_only(path):
+            self.engine.dispose()
+            raise Unavailable(
+                f"cannot write ledger at {self.location.display}: the file or its directory "
+                "is read-only"
             )
 
     # -- the write path -----------------------------------------------------------------------
@@ -182,27 +201,55 @@ class WritePath:
                 return
             log.warning("wattwise: %s; writing the run to a local spool", st.reason)
             self._spool(st, op)
+            if self._file_gone(st.reason):  # what was committed there went with that file
+                st.seq += 1
+                note = (
+                    f"ledger: {st.reason} (at {op.at}); what this run had written there before "
+                    "(part of its timeline) stayed in that file; its totals are complete"
+                )
+                self._spool(st, Op("heartbeat", op.run_id, op.at, {"notes": [note]}, st.seq))
+
+    @staticmethod
+    def _file_gone(reason: str) -> bool:
+        return "deleted or replaced" in reason or "damaged" in reason or "disappeared" in reason
 
     def _spool(self, st: _RunState, op: Op) -> None:
-        """Append ``op`` to the run's spool file, creating it (with the run's start) if needed."""
+        """Append ``op`` to the run's spool file, creating it (with the run's start) if needed.
+
+        When the folder of the spool file fills up or turns read-only, the file moves to the
+        next spool folder (its records copied first, in order)."""
         line = to_record(op).to_line()
         if st.spool is not None:
             try:
                 st.spool.append(line)
+                return
             except OSError as exc:
-                st.lost = f"{st.reason}; and the spool {st.spool.path} could not be written: " + (
-                    exc.strerror or str(exc)
-                )
-                log.warning("wattwise: run %s not stored: %s", op.run_id, st.lost)
+                error = f"{st.spool.path}: {exc.strerror or exc}"
+            old = st.spool
+            lines = [r.to_line() for r in old.records()] + [line]
+            if self._new_spool(st, op.run_id, lines, skip=old.path.parent):
+                old.close(remove=True)
+                return
+            st.lost = f"{st.reason}; and the spool could not be written ({error})"
+            log.warning("wattwise: run %s not stored: %s", op.run_id, st.lost)
             return
         lines = [line]
         if st.begin is not None and op is not st.begin:
             lines.insert(0, to_record(st.begin).to_line())
+        if not self._new_spool(st, op.run_id, lines):
+            log.warning("wattwise: run %s not stored: %s", op.run_id, st.lost)
+
+    def _new_spool(
+        self, st: _RunState, run_id: str, lines: list[str], skip: Path | None = None
+    ) -> bool:
+        """Write ``lines`` to a new spool file in the first folder that takes them."""
         error = "no spool folder"
         for folder in spool_dirs(self.location):
+            if folder == skip:
+                continue
             spool: SpoolFile | None = None
             try:
-                spool = SpoolFile.create(folder, op.run_id, self.location.display)
+                spool = SpoolFile.create(folder, run_id, self.location.display)
                 for text in lines:
                     spool.append(text)
             except OSError as exc:  # read-only or full: try the next folder
@@ -211,9 +258,9 @@ class WritePath:
                     spool.close(remove=True)
                 continue
             st.spool = spool
-            return
+            return True
         st.lost = f"{st.reason}; and no spool could be written ({error})"
-        log.warning("wattwise: run %s not stored: %s", op.run_id, st.lost)
+        return False
 
     def _probe(self, st: _RunState, *, final: bool) -> None:
         """Try to replay this process's own spool of a run (see the module docstring)."""
@@ -238,6 +285,7 @@ class WritePath:
         st.spool = None
         st.lost = ""
         st.finished = st.finished or any(r.op == "finish_run" for r in records)
+        st.begun = st.begun or any(r.op == "begin_run" for r in records)
 
     def _replay(self, conn: sa.Connection, *, records: Sequence[SpoolRecord]) -> None:
         by_run: dict[str, list[Op]] = {}
