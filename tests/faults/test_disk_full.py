@@ -173,6 +173,40 @@ class FullDisk:
         return f"{'flag' if self.kind == 'dbapi' else 'fill'}:{self.filler}"
 
 
+#: Fixes not landed yet (issue 10) that these tests wait for, per (recorder, when, disk kind);
+#: each is an xfail(strict=False) until its branch lands. Remove an entry once it passes.
+_OPEN_ON_FULL_DISK = (
+    "r-ledger: Ledger.open of an existing ledger on a full disk raises 'disk I/O error' "
+    "(PRAGMA journal_mode=WAL in engine._on_connect) instead of spooling, so the command is not "
+    "run (CLI exit 1) / the Python run stays in memory only ('ledger not used')"
+)
+_READ_WITHOUT_REPLAY = (
+    "r-ledger: read commands open read-only and never replay the spool, so after space is back "
+    "`wattwise runs list` shows the spooled run missing or `interrupted` (0 J) until some "
+    "writable open replays it"
+)
+_STORED_WHEN_SPOOLED = (
+    "r-tracker: Tracker.stored is True when the ledger spooled the final write (it should ask "
+    "the sink's outcome(run_id)); " + _READ_WITHOUT_REPLAY
+)
+MISSING_FIX = {
+    ("cli", "before", "tmpfs"): _OPEN_ON_FULL_DISK,
+    ("cli", "before", "dbapi"): _READ_WITHOUT_REPLAY,
+    ("cli", "mid-run", "tmpfs"): _READ_WITHOUT_REPLAY,
+    ("cli", "mid-run", "dbapi"): _READ_WITHOUT_REPLAY,
+    ("api", "before", "tmpfs"): _OPEN_ON_FULL_DISK,
+    ("api", "before", "dbapi"): _STORED_WHEN_SPOOLED,
+    ("api", "mid-run", "tmpfs"): _STORED_WHEN_SPOOLED,
+    ("api", "mid-run", "dbapi"): _STORED_WHEN_SPOOLED,
+}
+
+
+def _wait_for_fix(request: pytest.FixtureRequest, recorder: str, when: str, disk: FullDisk) -> None:
+    reason = MISSING_FIX.get((recorder, when, disk.kind))
+    if reason is not None:
+        request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
+
+
 def _mount_tmpfs(where: Path) -> bool:
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
         return False
@@ -270,7 +304,10 @@ def _check_listed(disk: FullDisk, run_id: str, total_j: float, summary: str) -> 
     assert _integrity(disk.db) == "ok"
 
 
-def test_run_on_a_full_disk_is_not_lost_and_says_where_it_went(full_disk: FullDisk) -> None:
+def test_run_on_a_full_disk_is_not_lost_and_says_where_it_went(
+    full_disk: FullDisk, request: pytest.FixtureRequest
+) -> None:
+    _wait_for_fix(request, "cli", "before", full_disk)
     first = wattwise("run", "--db", str(full_disk.db), "--", sys.executable, "-c", "pass",
                      **full_disk.env)  # fmt: skip
     assert first.returncode == 0, first.stderr  # a ledger with a run in it, then no space left
@@ -281,8 +318,9 @@ def test_run_on_a_full_disk_is_not_lost_and_says_where_it_went(full_disk: FullDi
 
 
 def test_disk_filling_up_mid_run_loses_no_run_and_says_where_it_went(
-    full_disk: FullDisk,
+    full_disk: FullDisk, request: pytest.FixtureRequest
 ) -> None:
+    _wait_for_fix(request, "cli", "mid-run", full_disk)
     first = wattwise("run", "--db", str(full_disk.db), "--", sys.executable, "-c", "pass",
                      **full_disk.env)  # fmt: skip
     assert first.returncode == 0, first.stderr
@@ -293,8 +331,9 @@ def test_disk_filling_up_mid_run_loses_no_run_and_says_where_it_went(
 
 @pytest.mark.parametrize("when", ["before", "mid-run"])
 def test_python_api_run_on_a_full_disk_is_not_lost_and_says_where_it_went(
-    full_disk: FullDisk, when: str
+    full_disk: FullDisk, when: str, request: pytest.FixtureRequest
 ) -> None:
+    _wait_for_fix(request, "api", when, full_disk)
     first = wattwise("run", "--db", str(full_disk.db), "--", sys.executable, "-c", "pass",
                      **full_disk.env)  # fmt: skip
     assert first.returncode == 0, first.stderr
