@@ -12,7 +12,8 @@ failure is reproducible) in one of three phases: *start-up* (a delay after the p
 spawned: interpreter start, ledger open and migration, ``begin_run``), *mid-run* (a delay after
 the run is known to be begun: sampling and incremental flushes), *final write* (a few ms after
 the recorded code ended: ``finish_run``, extras, close). After each kill and at the end:
-``PRAGMA integrity_check`` is ``ok``; every run known to be begun is listed with status
+``PRAGMA integrity_check`` is ``ok``; every run known to be begun is listed (``Ledger.list_runs()``
+on a read-only open after each kill, ``wattwise runs list --json`` at the end) with status
 ``finished`` or ``interrupted`` and a finite, non-negative energy (for the 100 W counter: exactly
 the energy its committed samples cover); at the end ``wattwise runs list --json`` lists them and a
 later ``wattwise run`` on the same ledger is stored ``finished``.
@@ -197,7 +198,7 @@ def integrity(db: str) -> str:
 def check_ledger(db: str, begun: dict[str, str], context: str) -> None:
     """Integrity ok; every begun run listed, ended, with the energy its samples cover."""
     assert integrity(db) == "ok", context
-    with Ledger.open(db) as led:
+    with Ledger.open(db, readonly=True) as led:  # what the file holds: no replay, no repair
         listed = {r.run_id: r for r in led.list_runs(limit=1000)}
         for r in listed.values():  # nobody records any more: nothing may look running or failed
             assert r.status in ("finished", "interrupted"), f"{context}: {r}"
@@ -247,7 +248,7 @@ def test_sigkill_at_20_random_moments_keeps_ledger_consistent_and_every_run(
     assert later.returncode == 0, later.stderr
     later_id = json.loads(later.stdout)["run_id"]
     check_ledger(db, {**begun, later_id: "cli"}, f"seed {SEED}: after the later run")
-    with Ledger.open(db) as led:
+    with Ledger.open(db, readonly=True) as led:
         assert led.get_run(later_id).status == "finished"
     wall_s = time.monotonic() - t0
     print(f"seed {SEED}: {len(begun)} runs begun, kills by phase {killed}, {wall_s:.1f} s")
