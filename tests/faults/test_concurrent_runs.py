@@ -4,7 +4,7 @@ Each is a real CLI process whose command sleeps 0.5 s; all 32 contend for the le
 at start-up (migration check, ``begin_run``), while sampling and at the end (``finish_run``,
 extras). Waits are bounded (the whole check fails, never hangs, past 240 s).
 
-Wall time on the 2-vCPU development VM (shared): about 20 s.
+Wall time on the 2-vCPU development VM (shared with other work): 40-45 s.
 """
 
 from __future__ import annotations
