@@ -191,9 +191,6 @@ _STORED_WHEN_SPOOLED = (
 )
 MISSING_FIX = {
     ("cli", "before", "tmpfs"): _OPEN_ON_FULL_DISK,
-    ("cli", "before", "dbapi"): _READ_WITHOUT_REPLAY,
-    ("cli", "mid-run", "tmpfs"): _READ_WITHOUT_REPLAY,
-    ("cli", "mid-run", "dbapi"): _READ_WITHOUT_REPLAY,
     ("api", "before", "tmpfs"): _OPEN_ON_FULL_DISK,
     ("api", "before", "dbapi"): _STORED_WHEN_SPOOLED,
     ("api", "mid-run", "tmpfs"): _STORED_WHEN_SPOOLED,

@@ -60,9 +60,32 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    """The ledger, read-only — after replaying any runs that wait in its spool."""
+    from wattwise.ledger import Ledger
+    from wattwise.ledger.location import resolve_location
+    from wattwise.ledger.spool import pending_files
+
+    if pending_files(resolve_location(args.db)):
+        _replay_spool(args.db)
+    return Ledger.open(args.db, readonly=True)
+
+
+def _replay_spool(db: str | None) -> None:
+    """Replay spooled runs (written while the ledger was unusable) so that a read command shows
+    them: a writable open replays them and says so. A ledger that still cannot be written is
+    read as it is; ``runs list`` then says which runs wait."""
+    from wattwise.errors import WattwiseError
     from wattwise.ledger import Ledger
 
-    return Ledger.open(args.db, readonly=True)
+    try:
+        led = Ledger.open(db)
+    except WattwiseError:
+        return
+    try:
+        for line in led.replayed:
+            sys.stderr.write(f"wattwise: {line}\n")
+    finally:
+        led.close()
 
 
 def handle_list(args: argparse.Namespace) -> int:
