@@ -180,21 +180,9 @@ _OPEN_ON_FULL_DISK = (
     "(PRAGMA journal_mode=WAL in engine._on_connect) instead of spooling, so the command is not "
     "run (CLI exit 1) / the Python run stays in memory only ('ledger not used')"
 )
-_READ_WITHOUT_REPLAY = (
-    "r-ledger: read commands open read-only and never replay the spool, so after space is back "
-    "`wattwise runs list` shows the spooled run missing or `interrupted` (0 J) until some "
-    "writable open replays it"
-)
-_STORED_WHEN_SPOOLED = (
-    "r-tracker: Tracker.stored is True when the ledger spooled the final write (it should ask "
-    "the sink's outcome(run_id)); " + _READ_WITHOUT_REPLAY
-)
 MISSING_FIX = {
     ("cli", "before", "tmpfs"): _OPEN_ON_FULL_DISK,
     ("api", "before", "tmpfs"): _OPEN_ON_FULL_DISK,
-    ("api", "before", "dbapi"): _STORED_WHEN_SPOOLED,
-    ("api", "mid-run", "tmpfs"): _STORED_WHEN_SPOOLED,
-    ("api", "mid-run", "dbapi"): _STORED_WHEN_SPOOLED,
 }
 
 

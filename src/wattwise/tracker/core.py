@@ -213,6 +213,9 @@ class Tracker:
             self.status = status
         if buffer is not None and not buffer.finish(result):
             self.result = replace(result, notes=self._notes.all(with_summary=True))
+        elif buffer is not None and (line := buffer.not_stored_line()):  # spooled or lost
+            self._notes.add(f"ledger: {line}")
+            self.result = replace(result, notes=self._notes.all(with_summary=True))
         for st in self._book.states:
             with contextlib.suppress(Exception):
                 st.reader.close()
@@ -222,8 +225,9 @@ class Tracker:
 
     @property
     def stored(self) -> bool | None:
-        """Whether the sink took the final write: None without a sink or before :meth:`stop`."""
-        return None if self._buffer is None else self._buffer.finished
+        """Whether the run reached its sink for good (spooled is not stored): None without a
+        sink or before :meth:`stop`. See :meth:`SinkBuffer.stored`."""
+        return None if self._buffer is None else self._buffer.stored()
 
     def __enter__(self) -> Tracker:
         return self.start()

@@ -153,6 +153,29 @@ class SinkBuffer:
                     self._gaps[:0] = gaps
             self._call("heartbeat", self.run_id)
 
+    def stored(self) -> bool | None:
+        """Whether the run reached the sink for good: None before :meth:`finish`. A sink that
+        can say where a run went (the ledger's ``outcome(run_id)``: stored, or only spooled to
+        disk) is asked; spooled is not stored."""
+        if self.finished is None or not self.finished:
+            return self.finished
+        outcome = getattr(self.sink, "outcome", None)
+        if not callable(outcome):
+            return True
+        try:
+            return bool(outcome(self.run_id).stored)
+        except Exception:  # a sink that cannot tell: not known to be stored
+            return False
+
+    def not_stored_line(self) -> str:
+        """The sink's own line for a run it took but did not store (``""`` otherwise)."""
+        if self.stored() is not False:
+            return ""
+        try:
+            return str(self.sink.outcome(self.run_id).line())  # type: ignore[attr-defined]
+        except Exception:
+            return "the run did not reach the ledger"
+
     def finish(self, result: RunResult) -> bool:
         """The final write of ``result``; True when the sink took it."""
         with self._io_lock:
