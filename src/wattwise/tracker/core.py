@@ -113,7 +113,9 @@ class Tracker:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Tracker:
-        """Open the readers, read every device once, start the sampler. Never raises."""
+        """Open the readers, begin the run in the sink, then take t0 and read every device once,
+        start the sampler. Never raises. A sink slow to begin (a ledger lock waited out) is not
+        counted in the run's duration or energy."""
         if self.status != "created":
             return self
         self.status = "running"
@@ -137,11 +139,8 @@ class Tracker:
             self._book.open_reader(reader)
         if not self._book.devices:
             self._notes.add("no energy reader is available: nothing was measured or estimated")
-        self._t0 = self._clock()
-        self._book.t0_s = self._t0
-        with self._lock:
-            self._start_snapshot = self._snapshot()
-        self._last_flush_s = self._t0
+        # The ledger takes the run before t0: a slow begin (a lock waited out) is not the run's
+        # time or energy. begin needs only the device list.
         if self._buffer is not None:
             self._buffer.begin(
                 self.run_id,
@@ -151,6 +150,12 @@ class Tracker:
                 host_info(),
                 list(self._book.devices.values()),
             )
+        self._t0 = self._clock()
+        self.start_wall_s = time.time()  # at t0: child wall times map onto run time from here
+        self._book.t0_s = self._t0
+        with self._lock:
+            self._start_snapshot = self._snapshot()
+        self._last_flush_s = self._t0
         if self._use_sampler:
             self._thread = threading.Thread(
                 target=self._sampler_loop, name="wattwise-sampler", daemon=True
