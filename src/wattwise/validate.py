@@ -118,3 +118,105 @@ def check_int(value: object, what: str, *, low: int | None = None, high: int | N
             integer=True,
         )
     )
+
+
+# ---------------------------------------------------------------------- counts of work
+#: Most steps one report (``t.step(n)``, ``t.count(steps=n)``, ``report_count(steps=n)``) may
+#: add: a report covers a few steps (or one epoch), not a run.
+MAX_STEPS_PER_REPORT = 1e6
+#: Longest unit name accepted for a count (``tokens``, ``requests``, ``images``, ...).
+MAX_UNIT_LEN = 64
+
+
+def unit_problem(unit: object) -> str:
+    """Why ``unit`` cannot name a count ("" when it can): the one rule for the Python API and
+    the child protocol. A unit is a non-empty string of at most :data:`MAX_UNIT_LEN`
+    characters, without control characters, not starting with ``_`` (reserved for the
+    protocol's own keys)."""
+    if not isinstance(unit, str):
+        return f"unit name {_short(unit)} is not a string"
+    if not unit.strip():
+        return "unit name is empty"
+    if len(unit) > MAX_UNIT_LEN:
+        return f"unit name is {len(unit)} characters long (at most {MAX_UNIT_LEN})"
+    if unit.startswith("_"):
+        return f"unit name {unit!r} starts with '_' (reserved)"
+    if any(_is_control(ch) for ch in unit):
+        return f"unit name {unit!r} contains control characters"
+    return ""
+
+
+def clean_count(unit: object, value: object) -> Cleaned:
+    """A count of ``unit`` as a finite float, or None with the reason. Never raises.
+
+    The one rule for counts, applied by the tracker's API (``t.count``, ``t.step``) and by both
+    ends of the child protocol (``report_count`` and the parent that reads it): the unit passes
+    :func:`unit_problem`; the value is a real number (``int``, ``float`` or a numpy / torch
+    scalar — a string, even ``"12"``, is refused: a count is a number, and text usually means a
+    bug upstream), finite, in [0, :data:`MAX_COUNT`]; ``steps`` is a whole number of at most
+    :data:`MAX_STEPS_PER_REPORT` per report.
+    """
+    problem = unit_problem(unit)
+    if problem:
+        return Cleaned(None, problem)
+    if isinstance(value, (str, bytes)):
+        return Cleaned(None, f"{_short(value)} is a string, not a number")
+    high = MAX_STEPS_PER_REPORT if unit == "steps" else MAX_COUNT
+    c = clean_number(value, low=0.0, high=high)
+    if c.value is not None and unit == "steps" and not c.value.is_integer():
+        return Cleaned(None, f"{c.value:g} is not a whole number of steps")
+    return c
+
+
+# ---------------------------------------------------------------------- names
+#: Longest run or window name kept, characters (longer names are cut, with a note).
+MAX_NAME_LEN = 200
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_control(ch: str) -> bool:
+    """A character that must not reach a terminal or the ledger: C0/C1 controls (NUL too),
+    lone surrogates (not encodable as UTF-8) and bidirectional overrides (spoofing)."""
+    o = ord(ch)
+    return o < 0x20 or 0x7F <= o < 0xA0 or 0xD800 <= o < 0xE000 or ch in _BIDI_CONTROLS
+
+
+def _short(value: object, n: int = 40) -> str:
+    try:
+        r = repr(value)
+    except Exception:  # any __repr__ may raise
+        r = f"<{type(value).__name__}>"
+    return r if len(r) <= n else r[: n - 3] + "..."
+
+
+def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str]:
+    """A run or window name fit for the ledger and a terminal, and why it was changed ("" when
+    it was not). Never raises.
+
+    A non-string becomes ``str(value)``; tabs and newlines become spaces and other control
+    characters (NUL, escapes, lone surrogates, bidi overrides) are removed; surrounding
+    spaces are stripped; an empty result becomes ``placeholder``; a name longer than
+    :data:`MAX_NAME_LEN` characters is cut.
+    """
+    why: list[str] = []
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = str(value)
+        except Exception:  # any __str__ may raise
+            text = ""
+        why.append(f"{_short(value)} is not a string")
+    cleaned = "".join(
+        " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or not _is_control(ch)
+    )
+    if cleaned != text:
+        why.append("control characters removed")
+    stripped = cleaned.strip()
+    if not stripped:
+        why.append("empty")
+        stripped = placeholder
+    if len(stripped) > MAX_NAME_LEN:
+        why.append(f"{len(stripped)} characters long, cut to {MAX_NAME_LEN}")
+        stripped = stripped[:MAX_NAME_LEN]
+    return stripped, "; ".join(why)

@@ -29,11 +29,11 @@ from wattwise.tracker.counts import clean_at_s, clean_count
 from wattwise.tracker.devices import DeviceBook, Snapshot
 from wattwise.tracker.model import Gap, RunResult, Sample, WindowResult
 from wattwise.tracker.notes import NoteLog
-from wattwise.tracker.outcome import host_info, new_run_id, outcome, utc_stamp
+from wattwise.tracker.outcome import host_info, new_run_id, outcome, short_repr, utc_stamp
 from wattwise.tracker.sink import RunSink, SinkBuffer
 from wattwise.tracker.timeline import StepMarks, Timeline, forecast_steps
 from wattwise.tracker.windows import Window, WindowLog
-from wattwise.validate import check_number
+from wattwise.validate import check_number, clean_name
 
 __all__ = ["RunSink", "Tracker", "Window", "outcome", "track"]
 
@@ -78,7 +78,8 @@ class Tracker:
         self.flush_interval_s = check_number(
             flush_interval_s, "flush_interval_s", low=0.0, high=MAX_INTERVAL_S
         )
-        self.name = name
+        self._notes = NoteLog()
+        self.name = self._clean_name(name, "run")
         self.command = tuple(command) if command is not None else None
         self.run_id = run_id or new_run_id()
         self._readers_arg = readers
@@ -89,7 +90,6 @@ class Tracker:
         self._owned_sink: Any = None
         self._lock = threading.RLock()
         self._stop_lock = threading.Lock()
-        self._notes = NoteLog()
         self._timeline = Timeline()
         self._buffer: SinkBuffer | None = None
         if sink is not None:
@@ -259,11 +259,26 @@ class Tracker:
             )
         return True
 
+    def _clean_name(self, name: object, what: str) -> str:
+        """``name`` fit for the ledger and a terminal (:func:`wattwise.validate.clean_name`);
+        a changed name gets a note (once per kind of change)."""
+        clean, why = clean_name(name, placeholder=what)
+        if why:
+            self._notes.once(
+                f"name:{what}:{why}",
+                f"{what} name {short_repr(name)} {why}: recorded as {clean!r}",
+                repeat_label=f"{what} names changed ({why})",
+            )
+        return clean
+
     def start_window(self, name: str) -> Window:
         """Open a named window now. Windows may nest or overlap; close with :meth:`stop_window`.
 
-        On a tracker whose run has ended, returns a window that is never measured.
+        On a tracker whose run has ended, returns a window that is never measured. A name that
+        is not a clean string (None, empty, control characters, over
+        :data:`~wattwise.validate.MAX_NAME_LEN` characters) is cleaned, with a note.
         """
+        name = self._clean_name(name, "window")
         if self._closed("start_window()"):
             t = self._clock() if self.result is None else self.result.duration_s
             return Window(name=name, parent=None, start=Snapshot(t, {}, {}))
@@ -297,8 +312,10 @@ class Tracker:
     def count(self, **units: object) -> None:
         """Add work done (``tokens=128, requests=1``) to the run and to every open window.
 
-        A value that is not a finite number in [0, ``validate.MAX_COUNT``] is ignored, with a
-        note naming the unit and value (once per unit and reason). Never raises.
+        A value or unit that :func:`wattwise.validate.clean_count` refuses (the rule the child
+        protocol applies: a finite number in [0, ``validate.MAX_COUNT``], not a string such as
+        ``"12"``; a unit name of 1-64 characters) is ignored, with a note naming the unit and
+        value (once per unit and reason). Never raises.
         """
         if self._closed("count()"):
             return
@@ -317,7 +334,8 @@ class Tracker:
         Cheap and bounded: records a (time, steps) mark and counts ``steps``; energies come from
         the timeline. ``at_s`` (seconds since the run started) marks a step that ended earlier,
         as reported by another process. An invalid ``n`` (not a finite number in
-        [0, ``validate.MAX_COUNT``]) is ignored with a note; ``n`` is rounded to a whole number.
+        [0, ``validate.MAX_STEPS_PER_REPORT``], e.g. a fraction or a string) is ignored with a
+        note: the same rule as ``report_count(steps=n)`` (:func:`wattwise.validate.clean_count`).
         """
         if self._closed("step()"):
             return

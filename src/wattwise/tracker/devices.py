@@ -89,6 +89,10 @@ def _plausible(t0_s: float, e0_j: float, t1_s: float, e1_j: float) -> bool:
 
 def fault_kind(reason: str) -> str:
     """A short name for the kind of fault in a :func:`~wattwise.validate.clean_number` reason."""
+    if reason.startswith("unit name"):
+        return "bad-unit"
+    if "whole number" in reason:
+        return "fractional"
     if "NaN" in reason:
         return "NaN"
     if "infinite" in reason:

@@ -5,7 +5,8 @@
 run (energy per token / request / image). Outside ``wattwise run`` the call does nothing.
 
 Both ends validate every value with :func:`wattwise.validate.clean_number` (finite, ``>= 0``,
-``<= MAX_COUNT``; ``steps`` a whole number of at most :data:`MAX_STEPS_PER_REPORT`). The child
+``<= MAX_COUNT``; ``steps`` a whole number of at most :data:`MAX_STEPS_PER_REPORT`; a string,
+even ``"12"``, refused), the same rule as the tracker's ``t.count`` and ``t.step``. The child
 refuses a bad value (``report_count`` returns False and never raises); the parent ignores a bad
 value that still arrives (an older client, a hand-written line) and records a note in the run.
 Either way the run keeps its energy and the command its exit code.
@@ -19,16 +20,30 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wattwise.validate import MAX_COUNT, clean_number
+from wattwise.validate import (
+    MAX_COUNT,
+    MAX_STEPS_PER_REPORT,
+    MAX_UNIT_LEN,
+    clean_number,
+)
+from wattwise.validate import clean_count as validate_count
+
+__all__ = [
+    "ENV_VAR",
+    "MAX_COUNT",
+    "MAX_STEPS_PER_REPORT",
+    "MAX_UNIT_LEN",
+    "CountEvent",
+    "CountsFollower",
+    "clean_count",
+    "read_counts",
+    "report_count",
+]
 
 ENV_VAR = "WATTWISE_COUNTS_FILE"
 TIME_KEY = "_t"
 #: Key under which the child lists the values it refused, so the parent can note them.
 REFUSED_KEY = "_refused"
-#: Most steps one report may add: a report covers a few steps (or one epoch), not a run.
-MAX_STEPS_PER_REPORT = 1e6
-#: Longest unit name accepted (``tokens``, ``requests``, ``images``, ...).
-MAX_UNIT_LEN = 64
 #: Distinct notes kept per follower; further problems are only counted.
 MAX_NOTES = 20
 #: Largest chunk read per poll, bytes; a longer line without a newline is skipped.
@@ -36,16 +51,10 @@ MAX_CHUNK_BYTES = 4 << 20
 
 
 def clean_count(unit: object, value: object) -> tuple[float | None, str]:
-    """A reported count as a finite float, or None with the reason (never raises)."""
-    if not isinstance(unit, str) or not unit or len(unit) > MAX_UNIT_LEN or unit.startswith("_"):
-        return None, f"unit name {str(unit)[:MAX_UNIT_LEN]!r} is not valid"
-    high = MAX_STEPS_PER_REPORT if unit == "steps" else MAX_COUNT
-    c = clean_number(value, low=0.0, high=high)
-    if c.value is None:
-        return None, c.reason
-    if unit == "steps" and not c.value.is_integer():
-        return None, f"{c.value:g} is not a whole number of steps"
-    return c.value, ""
+    """A reported count as a finite float, or None with the reason (never raises): the same
+    rule as the tracker's ``t.count`` / ``t.step`` (:func:`wattwise.validate.clean_count`)."""
+    c = validate_count(unit, value)
+    return c.value, c.reason
 
 
 def report_count(**units: float) -> bool:
