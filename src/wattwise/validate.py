@@ -16,6 +16,7 @@ Every float that passes is finite: NaN and ±inf never reach the ledger or a JSO
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from wattwise.errors import ConfigError
@@ -220,3 +221,33 @@ def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str
         why.append(f"{len(stripped)} characters long, cut to {MAX_NAME_LEN}")
         stripped = stripped[:MAX_NAME_LEN]
     return stripped, "; ".join(why)
+
+
+# ---------------------------------------------------------------------- GPU selection
+_GPU_INDEX = re.compile(r"[0-9]{1,4}")
+_GPU_UUID = re.compile(r"(?:GPU-|MIG-)[0-9a-f][0-9a-f/-]*", re.IGNORECASE)
+_BARE_UUID = re.compile(r"[0-9a-f][0-9a-f-]{7,}", re.IGNORECASE)
+
+
+def check_gpu_list(text: str, what: str = "--gpus") -> tuple[str, ...]:
+    """A comma-separated GPU selection as its tokens, else :class:`ConfigError` (one line).
+
+    Each token is an index (``0``..``9999``), a UUID or UUID prefix with its vendor prefix
+    (``GPU-8f3c...``, ``MIG-...``), or a bare hexadecimal UUID prefix of at least 8 characters
+    (AMD). Empty items (``0,,1``) and anything else (``abc``, ``;rm``) are refused; whether a
+    token names a GPU that exists is the reader's check, when it opens.
+    """
+    tokens = [t.strip() for t in text.split(",")]
+    if not text.strip():
+        raise ConfigError(f"{what}: give GPU indices or UUIDs, comma-separated")
+    for tok in tokens:
+        if not tok:
+            raise ConfigError(f"{what} {text!r}: an empty item (two commas, or a trailing one)")
+        if not (
+            _GPU_INDEX.fullmatch(tok) or _GPU_UUID.fullmatch(tok) or _BARE_UUID.fullmatch(tok)
+        ):
+            raise ConfigError(
+                f"{what}: {tok[:40]!r} is not a GPU index or UUID "
+                "(give e.g. 0,1 or GPU-8f3c...)"
+            )
+    return tuple(tokens)

@@ -64,6 +64,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--gpus",
+        type=_gpu_list,
         metavar="LIST",
         help="GPUs to measure: comma-separated indices (nvidia-smi order) or UUIDs "
         "(default: those CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES show, else all)",
@@ -73,6 +74,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_db_option(p)
     add_context_options(p)
     p.set_defaults(handler=handle, accepts_command=True)
+
+
+def _gpu_list(text: str) -> str:
+    """``--gpus`` checked (:func:`wattwise.validate.check_gpu_list`), kept as given."""
+    from wattwise.validate import check_gpu_list
+
+    return ",".join(check_gpu_list(text))
 
 
 def resolve_command(command: list[str] | None) -> list[str]:

@@ -26,14 +26,14 @@ from typing import Any
 
 from wattwise.readers.base import DeviceInfo, Reader
 from wattwise.tracker.counts import clean_at_s, clean_count
-from wattwise.tracker.devices import DeviceBook, Snapshot
+from wattwise.tracker.devices import DeviceBook, Snapshot, discover_readers
 from wattwise.tracker.model import Gap, RunResult, Sample, WindowResult
 from wattwise.tracker.notes import NoteLog
-from wattwise.tracker.outcome import host_info, new_run_id, outcome, short_repr, utc_stamp
+from wattwise.tracker.outcome import host_info, new_run_id, outcome, utc_stamp
 from wattwise.tracker.sink import RunSink, SinkBuffer
 from wattwise.tracker.timeline import StepMarks, Timeline, forecast_steps
-from wattwise.tracker.windows import Window, WindowLog
-from wattwise.validate import check_number, clean_name
+from wattwise.tracker.windows import Window, WindowLog, clean_name_noted
+from wattwise.validate import check_gpu_list, check_number
 
 __all__ = ["RunSink", "Tracker", "Window", "outcome", "track"]
 
@@ -43,18 +43,16 @@ Clock = Callable[[], float]
 MAX_INTERVAL_S = 86_400.0
 
 
-
 class Tracker:
     """Tracks the energy of a run, per device, with named windows and work counters.
 
-    Construction does nothing but check its arguments (a bad ``interval_s`` or
-    ``flush_interval_s`` is a :class:`~wattwise.errors.ConfigError`); :meth:`start` opens the
-    readers, takes the first reading and starts the sampler thread. ``readers=None`` discovers
-    the readers available on this machine (``gpus``: GPU indices or UUIDs to read instead of
-    those ``CUDA_VISIBLE_DEVICES`` shows). ``clock`` (seconds, monotonic) and ``sampler=False``
-    let tests drive the tracker by hand with :meth:`sample`. ``store=True`` writes the run to
-    the ledger as it goes ($WATTWISE_DB or the default SQLite file; a string names another
-    database), so ``wattwise runs list`` shows it.
+    Construction only checks its arguments (a bad ``interval_s``, ``flush_interval_s`` or
+    ``gpus`` is a :class:`~wattwise.errors.ConfigError`) and cleans the name; :meth:`start`
+    opens the readers, begins the run in the sink, takes the first reading and starts the
+    sampler. ``readers=None`` discovers this machine's readers (``gpus``: GPU indices or UUIDs
+    instead of those ``CUDA_VISIBLE_DEVICES`` shows). ``clock`` (s, monotonic) and
+    ``sampler=False`` let tests drive it with :meth:`sample`. ``store=True`` writes the run to
+    the ledger as it goes ($WATTWISE_DB or the default file; a string names another database).
     """
 
     def __init__(
@@ -69,7 +67,7 @@ class Tracker:
         flush_interval_s: float = 2.0,
         command: Sequence[str] | None = None,
         run_id: str | None = None,
-        gpus: Sequence[str] | None = None,
+        gpus: Sequence[str] | str | None = None,
         store: bool | str = False,
     ) -> None:
         self.interval_s = check_number(
@@ -79,11 +77,13 @@ class Tracker:
             flush_interval_s, "flush_interval_s", low=0.0, high=MAX_INTERVAL_S
         )
         self._notes = NoteLog()
-        self.name = self._clean_name(name, "run")
+        self.name = clean_name_noted(self._notes, name, "run")
         self.command = tuple(command) if command is not None else None
         self.run_id = run_id or new_run_id()
         self._readers_arg = readers
-        self._gpus = gpus
+        if isinstance(gpus, str):  # "0,1": a string is a comma-separated list, not characters
+            gpus = gpus.split(",")
+        self._gpus = None if gpus is None else check_gpu_list(",".join(map(str, gpus)), "gpus")
         self._clock = clock
         self._use_sampler = sampler
         self._store = store
@@ -125,16 +125,7 @@ class Tracker:
             self._open_store()
         readers = self._readers_arg
         if readers is None:
-            try:
-                from wattwise.readers.registry import default_readers
-
-                found: list[str] = []
-                readers = default_readers(found, gpus=self._gpus)
-                for n in found:
-                    self._notes.add(n)
-            except Exception as exc:  # never hurt the workload
-                self._notes.add(f"reader discovery failed: {exc}")
-                readers = []
+            readers = discover_readers(self._notes, self._gpus)
         for reader in readers:
             self._book.open_reader(reader)
         if not self._book.devices:
@@ -259,18 +250,6 @@ class Tracker:
             )
         return True
 
-    def _clean_name(self, name: object, what: str) -> str:
-        """``name`` fit for the ledger and a terminal (:func:`wattwise.validate.clean_name`);
-        a changed name gets a note (once per kind of change)."""
-        clean, why = clean_name(name, placeholder=what)
-        if why:
-            self._notes.once(
-                f"name:{what}:{why}",
-                f"{what} name {short_repr(name)} {why}: recorded as {clean!r}",
-                repeat_label=f"{what} names changed ({why})",
-            )
-        return clean
-
     def start_window(self, name: str) -> Window:
         """Open a named window now. Windows may nest or overlap; close with :meth:`stop_window`.
 
@@ -278,7 +257,7 @@ class Tracker:
         is not a clean string (None, empty, control characters, over
         :data:`~wattwise.validate.MAX_NAME_LEN` characters) is cleaned, with a note.
         """
-        name = self._clean_name(name, "window")
+        name = clean_name_noted(self._notes, name, "window")
         if self._closed("start_window()"):
             t = self._clock() if self.result is None else self.result.duration_s
             return Window(name=name, parent=None, start=Snapshot(t, {}, {}))

@@ -126,8 +126,37 @@ class CountsFollower:
         self._problems[key] = self._problems.get(key, 0) + 1
         self._first_line.setdefault(key, self._line_no)
 
-    def poll(self) -> list[CountEvent]:
-        """New complete lines since the last poll, validated; a partial last line waits."""
+    def poll(self, *, final: bool = False) -> list[CountEvent]:
+        """New complete lines since the last poll, validated; a partial last line waits —
+        unless ``final`` (the writer has exited: ``report_count`` lines written by hand may
+        lack the last newline), when it is read too."""
+        events = self._poll_lines()
+        if final:
+            events.extend(self._read_tail())
+        return events
+
+    def _read_tail(self) -> list[CountEvent]:
+        """The last line without its newline, once the writer is gone (bounded as any line)."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                tail = f.read(MAX_CHUNK_BYTES + 1)
+        except OSError:
+            return []
+        self._offset += len(tail)
+        if self._skipping:  # the end of an over-long line already reported
+            self._skipping = False
+            return []
+        if not tail.strip():
+            return []
+        self._line_no += 1
+        if len(tail) > MAX_CHUNK_BYTES:
+            self._problem("counts file: an over-long line was ignored")
+            return []
+        ev = self._parse(tail.decode("utf-8", errors="replace"))
+        return [] if ev is None else [ev]
+
+    def _poll_lines(self) -> list[CountEvent]:
         events: list[CountEvent] = []
         while True:
             try:
@@ -187,10 +216,11 @@ class CountsFollower:
 
 
 def read_counts(path: Path) -> tuple[dict[str, float], list[str]]:
-    """Sum the valid counts in ``path``; what was ignored is described in the notes."""
+    """Sum the valid counts in ``path`` (a finished file: its last line may lack a newline);
+    what was ignored is described in the notes."""
     follower = CountsFollower(path)
     totals: dict[str, float] = {}
-    for ev in follower.poll():
+    for ev in follower.poll(final=True):
         for unit, n in ev.units.items():
             totals[unit] = totals.get(unit, 0.0) + n
     return totals, follower.notes
