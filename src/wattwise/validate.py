@@ -225,7 +225,7 @@ def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str
 
 # ---------------------------------------------------------------------- GPU selection
 _GPU_INDEX = re.compile(r"[0-9]{1,4}")
-_GPU_UUID = re.compile(r"(?:GPU-|MIG-)[0-9a-f][0-9a-f/-]*", re.IGNORECASE)
+_GPU_UUID = re.compile(r"(?:MIG-GPU-|GPU-|MIG-)[0-9a-f][0-9a-f/-]*", re.IGNORECASE)
 _BARE_UUID = re.compile(r"[0-9a-f][0-9a-f-]{7,}", re.IGNORECASE)
 
 
