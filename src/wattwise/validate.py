@@ -132,8 +132,9 @@ MAX_UNIT_LEN = 64
 def unit_problem(unit: object) -> str:
     """Why ``unit`` cannot name a count ("" when it can): the one rule for the Python API and
     the child protocol. A unit is a non-empty string of at most :data:`MAX_UNIT_LEN`
-    characters, without control characters, not starting with ``_`` (reserved for the
-    protocol's own keys)."""
+    characters, not starting with ``_`` (reserved for the protocol's own keys), without NUL or
+    lone surrogates (which the ledger cannot store as text). Other control characters are kept
+    as given: every human view escapes them (:mod:`wattwise.cli.render`)."""
     if not isinstance(unit, str):
         return f"unit name {_short(unit)} is not a string"
     if not unit.strip():
@@ -142,8 +143,8 @@ def unit_problem(unit: object) -> str:
         return f"unit name is {len(unit)} characters long (at most {MAX_UNIT_LEN})"
     if unit.startswith("_"):
         return f"unit name {unit!r} starts with '_' (reserved)"
-    if any(_is_control(ch) for ch in unit):
-        return f"unit name {unit!r} contains control characters"
+    if any(_unstorable(ch) for ch in unit):
+        return f"unit name {unit!r} contains NUL or a lone surrogate"
     return ""
 
 
@@ -172,14 +173,12 @@ def clean_count(unit: object, value: object) -> Cleaned:
 # ---------------------------------------------------------------------- names
 #: Longest run or window name kept, characters (longer names are cut, with a note).
 MAX_NAME_LEN = 200
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _is_control(ch: str) -> bool:
-    """A character that must not reach a terminal or the ledger: C0/C1 controls (NUL too),
-    lone surrogates (not encodable as UTF-8) and bidirectional overrides (spoofing)."""
+def _unstorable(ch: str) -> bool:
+    """NUL (cut C strings and tools short) or a lone surrogate (not encodable as UTF-8)."""
     o = ord(ch)
-    return o < 0x20 or 0x7F <= o < 0xA0 or 0xD800 <= o < 0xE000 or ch in _BIDI_CONTROLS
+    return o == 0 or 0xD800 <= o < 0xE000
 
 
 def _short(value: object, n: int = 40) -> str:
@@ -191,13 +190,13 @@ def _short(value: object, n: int = 40) -> str:
 
 
 def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str]:
-    """A run or window name fit for the ledger and a terminal, and why it was changed ("" when
-    it was not). Never raises.
+    """A run or window name the ledger can store, and why it was changed ("" when it was
+    not). Never raises.
 
-    A non-string becomes ``str(value)``; tabs and newlines become spaces and other control
-    characters (NUL, escapes, lone surrogates, bidi overrides) are removed; surrounding
-    spaces are stripped; an empty result becomes ``placeholder``; a name longer than
-    :data:`MAX_NAME_LEN` characters is cut.
+    A non-string becomes ``str(value)``; NUL and lone surrogates are removed; an empty (or
+    all-space) name becomes ``placeholder``; a name longer than :data:`MAX_NAME_LEN`
+    characters is cut. Other control characters are kept as given, so JSON output has the
+    name exactly; every human view escapes them (:mod:`wattwise.cli.render`).
     """
     why: list[str] = []
     if isinstance(value, str):
@@ -208,19 +207,16 @@ def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str
         except Exception:  # any __str__ may raise
             text = ""
         why.append(f"{_short(value)} is not a string")
-    cleaned = "".join(
-        " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or not _is_control(ch)
-    )
+    cleaned = "".join(ch for ch in text if not _unstorable(ch))
     if cleaned != text:
-        why.append("control characters removed")
-    stripped = cleaned.strip()
-    if not stripped:
+        why.append("NUL or lone surrogates removed")
+    if not cleaned.strip():
         why.append("empty")
-        stripped = placeholder
-    if len(stripped) > MAX_NAME_LEN:
-        why.append(f"{len(stripped)} characters long, cut to {MAX_NAME_LEN}")
-        stripped = stripped[:MAX_NAME_LEN]
-    return stripped, "; ".join(why)
+        cleaned = placeholder
+    if len(cleaned) > MAX_NAME_LEN:
+        why.append(f"{len(cleaned)} characters long, cut to {MAX_NAME_LEN}")
+        cleaned = cleaned[:MAX_NAME_LEN]
+    return cleaned, "; ".join(why)
 
 
 # ---------------------------------------------------------------------- GPU selection

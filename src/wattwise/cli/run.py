@@ -80,7 +80,10 @@ def _gpu_list(text: str) -> str:
     """``--gpus`` checked (:func:`wattwise.validate.check_gpu_list`), kept as given."""
     from wattwise.validate import check_gpu_list
 
-    return ",".join(check_gpu_list(text))
+    try:
+        return ",".join(check_gpu_list(text, "--gpus"))
+    except ConfigError as exc:  # argparse's own kind: one line naming the flag, exit 2
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--gpus: ")) from None
 
 
 def resolve_command(command: list[str] | None) -> list[str]:
