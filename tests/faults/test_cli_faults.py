@@ -215,3 +215,16 @@ def test_out_on_a_full_disk_is_one_line_and_the_previous_file_intact(tmp_path: P
     assert (tmp_path / "err2.txt").read_text().strip() == (
         "wattwise: cannot write standard output: No space left on device"
     )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this machine")
+def test_audit_out_onto_a_full_device_is_one_line_exit_1_not_internal_error(
+    tmp_path: Path,
+) -> None:
+    p = wattwise("audit", "--no-lab", "--db", str(tmp_path / "l.db"), "--out", "/dev/full",
+                 "--", "true")
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.strip().splitlines()[-1] == (
+        "wattwise: cannot write /dev/full: No space left on device"
+    )
+    assert "internal error" not in p.stderr and "Traceback" not in p.stderr
