@@ -246,3 +246,14 @@ def test_a_character_device_or_pipe_is_written_straight_through(tmp_path: Path) 
     atomic_write_text(fifo, "through the pipe")
     out, _ = reader.communicate(timeout=30)
     assert out == b"through the pipe" and _leftovers(tmp_path) == []
+
+
+def test_output_check_probes_the_folder_for_real_so_proc_is_refused() -> None:
+    # /proc passes os.access(W_OK) for root, yet no file can be created there.
+    with pytest.raises(ConfigError, match=r"--plot /proc/x\.svg: cannot write in folder /proc"):
+        check_output_path("/proc/x.svg", what="--plot")
+
+
+def test_output_check_leaves_nothing_behind(tmp_path: Path) -> None:
+    check_output_path(tmp_path / "r.html")
+    assert list(tmp_path.iterdir()) == []

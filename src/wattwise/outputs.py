@@ -9,6 +9,13 @@
   on success; on any failure the temporary file is removed and the previous file is untouched.
   :func:`atomic_directory` does the same for a directory (the built-in model cache).
 
+A failure to write (a full disk, a quota, an I/O error) is an :class:`OutputError`: one line,
+``cannot write FILE: No space left on device``, exit code 1 from the CLI, the previous file
+intact. Standard output is guarded the same way (:func:`guard_stdout`): a full disk or a closed
+stdout is an :class:`OutputError` naming standard output; a reader that went away (a broken
+pipe: ``wattwise runs export | head``) is :class:`PipeClosed`, which the CLI ends quietly with
+exit code 141 (128 + SIGPIPE, as a shell reports a writer killed by a closed pipe).
+
 A symlinked target is followed: the file it points to is replaced and the link kept. The
 replaced file keeps its permission bits; a new file gets ``0o666`` less the umask, as ``open``
 would give it. This module is the lowest layer: standard library and :mod:`wattwise.errors` only
@@ -18,14 +25,17 @@ would give it. This module is the lowest layer: standard library and :mod:`wattw
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
 import stat
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from wattwise.errors import ConfigError
+from wattwise.errors import ConfigError, WattwiseError
 
 #: Files SQLite keeps beside a database while it is open.
 LEDGER_COMPANIONS = ("", "-wal", "-shm", "-journal")
@@ -63,7 +73,8 @@ def check_output_path(
     """``path`` (``~`` expanded) if wattwise may write a file there, else ConfigError (one line
     naming ``what``, the flag it came from). Call it before any long work starts.
 
-    Refused: a directory; a folder that does not exist or cannot be written; an existing file
+    Refused: a directory; a folder that does not exist or cannot be written (tested for real:
+    a temporary file is created in it and removed); an existing file
     that cannot be written; any of ``ledger_paths`` or its SQLite companions, compared by real
     path (every spelling and symlink) and, for existing files, by device and inode (hard links).
     """
@@ -94,7 +105,36 @@ def check_output_path(
         )
     if os.path.exists(real) and not os.access(real, os.W_OK):
         raise ConfigError(f"{what} {path}: the file exists and is not writable")
+    _probe_folder(Path(real), what, path)
     return p
+
+
+def _probe_folder(real: Path, what: str, path: str | os.PathLike[str]) -> None:
+    """Create and remove a temporary file beside ``real``: the only test of writability that
+    cannot be fooled (``/proc``, a read-only mount as root, an ACL); cheap."""
+    try:
+        tmp = _new_temp(real)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"{what} {path}: cannot write in folder {real.parent}: {reason}"
+        ) from None
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+class OutputError(WattwiseError):
+    """A file (or standard output) could not be written: ``cannot write WHAT: REASON``."""
+
+
+class PipeClosed(Exception):  # a condition, not a fault: the reader left
+    """The reader of standard output went away (a broken pipe): stop writing, quietly."""
+
+
+def write_failure(what: str | os.PathLike[str], exc: OSError) -> OutputError:
+    """The one line for a failed write of ``what``: ``cannot write WHAT: No space left ...``."""
+    reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else "") or str(exc)
+    return OutputError(f"cannot write {os.fspath(what)}: {reason}")
 
 
 def _is_stream(path: Path) -> bool:
@@ -158,19 +198,29 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     The temporary file exists (empty) when yielded; a writer may truncate or replace it. A
     character device or pipe (``/dev/stdout``) is yielded as it is: there is nothing to rename.
+    An :class:`OSError` while writing or committing (a full disk) becomes an
+    :class:`OutputError` naming ``path``.
     """
     target = _target(path)
     plain = Path(os.path.expanduser(os.fspath(path)))
     if _is_stream(plain):
-        yield plain
+        try:
+            yield plain
+        except OSError as exc:
+            raise write_failure(path, exc) from None
         return
-    tmp = _new_temp(target)
+    try:
+        tmp = _new_temp(target)
+    except OSError as exc:
+        raise write_failure(path, exc) from None
     try:
         yield tmp
         _commit(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise write_failure(path, exc) from None
         raise
 
 
@@ -219,3 +269,79 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# ---------------------------------------------------------------------- standard output
+STDOUT_NAME = "standard output"
+
+
+class GuardedStream:
+    """A text stream in front of ``sys.stdout`` whose write failures are one clear thing.
+
+    A broken pipe becomes :class:`PipeClosed`; any other :class:`OSError` (a full disk, an I/O
+    error) an :class:`OutputError` naming standard output; ``stream=None`` (stdout closed,
+    ``wattwise ... >&-``) fails every write with ``cannot write standard output: it is
+    closed``. Everything else is passed through to the stream.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def _fail(self, exc: OSError) -> BaseException:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            return PipeClosed()
+        return write_failure(STDOUT_NAME, exc)
+
+    def _target(self) -> Any:
+        if self._stream is None:
+            raise OutputError(f"cannot write {STDOUT_NAME}: it is closed")
+        return self._stream
+
+    def write(self, text: str) -> int:
+        target = self._target()
+        try:
+            return int(target.write(text))
+        except OSError as exc:
+            raise self._fail(exc) from None
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._fail(exc) from None
+
+    def isatty(self) -> bool:
+        return self._stream is not None and bool(self._stream.isatty())
+
+    def fileno(self) -> int:
+        return int(self._target().fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+
+def guard_stdout() -> GuardedStream:
+    """Put a :class:`GuardedStream` in front of ``sys.stdout`` (once); return it."""
+    current: Any = sys.stdout
+    if isinstance(current, GuardedStream):
+        return current
+    guarded = GuardedStream(current)
+    sys.stdout = guarded
+    return guarded
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: point file descriptor 1 at ``/dev/null`` so the interpreter's
+    last flush at exit cannot fail again (and print an ``Exception ignored`` line)."""
+    with contextlib.suppress(OSError, ValueError):
+        fd = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(fd, 1)
+        finally:
+            os.close(fd)

@@ -16,6 +16,7 @@ Every float that passes is finite: NaN and ±inf never reach the ledger or a JSO
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from wattwise.errors import ConfigError
@@ -118,3 +119,131 @@ def check_int(value: object, what: str, *, low: int | None = None, high: int | N
             integer=True,
         )
     )
+
+
+# ---------------------------------------------------------------------- counts of work
+#: Most steps one report (``t.step(n)``, ``t.count(steps=n)``, ``report_count(steps=n)``) may
+#: add: a report covers a few steps (or one epoch), not a run.
+MAX_STEPS_PER_REPORT = 1e6
+#: Longest unit name accepted for a count (``tokens``, ``requests``, ``images``, ...).
+MAX_UNIT_LEN = 64
+
+
+def unit_problem(unit: object) -> str:
+    """Why ``unit`` cannot name a count ("" when it can): the one rule for the Python API and
+    the child protocol. A unit is a non-empty string of at most :data:`MAX_UNIT_LEN`
+    characters, not starting with ``_`` (reserved for the protocol's own keys), without NUL or
+    lone surrogates (which the ledger cannot store as text). Other control characters are kept
+    as given: every human view escapes them (:mod:`wattwise.cli.render`)."""
+    if not isinstance(unit, str):
+        return f"unit name {_short(unit)} is not a string"
+    if not unit.strip():
+        return "unit name is empty"
+    if len(unit) > MAX_UNIT_LEN:
+        return f"unit name is {len(unit)} characters long (at most {MAX_UNIT_LEN})"
+    if unit.startswith("_"):
+        return f"unit name {unit!r} starts with '_' (reserved)"
+    if any(_unstorable(ch) for ch in unit):
+        return f"unit name {unit!r} contains NUL or a lone surrogate"
+    return ""
+
+
+def clean_count(unit: object, value: object) -> Cleaned:
+    """A count of ``unit`` as a finite float, or None with the reason. Never raises.
+
+    The one rule for counts, applied by the tracker's API (``t.count``, ``t.step``) and by both
+    ends of the child protocol (``report_count`` and the parent that reads it): the unit passes
+    :func:`unit_problem`; the value is a real number (``int``, ``float`` or a numpy / torch
+    scalar — a string, even ``"12"``, is refused: a count is a number, and text usually means a
+    bug upstream), finite, in [0, :data:`MAX_COUNT`]; ``steps`` is a whole number of at most
+    :data:`MAX_STEPS_PER_REPORT` per report.
+    """
+    problem = unit_problem(unit)
+    if problem:
+        return Cleaned(None, problem)
+    if isinstance(value, (str, bytes)):
+        return Cleaned(None, f"{_short(value)} is a string, not a number")
+    high = MAX_STEPS_PER_REPORT if unit == "steps" else MAX_COUNT
+    c = clean_number(value, low=0.0, high=high)
+    if c.value is not None and unit == "steps" and not c.value.is_integer():
+        return Cleaned(None, f"{c.value:g} is not a whole number of steps")
+    return c
+
+
+# ---------------------------------------------------------------------- names
+#: Longest run or window name kept, characters (longer names are cut, with a note).
+MAX_NAME_LEN = 200
+
+
+def _unstorable(ch: str) -> bool:
+    """NUL (cut C strings and tools short) or a lone surrogate (not encodable as UTF-8)."""
+    o = ord(ch)
+    return o == 0 or 0xD800 <= o < 0xE000
+
+
+def _short(value: object, n: int = 40) -> str:
+    try:
+        r = repr(value)
+    except Exception:  # any __repr__ may raise
+        r = f"<{type(value).__name__}>"
+    return r if len(r) <= n else r[: n - 3] + "..."
+
+
+def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str]:
+    """A run or window name the ledger can store, and why it was changed ("" when it was
+    not). Never raises.
+
+    A non-string becomes ``str(value)``; NUL and lone surrogates are removed; an empty (or
+    all-space) name becomes ``placeholder``; a name longer than :data:`MAX_NAME_LEN`
+    characters is cut. Other control characters are kept as given, so JSON output has the
+    name exactly; every human view escapes them (:mod:`wattwise.cli.render`).
+    """
+    why: list[str] = []
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = str(value)
+        except Exception:  # any __str__ may raise
+            text = ""
+        why.append(f"{_short(value)} is not a string")
+    cleaned = "".join(ch for ch in text if not _unstorable(ch))
+    if cleaned != text:
+        why.append("NUL or lone surrogates removed")
+    if not cleaned.strip():
+        why.append("empty")
+        cleaned = placeholder
+    if len(cleaned) > MAX_NAME_LEN:
+        why.append(f"{len(cleaned)} characters long, cut to {MAX_NAME_LEN}")
+        cleaned = cleaned[:MAX_NAME_LEN]
+    return cleaned, "; ".join(why)
+
+
+# ---------------------------------------------------------------------- GPU selection
+_GPU_INDEX = re.compile(r"[0-9]{1,4}")
+_GPU_UUID = re.compile(r"(?:MIG-GPU-|GPU-|MIG-)[0-9a-f][0-9a-f/-]*", re.IGNORECASE)
+_BARE_UUID = re.compile(r"[0-9a-f][0-9a-f-]{7,}", re.IGNORECASE)
+
+
+def check_gpu_list(text: str, what: str = "--gpus") -> tuple[str, ...]:
+    """A comma-separated GPU selection as its tokens, else :class:`ConfigError` (one line).
+
+    Each token is an index (``0``..``9999``), a UUID or UUID prefix with its vendor prefix
+    (``GPU-8f3c...``, ``MIG-...``), or a bare hexadecimal UUID prefix of at least 8 characters
+    (AMD). Empty items (``0,,1``) and anything else (``abc``, ``;rm``) are refused; whether a
+    token names a GPU that exists is the reader's check, when it opens.
+    """
+    tokens = [t.strip() for t in text.split(",")]
+    if not text.strip():
+        raise ConfigError(f"{what}: give GPU indices or UUIDs, comma-separated")
+    for tok in tokens:
+        if not tok:
+            raise ConfigError(f"{what} {text!r}: an empty item (two commas, or a trailing one)")
+        if not (
+            _GPU_INDEX.fullmatch(tok) or _GPU_UUID.fullmatch(tok) or _BARE_UUID.fullmatch(tok)
+        ):
+            raise ConfigError(
+                f"{what}: {tok[:40]!r} is not a GPU index or UUID "
+                "(give e.g. 0,1 or GPU-8f3c...)"
+            )
+    return tuple(tokens)

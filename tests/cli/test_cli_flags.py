@@ -136,3 +136,26 @@ def test_every_numeric_flag_refuses_nan_and_inf() -> None:
                         conv(bad)
                 checked += 1
     assert checked >= 30
+
+
+@pytest.mark.parametrize("gpus", ["abc,,;rm", "0,,1", "0,", ",", "abc", "0;rm -rf /", "GPU-", " "])
+def test_bad_gpus_flag_is_one_line_exit_2_and_nothing_runs(tmp_path: Path, gpus: str) -> None:
+    marker = tmp_path / "ran"
+    p = wattwise("run", "--no-store", "--gpus", gpus, "--", "touch", str(marker))
+    line = one_line_error(p)
+    assert "--gpus" in line
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("gpus", ["0", "0,1", "GPU-8f3c2a", "MIG-GPU-8f3c/1/0", "8f3c2a1b-77"])
+def test_good_gpus_flag_is_accepted(gpus: str) -> None:
+    p = wattwise("run", "--quiet", "--no-store", "--gpus", gpus, "--", "true")
+    assert p.returncode == 0, p.stderr
+
+
+def test_plot_into_an_unwritable_folder_fails_before_any_training() -> None:
+    started = time.monotonic()
+    p = wattwise("optimize", "--plot", "/proc/x.svg", timeout=60)
+    line = one_line_error(p)
+    assert "--plot" in line and "/proc" in line
+    assert time.monotonic() - started < 30  # refused at once, not after the lab

@@ -125,3 +125,17 @@ def test_any_bytes_in_the_counts_file_give_only_valid_counts(data: bytes) -> Non
                 assert unit and not unit.startswith("_")
                 assert math.isfinite(v) and 0 <= v <= 1e15
         assert len(fol.notes) <= counts.MAX_NOTES + 1
+
+
+def test_follower_reads_the_last_line_without_newline_once_the_writer_is_done(
+    tmp_path: Path,
+) -> None:
+    from wattwise.workloads.counts import CountsFollower
+
+    path = tmp_path / "counts.jsonl"
+    path.write_text('{"tokens": 2}\n{"tokens": 3}', encoding="utf-8")
+    f = CountsFollower(path)
+    assert [e.units for e in f.poll()] == [{"tokens": 2.0}]  # a partial line waits
+    assert [e.units for e in f.poll(final=True)] == [{"tokens": 3.0}]  # the writer exited
+    assert f.poll(final=True) == []  # read once
+    assert f.notes == []

@@ -71,14 +71,14 @@ def test_step_with_a_huge_n_does_not_allocate_n_entries(clock: FakeClock) -> Non
     clock.advance(10.0)
     t.sample()
     tracemalloc.start()
-    t.step(10**12)  # [t] * n before: MemoryError
+    t.step(10**6)  # the most one report may add ([t] * n before: MemoryError at 10**12)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 1_000_000
-    fc = t.forecast(total_steps=2 * 10**12)
-    assert fc.steps_seen == 10**12
+    fc = t.forecast(total_steps=2 * 10**6)
+    assert fc.steps_seen == 10**6
     assert fc.energy_j.value == pytest.approx(2000.0, rel=0.01)  # twice the 1,000 J so far
-    assert t.stop().counts["steps"] == 1e12
+    assert t.stop().counts["steps"] == 1e6
 
 
 @pytest.mark.parametrize("n", [math.inf, math.nan, -3, 10**400, "x"])

@@ -119,3 +119,25 @@ def test_store_keeps_full_resolution_samples_beyond_the_in_memory_timeline(
         stored = led.get_run(res.run_id)
     assert len(stored.samples) == 9002  # streamed at full resolution, not replaced
     assert stored.energy.total_j == pytest.approx(36_000.0)
+
+
+class _SlowBeginSink(RecordingSink):
+    """A ledger slow to take the first write (a lock waited out): begin_run takes 3 s."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def begin_run(self, *args: object) -> None:
+        self.clock.advance(3.0)
+        super().begin_run(*args)
+
+
+def test_slow_ledger_begin_is_not_counted_in_run_duration_or_energy(clock: FakeClock) -> None:
+    sink = _SlowBeginSink(clock)
+    t = _tracker(clock, sink)
+    clock.advance(2.0)
+    res = t.stop()
+    assert sink.calls[0] == "begin_run"
+    assert res.duration_s == pytest.approx(2.0)
+    assert res.energy.total_j == pytest.approx(20.0)  # 10 W x 2 s, not x 5 s

@@ -7,6 +7,7 @@ input), never a traceback; ``WATTWISE_DEBUG=1`` shows the traceback of an intern
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -49,7 +50,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``wattwise`` console script; returns the exit code."""
+    """Entry point of the ``wattwise`` console script; returns the exit code.
+
+    Output failures are one class, handled here: a reader of standard output that went away
+    (``wattwise runs export | head``) ends quietly with exit code 141 (128 + SIGPIPE, what a
+    shell reports for a writer killed by a closed pipe; nothing more is printed); a closed
+    stdout or a full disk (stdout or an ``--out`` file) gives one line,
+    ``wattwise: cannot write FILE: No space left on device``, and exit code 1.
+    """
+    from wattwise.outputs import guard_stdout
+
+    previous = sys.stdout
+    guarded = guard_stdout()
+    try:
+        try:
+            code = _main(argv)
+        except SystemExit:  # --help, --version, a usage error: their output is flushed too
+            guarded.flush()
+            raise
+        guarded.flush()  # a full disk behind a redirect shows here, not at exit
+        return code
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        return _output_failure(exc)
+    finally:
+        sys.stdout = previous
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `wattwise run [opts] -- CMD ...`: everything after the first `--` is the command.
@@ -68,25 +97,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command is not None and not getattr(args, "accepts_command", False):
             raise ConfigError(f"'wattwise {args.command}' takes no command after '--'")
         return handler(args)
-    except ConfigError as exc:
-        sys.stderr.write(f"wattwise: error: {exc}\n")
-        return EXIT_USAGE
-    except WattwiseError as exc:
-        sys.stderr.write(f"wattwise: error: {exc}\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("wattwise: interrupted\n")
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:
+    except BaseException as exc:
+        if _is_output_failure(exc):
+            raise  # main() handles these
+        if isinstance(exc, ConfigError):
+            _err(f"wattwise: error: {exc}")
+            return EXIT_USAGE
+        if isinstance(exc, WattwiseError):
+            _err(f"wattwise: error: {exc}")
+            return 1
+        if isinstance(exc, KeyboardInterrupt):
+            _err("wattwise: interrupted")
+            return 130
+        if not isinstance(exc, Exception):
+            raise  # SystemExit and friends
         if os.environ.get("WATTWISE_DEBUG"):
             raise
-        sys.stderr.write(
+        _err(
             f"wattwise: internal error: {type(exc).__name__}: {exc} "
-            "(set WATTWISE_DEBUG=1 for a traceback, and please report it)\n"
+            "(set WATTWISE_DEBUG=1 for a traceback, and please report it)"
         )
         return 1
+
+
+#: Exit code after a broken pipe on standard output: 128 + SIGPIPE, as a shell reports it.
+EXIT_PIPE_CLOSED = 141
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes / contexts (an output failure wrapped by a caller still shows)."""
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen and len(seen) < 20:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return seen
+
+
+def _is_output_failure(exc: BaseException) -> bool:
+    from wattwise.outputs import OutputError, PipeClosed
+
+    return any(isinstance(e, (PipeClosed, BrokenPipeError, OutputError)) for e in _chain(exc))
+
+
+def _output_failure(exc: BaseException) -> int:
+    """Exit quietly after a broken pipe; one line and exit 1 for any other failed write."""
+    from wattwise.outputs import OutputError, PipeClosed, silence_stdout
+
+    chain = _chain(exc)
+    for e in chain:
+        if isinstance(e, OutputError):
+            silence_stdout()  # nothing half-written is flushed at exit
+            _err(f"wattwise: {e}")
+            return 1
+    if any(isinstance(e, (PipeClosed, BrokenPipeError)) for e in chain):
+        silence_stdout()
+        return EXIT_PIPE_CLOSED
+    raise exc
+
+
+def _err(line: str) -> None:
+    """One line on stderr; a closed or failing stderr is not made worse by a traceback."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(line + "\n")
+        stream.flush()
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:

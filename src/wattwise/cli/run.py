@@ -64,6 +64,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument(
         "--gpus",
+        type=_gpu_list,
         metavar="LIST",
         help="GPUs to measure: comma-separated indices (nvidia-smi order) or UUIDs "
         "(default: those CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES show, else all)",
@@ -73,6 +74,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_db_option(p)
     add_context_options(p)
     p.set_defaults(handler=handle, accepts_command=True)
+
+
+def _gpu_list(text: str) -> str:
+    """``--gpus`` checked (:func:`wattwise.validate.check_gpu_list`), kept as given."""
+    from wattwise.validate import check_gpu_list
+
+    try:
+        return ",".join(check_gpu_list(text, "--gpus"))
+    except ConfigError as exc:  # argparse's own kind: one line naming the flag, exit 2
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--gpus: ")) from None
 
 
 def resolve_command(command: list[str] | None) -> list[str]:

@@ -26,14 +26,14 @@ from typing import Any
 
 from wattwise.readers.base import DeviceInfo, Reader
 from wattwise.tracker.counts import clean_at_s, clean_count
-from wattwise.tracker.devices import DeviceBook, Snapshot
+from wattwise.tracker.devices import DeviceBook, Snapshot, discover_readers
 from wattwise.tracker.model import Gap, RunResult, Sample, WindowResult
 from wattwise.tracker.notes import NoteLog
 from wattwise.tracker.outcome import host_info, new_run_id, outcome, utc_stamp
 from wattwise.tracker.sink import RunSink, SinkBuffer
 from wattwise.tracker.timeline import StepMarks, Timeline, forecast_steps
-from wattwise.tracker.windows import Window, WindowLog
-from wattwise.validate import check_number
+from wattwise.tracker.windows import Window, WindowLog, clean_name_noted
+from wattwise.validate import check_gpu_list, check_number
 
 __all__ = ["RunSink", "Tracker", "Window", "outcome", "track"]
 
@@ -43,18 +43,16 @@ Clock = Callable[[], float]
 MAX_INTERVAL_S = 86_400.0
 
 
-
 class Tracker:
     """Tracks the energy of a run, per device, with named windows and work counters.
 
-    Construction does nothing but check its arguments (a bad ``interval_s`` or
-    ``flush_interval_s`` is a :class:`~wattwise.errors.ConfigError`); :meth:`start` opens the
-    readers, takes the first reading and starts the sampler thread. ``readers=None`` discovers
-    the readers available on this machine (``gpus``: GPU indices or UUIDs to read instead of
-    those ``CUDA_VISIBLE_DEVICES`` shows). ``clock`` (seconds, monotonic) and ``sampler=False``
-    let tests drive the tracker by hand with :meth:`sample`. ``store=True`` writes the run to
-    the ledger as it goes ($WATTWISE_DB or the default SQLite file; a string names another
-    database), so ``wattwise runs list`` shows it.
+    Construction only checks its arguments (a bad ``interval_s``, ``flush_interval_s`` or
+    ``gpus`` is a :class:`~wattwise.errors.ConfigError`) and cleans the name; :meth:`start`
+    opens the readers, begins the run in the sink, takes the first reading and starts the
+    sampler. ``readers=None`` discovers this machine's readers (``gpus``: GPU indices or UUIDs
+    instead of those ``CUDA_VISIBLE_DEVICES`` shows). ``clock`` (s, monotonic) and
+    ``sampler=False`` let tests drive it with :meth:`sample`. ``store=True`` writes the run to
+    the ledger as it goes ($WATTWISE_DB or the default file; a string names another database).
     """
 
     def __init__(
@@ -69,7 +67,7 @@ class Tracker:
         flush_interval_s: float = 2.0,
         command: Sequence[str] | None = None,
         run_id: str | None = None,
-        gpus: Sequence[str] | None = None,
+        gpus: Sequence[str] | str | None = None,
         store: bool | str = False,
     ) -> None:
         self.interval_s = check_number(
@@ -78,18 +76,20 @@ class Tracker:
         self.flush_interval_s = check_number(
             flush_interval_s, "flush_interval_s", low=0.0, high=MAX_INTERVAL_S
         )
-        self.name = name
+        self._notes = NoteLog()
+        self.name = clean_name_noted(self._notes, name, "run")
         self.command = tuple(command) if command is not None else None
         self.run_id = run_id or new_run_id()
         self._readers_arg = readers
-        self._gpus = gpus
+        if isinstance(gpus, str):  # "0,1": a string is a comma-separated list, not characters
+            gpus = gpus.split(",")
+        self._gpus = None if gpus is None else check_gpu_list(",".join(map(str, gpus)), "gpus")
         self._clock = clock
         self._use_sampler = sampler
         self._store = store
         self._owned_sink: Any = None
         self._lock = threading.RLock()
         self._stop_lock = threading.Lock()
-        self._notes = NoteLog()
         self._timeline = Timeline()
         self._buffer: SinkBuffer | None = None
         if sink is not None:
@@ -113,7 +113,9 @@ class Tracker:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Tracker:
-        """Open the readers, read every device once, start the sampler. Never raises."""
+        """Open the readers, begin the run in the sink, then take t0 and read every device once,
+        start the sampler. Never raises. A sink slow to begin (a ledger lock waited out) is not
+        counted in the run's duration or energy."""
         if self.status != "created":
             return self
         self.status = "running"
@@ -123,25 +125,13 @@ class Tracker:
             self._open_store()
         readers = self._readers_arg
         if readers is None:
-            try:
-                from wattwise.readers.registry import default_readers
-
-                found: list[str] = []
-                readers = default_readers(found, gpus=self._gpus)
-                for n in found:
-                    self._notes.add(n)
-            except Exception as exc:  # never hurt the workload
-                self._notes.add(f"reader discovery failed: {exc}")
-                readers = []
+            readers = discover_readers(self._notes, self._gpus)
         for reader in readers:
             self._book.open_reader(reader)
         if not self._book.devices:
             self._notes.add("no energy reader is available: nothing was measured or estimated")
-        self._t0 = self._clock()
-        self._book.t0_s = self._t0
-        with self._lock:
-            self._start_snapshot = self._snapshot()
-        self._last_flush_s = self._t0
+        # The ledger takes the run before t0: a slow begin (a lock waited out) is not the run's
+        # time or energy. begin needs only the device list.
         if self._buffer is not None:
             self._buffer.begin(
                 self.run_id,
@@ -151,6 +141,12 @@ class Tracker:
                 host_info(),
                 list(self._book.devices.values()),
             )
+        self._t0 = self._clock()
+        self.start_wall_s = time.time()  # at t0: child wall times map onto run time from here
+        self._book.t0_s = self._t0
+        with self._lock:
+            self._start_snapshot = self._snapshot()
+        self._last_flush_s = self._t0
         if self._use_sampler:
             self._thread = threading.Thread(
                 target=self._sampler_loop, name="wattwise-sampler", daemon=True
@@ -261,8 +257,11 @@ class Tracker:
     def start_window(self, name: str) -> Window:
         """Open a named window now. Windows may nest or overlap; close with :meth:`stop_window`.
 
-        On a tracker whose run has ended, returns a window that is never measured.
+        On a tracker whose run has ended, returns a window that is never measured. A name that
+        is not a clean string (None, empty, control characters, over
+        :data:`~wattwise.validate.MAX_NAME_LEN` characters) is cleaned, with a note.
         """
+        name = clean_name_noted(self._notes, name, "window")
         if self._closed("start_window()"):
             t = self._clock() if self.result is None else self.result.duration_s
             return Window(name=name, parent=None, start=Snapshot(t, {}, {}))
@@ -296,8 +295,10 @@ class Tracker:
     def count(self, **units: object) -> None:
         """Add work done (``tokens=128, requests=1``) to the run and to every open window.
 
-        A value that is not a finite number in [0, ``validate.MAX_COUNT``] is ignored, with a
-        note naming the unit and value (once per unit and reason). Never raises.
+        A value or unit that :func:`wattwise.validate.clean_count` refuses (the rule the child
+        protocol applies: a finite number in [0, ``validate.MAX_COUNT``], not a string such as
+        ``"12"``; a unit name of 1-64 characters) is ignored, with a note naming the unit and
+        value (once per unit and reason). Never raises.
         """
         if self._closed("count()"):
             return
@@ -316,7 +317,8 @@ class Tracker:
         Cheap and bounded: records a (time, steps) mark and counts ``steps``; energies come from
         the timeline. ``at_s`` (seconds since the run started) marks a step that ended earlier,
         as reported by another process. An invalid ``n`` (not a finite number in
-        [0, ``validate.MAX_COUNT``]) is ignored with a note; ``n`` is rounded to a whole number.
+        [0, ``validate.MAX_STEPS_PER_REPORT``], e.g. a fraction or a string) is ignored with a
+        note: the same rule as ``report_count(steps=n)`` (:func:`wattwise.validate.clean_count`).
         """
         if self._closed("step()"):
             return

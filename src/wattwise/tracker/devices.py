@@ -13,7 +13,7 @@ Times in :class:`Snapshot` are on the tracker's clock (seconds, monotonic); time
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -94,8 +94,28 @@ def _plausible(t0_s: float, e0_j: float, t1_s: float, e1_j: float) -> bool:
     return t1_s <= t0_s or (e1_j - e0_j) <= MAX_POWER_W * (t1_s - t0_s)
 
 
+def discover_readers(notes: NoteLog, gpus: Sequence[str] | None) -> list[Reader]:
+    """The readers available on this machine (``gpus``: which GPUs); never raises: a failure
+    is a note and no readers."""
+    try:
+        from wattwise.readers.registry import default_readers
+
+        found: list[str] = []
+        readers = list(default_readers(found, gpus=gpus))
+        for n in found:
+            notes.add(n)
+        return readers
+    except Exception as exc:  # never hurt the workload
+        notes.add(f"reader discovery failed: {exc}")
+        return []
+
+
 def fault_kind(reason: str) -> str:
     """A short name for the kind of fault in a :func:`~wattwise.validate.clean_number` reason."""
+    if reason.startswith("unit name"):
+        return "bad-unit"
+    if "whole number" in reason:
+        return "fractional"
     if "NaN" in reason:
         return "NaN"
     if "infinite" in reason:

@@ -240,7 +240,7 @@ def run_tracked(
             fwd.attach(proc)
             tracker.attach_process(proc.pid)
             returncode = _wait(proc, tracker, follower, poll_s, on_poll)
-            apply_counts(tracker, follower.poll())
+            apply_counts(tracker, follower.poll(final=True))  # the last line, newline or not
     finally:
         fwd.restore()
         for n in follower.notes:

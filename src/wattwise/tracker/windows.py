@@ -13,9 +13,26 @@ from dataclasses import dataclass, field
 from wattwise.tracker.devices import Snapshot
 from wattwise.tracker.model import WindowResult, merge_windows
 from wattwise.tracker.notes import NoteLog
+from wattwise.tracker.outcome import short_repr
+from wattwise.validate import clean_name
 
 #: Windows kept one by one in a run.
 MAX_WINDOWS = 10_000
+
+
+def clean_name_noted(notes: NoteLog, name: object, what: str) -> str:
+    """A run or window name fit for the ledger and a terminal
+    (:func:`wattwise.validate.clean_name`: ``str()`` of a non-string, control characters
+    removed, an empty one named ``what``, at most 200 characters); a changed name gets a note,
+    once per kind of change. Never raises."""
+    clean, why = clean_name(name, placeholder=what)
+    if why:
+        notes.once(
+            f"name:{what}:{why}",
+            f"{what} name {short_repr(name)} {why}: recorded as {clean!r}",
+            repeat_label=f"{what} names changed ({why})",
+        )
+    return clean
 
 
 @dataclass(eq=False)  # compared by identity: two windows may share a name and a start

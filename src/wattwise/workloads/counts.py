@@ -5,7 +5,8 @@
 run (energy per token / request / image). Outside ``wattwise run`` the call does nothing.
 
 Both ends validate every value with :func:`wattwise.validate.clean_number` (finite, ``>= 0``,
-``<= MAX_COUNT``; ``steps`` a whole number of at most :data:`MAX_STEPS_PER_REPORT`). The child
+``<= MAX_COUNT``; ``steps`` a whole number of at most :data:`MAX_STEPS_PER_REPORT`; a string,
+even ``"12"``, refused), the same rule as the tracker's ``t.count`` and ``t.step``. The child
 refuses a bad value (``report_count`` returns False and never raises); the parent ignores a bad
 value that still arrives (an older client, a hand-written line) and records a note in the run.
 Either way the run keeps its energy and the command its exit code.
@@ -19,16 +20,30 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wattwise.validate import MAX_COUNT, clean_number
+from wattwise.validate import (
+    MAX_COUNT,
+    MAX_STEPS_PER_REPORT,
+    MAX_UNIT_LEN,
+    clean_number,
+)
+from wattwise.validate import clean_count as validate_count
+
+__all__ = [
+    "ENV_VAR",
+    "MAX_COUNT",
+    "MAX_STEPS_PER_REPORT",
+    "MAX_UNIT_LEN",
+    "CountEvent",
+    "CountsFollower",
+    "clean_count",
+    "read_counts",
+    "report_count",
+]
 
 ENV_VAR = "WATTWISE_COUNTS_FILE"
 TIME_KEY = "_t"
 #: Key under which the child lists the values it refused, so the parent can note them.
 REFUSED_KEY = "_refused"
-#: Most steps one report may add: a report covers a few steps (or one epoch), not a run.
-MAX_STEPS_PER_REPORT = 1e6
-#: Longest unit name accepted (``tokens``, ``requests``, ``images``, ...).
-MAX_UNIT_LEN = 64
 #: Distinct notes kept per follower; further problems are only counted.
 MAX_NOTES = 20
 #: Largest chunk read per poll, bytes; a longer line without a newline is skipped.
@@ -36,16 +51,10 @@ MAX_CHUNK_BYTES = 4 << 20
 
 
 def clean_count(unit: object, value: object) -> tuple[float | None, str]:
-    """A reported count as a finite float, or None with the reason (never raises)."""
-    if not isinstance(unit, str) or not unit or len(unit) > MAX_UNIT_LEN or unit.startswith("_"):
-        return None, f"unit name {str(unit)[:MAX_UNIT_LEN]!r} is not valid"
-    high = MAX_STEPS_PER_REPORT if unit == "steps" else MAX_COUNT
-    c = clean_number(value, low=0.0, high=high)
-    if c.value is None:
-        return None, c.reason
-    if unit == "steps" and not c.value.is_integer():
-        return None, f"{c.value:g} is not a whole number of steps"
-    return c.value, ""
+    """A reported count as a finite float, or None with the reason (never raises): the same
+    rule as the tracker's ``t.count`` / ``t.step`` (:func:`wattwise.validate.clean_count`)."""
+    c = validate_count(unit, value)
+    return c.value, c.reason
 
 
 def report_count(**units: float) -> bool:
@@ -117,8 +126,37 @@ class CountsFollower:
         self._problems[key] = self._problems.get(key, 0) + 1
         self._first_line.setdefault(key, self._line_no)
 
-    def poll(self) -> list[CountEvent]:
-        """New complete lines since the last poll, validated; a partial last line waits."""
+    def poll(self, *, final: bool = False) -> list[CountEvent]:
+        """New complete lines since the last poll, validated; a partial last line waits —
+        unless ``final`` (the writer has exited: ``report_count`` lines written by hand may
+        lack the last newline), when it is read too."""
+        events = self._poll_lines()
+        if final:
+            events.extend(self._read_tail())
+        return events
+
+    def _read_tail(self) -> list[CountEvent]:
+        """The last line without its newline, once the writer is gone (bounded as any line)."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                tail = f.read(MAX_CHUNK_BYTES + 1)
+        except OSError:
+            return []
+        self._offset += len(tail)
+        if self._skipping:  # the end of an over-long line already reported
+            self._skipping = False
+            return []
+        if not tail.strip():
+            return []
+        self._line_no += 1
+        if len(tail) > MAX_CHUNK_BYTES:
+            self._problem("counts file: an over-long line was ignored")
+            return []
+        ev = self._parse(tail.decode("utf-8", errors="replace"))
+        return [] if ev is None else [ev]
+
+    def _poll_lines(self) -> list[CountEvent]:
         events: list[CountEvent] = []
         while True:
             try:
@@ -178,10 +216,11 @@ class CountsFollower:
 
 
 def read_counts(path: Path) -> tuple[dict[str, float], list[str]]:
-    """Sum the valid counts in ``path``; what was ignored is described in the notes."""
+    """Sum the valid counts in ``path`` (a finished file: its last line may lack a newline);
+    what was ignored is described in the notes."""
     follower = CountsFollower(path)
     totals: dict[str, float] = {}
-    for ev in follower.poll():
+    for ev in follower.poll(final=True):
         for unit, n in ev.units.items():
             totals[unit] = totals.get(unit, 0.0) + n
     return totals, follower.notes
