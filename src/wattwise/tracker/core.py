@@ -8,9 +8,8 @@ The tracker never raises into the user's code once constructed: a reader that fa
 invalid value becomes a recorded gap (and, where the device was seen before, an estimate of the
 missing part from its mean power, reported as a separate ``estimated`` component), an invalid
 count becomes a note, and a failing ledger keeps the run in memory and is retried. The parts:
-:mod:`~wattwise.tracker.devices` (readings checked, gaps, components),
-:mod:`~wattwise.tracker.timeline` (bounded timeline and step marks),
-:mod:`~wattwise.tracker.sink` (streaming to the ledger with a backlog).
+:mod:`~wattwise.tracker.devices` (readings checked, gaps, components), :mod:`~.timeline`
+(bounded timeline, step marks), :mod:`~.sink` (streaming to the ledger with a backlog).
 """
 
 from __future__ import annotations
