@@ -13,7 +13,7 @@ import functools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -24,7 +24,15 @@ from wattwise import jsonsafe
 from wattwise.core.run import ComponentEnergy, Gap, RunResult, Sample, summarize
 from wattwise.errors import LedgerError, UnknownRunError
 from wattwise.ledger import schema as t
-from wattwise.ledger.clean import clean_gaps, clean_json, clean_result, clean_samples
+from wattwise.ledger.clean import (
+    clean_gaps,
+    clean_json,
+    clean_result,
+    clean_samples,
+    clean_text,
+    clean_texts,
+    text_note,
+)
 from wattwise.ledger.engine import DB_ERRORS, create_engine, sqlite_opener, translate_error
 from wattwise.ledger.liveness import process_create_time_s, this_host
 from wattwise.ledger.location import LedgerLocation, require_persistent, resolve_location
@@ -195,7 +203,17 @@ class Ledger:
     def _write(self, op: str, run_id: str, /, **data: Any) -> None:
         if self.readonly:
             raise LedgerError(f"ledger {self.location.display} was opened read-only")
+        data, changed = clean_texts(data)
+        run_id = clean_text(run_id)
+        note = text_note(op, changed) if changed else ""
+        if note and op == "finish_run":
+            result = data["result"]
+            data["result"] = replace(result, notes=(*result.notes, note))
+        elif note and "notes" in data:
+            data["notes"] = [*data["notes"], note]
         self._writes.write(Op(op, run_id, now_utc().isoformat(), data))
+        if note and op in ("begin_run", "set_extra"):
+            self._writes.write(Op("heartbeat", run_id, now_utc().isoformat(), {"notes": [note]}))
 
     # -- writing ------------------------------------------------------------------------------
 
