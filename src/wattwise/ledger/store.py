@@ -41,6 +41,7 @@ from wattwise.ledger.ops import Op
 from wattwise.ledger.outcome import WriteOutcome
 from wattwise.ledger.readonly import open_readonly
 from wattwise.ledger.rows import (
+    MAX_TIMELINE_POINTS,
     component,
     component_row,
     dumps,
@@ -403,11 +404,15 @@ class Ledger:
         """The run whose id is, or starts with, ``run_id_or_prefix``, with its effective status.
 
         A ``running`` run whose recorder is gone comes back ``interrupted``, its per-device energy
-        derived from its samples. Raises :class:`LedgerError` for an unknown or ambiguous prefix.
+        derived from its samples. ``with_samples``: its timeline, at most about
+        :data:`~wattwise.ledger.rows.MAX_TIMELINE_POINTS` samples per device (an even selection
+        with each device's first and last; ``export`` gives every sample). Raises
+        :class:`LedgerError` for an unknown or ambiguous prefix.
         """
         with self._tx(write=False, action="read the run") as conn:
             run_id = self._resolve(conn, run_id_or_prefix)
-            return self._load(conn, self._run_row(conn, run_id), with_samples=with_samples)
+            return self._load(conn, self._run_row(conn, run_id), with_samples=with_samples,
+                              max_points=MAX_TIMELINE_POINTS)
 
     def export(
         self,
@@ -473,7 +478,13 @@ class Ledger:
     # -- internals ----------------------------------------------------------------------------
 
     def _load(
-        self, conn: sa.Connection, row: Any, *, with_samples: bool, reason: str | None = None
+        self,
+        conn: sa.Connection,
+        row: Any,
+        *,
+        with_samples: bool,
+        reason: str | None = None,
+        max_points: int | None = None,
     ) -> RunResult:
         return load_run(
             conn,
@@ -482,6 +493,7 @@ class Ledger:
             with_samples=with_samples,
             reason=reason,
             totals=self._has_totals,
+            max_points=max_points,
         )
 
     @property
