@@ -61,7 +61,8 @@ DEFAULT_WRITE_BUDGET_S = 20.0
 #: must not start late, and wattwise must stop well within a typical 30 s kill grace. The
 #: sampler thread's writes keep the long budget and replay the spool once the lock goes.
 CALLER_WRITE_BUDGET_S = 1.5
-#: The writes made on the caller's thread (see :data:`CALLER_WRITE_BUDGET_S`).
+#: The writes made on the caller's thread (see :data:`CALLER_WRITE_BUDGET_S`); so is any write
+#: made by the thread that called ``begin_run`` of that run.
 CALLER_OPS = ("begin_run", "finish_run", "set_extra")
 #: While a run is spooled, how often a write also tries to replay the spool (seconds).
 PROBE_EVERY_S = 10.0
@@ -104,6 +105,9 @@ class WritePath:
         self._runs: dict[str, _RunState] = {}
         #: Set while a caller-thread write waits for ``_lock``: a long wait in progress stops.
         self._urgent = threading.Event()
+        #: The thread that began each run: its writes (before and after the workload, e.g. a
+        #: last flush of samples at stop) get the caller's short budget too.
+        self._caller_thread: dict[str, int] = {}
         self.identity: tuple[int, int] | None = None
 
     def remember_identity(self) -> None:
@@ -190,7 +194,9 @@ class WritePath:
 
     def write(self, op: Op) -> None:
         """Commit ``op``, or spool it; raises only LedgerError for a write that makes no sense."""
-        if op.name in CALLER_OPS:
+        me = threading.get_ident()
+        caller = op.name in CALLER_OPS or self._caller_thread.get(op.run_id) == me
+        if caller:
             if not self._lock.acquire(blocking=False):
                 self._urgent.set()  # a sampler-thread write waiting out a lock gives way
                 self._lock.acquire()
@@ -202,13 +208,14 @@ class WritePath:
             op.seq = st.seq
             if op.name == "begin_run":
                 st.begin = op
+                self._caller_thread[op.run_id] = threading.get_ident()
             if st.spool is not None:
                 self._spool(st, op)
                 self._probe(st, final=op.name in FINAL_OPS)
                 return
             try:
                 self.commit(lambda c: apply(c, op, where=self.location.display),
-                            self._budget_for(op.name), f"write ({op.name})")
+                            self._budget_for(caller), f"write ({op.name})")
             except Unavailable as exc:
                 st.reason = str(exc)
             except LedgerError as exc:
@@ -234,9 +241,9 @@ class WritePath:
                 )
                 self._spool(st, Op("heartbeat", op.run_id, op.at, {"notes": [note]}, st.seq))
 
-    def _budget_for(self, op_name: str) -> float:
+    def _budget_for(self, caller: bool) -> float:
         """The lock budget of a write: short on the caller's thread, long on the sampler's."""
-        if op_name in CALLER_OPS:
+        if caller:
             return min(self.budget_s, CALLER_WRITE_BUDGET_S)
         return self.budget_s
 
