@@ -189,3 +189,34 @@ def test_runs_show_of_a_large_interrupted_run_loads_a_bounded_timeline(tmp_path:
     assert energy[DEV.device_id] == pytest.approx(10.0 * (n - 1))  # totals, from all samples
     (doc,) = json.loads(buf.getvalue())
     assert len(doc["samples"]) == 2 * n  # export still gives every sample
+
+
+def test_sigterm_while_the_ledger_is_locked_exits_within_a_kill_grace(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    Ledger.open(str(db)).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wattwise", "run", "--db", str(db), "--name", "termed",
+         "--interval", "0.2", "--", "sleep", "60"],
+        env=env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    time.sleep(3.0)
+    locker = start_locker(db, 120.0)
+    try:
+        time.sleep(3.0)  # the sampler now waits out the lock
+        t0 = time.monotonic()
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+        stop_s = time.monotonic() - t0
+    finally:
+        locker.kill()
+        locker.wait()
+        if proc.poll() is None:
+            proc.kill()
+    # inside a 30 s kill grace (was 39 s); the rest is the sampler's write budget, which the
+    # tracker can cut short with Ledger.hurry() at stop
+    assert stop_s < 25.0, (stop_s, err)
+    assert "spooled to" in err.strip().splitlines()[-1], err
+    with Ledger.open(str(db)) as led:  # replays the spool: nothing lost
+        assert not led.pending_spool()
+        (run,) = [r for r in led.list_runs() if r.name == "termed"]
+        assert run.status in ("failed", "interrupted") and run.duration_s >= 5.0

@@ -217,3 +217,21 @@ def text_note(op_name: str, changed: int) -> str:
         f"ledger: {changed} text value(s) of {op_name} held bytes that are not UTF-8 or NUL "
         "characters: stored with backslash escapes (\\xNN) and without NULs"
     )
+
+
+def clean_op_texts(op_name: str, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The data of a ledger write with its strings made storable (:func:`clean_texts`), and a
+    note to store separately when something changed and the write carries no notes of its own
+    (else empty: the note was added to the write's notes)."""
+    data, changed = clean_texts(data)
+    if not changed:
+        return data, ""
+    note = text_note(op_name, changed)
+    if op_name == "finish_run":
+        result = data["result"]
+        data["result"] = replace(result, notes=(*result.notes, note))
+        return data, ""
+    if "notes" in data:
+        data["notes"] = [*data["notes"], note]
+        return data, ""
+    return data, note

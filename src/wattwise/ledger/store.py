@@ -13,7 +13,7 @@ import functools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -27,11 +27,10 @@ from wattwise.ledger import schema as t
 from wattwise.ledger.clean import (
     clean_gaps,
     clean_json,
+    clean_op_texts,
     clean_result,
     clean_samples,
     clean_text,
-    clean_texts,
-    text_note,
 )
 from wattwise.ledger.engine import DB_ERRORS, create_engine, sqlite_opener, translate_error
 from wattwise.ledger.liveness import process_create_time_s, this_host
@@ -51,7 +50,7 @@ from wattwise.ledger.rows import (
     loads,
     now_utc,
 )
-from wattwise.ledger.serialize import run_to_dict
+from wattwise.ledger.serialize import CSV_FIELDS, run_to_dict, write_csv_rows
 from wattwise.ledger.spool import pending_files
 from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, WritePath
 from wattwise.readers.base import DeviceInfo
@@ -64,10 +63,6 @@ def _migrate(conn: sa.Connection, where: str) -> None:
 STATUSES = ("running", "finished", "failed", "interrupted")
 #: A running run whose heartbeat is older than this is reported as interrupted.
 DEFAULT_STALE_AFTER_S = 30.0
-CSV_FIELDS = (
-    *("run_id", "name", "started_at", "duration_s", "status"),
-    *("device", "kind", "energy_j", "provenance", "source"),
-)
 
 
 @dataclass(frozen=True)
@@ -204,16 +199,10 @@ class Ledger:
     def _write(self, op: str, run_id: str, /, **data: Any) -> None:
         if self.readonly:
             raise LedgerError(f"ledger {self.location.display} was opened read-only")
-        data, changed = clean_texts(data)
+        data, note = clean_op_texts(op, data)
         run_id = clean_text(run_id)
-        note = text_note(op, changed) if changed else ""
-        if note and op == "finish_run":
-            result = data["result"]
-            data["result"] = replace(result, notes=(*result.notes, note))
-        elif note and "notes" in data:
-            data["notes"] = [*data["notes"], note]
         self._writes.write(Op(op, run_id, now_utc().isoformat(), data))
-        if note and op in ("begin_run", "set_extra"):
+        if note:  # a write without notes of its own: the note follows it
             self._writes.write(Op("heartbeat", run_id, now_utc().isoformat(), {"notes": [note]}))
 
     # -- writing ------------------------------------------------------------------------------
@@ -223,6 +212,11 @@ class Ledger:
         before committed), ``spooled`` (waiting in a spool file, replayed at the ledger's next
         open) or ``lost``; ``.line()`` says it in one line for a person."""
         return self._writes.outcome(run_id)
+
+    def hurry(self) -> None:
+        """The recorder is stopping: a write of another thread that is waiting out a lock
+        spools now instead of waiting its full budget (call before joining the sampler)."""
+        self._writes.hurry()
 
     def pending_spool(self) -> list[Path]:
         """Spool files of this ledger that wait for a replay (by any process)."""
@@ -451,26 +445,7 @@ class Ledger:
                     out.write(",\n" if i else "\n")
                     out.write(jsonsafe.dumps(run_to_dict(result, include_samples=include_samples)))
                     continue
-                base = {
-                    "run_id": result.run_id,
-                    "name": result.name,
-                    "started_at": result.started_at,
-                    "duration_s": result.duration_s,
-                    "status": result.status,
-                }
-                for c in result.components or [None]:
-                    writer.writerow(
-                        base
-                        if c is None
-                        else {
-                            **base,
-                            "device": c.device_id,
-                            "kind": c.kind,
-                            "energy_j": c.energy_j,
-                            "provenance": c.provenance.value,
-                            "source": c.source,
-                        }
-                    )
+                write_csv_rows(writer, result)
             if fmt == "json":
                 out.write("\n]\n" if ids else "]\n")
             return len(ids)

@@ -190,6 +190,11 @@ class WritePath:
                 "is read-only"
             )
 
+    def hurry(self) -> None:
+        """Make a sampler-thread write now waiting out a lock give way (spool) at once; the
+        next caller-thread write clears this. For a recorder that is stopping."""
+        self._urgent.set()
+
     # -- the write path -----------------------------------------------------------------------
 
     def write(self, op: Op) -> None:
