@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from wattwise.errors import LedgerError
+from wattwise.errors import ConfigError, LedgerError
 from wattwise.ledger import Ledger, default_db_path, resolve_location
 from wattwise.ledger import schema as current
 from wattwise.ledger.migrations import LATEST_VERSION
@@ -147,7 +147,8 @@ def test_path_under_a_regular_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_directory_as_ledger_path_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(LedgerError, match="it is a directory"):
+    # a bad flag: ConfigError, one line, exit 2 from the CLI
+    with pytest.raises(ConfigError, match="is a folder"):
         Ledger.open(str(tmp_path))
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
+from enum import Enum
 from typing import Any
 
 from wattwise.core.run import ComponentEnergy, Gap, RunResult, Sample, WindowResult
@@ -151,3 +152,86 @@ def clean_json(value: Any) -> tuple[Any, int]:
         items = [clean_json(v) for v in value]
         return [v for v, _ in items], sum(m for _, m in items)
     return value, 0
+
+
+def clean_text(text: str) -> str:
+    """``text`` as SQLite and JSON can store it: a lone surrogate (an undecodable byte kept by
+    ``surrogateescape``, e.g. from a non-UTF-8 ``--name``) becomes a backslash escape (``\\x9b``,
+    ``\\udc00``), a NUL character is removed."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\x00":
+            continue
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def clean_texts(value: Any) -> tuple[Any, int]:
+    """``value`` with every string in it (dataclass fields, mapping keys and values, list items)
+    made storable by :func:`clean_text`; and how many strings changed. Never raises."""
+    if isinstance(value, Enum):
+        return value, 0
+    if isinstance(value, str):
+        fixed = clean_text(value)
+        return fixed, int(fixed != value)
+    if is_dataclass(value) and not isinstance(value, type):
+        changes: dict[str, Any] = {}
+        n = 0
+        for f in fields(value):
+            old = getattr(value, f.name)
+            new, m = clean_texts(old)
+            if m:
+                changes[f.name] = new
+                n += m
+        return (replace(value, **changes) if changes else value), n
+    if isinstance(value, Mapping):
+        out: dict[Any, Any] = {}
+        n = 0
+        for k, v in value.items():
+            k2, a = clean_texts(k)
+            v2, b = clean_texts(v)
+            out[k2] = v2
+            n += a + b
+        return (out if n else value), n
+    if isinstance(value, (list, tuple)):
+        items = [clean_texts(v) for v in value]
+        n = sum(m for _, m in items)
+        if not n:
+            return value, 0
+        seq = [v for v, _ in items]
+        return (tuple(seq) if isinstance(value, tuple) else seq), n
+    return value, 0
+
+
+def text_note(op_name: str, changed: int) -> str:
+    """The run's note that ``changed`` strings of a write were altered to be storable."""
+    return (
+        f"ledger: {changed} text value(s) of {op_name} held bytes that are not UTF-8 or NUL "
+        "characters: stored with backslash escapes (\\xNN) and without NULs"
+    )
+
+
+def clean_op_texts(op_name: str, data: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The data of a ledger write with its strings made storable (:func:`clean_texts`), and a
+    note to store separately when something changed and the write carries no notes of its own
+    (else empty: the note was added to the write's notes)."""
+    data, changed = clean_texts(data)
+    if not changed:
+        return data, ""
+    note = text_note(op_name, changed)
+    if op_name == "finish_run":
+        result = data["result"]
+        data["result"] = replace(result, notes=(*result.notes, note))
+        return data, ""
+    if "notes" in data:
+        data["notes"] = [*data["notes"], note]
+        return data, ""
+    return data, note

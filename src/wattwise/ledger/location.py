@@ -126,18 +126,39 @@ def resolve_location(
             )
         if not database or database == ":memory:":
             return LedgerLocation(url=url, display=url, sqlite_path=None, timeout_s=timeout_s)
-        path = Path(database).expanduser().absolute()
+        path = _not_a_folder(Path(database).expanduser().absolute())
         # Keep query options (e.g. ``?timeout=30``) but make the path absolute.
         absolute = parsed.set(database=str(path)).render_as_string(hide_password=False)
         return LedgerLocation(
             url=absolute, display=str(path), sqlite_path=path, timeout_s=timeout_s
+        )
+    if parsed.get_backend_name() not in SERVER_BACKENDS:
+        raise ConfigError(
+            f"--db {parsed.render_as_string(hide_password=True)!r}: "
+            f"{parsed.get_backend_name()!r} is not a database wattwise can keep a ledger in; "
+            "give a SQLite file path or a sqlite:// or postgresql:// URL"
         )
     return LedgerLocation(
         url=url, display=parsed.render_as_string(hide_password=True), sqlite_path=None
     )
 
 
+#: Database servers a ledger URL may name besides SQLite (SQLAlchemy backend names).
+SERVER_BACKENDS = ("postgresql",)
+
+
+def _not_a_folder(path: Path) -> Path:
+    """``path``, or ConfigError when it is a folder (a ledger is a file)."""
+    if path.is_dir():
+        raise ConfigError(
+            f"--db {str(path)!r} is a folder: give the ledger's file path "
+            f"(e.g. {str(path / 'ledger.db')!r})"
+        )
+    return path
+
+
 def _file_location(path: Path) -> LedgerLocation:
+    _not_a_folder(path)
     path = path.absolute()
     return LedgerLocation(url=f"sqlite:///{path}", display=str(path), sqlite_path=path)
 

@@ -215,6 +215,35 @@ def duration_s_of(conn: sa.Connection, row: Any, status: str, *, totals: bool = 
     return max(float(last_t or 0.0), by_beat, 0.0)
 
 
+#: Most timeline samples per device that ``runs show`` / ``get_run`` load (an even selection).
+MAX_TIMELINE_POINTS = 4096
+
+
+def _all_samples(rid: str) -> sa.Select[Any]:
+    return sa.select(t.samples).where(t.samples.c.run_id == rid).order_by(t.samples.c.id)
+
+
+def _timeline(rid: str, max_points: int) -> sa.Select[Any]:
+    """Every k-th sample of each device of run ``rid`` (k = ceil(n / max_points)), plus each
+    device's last sample: at most ``max_points + 1`` per device, chosen in the database. The
+    samples kept carry their exact stored values (cumulative energy included)."""
+    s = t.samples.c
+    rn = sa.func.row_number().over(partition_by=s.device_id, order_by=s.id).label("rn")
+    cnt = sa.func.count().over(partition_by=s.device_id).label("cnt")
+    inner = (
+        sa.select(s.id, s.device_id, s.t_s, s.power_w, s.energy_j, rn, cnt)
+        .where(s.run_id == rid)
+        .subquery()
+    )
+    cap = max(1, int(max_points))
+    stride = (inner.c.cnt + (cap - 1)) / cap  # integer division of integers (SQLite, PostgreSQL)
+    return (
+        sa.select(inner.c.device_id, inner.c.t_s, inner.c.power_w, inner.c.energy_j)
+        .where(sa.or_((inner.c.rn - 1) % stride == 0, inner.c.rn == inner.c.cnt))
+        .order_by(inner.c.id)
+    )
+
+
 def load_run(
     conn: sa.Connection,
     row: Any,
@@ -223,8 +252,12 @@ def load_run(
     with_samples: bool,
     reason: str | None = None,
     totals: bool = True,
+    max_points: int | None = None,
 ) -> RunResult:
     """Build the RunResult of ``row``; derive energy for unfinished runs.
+
+    ``max_points``: with ``with_samples``, at most about that many timeline samples per device,
+    evenly chosen by row order in SQL (see :func:`_timeline`); None loads every sample.
 
     An unfinished run's energy comes from its ``run_totals`` when it has them (``totals``: the
     ledger's schema has the table) and its samples are not wanted, else from its samples."""
@@ -241,15 +274,25 @@ def load_run(
     ).all()
     own = [component(c) for c in comp_rows if c.window_seq is None]
     derive = not own and status in ("running", "interrupted")
-    kept = load_totals(conn, rid) if derive and totals and not with_samples else None
+    bounded = with_samples and max_points is not None
+    kept = load_totals(conn, rid) if derive and totals and (bounded or not with_samples) else None
     samples: tuple[Sample, ...] = ()
     if with_samples or (derive and kept is None):
+        full = not with_samples or max_points is None or (derive and kept is None)
         samples = tuple(
             Sample(s.device_id, float(s.t_s), s.power_w, s.energy_j)
             for s in conn.execute(
-                sa.select(t.samples).where(t.samples.c.run_id == rid).order_by(t.samples.c.id)
+                _all_samples(rid) if full else _timeline(rid, max_points or MAX_TIMELINE_POINTS)
             )
         )
+        if derive and kept is None and bounded:  # derive from all, show a bounded timeline
+            derived_from: tuple[Sample, ...] | None = samples
+            samples = tuple(
+                Sample(s.device_id, float(s.t_s), s.power_w, s.energy_j)
+                for s in conn.execute(_timeline(rid, max_points or MAX_TIMELINE_POINTS))
+            )
+        else:
+            derived_from = None
     duration_s = duration_s_of(conn, row, status, totals=totals)
     notes = [str(n) for n in loads(row.notes, [])]
     if derive:
@@ -267,7 +310,8 @@ def load_run(
         if kept is not None:
             own = list(components_from_totals(devices, kept, duration_s, reason))
         else:
-            own = list(derive_components(devices, samples, duration_s, reason))
+            source = samples if derived_from is None else derived_from
+            own = list(derive_components(devices, source, duration_s, reason))
         note = f"{status}: {reason}; energy derived from the samples recorded so far"
         if note not in notes:
             notes.append(note)

@@ -21,6 +21,7 @@ Document shape (energies in joules, times in seconds, power in watts)::
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -182,3 +183,35 @@ def run_from_dict(doc: Mapping[str, Any]) -> RunResult:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LedgerError(f"not a wattwise run document: {type(exc).__name__}: {exc}") from exc
+
+
+#: Columns of ``runs export --format csv``: one row per run and device (run-level energy).
+CSV_FIELDS = (
+    *("run_id", "name", "started_at", "duration_s", "status"),
+    *("device", "kind", "energy_j", "provenance", "source"),
+)
+
+
+def write_csv_rows(writer: csv.DictWriter[str], result: RunResult) -> None:
+    """The CSV rows of ``result`` (:data:`CSV_FIELDS`); one with empty device columns when it
+    has no per-device energy."""
+    base = {
+        "run_id": result.run_id,
+        "name": result.name,
+        "started_at": result.started_at,
+        "duration_s": result.duration_s,
+        "status": result.status,
+    }
+    for c in result.components or [None]:
+        writer.writerow(
+            base
+            if c is None
+            else {
+                **base,
+                "device": c.device_id,
+                "kind": c.kind,
+                "energy_j": c.energy_j,
+                "provenance": c.provenance.value,
+                "source": c.source,
+            }
+        )

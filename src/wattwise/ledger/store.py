@@ -24,7 +24,14 @@ from wattwise import jsonsafe
 from wattwise.core.run import ComponentEnergy, Gap, RunResult, Sample, summarize
 from wattwise.errors import LedgerError, UnknownRunError
 from wattwise.ledger import schema as t
-from wattwise.ledger.clean import clean_gaps, clean_json, clean_result, clean_samples
+from wattwise.ledger.clean import (
+    clean_gaps,
+    clean_json,
+    clean_op_texts,
+    clean_result,
+    clean_samples,
+    clean_text,
+)
 from wattwise.ledger.engine import DB_ERRORS, create_engine, sqlite_opener, translate_error
 from wattwise.ledger.liveness import process_create_time_s, this_host
 from wattwise.ledger.location import LedgerLocation, require_persistent, resolve_location
@@ -33,6 +40,7 @@ from wattwise.ledger.ops import Op
 from wattwise.ledger.outcome import WriteOutcome
 from wattwise.ledger.readonly import open_readonly
 from wattwise.ledger.rows import (
+    MAX_TIMELINE_POINTS,
     component,
     component_row,
     dumps,
@@ -42,7 +50,7 @@ from wattwise.ledger.rows import (
     loads,
     now_utc,
 )
-from wattwise.ledger.serialize import run_to_dict
+from wattwise.ledger.serialize import CSV_FIELDS, run_to_dict, write_csv_rows
 from wattwise.ledger.spool import pending_files
 from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, WritePath
 from wattwise.readers.base import DeviceInfo
@@ -55,10 +63,6 @@ def _migrate(conn: sa.Connection, where: str) -> None:
 STATUSES = ("running", "finished", "failed", "interrupted")
 #: A running run whose heartbeat is older than this is reported as interrupted.
 DEFAULT_STALE_AFTER_S = 30.0
-CSV_FIELDS = (
-    *("run_id", "name", "started_at", "duration_s", "status"),
-    *("device", "kind", "energy_j", "provenance", "source"),
-)
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,11 @@ class Ledger:
     def _write(self, op: str, run_id: str, /, **data: Any) -> None:
         if self.readonly:
             raise LedgerError(f"ledger {self.location.display} was opened read-only")
+        data, note = clean_op_texts(op, data)
+        run_id = clean_text(run_id)
         self._writes.write(Op(op, run_id, now_utc().isoformat(), data))
+        if note:  # a write without notes of its own: the note follows it
+            self._writes.write(Op("heartbeat", run_id, now_utc().isoformat(), {"notes": [note]}))
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -204,6 +212,11 @@ class Ledger:
         before committed), ``spooled`` (waiting in a spool file, replayed at the ledger's next
         open) or ``lost``; ``.line()`` says it in one line for a person."""
         return self._writes.outcome(run_id)
+
+    def hurry(self) -> None:
+        """The recorder is stopping: a write of another thread that is waiting out a lock
+        spools now instead of waiting its full budget (call before joining the sampler)."""
+        self._writes.hurry()
 
     def pending_spool(self) -> list[Path]:
         """Spool files of this ledger that wait for a replay (by any process)."""
@@ -385,11 +398,15 @@ class Ledger:
         """The run whose id is, or starts with, ``run_id_or_prefix``, with its effective status.
 
         A ``running`` run whose recorder is gone comes back ``interrupted``, its per-device energy
-        derived from its samples. Raises :class:`LedgerError` for an unknown or ambiguous prefix.
+        derived from its samples. ``with_samples``: its timeline, at most about
+        :data:`~wattwise.ledger.rows.MAX_TIMELINE_POINTS` samples per device (an even selection
+        with each device's first and last; ``export`` gives every sample). Raises
+        :class:`LedgerError` for an unknown or ambiguous prefix.
         """
         with self._tx(write=False, action="read the run") as conn:
             run_id = self._resolve(conn, run_id_or_prefix)
-            return self._load(conn, self._run_row(conn, run_id), with_samples=with_samples)
+            return self._load(conn, self._run_row(conn, run_id), with_samples=with_samples,
+                              max_points=MAX_TIMELINE_POINTS)
 
     def export(
         self,
@@ -428,26 +445,7 @@ class Ledger:
                     out.write(",\n" if i else "\n")
                     out.write(jsonsafe.dumps(run_to_dict(result, include_samples=include_samples)))
                     continue
-                base = {
-                    "run_id": result.run_id,
-                    "name": result.name,
-                    "started_at": result.started_at,
-                    "duration_s": result.duration_s,
-                    "status": result.status,
-                }
-                for c in result.components or [None]:
-                    writer.writerow(
-                        base
-                        if c is None
-                        else {
-                            **base,
-                            "device": c.device_id,
-                            "kind": c.kind,
-                            "energy_j": c.energy_j,
-                            "provenance": c.provenance.value,
-                            "source": c.source,
-                        }
-                    )
+                write_csv_rows(writer, result)
             if fmt == "json":
                 out.write("\n]\n" if ids else "]\n")
             return len(ids)
@@ -455,7 +453,13 @@ class Ledger:
     # -- internals ----------------------------------------------------------------------------
 
     def _load(
-        self, conn: sa.Connection, row: Any, *, with_samples: bool, reason: str | None = None
+        self,
+        conn: sa.Connection,
+        row: Any,
+        *,
+        with_samples: bool,
+        reason: str | None = None,
+        max_points: int | None = None,
     ) -> RunResult:
         return load_run(
             conn,
@@ -464,6 +468,7 @@ class Ledger:
             with_samples=with_samples,
             reason=reason,
             totals=self._has_totals,
+            max_points=max_points,
         )
 
     @property

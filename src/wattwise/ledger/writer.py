@@ -56,10 +56,21 @@ log = logging.getLogger("wattwise")
 #: Seconds a write may spend waiting out other writers' locks before it is spooled (below the
 #: readers' 30 s heartbeat staleness, so a waiting recorder is not shown as interrupted).
 DEFAULT_WRITE_BUDGET_S = 20.0
+#: Seconds a write made on the caller's thread before or after the workload (``begin_run``,
+#: ``finish_run``, ``set_extra``) may wait for a lock before it is spooled: the user's command
+#: must not start late, and wattwise must stop well within a typical 30 s kill grace. The
+#: sampler thread's writes keep the long budget and replay the spool once the lock goes.
+CALLER_WRITE_BUDGET_S = 1.5
+#: The writes made on the caller's thread (see :data:`CALLER_WRITE_BUDGET_S`); so is any write
+#: made by the thread that called ``begin_run`` of that run.
+CALLER_OPS = ("begin_run", "finish_run", "set_extra")
 #: While a run is spooled, how often a write also tries to replay the spool (seconds).
 PROBE_EVERY_S = 10.0
 #: How long such a probe waits for a lock (seconds): it must not stall the recorder.
 PROBE_WAIT_S = 0.25
+#: Longest single SQLite lock wait inside one write's budget (seconds), so that a sampler-thread
+#: write waiting out a lock gives way soon to a caller's write (which then spools at once).
+_SLICE_S = 0.5
 _FIRST_DELAY_S = 0.05
 _MAX_DELAY_S = 1.0
 
@@ -92,6 +103,11 @@ class WritePath:
         self.budget_s = max(budget_s, busy_timeout_s(location))
         self._lock = threading.RLock()
         self._runs: dict[str, _RunState] = {}
+        #: Set while a caller-thread write waits for ``_lock``: a long wait in progress stops.
+        self._urgent = threading.Event()
+        #: The thread that began each run: its writes (before and after the workload, e.g. a
+        #: last flush of samples at stop) get the caller's short budget too.
+        self._caller_thread: dict[str, int] = {}
         self.identity: tuple[int, int] | None = None
 
     def remember_identity(self) -> None:
@@ -114,11 +130,14 @@ class WritePath:
 
         Raises :class:`Unavailable` when it cannot commit, LedgerError from ``fn`` as is.
         """
-        deadline = time.monotonic() + budget_s
+        started_s = time.monotonic()
+        deadline = started_s + budget_s
         delay_s = _FIRST_DELAY_S
-        per_try_s = busy_timeout_s(self.location)
+        per_try_s = min(busy_timeout_s(self.location), _SLICE_S)
         while True:
             self._check_identity()
+            if self._urgent.is_set() and budget_s > CALLER_WRITE_BUDGET_S:
+                deadline = min(deadline, time.monotonic())  # give way: spool now
             wait_s = max(0.0, min(per_try_s, deadline - time.monotonic()))
             try:
                 with self._attempt(wait_s) as conn:
@@ -134,7 +153,7 @@ class WritePath:
                         continue
                     raise Unavailable(
                         f"ledger {self.location.display} stayed locked by another process "
-                        f"for {budget_s:.0f} s"
+                        f"for {_waited(time.monotonic() - started_s)}"
                     ) from exc
                 self.engine.dispose()  # the next attempt opens the file anew
                 why = translate_error(exc, self.location.display, action, self.location.sqlite_path)
@@ -171,29 +190,47 @@ class WritePath:
                 "is read-only"
             )
 
+    def hurry(self) -> None:
+        """Make a sampler-thread write now waiting out a lock give way (spool) at once; the
+        next caller-thread write clears this. For a recorder that is stopping."""
+        self._urgent.set()
+
     # -- the write path -----------------------------------------------------------------------
 
     def write(self, op: Op) -> None:
         """Commit ``op``, or spool it; raises only LedgerError for a write that makes no sense."""
+        me = threading.get_ident()
+        caller = op.name in CALLER_OPS or self._caller_thread.get(op.run_id) == me
+        if caller:
+            if not self._lock.acquire(blocking=False):
+                self._urgent.set()  # a sampler-thread write waiting out a lock gives way
+                self._lock.acquire()
+                self._urgent.clear()
+            self._lock.release()
         with self._lock:
             st = self._runs.setdefault(op.run_id, _RunState())
             st.seq += 1
             op.seq = st.seq
             if op.name == "begin_run":
                 st.begin = op
+                self._caller_thread[op.run_id] = threading.get_ident()
             if st.spool is not None:
                 self._spool(st, op)
                 self._probe(st, final=op.name in FINAL_OPS)
                 return
             try:
-                self.commit(lambda c: apply(c, op, where=self.location.display), self.budget_s,
-                            f"write ({op.name})")
+                self.commit(lambda c: apply(c, op, where=self.location.display),
+                            self._budget_for(caller), f"write ({op.name})")
             except Unavailable as exc:
                 st.reason = str(exc)
             except LedgerError as exc:
                 if not (st.begun and str(exc).startswith("no run")):
                     raise
                 st.reason = f"run {op.run_id} disappeared from the ledger (was the file replaced?)"
+            except (ValueError, TypeError) as exc:  # a value the database cannot take
+                st.lost = st.lost or f"its {op.name} write was refused by the database ({exc})"
+                log.warning("wattwise: run %s: %s", op.run_id, st.lost)
+                return
             else:
                 st.begun = st.begun or op.name == "begin_run"
                 if op.name == "finish_run":
@@ -208,6 +245,12 @@ class WritePath:
                     "(part of its timeline) stayed in that file; its totals are complete"
                 )
                 self._spool(st, Op("heartbeat", op.run_id, op.at, {"notes": [note]}, st.seq))
+
+    def _budget_for(self, caller: bool) -> float:
+        """The lock budget of a write: short on the caller's thread, long on the sampler's."""
+        if caller:
+            return min(self.budget_s, CALLER_WRITE_BUDGET_S)
+        return self.budget_s
 
     @staticmethod
     def _file_gone(reason: str) -> bool:
@@ -267,7 +310,7 @@ class WritePath:
         now = time.monotonic()
         if final and not st.final_tried:
             st.final_tried = True
-            budget_s = self.budget_s
+            budget_s = min(self.budget_s, CALLER_WRITE_BUDGET_S)
         elif now - st.last_probe_s >= PROBE_EVERY_S:
             budget_s = PROBE_WAIT_S
         else:
@@ -314,7 +357,8 @@ class WritePath:
                 records = read_records(path)
                 if records:
                     try:
-                        self.commit(partial(self._replay, records=records), self.budget_s,
+                        self.commit(partial(self._replay, records=records),  # at open:
+                                    min(self.budget_s, CALLER_WRITE_BUDGET_S),  # caller's thread
                                     "replay the spool")
                     except Unavailable as exc:
                         log.warning("wattwise: spool %s not replayed yet: %s", path, exc)
@@ -348,6 +392,10 @@ class WritePath:
                 return WriteOutcome(SPOOLED, st.reason, run_id, str(st.spool.path))
             if st.finished:
                 return WriteOutcome(STORED, "", run_id)
+            if not st.begun:
+                return WriteOutcome(
+                    LOST, f"run {run_id} was never written to {self.location.display}", run_id
+                )
             return WriteOutcome(
                 LOST,
                 "the recorder stopped writing before the run ended "
@@ -386,6 +434,11 @@ class WritePath:
             for st in self._runs.values():
                 if st.spool is not None:
                     st.spool.close()
+
+
+def _waited(seconds: float) -> str:
+    """How long a write actually waited, for a person ("0.4 s", "39 s")."""
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def _mtime(path: Path) -> float:
