@@ -212,9 +212,9 @@ def test_sigterm_while_the_ledger_is_locked_exits_within_a_kill_grace(tmp_path: 
         locker.wait()
         if proc.poll() is None:
             proc.kill()
-    # inside a 30 s kill grace (was 39 s); the rest is the sampler's write budget, which the
-    # tracker can cut short with Ledger.hurry() at stop
-    assert stop_s < 25.0, (stop_s, err)
+    # well inside a 30 s kill grace (was 39 s): the tracker calls Ledger.hurry() at stop, so a
+    # sampler write waiting out the lock spools at once
+    assert stop_s < 10.0, (stop_s, err)
     assert "spooled to" in err.strip().splitlines()[-1], err
     with Ledger.open(str(db)) as led:  # replays the spool: nothing lost
         assert not led.pending_spool()

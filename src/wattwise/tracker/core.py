@@ -154,10 +154,8 @@ class Tracker:
         return self
 
     def stop(self, *, exit_code: int | None = None, status: str = "finished") -> RunResult:
-        """Stop sampling, close open windows, read every device a last time; return the result.
-
-        The result is final once this returns; later calls (from any thread) return it again.
-        """
+        """Stop sampling, close open windows, read every device a last time; return the result
+        (final once this returns: later calls, from any thread, return it again)."""
         with self._stop_lock:
             if self.result is None:
                 self._stop(exit_code, status)
@@ -169,6 +167,8 @@ class Tracker:
             self.start()
         self._closing = True
         self._stop_event.set()
+        if self._buffer is not None:
+            self._buffer.hurry()  # a sampler write waiting out a lock gives way: stop promptly
         if self._thread is not None:
             self._thread.join(timeout=max(5.0, 2 * self.interval_s))
         with self._lock:

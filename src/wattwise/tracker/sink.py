@@ -9,6 +9,7 @@ dropped (the newest kept) and the run says how many.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -152,6 +153,14 @@ class SinkBuffer:
                 with self._buf_lock:
                     self._gaps[:0] = gaps
             self._call("heartbeat", self.run_id)
+
+    def hurry(self) -> None:
+        """The recorder is stopping: a sink write of another thread that waits out a lock
+        gives way now (the ledger spools it) instead of using its whole budget."""
+        hurry = getattr(self.sink, "hurry", None)
+        if callable(hurry):
+            with contextlib.suppress(Exception):
+                hurry()
 
     def stored(self) -> bool | None:
         """Whether the run reached the sink for good: None before :meth:`finish`. A sink that
