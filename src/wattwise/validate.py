@@ -175,6 +175,26 @@ def clean_count(unit: object, value: object) -> Cleaned:
 MAX_NAME_LEN = 200
 
 
+def storable_text(text: str) -> str:
+    """``text`` as SQLite and JSON can store it: a lone surrogate (an undecodable byte kept by
+    ``surrogateescape``, e.g. from a non-UTF-8 ``--name``) becomes a backslash escape (``\\x9b``,
+    ``\\udc00``), a NUL character is removed."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\x00":
+            continue
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _unstorable(ch: str) -> bool:
     """NUL (cut C strings and tools short) or a lone surrogate (not encodable as UTF-8)."""
     o = ord(ch)
@@ -193,7 +213,8 @@ def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str
     """A run or window name the ledger can store, and why it was changed ("" when it was
     not). Never raises.
 
-    A non-string becomes ``str(value)``; NUL and lone surrogates are removed; an empty (or
+    A non-string becomes ``str(value)``; NUL is removed and lone surrogates escaped
+    (:func:`storable_text`); an empty (or
     all-space) name becomes ``placeholder``; a name longer than :data:`MAX_NAME_LEN`
     characters is cut. Other control characters are kept as given, so JSON output has the
     name exactly; every human view escapes them (:mod:`wattwise.cli.render`).
@@ -207,9 +228,9 @@ def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str
         except Exception:  # any __str__ may raise
             text = ""
         why.append(f"{_short(value)} is not a string")
-    cleaned = "".join(ch for ch in text if not _unstorable(ch))
+    cleaned = storable_text(text)
     if cleaned != text:
-        why.append("NUL or lone surrogates removed")
+        why.append("NUL removed, bytes that are not UTF-8 escaped (\\xNN)")
     if not cleaned.strip():
         why.append("empty")
         cleaned = placeholder

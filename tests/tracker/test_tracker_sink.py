@@ -115,9 +115,16 @@ def test_store_keeps_full_resolution_samples_beyond_the_in_memory_timeline(
     res = t.stop()
     assert len(res.samples) <= 4097  # downsampled in memory
     assert res.energy.total_j == pytest.approx(36_000.0)  # totals from the boundaries
+    import io
+    import json
+
     with Ledger.open(str(db)) as led:
-        stored = led.get_run(res.run_id)
-    assert len(stored.samples) == 9002  # streamed at full resolution, not replaced
+        stored = led.get_run(res.run_id)  # a bounded timeline for display
+        buf = io.StringIO()
+        led.export("json", buf, [res.run_id], include_samples=True)
+    (doc,) = json.loads(buf.getvalue())
+    assert len(doc["samples"]) == 9002  # streamed at full resolution, not replaced
+    assert len(stored.samples) <= 4097
     assert stored.energy.total_j == pytest.approx(36_000.0)
 
 

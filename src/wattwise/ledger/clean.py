@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any
 
 from wattwise.core.run import ComponentEnergy, Gap, RunResult, Sample, WindowResult
-from wattwise.validate import clean_number
+from wattwise.validate import clean_number, storable_text
 
 
 def _finite(value: object) -> float | None:
@@ -154,24 +154,7 @@ def clean_json(value: Any) -> tuple[Any, int]:
     return value, 0
 
 
-def clean_text(text: str) -> str:
-    """``text`` as SQLite and JSON can store it: a lone surrogate (an undecodable byte kept by
-    ``surrogateescape``, e.g. from a non-UTF-8 ``--name``) becomes a backslash escape (``\\x9b``,
-    ``\\udc00``), a NUL character is removed."""
-    if text.isascii() and "\x00" not in text:
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch == "\x00":
-            continue
-        if 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+clean_text = storable_text  # one rule for names and every stored string
 
 
 def clean_texts(value: Any) -> tuple[Any, int]:
