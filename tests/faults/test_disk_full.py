@@ -176,7 +176,8 @@ class FullDisk:
 #: Fixes not landed yet (issue 10) that these tests wait for, per (recorder, when, disk kind);
 #: each is an xfail(strict=False) until its branch lands. Remove an entry once it passes.
 _OPEN_ON_FULL_DISK = (
-    "r-ledger: Ledger.open of an existing ledger on a full disk raises 'disk I/O error' "
+    "known gap (next session): Ledger.open of an existing ledger on a full disk raises 'disk "
+    "I/O error' "
     "(PRAGMA journal_mode=WAL in engine._on_connect) instead of spooling, so the command is not "
     "run (CLI exit 1) / the Python run stays in memory only ('ledger not used')"
 )
