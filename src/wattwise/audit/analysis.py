@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from wattwise.report.rundoc import breakdown_j as breakdown_j  # one definition, shared
+from wattwise.report.rundoc import phases as phases
 from wattwise.units import j_to_kwh
 
 if TYPE_CHECKING:
@@ -25,40 +27,6 @@ HARDWARE = ("T4", "L4", "A10G", "L40S", "A100 SXM4 80GB", "H100 SXM5 80GB", "MI3
 #: Places always shown in the region chart besides the run's own and the cleanest ones.
 REFERENCE_PLACES = ("US", "DE", "FR", "GB", "IN", "CN", "SE", "PL", "BR", "AU")
 COOLING = ("air", "free-air", "direct-liquid", "immersion")
-
-
-def breakdown_j(result: RunResult, pue: float) -> list[tuple[str, float]]:
-    """IT energy per part (accelerators, CPU, memory, other) plus the facility overhead, J."""
-    from wattwise.tracker.model import in_total
-
-    parts = {"accelerators": 0.0, "CPU": 0.0, "memory": 0.0, "other": 0.0}
-    for c in in_total(result.components):
-        key = {"gpu": "accelerators", "cpu": "CPU", "dram": "memory", "memory": "memory"}.get(
-            c.kind, "other"
-        )
-        parts[key] += c.energy_j
-    it = sum(parts.values())
-    out = [(k, v) for k, v in parts.items() if v > 0]
-    out.append(("facility overhead (PUE)", it * (pue - 1.0)))
-    return out
-
-
-def phases(result: RunResult) -> list[dict[str, Any]]:
-    """Top-level windows with their energy (J), provenance, counts and energy per unit."""
-    return [
-        {
-            "name": w.name,
-            "start_s": w.start_s,
-            "end_s": w.end_s,
-            "duration_s": w.duration_s,
-            "energy_j": w.energy.total_j,
-            "provenance": w.energy.label,
-            "counts": dict(w.counts),
-            "energy_per": w.energy_per(),
-        }
-        for w in result.windows
-        if w.parent is None
-    ]
 
 
 def per_unit_basis(result: RunResult) -> tuple[str, float, float, str]:
