@@ -52,10 +52,12 @@ def test_32_concurrent_runs_on_one_sqlite_ledger_are_all_stored_finished(tmp_pat
                 p.kill()
                 p.wait()
     ids = {}
+    errs = {}
     for i, (rc, out, err) in enumerate(outcomes):
         assert rc == 0, f"run {i}: exit {rc}: {err[-800:]}"
         doc = json.loads(out)
         ids[doc["run_id"]] = f"par-{i:02d}"
+        errs[doc["run_id"]] = err
         assert doc["status"] == "finished", f"run {i}: {doc['status']}"
         assert "stored in the ledger" in err, f"run {i}: {err[-800:]}"
         assert "ledger write failed" not in err and "ledger not used" not in err, err[-800:]
@@ -73,4 +75,5 @@ def test_32_concurrent_runs_on_one_sqlite_ledger_are_all_stored_finished(tmp_pat
             assert (r.name, r.status, r.exit_code) == (name, "finished", 0)
             assert math.isfinite(r.total_energy_j) and r.total_energy_j >= 0
             assert r.duration_s >= 0.5
-            assert "footprint" in led.get_extra(run_id)  # the run's last write landed too
+            # the run's last write landed too
+            assert "footprint" in led.get_extra(run_id), errs[run_id][-3000:]

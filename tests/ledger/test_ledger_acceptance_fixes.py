@@ -220,3 +220,53 @@ def test_sigterm_while_the_ledger_is_locked_exits_within_a_kill_grace(tmp_path: 
         assert not led.pending_spool()
         (run,) = [r for r in led.list_runs() if r.name == "termed"]
         assert run.status in ("failed", "interrupted") and run.duration_s >= 5.0
+
+
+# -- 32 recorders at once: a final write spooled under a lock held by others still lands ---------
+
+
+def test_settle_lands_a_final_write_spooled_under_a_passing_lock(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    rid = uuid.uuid4().hex
+    led = Ledger.open(f"sqlite:///{db}?timeout=0.2", write_budget_s=1.0)
+    try:
+        led.begin_run(rid, "settled", "2025-03-01T10:00:00+00:00", ["job"], {}, [DEV])
+        locker = start_locker(db, 3.0)  # other writers, for longer than the caller's budget
+        try:
+            led.finish_run(_result(rid))
+            led.set_extra(rid, "footprint", {"co2e_g": 1.0})
+            assert led.outcome(rid).state == "spooled"
+            t0 = time.monotonic()
+            led.settle(rid, budget_s=30.0)
+            waited_s = time.monotonic() - t0
+        finally:
+            locker.kill()
+            locker.wait()
+        assert led.outcome(rid).stored, led.outcome(rid).line()
+        assert waited_s < 10.0  # until the lock went, not the whole budget
+        assert not led.pending_spool()
+        assert led.get_extra(rid) == {"footprint": {"co2e_g": 1.0}}
+    finally:
+        led.close()
+
+
+def test_settle_gives_up_within_its_budget_and_the_run_stays_spooled(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    rid = uuid.uuid4().hex
+    led = Ledger.open(f"sqlite:///{db}?timeout=0.2", write_budget_s=1.0)
+    locker = start_locker(db, 60.0)
+    try:
+        led.begin_run(rid, "held", "2025-03-01T10:00:00+00:00", ["job"], {}, [DEV])
+        led.finish_run(_result(rid))
+        t0 = time.monotonic()
+        led.settle(rid, budget_s=2.0)
+        led.settle(rid, budget_s=2.0)  # a second call uses what is left of the first's budget
+        waited_s = time.monotonic() - t0
+        assert led.outcome(rid).state == "spooled"
+        assert 1.5 <= waited_s < 2.0 + 2.0, waited_s
+    finally:
+        locker.kill()
+        locker.wait()
+        led.close()
+    with Ledger.open(str(db)) as again:  # replays the spool: nothing lost
+        assert again.get_run(rid).status == "finished"

@@ -271,6 +271,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
         doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
         doc = _jsonable(doc)
         ledger.set_extra(result.run_id, AUDIT_KEY, doc)
+        ledger.settle(result.run_id)
         html_path, pdf_path = write_report(ledger, result.run_id, out, pdf=opts.pdf)
         return AuditOutcome(
             result.run_id, doc, html_path, pdf_path, exit_code, notes,

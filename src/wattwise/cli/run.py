@@ -139,13 +139,7 @@ def handle(args: argparse.Namespace) -> int:
     except WattwiseError as exc:
         sys.stderr.write(f"wattwise: footprint not computed: {exc}\n")
     if ledger is not None:
-        try:
-            ledger.set_extra(result.run_id, "context", ctx.to_dict())
-            if footprint is not None:
-                ledger.set_extra(result.run_id, "footprint", footprint.to_dict())
-        except WattwiseError as exc:
-            sys.stderr.write(f"wattwise: footprint not stored: {exc}\n")
-        ledger.close()
+        _store_extras(ledger, result.run_id, ctx, footprint, settle=not outcome.signals)
     if args.json:
         from wattwise.ledger.serialize import run_to_dict
 
@@ -162,6 +156,23 @@ def handle(args: argparse.Namespace) -> int:
     elif ledger is not None and not ledger.outcome(result.run_id).stored:
         sys.stderr.write(f"wattwise: {ledger.outcome(result.run_id).line()}\n")
     return exit_code
+
+
+def _store_extras(ledger: Any, run_id: str, ctx: Any, footprint: Any, *, settle: bool) -> None:
+    """The run's context and footprint into the ledger, then close it. ``settle``: when the
+    writes were spooled under other writers' lock, wait a few seconds more for them to land
+    (not after a signal: wattwise then stops promptly and a spooled run stays spooled)."""
+    from wattwise.errors import WattwiseError
+
+    try:
+        ledger.set_extra(run_id, "context", ctx.to_dict())
+        if footprint is not None:
+            ledger.set_extra(run_id, "footprint", footprint.to_dict())
+    except WattwiseError as exc:
+        sys.stderr.write(f"wattwise: footprint not stored: {exc}\n")
+    if settle:
+        ledger.settle(run_id)
+    ledger.close()
 
 
 def _forecaster(tracker: Any, total_steps: int, ctx: Any) -> Callable[[], None]:

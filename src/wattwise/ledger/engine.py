@@ -190,12 +190,33 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def sqlite_header_ok(path: Path) -> bool:
-    """True when ``path`` still starts with SQLite's header (not overwritten or truncated)."""
+    """True when ``path`` still reads as a SQLite database (not overwritten or truncated).
+
+    Read through a fresh read-only SQLite connection, never by opening the file here: closing
+    any descriptor of the database file drops every POSIX lock this process holds on it,
+    SQLite's own connections' included (SQLite shares and defers closing its own descriptors
+    for that reason). Another process could then take the file for its last close, checkpoint
+    and delete the WAL under this process's commit: a write reported stored and silently lost
+    (https://www.sqlite.org/howtocorrupt.html, section 2.2).
+    """
     try:
-        with open(path, "rb") as f:
-            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+        if os.stat(path).st_size < len(SQLITE_HEADER):
+            return False
     except OSError:
-        return True  # unreadable: the write itself says why
+        return True  # gone or unreadable: the identity check or the write itself says why
+    try:
+        con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=0.0)
+    except sqlite3.Error:
+        return True
+    try:
+        con.execute("PRAGMA schema_version").fetchone()
+        return True
+    except sqlite3.OperationalError:  # busy, or cannot open: not a sign of damage
+        return True
+    except sqlite3.DatabaseError:  # "file is not a database"
+        return False
+    finally:
+        con.close()
 
 
 def file_read_only(path: Path) -> bool:

@@ -52,7 +52,7 @@ from wattwise.ledger.rows import (
 )
 from wattwise.ledger.serialize import CSV_FIELDS, run_to_dict, write_csv_rows
 from wattwise.ledger.spool import pending_files
-from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, WritePath
+from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, SETTLE_BUDGET_S, WritePath
 from wattwise.readers.base import DeviceInfo
 
 
@@ -212,6 +212,12 @@ class Ledger:
         before committed), ``spooled`` (waiting in a spool file, replayed at the ledger's next
         open) or ``lost``; ``.line()`` says it in one line for a person."""
         return self._writes.outcome(run_id)
+
+    def settle(self, run_id: str, budget_s: float = SETTLE_BUDGET_S) -> None:
+        """Call after the run's last write (and before :meth:`outcome`): when its writes were
+        spooled because other writers held the lock, try for up to ``budget_s`` seconds more
+        to get them into the database. Returns at once when they are stored already."""
+        self._writes.settle(run_id, budget_s)
 
     def hurry(self) -> None:
         """The recorder is stopping: a write of another thread that is waiting out a lock

@@ -64,6 +64,10 @@ CALLER_WRITE_BUDGET_S = 1.5
 #: The writes made on the caller's thread (see :data:`CALLER_WRITE_BUDGET_S`); so is any write
 #: made by the thread that called ``begin_run`` of that run.
 CALLER_OPS = ("begin_run", "finish_run", "set_extra")
+#: Seconds a run whose last writes were spooled (lock held by other writers past
+#: :data:`CALLER_WRITE_BUDGET_S`) keeps trying to replay them once its command has ended, before
+#: it says "spooled" (:meth:`WritePath.settle`); not after a signal, which must stop promptly.
+SETTLE_BUDGET_S = 10.0
 #: While a run is spooled, how often a write also tries to replay the spool (seconds).
 PROBE_EVERY_S = 10.0
 #: How long such a probe waits for a lock (seconds): it must not stall the recorder.
@@ -89,6 +93,7 @@ class _RunState:
     reason: str = ""
     lost: str = ""
     final_tried: bool = False
+    settle_until_s: float | None = None
     last_probe_s: float = field(default_factory=time.monotonic)
 
 
@@ -316,19 +321,43 @@ class WritePath:
         else:
             return
         st.last_probe_s = now
+        self._replay_own(st, budget_s)
+
+    def _replay_own(self, st: _RunState, budget_s: float) -> bool:
+        """Replay this process's spool of one run within ``budget_s``; True when it went in."""
         assert st.spool is not None
         records = st.spool.records()
         try:
             self.commit(partial(self._replay, records=records), budget_s, "replay the spool")
         except (Unavailable, LedgerError) as exc:
             st.reason = str(exc)
-            return
+            return False
         log.warning("wattwise: ledger usable again: %d spooled write(s) replayed", len(records))
         st.spool.close(remove=True)
         st.spool = None
         st.lost = ""
         st.finished = st.finished or any(r.op == "finish_run" for r in records)
         st.begun = st.begun or any(r.op == "begin_run" for r in records)
+        return True
+
+    def settle(self, run_id: str, budget_s: float) -> None:
+        """The run's last write was made: if it went to the spool, keep trying to replay the
+        spool into the database (a lock held by many other writers usually goes within
+        seconds). ``budget_s`` counts from the run's first settle: later calls (after one more
+        write) use what is left of it. Ctrl-C stops the wait; the spool stays."""
+        with self._lock:
+            st = self._runs.get(run_id)
+            if st is None or st.spool is None or st.lost:
+                return
+            now = time.monotonic()
+            if st.settle_until_s is None:
+                st.settle_until_s = now + max(0.0, budget_s)
+            left_s = st.settle_until_s - now
+            if left_s <= 0:
+                return
+            self._urgent.clear()  # nothing else of this run waits: the whole budget is ours
+            with contextlib.suppress(KeyboardInterrupt):
+                self._replay_own(st, left_s)
 
     def _replay(self, conn: sa.Connection, *, records: Sequence[SpoolRecord]) -> None:
         by_run: dict[str, list[Op]] = {}

@@ -211,6 +211,7 @@ def run_lab(
                 ledger.set_extra(run.run_id, "optimize", result.to_dict())
             except LedgerError as exc:
                 result.notes.append(f"result document not stored in the ledger: {exc}")
+            ledger.settle(run.run_id)
             result.ledger_line = ledger.outcome(run.run_id).line()
         result.settings["threads"] = threads
         return result

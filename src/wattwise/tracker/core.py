@@ -206,7 +206,10 @@ class Tracker:
             )
             self.result = result
             self.status = status
-        if buffer is not None and not buffer.finish(result):
+        finished = buffer.finish(result) if buffer is not None else True
+        if buffer is not None and finished and status != "interrupted":
+            buffer.settle()  # spooled under a lock held by others: a few seconds more to land
+        if buffer is not None and not finished:
             self.result = replace(result, notes=self._notes.all(with_summary=True))
         elif buffer is not None and (line := buffer.not_stored_line()):  # spooled or lost
             self._notes.add(f"ledger: {line}")

@@ -162,6 +162,14 @@ class SinkBuffer:
             with contextlib.suppress(Exception):
                 hurry()
 
+    def settle(self) -> None:
+        """After the final write: a sink that can (the ledger's ``settle``) gets writes it had
+        to spool (a lock held by other writers) into its database within its budget."""
+        settle = getattr(self.sink, "settle", None)
+        if callable(settle) and self.finished:
+            with contextlib.suppress(Exception):
+                settle(self.run_id)
+
     def stored(self) -> bool | None:
         """Whether the run reached the sink for good: None before :meth:`finish`. A sink that
         can say where a run went (the ledger's ``outcome(run_id)``: stored, or only spooled to
