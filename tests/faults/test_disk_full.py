@@ -173,26 +173,6 @@ class FullDisk:
         return f"{'flag' if self.kind == 'dbapi' else 'fill'}:{self.filler}"
 
 
-#: Fixes not landed yet (issue 10) that these tests wait for, per (recorder, when, disk kind);
-#: each is an xfail(strict=False) until its branch lands. Remove an entry once it passes.
-_OPEN_ON_FULL_DISK = (
-    "known gap (next session): Ledger.open of an existing ledger on a full disk raises 'disk "
-    "I/O error' "
-    "(PRAGMA journal_mode=WAL in engine._on_connect) instead of spooling, so the command is not "
-    "run (CLI exit 1) / the Python run stays in memory only ('ledger not used')"
-)
-MISSING_FIX = {
-    ("cli", "before", "tmpfs"): _OPEN_ON_FULL_DISK,
-    ("api", "before", "tmpfs"): _OPEN_ON_FULL_DISK,
-}
-
-
-def _wait_for_fix(request: pytest.FixtureRequest, recorder: str, when: str, disk: FullDisk) -> None:
-    reason = MISSING_FIX.get((recorder, when, disk.kind))
-    if reason is not None:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
-
-
 def _mount_tmpfs(where: Path) -> bool:
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
         return False
@@ -290,10 +270,7 @@ def _check_listed(disk: FullDisk, run_id: str, total_j: float, summary: str) -> 
     assert _integrity(disk.db) == "ok"
 
 
-def test_run_on_a_full_disk_is_not_lost_and_says_where_it_went(
-    full_disk: FullDisk, request: pytest.FixtureRequest
-) -> None:
-    _wait_for_fix(request, "cli", "before", full_disk)
+def test_run_on_a_full_disk_is_not_lost_and_says_where_it_went(full_disk: FullDisk) -> None:
     first = wattwise("run", "--db", str(full_disk.db), "--", sys.executable, "-c", "pass",
                      **full_disk.env)  # fmt: skip
     assert first.returncode == 0, first.stderr  # a ledger with a run in it, then no space left
@@ -303,10 +280,7 @@ def test_run_on_a_full_disk_is_not_lost_and_says_where_it_went(
         _check_truthful_and_not_lost(full_disk, _run(full_disk, "-"))
 
 
-def test_disk_filling_up_mid_run_loses_no_run_and_says_where_it_went(
-    full_disk: FullDisk, request: pytest.FixtureRequest
-) -> None:
-    _wait_for_fix(request, "cli", "mid-run", full_disk)
+def test_disk_filling_up_mid_run_loses_no_run_and_says_where_it_went(full_disk: FullDisk) -> None:
     first = wattwise("run", "--db", str(full_disk.db), "--", sys.executable, "-c", "pass",
                      **full_disk.env)  # fmt: skip
     assert first.returncode == 0, first.stderr
@@ -317,9 +291,8 @@ def test_disk_filling_up_mid_run_loses_no_run_and_says_where_it_went(
 
 @pytest.mark.parametrize("when", ["before", "mid-run"])
 def test_python_api_run_on_a_full_disk_is_not_lost_and_says_where_it_went(
-    full_disk: FullDisk, when: str, request: pytest.FixtureRequest
+    full_disk: FullDisk, when: str
 ) -> None:
-    _wait_for_fix(request, "api", when, full_disk)
     first = wattwise("run", "--db", str(full_disk.db), "--", sys.executable, "-c", "pass",
                      **full_disk.env)  # fmt: skip
     assert first.returncode == 0, first.stderr

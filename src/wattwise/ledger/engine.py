@@ -230,6 +230,27 @@ def file_read_only(path: Path) -> bool:
     return not os.access(path, os.W_OK)
 
 
+#: Free bytes below which the filesystem of a SQLite ledger counts as full (SQLite needs room for
+#: its 32 KiB ``-shm`` file and the first WAL frames just to read a WAL ledger).
+FULL_DISK_BYTES = 256 * 1024
+
+
+def disk_full(location: LedgerLocation, error: str) -> bool:
+    """True when ``error`` (one line) is an I/O failure and the filesystem of the SQLite ledger
+    ``location`` has (almost) no space left."""
+    low = error.lower()
+    if not any(k in low for k in ("disk i/o error", "disk is full", "unable to open")):
+        return False
+    path = location.sqlite_path
+    if path is None:
+        return False
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < FULL_DISK_BYTES
+
+
 def read_only_fs(path: Path | None) -> bool:
     """True when the SQLite file ``path`` or its folder cannot be written (a read-only mount,
     or file modes that bar this user)."""

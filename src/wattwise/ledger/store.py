@@ -32,7 +32,13 @@ from wattwise.ledger.clean import (
     clean_samples,
     clean_text,
 )
-from wattwise.ledger.engine import DB_ERRORS, create_engine, sqlite_opener, translate_error
+from wattwise.ledger.engine import (
+    DB_ERRORS,
+    create_engine,
+    disk_full,
+    sqlite_opener,
+    translate_error,
+)
 from wattwise.ledger.liveness import process_create_time_s, this_host
 from wattwise.ledger.location import LedgerLocation, require_persistent, resolve_location
 from wattwise.ledger.migrations import LATEST_VERSION, current_version, migrate
@@ -149,8 +155,19 @@ class Ledger:
         engine = create_engine(location)
         ledger = cls(engine, location, stale_after_s, write_budget_s=write_budget_s)
         try:
-            with ledger._tx(write=False, action="open") as conn:  # no write lock when current
-                version = current_version(conn, location.display)
+            try:
+                with ledger._tx(write=False, action="open") as conn:  # no write lock if current
+                    version = current_version(conn, location.display)
+            except LedgerError as exc:
+                if not disk_full(location, str(exc)):
+                    raise
+                # An existing WAL ledger on a full disk cannot even be read (SQLite must create
+                # its -shm/-wal files): runs go to the spool, replayed at the next open.
+                engine.dispose()
+                ledger._writes.go_down(
+                    f"cannot open ledger at {location.display}: the disk is full ({exc})"
+                )
+                return ledger
             if version != LATEST_VERSION:
                 ledger._writes.run_tx(functools.partial(_migrate, where=location.display), "open")
             opener = sqlite_opener(engine)

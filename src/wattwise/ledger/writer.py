@@ -114,6 +114,13 @@ class WritePath:
         #: last flush of samples at stop) get the caller's short budget too.
         self._caller_thread: dict[str, int] = {}
         self.identity: tuple[int, int] | None = None
+        #: Why the database could not even be opened (a full disk): every write is spooled and
+        #: nothing is replayed into it by this process (its schema was never checked).
+        self.down_reason = ""
+
+    def go_down(self, reason: str) -> None:
+        """The ledger could not be opened (``reason``, one line): spool every write."""
+        self.down_reason = reason
 
     def remember_identity(self) -> None:
         """Note which file the ledger is (a write to a file deleted or replaced is spooled)."""
@@ -223,6 +230,11 @@ class WritePath:
                 self._spool(st, op)
                 self._probe(st, final=op.name in FINAL_OPS)
                 return
+            if self.down_reason:
+                st.reason = self.down_reason
+                log.warning("wattwise: %s; writing the run to a local spool", st.reason)
+                self._spool(st, op)
+                return
             try:
                 self.commit(lambda c: apply(c, op, where=self.location.display),
                             self._budget_for(caller), f"write ({op.name})")
@@ -312,6 +324,8 @@ class WritePath:
 
     def _probe(self, st: _RunState, *, final: bool) -> None:
         """Try to replay this process's own spool of a run (see the module docstring)."""
+        if self.down_reason:
+            return  # replayed at the ledger's next open, which checks its schema first
         now = time.monotonic()
         if final and not st.final_tried:
             st.final_tried = True
@@ -347,7 +361,7 @@ class WritePath:
         write) use what is left of it. Ctrl-C stops the wait; the spool stays."""
         with self._lock:
             st = self._runs.get(run_id)
-            if st is None or st.spool is None or st.lost:
+            if st is None or st.spool is None or st.lost or self.down_reason:
                 return
             now = time.monotonic()
             if st.settle_until_s is None:
