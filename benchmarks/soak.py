@@ -1,6 +1,7 @@
 """Soak: a month-long run at 1 Hz with 8 GPUs on a fake clock, and 32 concurrent ``wattwise run``.
 
-**Long run.** A recorder process drives ``Tracker(sampler=False, clock=FakeClock, store=DB)`` by
+**Long run.** A recorder process drives
+``wattwise.api.tracker(sampler=False, clock=FakeClock, store=DB)`` by
 hand: one ``t.sample()`` per simulated second for ``--days`` days, reading a fake reader of 8 GPU
 energy counters (``measured``, 300-400 W each, the NVML total-energy shape), into a real SQLite
 ledger with the tracker's default flush interval (every 2 simulated seconds). Two recordings:
@@ -112,7 +113,7 @@ def true_energy_j(seconds: int) -> float:
 
 def record(db: str, seconds: int, mode: str, flush_interval_s: float | None) -> None:
     """The recorder process: simulate ``seconds`` of 1 Hz sampling, then stop or wait to die."""
-    from wattwise.tracker.core import Tracker
+    from wattwise.api import tracker as Tracker
 
     rss0_mb = _peak_rss_mb()
     clock = FakeClock()
@@ -248,7 +249,7 @@ def flush_cost(db: str, seconds: int = 600, flush_interval_s: float = 2.0) -> di
     ``seconds`` simulated seconds of the same 8-GPU run, once with ``store=db`` and once without
     a ledger; at 1 Hz a flush every 2 s carries 16 samples (append_samples + heartbeat).
     """
-    from wattwise.tracker.core import Tracker
+    from wattwise.api import tracker as Tracker
 
     walls = []
     for store in (db, False):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "track": ("wattwise.tracker.core", "track"),
+    "track": ("wattwise.api", "track"),
     "Tracker": ("wattwise.tracker.core", "Tracker"),
     "RunResult": ("wattwise.tracker.model", "RunResult"),
     "Provenance": ("wattwise.core.provenance", "Provenance"),
@@ -30,6 +30,7 @@ __all__ = [*_LAZY, "__version__"]
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting import Context as Context
     from wattwise.accounting import account as account
+    from wattwise.api import track as track
     from wattwise.core.provenance import Provenance as Provenance
     from wattwise.errors import WattwiseError as WattwiseError
     from wattwise.estimate import estimate_finetune as estimate_finetune
@@ -37,7 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattwise.estimate import estimate_training as estimate_training
     from wattwise.estimate.forecast import forecast as forecast
     from wattwise.tracker.core import Tracker as Tracker
-    from wattwise.tracker.core import track as track
     from wattwise.tracker.model import RunResult as RunResult
     from wattwise.workloads.counts import report_count as report_count
 

@@ -15,7 +15,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"data", "readers", "ledger"}),
     frozenset({"accounting", "estimate", "workloads"}),
     frozenset({"tracker"}),
-    frozenset({"optimize", "report"}),
+    frozenset({"optimize", "report", "api"}),  # api: track(store=...) opens the ledger
     frozenset({"audit"}),
     frozenset({"cli", "__main__", "wattwise"}),  # wattwise: the public API in __init__
 )
@@ -59,6 +59,18 @@ def test_nothing_outside_cli_imports_cli() -> None:
     assert offenders == []
 
 
+def test_the_tracker_opens_no_ledger() -> None:
+    """The tracker emits to sinks it is given (issue 11): ``wattwise.api`` opens the ledger."""
+    offenders = [
+        f"{module} imports {target}"
+        for module, path in modules()
+        if package_of(module) == "tracker"
+        for target in imported(module, path)
+        if target == "wattwise.ledger" or target.startswith("wattwise.ledger.")
+    ]
+    assert offenders == []
+
+
 def test_no_source_module_over_500_lines() -> None:
     long = {
         str(path.relative_to(SRC.parent)): n
@@ -71,4 +83,5 @@ def test_no_source_module_over_500_lines() -> None:
 def test_the_graph_sees_real_edges() -> None:
     """Guard against a walker that finds nothing: known edges must be present."""
     g = package_graph()
-    assert "ledger" in g["tracker"] and "core" in g["ledger"] and "tracker" in g["cli"]
+    assert "readers" in g["tracker"] and "core" in g["ledger"] and "tracker" in g["cli"]
+    assert {"tracker", "ledger"} <= g["api"]

@@ -13,7 +13,8 @@ Two ways to fill the disk, both with a real ``wattwise run`` CLI process:
   filesystem does to other files.
 
 The recorder is the CLI (``wattwise run -- python -c ...``) or the Python API
-(``Tracker(store=DB)``, whose ``stored`` and notes must tell the truth the same way). In all cases,
+(``wattwise.api.tracker(store=DB)``, whose ``stored`` and notes must tell the truth the same
+way). In all cases,
 after the run: the command's exit code is wattwise's; "stored in the ledger" is printed
 only if the run really is in the ledger, finished (checked with plain sqlite3, before wattwise
 opens the ledger again); otherwise the summary names an existing place where the run went. Once
@@ -105,12 +106,13 @@ if how == "fill":
 time.sleep(2.4)
 """
 
-#: A Python-API recorder (``Tracker(store=DB)``, a 100 W fake counter): fills the disk per its
-#: argument as COMMAND does, keeps recording past a few flushes, prints what the tracker said.
+#: A Python-API recorder (``wattwise.api.tracker(store=DB)``, a 100 W fake counter): fills the
+#: disk per its argument as COMMAND does, keeps recording past a few flushes, prints what the
+#: tracker said.
 API_RECORDER = """
 import errno, json, sys, time
 from wattwise.readers.base import DeviceInfo, Provenance, Reading
-from wattwise.tracker.core import Tracker
+from wattwise.api import tracker as Tracker
 
 class Counter100W:
     name = "fake-100w"

@@ -4,8 +4,9 @@ Two recorders take turns on ONE SQLite ledger, as a user's machine would have th
 
 * ``cli``: ``wattwise run --interval 0.05 -- python -c ...`` as a real subprocess (the tracker's
   default 2 s flush, so a 2.2 s command has a mid-run flush), its command on the same stdout;
-* ``api``: a Python process with ``Tracker(store=DB, interval_s=0.01, flush_interval_s=0.05)``
-  and a 100 W fake energy counter on the real monotonic clock.
+* ``api``: a Python process with
+  ``wattwise.api.tracker(store=DB, interval_s=0.01, flush_interval_s=0.05)`` and a 100 W fake
+  energy counter on the real monotonic clock.
 
 Each of the 20 moments is drawn from a seeded RNG (``WATTWISE_FAULT_SEED``, default 10, so a
 failure is reproducible) in one of three phases: *start-up* (a delay after the process is
@@ -57,7 +58,7 @@ CLI_CHILD = (
 API_RECORDER = """
 import sys, time
 from wattwise.readers.base import DeviceInfo, Provenance, Reading
-from wattwise.tracker.core import Tracker
+from wattwise.api import tracker as Tracker
 
 class Counter100W:
     name = "fake-100w"

@@ -15,10 +15,11 @@ import pytest
 
 from conftest import FakeClock
 from tracker.fakes import RAISE, VANISH, CounterReader, RecordingSink, ScriptedReader
+from wattwise.api import track
 from wattwise.errors import ReaderError
 from wattwise.ledger.serialize import run_to_dict
 from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
-from wattwise.tracker.core import Tracker, track
+from wattwise.tracker.core import Tracker
 from wattwise.tracker.model import RunResult
 
 FAULTS: dict[str, object] = {

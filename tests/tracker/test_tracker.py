@@ -7,8 +7,9 @@ import pytest
 import wattwise
 from conftest import FakeClock
 from tracker.fakes import BrokenReader, CounterReader, PowerReader
+from wattwise.api import track, tracker
 from wattwise.readers.base import Provenance
-from wattwise.tracker.core import Tracker, track
+from wattwise.tracker.core import Tracker
 
 
 def _by_device(components):  # type: ignore[no-untyped-def]
@@ -298,7 +299,7 @@ def test_store_writes_the_run_to_the_ledger(clock: FakeClock, tmp_path) -> None:
 def test_store_on_an_unusable_ledger_is_a_note(clock: FakeClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    t = Tracker(
+    t = tracker(
         readers=[CounterReader(clock, 1.0)], clock=clock, sampler=False, store=str(blocker / "l.db")
     )
     with t:

@@ -10,9 +10,10 @@ import pytest
 
 from conftest import FakeClock
 from tracker.fakes import CounterReader
+from wattwise.api import track
 from wattwise.errors import ConfigError
 from wattwise.ledger.serialize import run_to_dict
-from wattwise.tracker.core import Tracker, track
+from wattwise.tracker.core import Tracker
 from wattwise.validate import MAX_COUNT
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import FakeClock
 from tracker.fakes import CounterReader
+from wattwise.api import tracker
 from wattwise.ledger.serialize import run_from_dict, run_to_dict
 from wattwise.tracker.core import Tracker
 
@@ -54,7 +55,7 @@ def test_per_unit_energy_is_the_same_from_the_ledger(clock: FakeClock, tmp_path)
     from wattwise.ledger import Ledger
 
     db = str(tmp_path / "per.db")
-    t = Tracker(
+    t = tracker(
         readers=[CounterReader(clock, 100.0)], clock=clock, sampler=False, store=db
     ).start()
     with t.window("train"):

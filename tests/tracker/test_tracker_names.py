@@ -14,7 +14,8 @@ import pytest
 
 from conftest import FakeClock
 from tracker.fakes import CounterReader
-from wattwise.tracker.core import Tracker, track
+from wattwise.api import track
+from wattwise.tracker.core import Tracker
 from wattwise.validate import MAX_NAME_LEN, MAX_STEPS_PER_REPORT, clean_name
 from wattwise.workloads.counts import clean_count as protocol_clean_count
 

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import FakeClock
 from tracker.fakes import CounterReader
-from wattwise.tracker.core import Tracker, track
+from wattwise.api import track
+from wattwise.tracker.core import Tracker
 from wattwise.tracker.model import RunResult
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import FakeClock
 from tracker.fakes import CounterReader, RecordingSink
+from wattwise.api import tracker
 from wattwise.tracker.core import Tracker
 from wattwise.tracker.model import Sample
 from wattwise.tracker.notes import NoteLog
@@ -102,7 +103,7 @@ def test_store_keeps_full_resolution_samples_beyond_the_in_memory_timeline(
     from wattwise.ledger import Ledger
 
     db = tmp_path / "long.db"
-    t = Tracker(
+    t = tracker(
         readers=[CounterReader(clock, 4.0)],
         clock=clock,
         sampler=False,

@@ -13,7 +13,6 @@ import functools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -58,37 +57,13 @@ from wattwise.ledger.rows import (
 )
 from wattwise.ledger.serialize import CSV_FIELDS, run_to_dict, write_csv_rows
 from wattwise.ledger.spool import pending_files
+from wattwise.ledger.summary import RunSummary as RunSummary  # re-exported
 from wattwise.ledger.writer import DEFAULT_WRITE_BUDGET_S, SETTLE_BUDGET_S, WritePath
 from wattwise.readers.base import DeviceInfo
-
-
-def _migrate(conn: sa.Connection, where: str) -> None:
-    migrate(conn, where)
-
 
 STATUSES = ("running", "finished", "failed", "interrupted")
 #: A running run whose heartbeat is older than this is reported as interrupted.
 DEFAULT_STALE_AFTER_S = 30.0
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One line of ``wattwise runs list``.
-
-    ``status`` is the effective status (a ``running`` run whose recorder is gone is
-    ``interrupted``); ``total_energy_j`` and ``duration_s`` are then derived from its samples.
-    ``provenance`` is the total's label (``measured``, ``mixed: measured + estimated``, ``none``).
-    """
-
-    run_id: str
-    name: str
-    started_at: str
-    duration_s: float
-    status: str
-    total_energy_j: float
-    provenance: str
-    exit_code: int | None
-    command: tuple[str, ...] | None
 
 
 class Ledger:
@@ -169,7 +144,7 @@ class Ledger:
                 )
                 return ledger
             if version != LATEST_VERSION:
-                ledger._writes.run_tx(functools.partial(_migrate, where=location.display), "open")
+                ledger._writes.run_tx(functools.partial(migrate, where=location.display), "open")
             opener = sqlite_opener(engine)
             if opener is not None:
                 opener.mode = "rw"  # created now: never re-create it if it is deleted later

@@ -137,7 +137,7 @@ class WritePath:
             with conn.begin():
                 yield conn
 
-    def commit(self, fn: Callable[[sa.Connection], None], budget_s: float, action: str) -> None:
+    def commit(self, fn: Callable[[sa.Connection], object], budget_s: float, action: str) -> None:
         """Run ``fn`` in a write transaction, retrying on a lock for up to ``budget_s`` s.
 
         Raises :class:`Unavailable` when it cannot commit, LedgerError from ``fn`` as is.
@@ -171,7 +171,7 @@ class WritePath:
                 why = translate_error(exc, self.location.display, action, self.location.sqlite_path)
                 raise Unavailable(str(why)) from exc
 
-    def run_tx(self, fn: Callable[[sa.Connection], None], action: str) -> None:
+    def run_tx(self, fn: Callable[[sa.Connection], object], action: str) -> None:
         """:meth:`commit` with the full budget; Unavailable becomes a one-line LedgerError."""
         try:
             self.commit(fn, self.budget_s, action)

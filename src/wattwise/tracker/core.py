@@ -34,7 +34,7 @@ from wattwise.tracker.timeline import StepMarks, Timeline, forecast_steps
 from wattwise.tracker.windows import Window, WindowLog, clean_name_noted
 from wattwise.validate import check_gpu_list, check_number
 
-__all__ = ["RunSink", "Tracker", "Window", "outcome", "track"]
+__all__ = ["RunSink", "Tracker", "Window", "outcome"]
 
 Clock = Callable[[], float]
 
@@ -50,8 +50,12 @@ class Tracker:
     opens the readers, begins the run in the sink, takes the first reading and starts the
     sampler. ``readers=None`` discovers this machine's readers (``gpus``: GPU indices or UUIDs
     instead of those ``CUDA_VISIBLE_DEVICES`` shows). ``clock`` (s, monotonic) and
-    ``sampler=False`` let tests drive it with :meth:`sample`. ``store=True`` writes the run to
-    the ledger as it goes ($WATTWISE_DB or the default file; a string names another database).
+    ``sampler=False`` let tests drive it with :meth:`sample`.
+
+    The tracker writes to sinks it is given and opens none itself: ``sink`` is one the caller
+    owns (and closes); ``open_sink`` is called at :meth:`start` and what it returns is closed at
+    :meth:`stop` (:func:`wattwise.api.track` passes a ledger opener for ``store=True``). An
+    ``open_sink`` that raises leaves the run in memory, with a note saying why.
     """
 
     def __init__(
@@ -67,7 +71,7 @@ class Tracker:
         command: Sequence[str] | None = None,
         run_id: str | None = None,
         gpus: Sequence[str] | str | None = None,
-        store: bool | str = False,
+        open_sink: Callable[[], RunSink] | None = None,
     ) -> None:
         self.interval_s = check_number(
             interval_s, "interval_s", low=0.0, low_inclusive=False, high=MAX_INTERVAL_S
@@ -85,7 +89,7 @@ class Tracker:
         self._gpus = None if gpus is None else check_gpu_list(",".join(map(str, gpus)), "gpus")
         self._clock = clock
         self._use_sampler = sampler
-        self._store = store
+        self._open_sink = open_sink
         self._owned_sink: Any = None
         self._lock = threading.RLock()
         self._stop_lock = threading.Lock()
@@ -120,8 +124,8 @@ class Tracker:
         self.status = "running"
         self.start_wall_s = time.time()
         self._started_at = utc_stamp(self.start_wall_s)
-        if self._store and self._buffer is None:
-            self._open_store()
+        if self._open_sink is not None and self._buffer is None:
+            self._open_owned_sink()
         readers = self._readers_arg
         if readers is None:
             readers = discover_readers(self._notes, self._gpus)
@@ -427,15 +431,15 @@ class Tracker:
                 self._notes.once(f"sampler:{exc}", f"sampler error: {exc}")
 
     # ------------------------------------------------------------------ internals
-    def _open_store(self) -> None:
-        """Open the ledger (``store=True``: $WATTWISE_DB or the default file; a str: that URL)."""
+    def _open_owned_sink(self) -> None:
+        """Call ``open_sink``; its sink is closed at stop. A failure is a note, never raised."""
+        assert self._open_sink is not None
         try:
-            from wattwise.ledger import Ledger
-
-            self._owned_sink = Ledger.open(None if self._store is True else str(self._store))
+            self._owned_sink = self._open_sink()
             self._buffer = SinkBuffer(self._owned_sink, self.run_id, self._notes)
         except Exception as exc:  # never hurt the workload: the run stays in memory
-            self._notes.add(f"ledger not used: {exc}")
+            what = getattr(self._open_sink, "what", "sink")
+            self._notes.add(f"{what} not used: {exc}")
 
     def _snapshot(self) -> Snapshot:
         """Read every device now. Caller holds the lock."""
@@ -473,31 +477,3 @@ class Tracker:
             return
         self._last_flush_s = now
         self._buffer.flush()
-
-
-class track(contextlib.ContextDecorator):  # lower-case: reads as a function
-    """``with wattwise.track("name") as t:`` or ``@wattwise.track("name")``.
-
-    Each entry creates a fresh :class:`Tracker` with the given keyword arguments; the finished
-    tracker stays available as ``.tracker`` and its result as ``.result``.
-    """
-
-    def __init__(self, name: str = "run", **kwargs: Any) -> None:
-        self.name = name
-        self.kwargs = kwargs
-        self.tracker: Tracker | None = None
-        self.result: RunResult | None = None
-
-    def __enter__(self) -> Tracker:
-        self.tracker = Tracker(self.name, **self.kwargs)
-        return self.tracker.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self.tracker is not None
-        self.tracker.__exit__(exc_type, exc, tb)
-        self.result = self.tracker.result
