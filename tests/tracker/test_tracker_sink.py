@@ -149,3 +149,28 @@ def test_slow_ledger_begin_is_not_counted_in_run_duration_or_energy(clock: FakeC
     assert sink.calls[0] == "begin_run"
     assert res.duration_s == pytest.approx(2.0)
     assert res.energy.total_j == pytest.approx(20.0)  # 10 W x 2 s, not x 5 s
+
+
+def test_further_sinks_get_the_run_and_their_failures_are_notes_not_stored(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    from wattwise.ledger import Ledger
+
+    good, broken = RecordingSink(), RecordingSink()
+    broken.fail = {"append_samples", "finish_run"}
+    broken.what = "MLflow"  # type: ignore[attr-defined]
+    db = tmp_path / "l.db"
+    t = tracker("multi", readers=[CounterReader(clock, 5.0)], clock=clock, sampler=False,
+                store=str(db), sinks=[good, broken], flush_interval_s=0.0).start()  # fmt: skip
+    for _ in range(3):
+        clock.advance(1.0)
+        t.sample()
+    result = t.stop()
+    assert good.calls[0] == "begin_run" and good.calls[-1] == "finish_run"
+    assert len(good.finished) == 1 and good.samples  # samples streamed as to the ledger
+    assert broken.calls.count("finish_run") == 1  # tried once, never raised into the caller
+    assert any(n.startswith("MLflow write failed (finish_run)") for n in result.notes)
+    assert not any(n.startswith("ledger write failed") for n in result.notes)
+    assert t.stored is True  # the ledger decides: a failing further sink does not
+    with Ledger.open(str(db)) as led:
+        assert led.get_run(result.run_id).status == "finished"

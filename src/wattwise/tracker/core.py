@@ -55,7 +55,9 @@ class Tracker:
     The tracker writes to sinks it is given and opens none itself: ``sink`` is one the caller
     owns (and closes); ``open_sink`` is called at :meth:`start` and what it returns is closed at
     :meth:`stop` (:func:`wattwise.api.track` passes a ledger opener for ``store=True``). An
-    ``open_sink`` that raises leaves the run in memory, with a note saying why.
+    ``open_sink`` that raises leaves the run in memory, with a note saying why. ``sinks`` are
+    further sinks fed the same way (MLflow, a server): their failures are notes, and only the
+    ledger (``sink`` / ``open_sink``) decides :attr:`stored`.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class Tracker:
         clock: Clock = time.monotonic,
         sampler: bool = True,
         sink: RunSink | None = None,
+        sinks: Sequence[RunSink] = (),
         flush_interval_s: float = 2.0,
         command: Sequence[str] | None = None,
         run_id: str | None = None,
@@ -97,6 +100,11 @@ class Tracker:
         self._buffer: SinkBuffer | None = None
         if sink is not None:
             self._buffer = SinkBuffer(sink, self.run_id, self._notes)
+        #: Further sinks (MLflow, a server, ...): fed like the ledger, never asked for "stored".
+        self._more = [
+            SinkBuffer(x, self.run_id, self._notes, label=str(getattr(x, "what", type(x).__name__)))
+            for x in sinks
+        ]
         self._book = DeviceBook(self._notes, self._on_sample, self._on_gap_closed)
         self._open_windows: list[Window] = []
         self._windows = WindowLog(self._notes)
@@ -135,15 +143,10 @@ class Tracker:
             self._notes.add("no energy reader is available: nothing was measured or estimated")
         # The ledger takes the run before t0: a slow begin (a lock waited out) is not the run's
         # time or energy. begin needs only the device list.
-        if self._buffer is not None:
-            self._buffer.begin(
-                self.run_id,
-                self.name,
-                self._started_at,
-                self.command,
-                host_info(),
-                list(self._book.devices.values()),
-            )
+        begin = (self.run_id, self.name, self._started_at, self.command, host_info(),
+                 list(self._book.devices.values()))  # fmt: skip
+        for buf in self._buffers():
+            buf.begin(*begin)
         self._t0 = self._clock()
         self.start_wall_s = time.time()  # at t0: child wall times map onto run time from here
         self._book.t0_s = self._t0
@@ -171,8 +174,8 @@ class Tracker:
             self.start()
         self._closing = True
         self._stop_event.set()
-        if self._buffer is not None:
-            self._buffer.hurry()  # a sampler write waiting out a lock gives way: stop promptly
+        for buf in self._buffers():
+            buf.hurry()  # a sampler write waiting out a lock gives way: stop promptly
         if self._thread is not None:
             self._thread.join(timeout=max(5.0, 2 * self.interval_s))
         with self._lock:
@@ -183,6 +186,8 @@ class Tracker:
             components = self._book.with_attribution(
                 self._book.components(self._start_snapshot, end)
             )
+        for more in self._more:
+            more.flush()
         buffer = self._buffer
         if buffer is not None:
             buffer.flush()
@@ -218,6 +223,9 @@ class Tracker:
         elif buffer is not None and (line := buffer.not_stored_line()):  # spooled or lost
             self._notes.add(f"ledger: {line}")
             self.result = replace(result, notes=self._notes.all(with_summary=True))
+        for more in self._more:  # after the ledger: they get the run with its final notes
+            if not more.finish(self.result):
+                self.result = replace(self.result, notes=self._notes.all(with_summary=True))
         for st in self._book.states:
             with contextlib.suppress(Exception):
                 st.reader.close()
@@ -447,12 +455,12 @@ class Tracker:
 
     def _on_sample(self, s: Sample) -> None:
         self._timeline.add(s)
-        if self._buffer is not None:
-            self._buffer.add_sample(s)
+        for buf in self._buffers():
+            buf.add_sample(s)
 
     def _on_gap_closed(self, g: Gap) -> None:
-        if self._buffer is not None:
-            self._buffer.add_gap(g)
+        for buf in self._buffers():
+            buf.add_gap(g)
 
     def _close_window(self, w: Window, end: Snapshot) -> WindowResult:
         assert self._t0 is not None
@@ -470,10 +478,16 @@ class Tracker:
         return res
 
     def _flush(self) -> None:
-        if self._buffer is None:
+        buffers = self._buffers()
+        if not buffers:
             return
         now = self._clock()
         if now - self._last_flush_s < self.flush_interval_s:
             return
         self._last_flush_s = now
-        self._buffer.flush()
+        for buf in buffers:
+            buf.flush()
+
+    def _buffers(self) -> list[SinkBuffer]:
+        """Every sink's buffer: the ledger's (if any) first."""
+        return ([self._buffer] if self._buffer is not None else []) + self._more

@@ -62,8 +62,11 @@ class SinkBuffer:
         *,
         max_samples: int = MAX_BACKLOG_SAMPLES,
         max_gaps: int = MAX_BACKLOG_GAPS,
+        label: str = "ledger",
     ) -> None:
         self.sink = sink
+        #: How notes name this sink ("ledger", or a sink's own ``what``, e.g. "MLflow").
+        self.label = label
         self.run_id = run_id
         self.notes = notes
         self.max_samples = max(1, max_samples)
@@ -96,8 +99,8 @@ class SinkBuffer:
             del self._samples[:over]
             self.dropped_samples += over
             self.notes.once(
-                "sink-backlog-full",
-                f"the ledger could not take samples for a long time: more than "
+                f"sink-backlog-full:{self.label}",
+                f"the {self.label} could not take samples for a long time: more than "
                 f"{self.max_samples} were waiting, the oldest are dropped (the run's totals "
                 "are kept)",
             )
@@ -114,14 +117,14 @@ class SinkBuffer:
         except Exception as exc:
             self.failures += 1
             if self.notes.once(
-                f"sink-failed:{method}",
-                f"ledger write failed ({method}): {exc}; kept in memory and retried",
-                repeat_label=f"ledger write failed ({method})",
+                f"sink-failed:{self.label}:{method}",
+                f"{self.label} write failed ({method}): {exc}; kept in memory and retried",
+                repeat_label=f"{self.label} write failed ({method})",
             ):
                 import logging  # lazily: ~2 ms of start-up
 
                 logging.getLogger("wattwise").warning(
-                    "wattwise: ledger write failed (%s): %s", method, exc
+                    "wattwise: %s write failed (%s): %s", self.label, method, exc
                 )
             return False
         return True
