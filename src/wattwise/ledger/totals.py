@@ -16,6 +16,7 @@ from wattwise.ledger import schema as t
 from wattwise.ledger.derive import SeriesTotals, totals_of
 
 _FIELDS = [f.name for f in fields(SeriesTotals)]
+_KEYS = ("run_id", "device_id")
 
 
 def _row_values(run_id: str, device_id: str, tot: SeriesTotals) -> dict[str, object]:
@@ -46,21 +47,26 @@ def update_totals(conn: sa.Connection, run_id: str, samples: Sequence[Sample]) -
             )
         )
     }
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
     for device_id, series in by_device.items():
-        tot = found.get(device_id)
-        new = tot is None
-        tot = tot or SeriesTotals()
+        tot = found.get(device_id) or SeriesTotals()
         for s in series:
             tot.add(s)
-        values = _row_values(run_id, device_id, tot)
-        if new:
-            conn.execute(t.run_totals.insert().values(**values))
-        else:
-            conn.execute(
-                t.run_totals.update()
-                .where(t.run_totals.c.run_id == run_id, t.run_totals.c.device_id == device_id)
-                .values(**values)
+        row = _row_values(run_id, device_id, tot)
+        (updates if device_id in found else inserts).append(row)
+    if inserts:
+        conn.execute(t.run_totals.insert(), inserts)
+    if updates:  # one executemany for every device (8 GPUs: one statement, not eight)
+        conn.execute(
+            t.run_totals.update()
+            .where(
+                t.run_totals.c.run_id == sa.bindparam("b_run_id"),
+                t.run_totals.c.device_id == sa.bindparam("b_device_id"),
             )
+            .values({k: sa.bindparam(f"b_{k}") for k in updates[0] if k not in _KEYS}),
+            [{f"b_{k}": v for k, v in row.items()} for row in updates],
+        )
 
 
 def replace_totals(conn: sa.Connection, run_id: str, samples: Sequence[Sample]) -> None:
