@@ -8,17 +8,34 @@ context's currency. Every row says its provenance (``measured`` for figures from
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from wattwise.core.documents import (
+    AcceleratorDocument,
+    HardwareRowDocument,
+    PeriodDocument,
+    PowerWhatifDocument,
+    PueWhatifDocument,
+    RegionRowDocument,
+    RegionsDocument,
+    ScaleBasisDocument,
+    ScaleDocument,
+    SiteDocument,
+    SiteFactorDocument,
+    UtilisationDocument,
+)
+from wattwise.core.factor import Factor
 from wattwise.report.rundoc import breakdown_j as breakdown_j  # one definition, shared
 from wattwise.report.rundoc import phases as phases
 from wattwise.units import j_to_kwh
 
 if TYPE_CHECKING:
     from wattwise.accounting import Context, Footprint
+    from wattwise.accounting.compare import RegionRow
     from wattwise.tracker.model import RunResult
 
 DAYS_PER_YEAR = 365.25
@@ -50,7 +67,7 @@ def per_unit_basis(result: RunResult) -> tuple[str, float, float, str]:
     )
 
 
-def period(it_kwh: float, ctx: Context) -> dict[str, Any]:
+def period(it_kwh: float, ctx: Context) -> PeriodDocument:
     """IT energy of a period accounted in ``ctx``: facility kWh, kgCO2e, cost."""
     from wattwise.accounting import account
     from wattwise.units import kwh_to_j
@@ -65,7 +82,7 @@ def period(it_kwh: float, ctx: Context) -> dict[str, Any]:
     }
 
 
-def site_doc(ctx: Context) -> dict[str, Any]:
+def site_doc(ctx: Context) -> SiteDocument:
     """The site factors of ``ctx`` as the one resolver gives them (nothing back-solved): per
     factor its value, band, provenance and source; the price with its currency (None: unknown)."""
     from wattwise.accounting.money import UNKNOWN_PRICE
@@ -73,7 +90,7 @@ def site_doc(ctx: Context) -> dict[str, Any]:
 
     site = resolve_site(ctx)
 
-    def one(f: Any, unit: str) -> dict[str, Any]:
+    def one(f: Factor, unit: str) -> SiteFactorDocument:
         b = f.band
         return {"value": b.value, "low": b.low, "high": b.high, "unit": unit,
                 "provenance": f.provenance.value, "source": f.source}  # fmt: skip
@@ -101,7 +118,7 @@ def scale(
     ctx: Context,
     units_per_day: float,
     workload: str | None = None,
-) -> dict[str, Any]:
+) -> ScaleDocument:
     """The run scaled to its use: a serving workload per request × ``units_per_day``, per day
     and per year (365.25 days); a training workload per training run (and per epoch, step,
     sample or token counted), never per request (see :mod:`wattwise.audit.scaling`).
@@ -112,18 +129,20 @@ def scale(
 
     kind, why = decide_workload(result, workload)
     site = site_doc(ctx)
-    common = {
+    common: ScaleBasisDocument = {
         "workload": kind,
         "workload_basis": why,
         "provenance": fp.energy_provenance,
         "pue": site["pue"]["value"],
         "intensity_g_per_kwh": site["intensity_location_g_per_kwh"]["value"],
-        "price_per_kwh": (site["price_per_kwh"] or {}).get("value"),
+        "price_per_kwh": price["value"] if (price := site["price_per_kwh"]) else None,
         "currency": site["currency"] or "",
         "site": site,
     }
+    # The ** items below are the TypedDicts built here (no extra keys): mypy's strict check
+    # for optional keys an open TypedDict might carry does not apply (tests/core checks keys).
     if kind == "train":
-        return {**training_scale(result, ctx), **common}
+        return {**training_scale(result, ctx), **common}  # type: ignore[typeddict-item]
     unit, j_per_unit, n, how = per_unit_basis(result)
     tokens = next((w.counts.get("tokens", 0.0) for w in result.windows if w.name == "generate"), 0)
     day_kwh = j_to_kwh(j_per_unit * units_per_day)
@@ -134,7 +153,7 @@ def scale(
         "basis": how,
         "it_j_per_unit": j_per_unit,
         "it_j_per_token": (j_per_unit * n / tokens) if tokens else None,
-        **common,
+        **common,  # type: ignore[typeddict-item]
         "day": period(day_kwh, ctx),
         "year": period(day_kwh * DAYS_PER_YEAR, ctx),
     }
@@ -142,7 +161,7 @@ def scale(
 
 def hardware_rows(
     params: float, prompt_tokens: float, new_tokens: float, units_per_day: float, ctx: Context
-) -> list[dict[str, Any]]:
+) -> list[HardwareRowDocument]:
     """The same serving load on catalog hardware, from the estimator (``estimated``): energy
     while busy, and a year with one chip provisioned around the clock (``always_on``: its idle
     power included) — the conservative figure recommendations use.
@@ -156,7 +175,7 @@ def hardware_rows(
     from wattwise.estimate.site import context_from_accounting
 
     ectx = context_from_accounting(ctx)
-    rows = []
+    rows: list[HardwareRowDocument] = []
     for name in HARDWARE:
         try:
             acc = get_hardware(name)
@@ -196,7 +215,7 @@ def hardware_rows(
     return rows
 
 
-def _row_dict(r: Any, current: bool = False) -> dict[str, Any]:
+def _row_dict(r: RegionRow, current: bool = False) -> RegionRowDocument:
     return {
         "key": r.key,
         "kind": r.kind,
@@ -215,7 +234,7 @@ def _row_dict(r: Any, current: bool = False) -> dict[str, Any]:
 
 def regions(
     energy_j: float, duration_s: float, ctx: Context, provenance: str, fp: Footprint
-) -> dict[str, Any]:
+) -> RegionsDocument:
     """The same run in other places: the run's own place, the candidates within the user's
     reach (their cloud provider's regions; else every cloud region and country with data) and
     a chart selection (own place, the 5 cleanest candidates, reference countries)."""
@@ -236,7 +255,7 @@ def regions(
         cands = compare_regions(energy_j, duration_s, ctx, default_keys(("cloud",)), provenance)
     cands = [r for r in cands if not r.flag]  # a 0 g/kWh gap is no place to move to
     # The run's own place, accounted the same way (world average when none was given).
-    current = {
+    current: RegionRowDocument = {
         "key": "here",
         "name": fp.location,
         "intensity_g_per_kwh": fp.intensity_g_per_kwh,
@@ -268,9 +287,9 @@ def regions(
     }
 
 
-def pue_whatifs(year_it_kwh: float, ctx: Context) -> list[dict[str, Any]]:
+def pue_whatifs(year_it_kwh: float, ctx: Context) -> list[PueWhatifDocument]:
     """A year of IT energy in facilities of each cooling type (pue.csv presets)."""
-    out = []
+    out: list[PueWhatifDocument] = []
     base = replace(ctx, pue=None, cooling=None)
     for cooling in COOLING:
         c = replace(base, cooling=cooling)
@@ -278,13 +297,14 @@ def pue_whatifs(year_it_kwh: float, ctx: Context) -> list[dict[str, Any]]:
         from wattwise.accounting import resolve_pue
 
         a = resolve_pue(c)
-        out.append({"setting": f"cooling: {cooling}", "pue": a.value, "source": a.source, **p})
+        pue = float(a.value)  # a preset's PUE (a number, as the resolver reads it)
+        out.append({"setting": f"cooling: {cooling}", "pue": pue, "source": a.source, **p})
     return out
 
 
 def power_whatifs(
-    lab: Mapping[str, Any] | None, scale_doc: Mapping[str, Any]
-) -> list[dict[str, Any]]:
+    lab: Mapping[str, Any] | None, scale_doc: ScaleDocument
+) -> list[PowerWhatifDocument]:
     """Serving settings measured by the lab on the baseline model: batch 1 vs batch N; and
     the recommended variant. Yearly facility kWh scaled by the measured ratio."""
     if not lab:
@@ -296,7 +316,7 @@ def power_whatifs(
     e1 = base.get("j_per_token")
     if not isinstance(e1, float | int) or e1 <= 0:
         return []
-    rows = []
+    rows: list[PowerWhatifDocument] = []
     settings: Sequence[tuple[str, Any, Any]] = [
         ("baseline, batch 1 (as served)", e1, base.get("tokens_per_s")),
         (
@@ -334,22 +354,25 @@ def power_whatifs(
     return rows
 
 
-def utilisation(result: RunResult) -> dict[str, Any]:
+def utilisation(result: RunResult) -> UtilisationDocument:
     """Mean power of each accelerator against its catalog TDP and idle power."""
     from wattwise.errors import WattwiseError
     from wattwise.estimate import get_hardware
 
-    accs = []
+    accs: list[AcceleratorDocument] = []
     for c in result.components:
         if c.kind != "gpu" or result.duration_s <= 0:
             continue
-        row: dict[str, Any] = {"name": c.name, "mean_power_w": c.energy_j / result.duration_s}
-        try:
+        tdp_w: float | None = None
+        idle_w: float | None = None
+        catalog: str | None = None
+        with contextlib.suppress(WattwiseError):  # not in the catalog: no TDP to compare with
             hw = get_hardware(c.name)
-            row.update(tdp_w=hw.tdp_w, idle_w=hw.idle_w, catalog=hw.name)
-        except WattwiseError:
-            row.update(tdp_w=None, idle_w=None, catalog=None)
-        accs.append(row)
+            tdp_w, idle_w, catalog = hw.tdp_w, hw.idle_w, hw.name
+        accs.append(
+            {"name": c.name, "mean_power_w": c.energy_j / result.duration_s,
+             "tdp_w": tdp_w, "idle_w": idle_w, "catalog": catalog}
+        )  # fmt: skip
     return {"accelerators": accs}
 
 

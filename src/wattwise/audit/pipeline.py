@@ -13,6 +13,9 @@ Audit document (JSON; energies J or kWh, carbon g or kg, money in ``scale.curren
      duration_s, components}, "phases", "breakdown_j", "scale", "hardware", "hardware_note",
      "regions", "whatifs": {"pue", "power"}, "lab", "lab_note", "utilisation",
      "recommendations", "notes"}
+
+Typed as :class:`~wattwise.core.documents.AuditDocument` (the recommendation rules read its
+:class:`~wattwise.core.documents.AuditFindingsDocument`, everything but ``recommendations``).
 """
 
 from __future__ import annotations
@@ -24,12 +27,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from wattwise.core.documents import (
+    AuditDocument,
+    AuditFindingsDocument,
+    AuditRunDocument,
+    HardwareRowDocument,
+)
 from wattwise.errors import ConfigError, LedgerError, WattwiseError
 
 if TYPE_CHECKING:
     from wattwise.accounting import Context
+    from wattwise.core.run import RunResult
+    from wattwise.ledger import Ledger
     from wattwise.progress import Reporter
 
 AUDIT_KEY = "audit"
@@ -76,7 +87,7 @@ class AuditOutcome:
     """The measured run's id, the stored document, files written, the workload's exit code."""
 
     run_id: str
-    doc: dict[str, Any]
+    doc: AuditDocument
     html_path: Path
     pdf_path: Path | None
     exit_code: int
@@ -213,7 +224,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
         step(3, "scaling to your volume (per request for serving, per run for training)")
         sc = an.scale(result, fp, ctx, opts.requests_per_day, opts.workload)
         params = opts.params or (measured.model or {}).get("params")
-        hardware: list[dict[str, Any]] = []
+        hardware: list[HardwareRowDocument] = []
         hw_note = ""
         if params and sc["unit"] == "request":
             m = measured.model or {}
@@ -232,7 +243,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
         step(4, "what-ifs: regions, cooling, power settings")
         regions = an.regions(result.energy.total_j, result.duration_s, ctx, result.energy.label, fp)
         lab_doc, lab_note = _lab(opts, builtin, exit_code, rep)
-        doc: dict[str, Any] = {
+        findings: AuditFindingsDocument = {
             "version": DOC_VERSION,
             "run_id": result.run_id,
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -268,8 +279,8 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
         step(5, "recommendations and report")
         from wattwise.report.recommend import recommend
 
-        doc["recommendations"] = [r.to_dict() for r in recommend(doc)]
-        doc = _jsonable(doc)
+        ranked = [r.to_dict() for r in recommend(findings)]
+        doc = _jsonable_audit({**findings, "recommendations": ranked})
         ledger.set_extra(result.run_id, AUDIT_KEY, doc)
         ledger.settle(result.run_id)
         html_path, pdf_path = write_report(ledger, result.run_id, out, pdf=opts.pdf)
@@ -281,7 +292,9 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
         ledger.close()
 
 
-def _lab(opts: AuditOptions, builtin: bool, exit_code: int, say: Say) -> tuple[Any, str]:
+def _lab(
+    opts: AuditOptions, builtin: bool, exit_code: int, say: Say
+) -> tuple[dict[str, Any] | None, str]:
     """Run the optimisation lab on the built-in model, or say why it was skipped."""
     if not builtin:
         if opts.command is not None:
@@ -314,7 +327,7 @@ def _lab(opts: AuditOptions, builtin: bool, exit_code: int, say: Say) -> tuple[A
         return None, f"optimisation lab skipped: {exc}"
 
 
-def _run_doc(result: Any) -> dict[str, Any]:
+def _run_doc(result: RunResult) -> AuditRunDocument:
     return {
         "energy_j": result.energy.total_j,
         "provenance": result.energy.label,
@@ -338,6 +351,12 @@ def _run_doc(result: Any) -> dict[str, Any]:
     }
 
 
+def _jsonable_audit(doc: AuditDocument) -> AuditDocument:
+    """``doc`` as JSON stores it: the same keys, tuples as lists, NaN / inf as None."""
+    # The same document made JSON-safe value by value (the cast names what _jsonable keeps).
+    return cast(AuditDocument, _jsonable(doc))
+
+
 def _jsonable(x: Any) -> Any:
     """Tuples → lists, NaN / inf → None (JSON has neither)."""
     if isinstance(x, dict):
@@ -349,7 +368,7 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def load_audit(ledger: Any, run_id: str) -> tuple[Any, dict[str, Any]]:
+def load_audit(ledger: Ledger, run_id: str) -> tuple[RunResult, AuditDocument]:
     """(RunResult, audit document) of ``run_id`` (a prefix works) from the ledger."""
     full = ledger.resolve_run_id(run_id)
     doc = ledger.get_extra(full).get(AUDIT_KEY)
@@ -357,11 +376,13 @@ def load_audit(ledger: Any, run_id: str) -> tuple[Any, dict[str, Any]]:
         raise ConfigError(
             f"run {full[:12]} has no audit in the ledger; audit a workload with `wattwise audit`"
         )
-    return ledger.get_run(full, with_samples=True), doc
+    # JSON read back from the ledger: the audit as the version that stored it wrote it (the
+    # report reads every section defensively, so older documents still render).
+    return ledger.get_run(full, with_samples=True), cast(AuditDocument, doc)
 
 
 def write_report(
-    ledger: Any, run_id: str, out: Path, *, pdf: bool = False
+    ledger: Ledger, run_id: str, out: Path, *, pdf: bool = False
 ) -> tuple[Path, Path | None]:
     """Render the report of ``run_id`` from the ledger to ``out`` (and a PDF beside it)."""
     from wattwise.report.html import render_report

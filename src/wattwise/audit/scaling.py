@@ -15,8 +15,9 @@ multiplying an opaque command by a request rate would invent a scale nobody meas
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from wattwise.core.documents import PerUnitDocument, TrainingScaleDocument
 from wattwise.errors import ConfigError
 from wattwise.units import j_to_kwh
 
@@ -49,7 +50,9 @@ def decide_workload(result: RunResult, workload: str | None = None) -> tuple[str
     )
 
 
-def training_scale(result: RunResult, ctx: Context, runs_per_year: float = 1.0) -> dict[str, Any]:
+def training_scale(
+    result: RunResult, ctx: Context, runs_per_year: float = 1.0
+) -> TrainingScaleDocument:
     """A training run's scale: the run itself, per counted unit, and ``runs_per_year`` runs.
 
     Keys: ``unit`` (``training run``), ``units_per_day`` None (not a daily rate),
@@ -60,7 +63,7 @@ def training_scale(result: RunResult, ctx: Context, runs_per_year: float = 1.0) 
 
     total_j = result.energy.total_j
     per_j = result.energy_per()  # energy of the windows in which each unit was counted
-    per: dict[str, dict[str, Any]] = {}
+    per: dict[str, PerUnitDocument] = {}
     for unit in TRAINING_UNITS:
         n = result.counts.get(unit, 0.0)
         if n > 0 and unit in per_j:
@@ -82,7 +85,7 @@ def training_scale(result: RunResult, ctx: Context, runs_per_year: float = 1.0) 
         ),
         "basis": "the whole run's energy: one training run is the unit",
         "it_j_per_unit": total_j,
-        "it_j_per_token": (per.get("token") or {}).get("it_j"),
+        "it_j_per_token": token["it_j"] if (token := per.get("token")) else None,
         "per": per,
         "run": period(run_kwh, ctx),
         "year": period(run_kwh * runs_per_year, ctx),

@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wattwise import jsonsafe
 from wattwise.errors import ConfigError
+
+if TYPE_CHECKING:
+    from wattwise.audit.pipeline import AuditOutcome
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -178,7 +181,7 @@ def handle_audit(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def _summary(outcome: Any, pdf_line: str, elapsed_s: float) -> None:
+def _summary(outcome: AuditOutcome, pdf_line: str, elapsed_s: float) -> None:
     from wattwise.units import format_duration, format_energy, format_mass_g, kwh_to_j
 
     doc = outcome.doc
@@ -190,10 +193,10 @@ def _summary(outcome: Any, pdf_line: str, elapsed_s: float) -> None:
         f"{format_mass_g(fp['co2e_location_g'])} CO2e in {fp['location']}",
     ]
     if sc.get("workload") == "train":  # per training run, never x requests/day (audit.scaling)
-        r = sc["run"]
+        run = sc["run"]
         lines.append(
-            f"  per training run: {format_energy(kwh_to_j(r['facility_energy_kwh']))}, "
-            f"{format_mass_g(r['co2e_location_kg'] * 1e3)} CO2e ({sc['workload_basis']})"
+            f"  per training run: {format_energy(kwh_to_j(run['facility_energy_kwh']))}, "
+            f"{format_mass_g(run['co2e_location_kg'] * 1e3)} CO2e ({sc['workload_basis']})"
         )
     else:
         lines.append(

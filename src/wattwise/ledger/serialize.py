@@ -17,6 +17,8 @@ Document shape (energies in joules, times in seconds, power in watts)::
       "gaps": [{"device", "start_s", "end_s", "error"}],
       "samples": [{"device", "t_s", "power_w", "energy_j"}]   # only with include_samples=True
     }
+
+Typed as :class:`~wattwise.core.documents.RunDocument` (and the documents it nests).
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ import csv
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wattwise.core.documents import (
+    ComponentDocument,
+    EnergyDocument,
+    GapDocument,
+    RunDocument,
+    SampleDocument,
+    WindowDocument,
+)
 from wattwise.core.run import (
     ComponentEnergy,
     Gap,
@@ -37,7 +47,7 @@ from wattwise.errors import LedgerError
 from wattwise.readers.base import Provenance
 
 
-def component_to_dict(c: ComponentEnergy) -> dict[str, Any]:
+def component_to_dict(c: ComponentEnergy) -> ComponentDocument:
     """One device's energy (J) with its provenance and source."""
     return {
         "device": c.device_id,
@@ -52,7 +62,7 @@ def component_to_dict(c: ComponentEnergy) -> dict[str, Any]:
     }
 
 
-def energy_to_dict(components: Sequence[ComponentEnergy], duration_s: float) -> dict[str, Any]:
+def energy_to_dict(components: Sequence[ComponentEnergy], duration_s: float) -> EnergyDocument:
     """Total energy (J) of ``components``, its provenance label and the components themselves."""
     summary = summarize(list(components))
     return {
@@ -65,7 +75,7 @@ def energy_to_dict(components: Sequence[ComponentEnergy], duration_s: float) -> 
     }
 
 
-def window_to_dict(w: WindowResult) -> dict[str, Any]:
+def window_to_dict(w: WindowResult) -> WindowDocument:
     """A named window with its energy, counts and energy per counted unit."""
     return {
         "name": w.name,
@@ -79,9 +89,19 @@ def window_to_dict(w: WindowResult) -> dict[str, Any]:
     }
 
 
-def run_to_dict(result: RunResult, *, include_samples: bool = False) -> dict[str, Any]:
+def gap_to_dict(g: Gap) -> GapDocument:
+    """An interval (s) during which a device could not be read, and why."""
+    return {"device": g.device_id, "start_s": g.start_s, "end_s": g.end_s, "error": g.error}
+
+
+def sample_to_dict(s: Sample) -> SampleDocument:
+    """One timeline point: power (W) and/or cumulative energy (J) of a device at ``t_s``."""
+    return {"device": s.device_id, "t_s": s.t_s, "power_w": s.power_w, "energy_j": s.energy_j}
+
+
+def run_to_dict(result: RunResult, *, include_samples: bool = False) -> RunDocument:
     """The JSON document of a run (see the module docstring); JSON-serialisable as is."""
-    doc: dict[str, Any] = {
+    doc: RunDocument = {
         "run_id": result.run_id,
         "name": result.name,
         "started_at": result.started_at,
@@ -95,16 +115,10 @@ def run_to_dict(result: RunResult, *, include_samples: bool = False) -> dict[str
         "windows": [window_to_dict(w) for w in result.windows],
         "counts": dict(result.counts),
         "energy_per": result.energy_per(),
-        "gaps": [
-            {"device": g.device_id, "start_s": g.start_s, "end_s": g.end_s, "error": g.error}
-            for g in result.gaps
-        ],
+        "gaps": [gap_to_dict(g) for g in result.gaps],
     }
     if include_samples:
-        doc["samples"] = [
-            {"device": s.device_id, "t_s": s.t_s, "power_w": s.power_w, "energy_j": s.energy_j}
-            for s in result.samples
-        ]
+        doc["samples"] = [sample_to_dict(s) for s in result.samples]
     return doc
 
 

@@ -13,9 +13,8 @@ has no scale, regions, lab or recommendations) is left out, not shown empty.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from wattwise.core.documents import ReportDocument
+from wattwise.core.run import RunResult
 from wattwise.report import measured as m
 from wattwise.report import reduce as r
 from wattwise.report.methodology import methodology_html
@@ -24,10 +23,8 @@ from wattwise.report.templating import render, trusted
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-Doc = Mapping[str, Any]
 
-
-def _sections(doc: Doc, run: Any) -> list[str]:
+def _sections(doc: ReportDocument, run: RunResult) -> list[str]:
     """The sections of the page, in order, that the document has the data for."""
     out = [m.banners_section(doc, run), m.headline_section(doc, run)]
     if "recommendations" in doc:
@@ -47,7 +44,7 @@ def _sections(doc: Doc, run: Any) -> list[str]:
     return out
 
 
-def render_report(doc: Doc, run: Any) -> str:
+def render_report(doc: ReportDocument, run: RunResult) -> str:
     """The full report (a string of HTML). ``run`` is the RunResult read from the ledger."""
     audit = doc.get("kind", "audit") == "audit"
     what = doc.get("workload", {}).get("description", run.name)

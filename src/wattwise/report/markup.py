@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wattwise.core.documents import FootprintDocument
 from wattwise.units import format_energy, format_number
 
 PROVENANCE_ORDER = ("measured", "integrated", "estimated", "assumed")
@@ -67,5 +68,6 @@ def attr_num(x: Any) -> str:
     return f"{float(x):.9g}" if isinstance(x, int | float) else ""
 
 
-def assumption(fp: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def assumption(fp: FootprintDocument, name: str) -> Mapping[str, object]:
+    """The footprint's assumption called ``name``; empty when it has none."""
     return next((a for a in fp.get("assumptions", []) if a.get("name") == name), {})

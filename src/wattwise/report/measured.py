@@ -10,13 +10,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from wattwise.core.documents import (
+    AuditDocument,
+    CostDocument,
+    RegionRowDocument,
+    ReportDocument,
+    ScaleDocument,
+    audit_of,
+)
+from wattwise.core.run import RunResult
 from wattwise.report import svg
 from wattwise.report.markup import Badge, Cell, assumption, money, num
 from wattwise.report.templating import render, trusted
 from wattwise.units import format_duration, format_energy, format_mass_g, kwh_to_j
 
 
-def header_section(doc: Mapping[str, Any], run: Any) -> str:
+def header_section(doc: ReportDocument, run: RunResult) -> str:
     audit = doc.get("kind", "audit") == "audit"
     return render(
         "header.html",
@@ -30,7 +39,7 @@ def header_section(doc: Mapping[str, Any], run: Any) -> str:
     )
 
 
-def banners_section(doc: Mapping[str, Any], run: Any) -> str:
+def banners_section(doc: ReportDocument, run: RunResult) -> str:
     code = doc.get("workload", {}).get("exit_code")
     return render(
         "banners.html",
@@ -40,11 +49,14 @@ def banners_section(doc: Mapping[str, Any], run: Any) -> str:
     )
 
 
-def headline_section(doc: Mapping[str, Any], run: Any) -> str:
+def headline_section(doc: ReportDocument, run: RunResult) -> str:
     fp = doc["footprint"]
-    sc = doc.get("scale")
-    cost = (fp.get("cost") or {}).get("value")
-    cur = (fp.get("cost") or {}).get("currency", (sc or {}).get("currency", ""))
+    audit = audit_of(doc)
+    sc = audit.get("scale") if audit else None
+    fp_cost = fp.get("cost")
+    cost = fp_cost.get("value") if fp_cost else None
+    sc_currency = sc.get("currency", "") if sc else ""
+    cur = fp_cost.get("currency", sc_currency) if fp_cost else sc_currency
     scale = None
     units = run_units(doc, run)
     if sc is not None:
@@ -92,7 +104,7 @@ def headline_section(doc: Mapping[str, Any], run: Any) -> str:
     )
 
 
-def run_units(doc: Mapping[str, Any], run: Any) -> list[dict[str, Any]]:
+def run_units(doc: ReportDocument, run: RunResult) -> list[dict[str, Any]]:
     """Energy per counted unit of a plain run: the energy of the windows that counted it."""
     counts = dict(run.counts)
     return [
@@ -107,7 +119,7 @@ def run_units(doc: Mapping[str, Any], run: Any) -> list[dict[str, Any]]:
     ]
 
 
-def timeline_section(doc: Mapping[str, Any], run: Any) -> str:
+def timeline_section(doc: ReportDocument, run: RunResult) -> str:
     series: dict[str, list[tuple[float, float]]] = {}
     names = {c.device_id: c.name for c in run.components}
     for s in sorted(run.samples, key=lambda s: s.t_s):
@@ -139,7 +151,7 @@ def timeline_section(doc: Mapping[str, Any], run: Any) -> str:
     return render("timeline.html", svg=trusted(chart), rows=rows, phases_of=phases_of)
 
 
-def breakdown_section(doc: Mapping[str, Any], run: Any) -> str:
+def breakdown_section(doc: ReportDocument, run: RunResult) -> str:
     parts = [(str(k), float(v)) for k, v in doc.get("breakdown_j", [])]
     chart = svg.stacked_bar(parts, title="Energy breakdown", unit="J", fmt=format_energy)
     rows: list[list[Cell]] = [
@@ -149,7 +161,7 @@ def breakdown_section(doc: Mapping[str, Any], run: Any) -> str:
     return render("breakdown.html", svg=trusted(chart), rows=rows)
 
 
-def scale_section(doc: Mapping[str, Any]) -> str:
+def scale_section(doc: AuditDocument) -> str:
     sc = doc.get("scale", {})
     cur = sc.get("currency", "")
     rows: list[list[Cell]] = [
@@ -197,7 +209,7 @@ def scale_section(doc: Mapping[str, Any]) -> str:
     )
 
 
-def regions_section(doc: Mapping[str, Any]) -> str:
+def regions_section(doc: AuditDocument) -> str:
     reg = doc.get("regions", {})
     rows = reg.get("chart", [])
     carbon = svg.bar_chart(
@@ -213,30 +225,30 @@ def regions_section(doc: Mapping[str, Any]) -> str:
         title="Carbon of this run across regions",
         unit="gCO2e (location-based)",
     )
-    costed = [r for r in rows if r.get("cost")]
+    costed = [(r, c) for r in rows if (c := _cost(r))]
     cost_svg, same_basis = None, None
     if costed:
         # One axis, one currency: the run's own, else the most common (tariffs not converted).
-        own = (reg.get("current") or {}).get("cost") or {}
-        names = [r["cost"]["currency"] for r in costed]
-        currency = own.get("currency") or max(set(names), key=names.count)
-        costed = [r for r in costed if r["cost"]["currency"] == currency]
+        own = _cost(reg.get("current"))
+        names = [c["currency"] for _, c in costed]
+        currency = (own.get("currency") if own else None) or max(set(names), key=names.count)
+        costed = [(r, c) for r, c in costed if c["currency"] == currency]
         cost_svg = trusted(
             svg.bar_chart(
                 [
                     svg.Bar(
                         str(r.get("name") or r["key"]),
-                        r["cost"]["value"],
-                        r["cost"]["currency"] + _basis(r),
+                        c["value"],
+                        c["currency"] + _basis(r),
                         bool(r.get("current")),
                     )
-                    for r in costed
+                    for r, c in costed
                 ],
                 title="Electricity cost of this run across regions",
                 unit=f"cost ({currency}; each price labelled by what it is)",
             )
         )
-        bases = {r.get("price_basis") for r in costed}
+        bases = {r.get("price_basis") for r, _ in costed}
         if len(bases) == 1 and None not in bases and "" not in bases:
             same_basis = bases.pop()
     table_rows: list[list[Cell]] = [
@@ -246,8 +258,7 @@ def regions_section(doc: Mapping[str, Any]) -> str:
             num(r["pue"]),
             num(r["co2e_location_g"]),
             num(r["co2e_market_g"]),
-            money((r.get("cost") or {}).get("value"), (r.get("cost") or {}).get("currency", ""))
-            + _basis(r),
+            _money_of(r) + _basis(r),
         ]
         for r in rows
     ]
@@ -261,19 +272,32 @@ def regions_section(doc: Mapping[str, Any]) -> str:
     )
 
 
-def _price_of(doc: Mapping[str, Any]) -> str:
+def _price_of(doc: ReportDocument) -> str:
     """'EU average price · ' when the run's own price is that; empty when it is not known."""
-    basis = _basis(doc.get("regions", {}).get("current") or {}).strip(" ()")
+    audit = audit_of(doc)
+    current = audit.get("regions", {}).get("current") if audit else None
+    basis = _basis(current or {}).strip(" ()")
     return f"{basis} price · " if basis else ""
 
 
-def _basis(row: Mapping[str, Any]) -> str:
+def _cost(row: RegionRowDocument | None) -> CostDocument | None:
+    """A region row's cost; None when no price is known (or no row)."""
+    return row.get("cost") if row else None
+
+
+def _money_of(row: RegionRowDocument) -> str:
+    """A region row's cost for people (``unknown — give --price`` when none is known)."""
+    c = _cost(row)
+    return money(c.get("value") if c else None, c.get("currency", "") if c else "")
+
+
+def _basis(row: RegionRowDocument | Mapping[str, object]) -> str:
     """' (EU average)' etc.: what a row's price is; empty when no price is known."""
     basis = row.get("price_basis")
     return f" ({basis})" if basis and row.get("cost") else ""
 
 
-def _periods(sc: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+def _periods(sc: ScaleDocument) -> list[tuple[str, Mapping[str, object]]]:
     """The scale table's rows: per day and per year for serving; per training run and per year
     (``runs_per_year`` runs) for training (issue 11 B12: a training run is not a request)."""
     if sc.get("workload") == "train":

@@ -4,9 +4,10 @@ licence) from :func:`wattwise.data.data_catalog`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from wattwise.core.documents import AuditDocument, ReportDocument, audit_of
+from wattwise.core.run import RunResult
 from wattwise.report.markup import Badge, Cell, num
 from wattwise.report.templating import render
 
@@ -51,7 +52,12 @@ BADGES = (
 )
 
 
-def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
+def _model_facts(audit: AuditDocument | None) -> dict[str, Any]:
+    """The built-in model's facts of an audit; empty for a command or a plain run."""
+    return (audit.get("workload", {}).get("model") or {}) if audit else {}
+
+
+def methodology_html(doc: ReportDocument, run: RunResult) -> str:
     """The appendix section (HTML rendered from ``templates/methodology.html``)."""
     from wattwise.data import data_catalog
 
@@ -84,7 +90,8 @@ def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
     ctx_rows: list[list[Cell]] = [
         [str(k), str(v), str(origins.get(k, "user"))] for k, v in doc.get("context", {}).items()
     ]
-    model = (doc.get("workload") or {}).get("model") or {}
+    audit = audit_of(doc)
+    model = _model_facts(audit)
     model_rows: list[list[Cell]] = [
         [str(k), str(v)] for k, v in model.items() if not isinstance(v, dict)
     ]
@@ -98,7 +105,8 @@ def methodology_html(doc: Mapping[str, Any], run: Any) -> str:
                 f"held-out perplexity {num(training.get('heldout_perplexity', 0), 4)}",
             ]
         )
-    notes = list(run.notes) + list((doc.get("lab") or {}).get("notes", []))
+    lab = audit.get("lab") if audit else None
+    notes = list(run.notes) + list((lab or {}).get("notes", []))
     return render(
         "methodology.html",
         formulas=FORMULAS if doc.get("kind", "audit") == "audit" else RUN_FORMULAS,

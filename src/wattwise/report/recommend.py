@@ -11,32 +11,24 @@ action's saving is what it adds after the ones ranked above it (its saving alone
 beside it), so the savings add up. Each carries the evidence it rests on (a measured figure, a
 table row) and its cost in quality or time.
 
-Document keys read here (all optional; a rule whose inputs are absent does not fire):
-
-* ``scale``: ``year`` {``it_energy_kwh``, ``facility_energy_kwh``, ``co2e_location_kg``,
-  ``cost``}, ``pue``, ``intensity_g_per_kwh``, ``price_per_kwh``, ``currency``, ``unit``,
-  ``units_per_day``, ``provenance``;
-* ``lab``: the optimisation lab's document (:meth:`LabResult.to_dict`);
-* ``regions``: {``current`` row, ``candidates`` rows, ``scope``} with rows {``key``, ``name``,
-  ``co2e_location_g``, ``facility_energy_kwh``, ``cost``, ``intensity_g_per_kwh``, ``pue``};
-* ``footprint``: the run's footprint document (assumptions with provenance);
-* ``run``: {``energy_j``, ``provenance``, ``components`` [{``kind``, ``energy_j``,
-  ``provenance``, ``name``}]};
-* ``hardware``: estimator rows {``name``, ``year_facility_kwh``, ``provenance``};
-* ``utilisation``: {``accelerators`` [{``name``, ``mean_power_w``, ``tdp_w``, ``idle_w``}]}.
+Document keys read here: those of :class:`~wattwise.core.documents.AuditFindingsDocument`
+(``scale``, ``lab``, ``regions``, ``footprint``, ``run``, ``hardware``, ``utilisation``,
+``workload``), each read as optional: a rule whose inputs are absent (an older document) does
+not fire.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from wattwise.core.assumption import AssumptionDocument
+from wattwise.core.documents import AcceleratorDocument, RecommendationDocument
+from wattwise.core.documents import AuditFindingsDocument as Doc  # what the rules read
 from wattwise.report.savings import Effect, baseline_site, combine, region_effect, saving
 from wattwise.units import format_number as fn
-
-Doc = Mapping[str, Any]
 
 #: Below this relative cut an action is not worth a recommendation (noise of the measurement).
 MIN_RELATIVE_SAVING = 0.05
@@ -74,8 +66,19 @@ class Recommendation:
     alone_money_per_year: float | None = None
     after: int = 0  # quantified actions ranked above this one (applied before it)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> RecommendationDocument:
+        """The action as a row of the audit's ``recommendations`` (fields in order)."""
+        r = self
+        return {
+            "rule": r.rule, "title": r.title, "action": r.action,
+            "saving_kwh_per_year": r.saving_kwh_per_year,
+            "saving_kg_per_year": r.saving_kg_per_year,
+            "saving_money_per_year": r.saving_money_per_year, "currency": r.currency,
+            "evidence": r.evidence, "cost": r.cost, "provenance": r.provenance,
+            "effect": None if r.effect is None else r.effect.to_dict(),
+            "alone_kwh_per_year": r.alone_kwh_per_year, "alone_kg_per_year": r.alone_kg_per_year,
+            "alone_money_per_year": r.alone_money_per_year, "after": r.after,
+        }  # fmt: skip
 
 
 def _num(x: Any) -> float | None:
@@ -247,7 +250,7 @@ def utilisation_saving(mean_power_w: float, tdp_w: float, idle_w: float) -> tupl
 def rule_accelerator_utilisation(doc: Doc) -> Recommendation | None:
     """Accelerators drew far below their TDP: larger batches would use them better."""
     accs = (doc.get("utilisation") or {}).get("accelerators") or []
-    best: tuple[float, float, Mapping[str, Any]] | None = None
+    best: tuple[float, float, AcceleratorDocument] | None = None
     for a in accs:
         p, tdp, idle = _num(a.get("mean_power_w")), _num(a.get("tdp_w")), _num(a.get("idle_w"))
         if p is None or tdp is None or idle is None:
@@ -338,10 +341,10 @@ def rule_cleaner_region(doc: Doc) -> Recommendation | None:
     )
 
 
-def _assumption(doc: Doc, name: str) -> Mapping[str, Any] | None:
+def _assumption(doc: Doc, name: str) -> AssumptionDocument | None:
     for a in (doc.get("footprint") or {}).get("assumptions") or []:
         if a.get("name") == name:
-            return a  # type: ignore[no-any-return]
+            return a
     return None
 
 

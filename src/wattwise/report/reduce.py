@@ -8,13 +8,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from wattwise.core.documents import AuditDocument, RecommendationDocument, ReportDocument
 from wattwise.report import svg
 from wattwise.report.markup import Badge, Cell, attr_num, money, num
 from wattwise.report.templating import render, trusted
 from wattwise.units import format_energy
 
 
-def lab_section(doc: Mapping[str, Any]) -> str:
+def lab_section(doc: AuditDocument) -> str:
     lab = doc.get("lab")
     if not lab:
         chart = svg.scatter_chart(
@@ -60,7 +61,7 @@ def _same_text(v: Mapping[str, Any]) -> str:
     return f"{k}/{n}" if isinstance(k, int) and n else "–"
 
 
-def whatifs_section(doc: Mapping[str, Any]) -> str:
+def whatifs_section(doc: AuditDocument) -> str:
     w = doc.get("whatifs", {})
     cur = doc.get("scale", {}).get("currency", "")
     pue_rows: list[list[Cell]] = [
@@ -87,7 +88,7 @@ def whatifs_section(doc: Mapping[str, Any]) -> str:
     return render("whatifs.html", pue_rows=pue_rows, power_rows=power_rows)
 
 
-def _saving_text(r: Mapping[str, Any], prefix: str) -> str:
+def _saving_text(r: RecommendationDocument, prefix: str) -> str:
     """'1.2 kWh facility energy, 3 kgCO2e and 4 EUR' from ``{prefix}_*_per_year`` keys."""
     m = r.get(f"{prefix}_money_per_year")
     cur = r.get("currency") or ""
@@ -98,7 +99,7 @@ def _saving_text(r: Mapping[str, Any], prefix: str) -> str:
     )
 
 
-def _saving(r: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
+def _saving(r: RecommendationDocument, doc: AuditDocument) -> str:
     """What an action saves, after the actions above it (and alone, when there are some)."""
     if r.get("saving_kg_per_year") is None and r.get("saving_kwh_per_year") is None:
         return "saving not quantified"
@@ -113,7 +114,7 @@ def _saving(r: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
     return saving
 
 
-def recommendations_section(doc: Mapping[str, Any]) -> str:
+def recommendations_section(doc: AuditDocument) -> str:
     recs = doc.get("recommendations", [])
     items = [
         {
@@ -132,7 +133,7 @@ def recommendations_section(doc: Mapping[str, Any]) -> str:
     quantified = [r for r in recs if isinstance(r.get("saving_kg_per_year"), int | float)]
     total = None
     if len(quantified) > 1:
-        kg = sum(r["saving_kg_per_year"] for r in quantified)
+        kg = sum(r["saving_kg_per_year"] or 0.0 for r in quantified)
         kwh = sum(r.get("saving_kwh_per_year") or 0.0 for r in quantified)
         year = (doc.get("scale") or {}).get("year") or {}
         base = year.get("co2e_location_kg") or None
@@ -149,14 +150,14 @@ def recommendations_section(doc: Mapping[str, Any]) -> str:
     return render("recommendations.html", items=items, total=total)
 
 
-def _nothing_more(r: Mapping[str, Any]) -> bool:
+def _nothing_more(r: RecommendationDocument) -> bool:
     """True when an action adds (almost) nothing after the ones above it (< 0.5 % of alone)."""
     kg, alone = r.get("saving_kg_per_year") or 0.0, r.get("alone_kg_per_year") or 0.0
     kwh, alone_kwh = r.get("saving_kwh_per_year") or 0.0, r.get("alone_kwh_per_year") or 0.0
     return bool(abs(kg) <= 0.005 * abs(alone) and abs(kwh) <= 0.005 * abs(alone_kwh))
 
 
-def _no_money(r: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
+def _no_money(r: RecommendationDocument, doc: AuditDocument) -> str:
     """Why a quantified saving has no money figure ("" when it has one)."""
     if isinstance(r.get("saving_money_per_year"), int | float):
         return ""
@@ -167,7 +168,7 @@ def _no_money(r: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
     return " (money: no price known, give --price)"
 
 
-def sci_section(doc: Mapping[str, Any]) -> str:
+def sci_section(doc: ReportDocument) -> str:
     fp = doc["footprint"]
     rows: list[list[Cell]] = [[str(k), num(v, 4)] for k, v in fp.get("sci_g_per_unit", {}).items()]
     return render(

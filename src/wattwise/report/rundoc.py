@@ -10,10 +10,10 @@ as ``wattwise runs show`` does), so the report's figures are ``runs show --json`
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from wattwise.accounting.context import Context
 from wattwise.accounting.runs import footprint_of
+from wattwise.core.documents import PhaseDocument, RunReportDocument
 from wattwise.core.run import RunResult, in_total
 
 #: Energy per part of the breakdown, by component kind.
@@ -30,7 +30,7 @@ def breakdown_j(result: RunResult, pue: float) -> list[tuple[str, float]]:
     return out
 
 
-def phases(result: RunResult) -> list[dict[str, Any]]:
+def phases(result: RunResult) -> list[PhaseDocument]:
     """Top-level windows with their energy (J), provenance, counts and energy per unit."""
     return [
         {
@@ -48,7 +48,7 @@ def phases(result: RunResult) -> list[dict[str, Any]]:
     ]
 
 
-def run_document(result: RunResult, ctx: Context) -> dict[str, Any]:
+def run_document(result: RunResult, ctx: Context) -> RunReportDocument:
     """The report document of ``result`` accounted in ``ctx`` (``kind`` ``"run"``)."""
     fp = footprint_of(result, ctx)
     command = shlex.join(result.command) if result.command else ""

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from wattwise import jsonsafe
 from wattwise.accounting.footprint import Footprint
+from wattwise.core.documents import RunDocument
 from wattwise.core.run import RunResult
 
 RUN_FIELDS = ("run_id", "name", "started_at", "duration_s", "status")
@@ -50,7 +51,7 @@ WINDOW_FIELDS = (
 )
 
 
-def export_doc(result: RunResult, fp: Footprint) -> dict[str, Any]:
+def export_doc(result: RunResult, fp: Footprint) -> RunDocument:
     """The run's JSON document with its windows and counts, and its ``footprint``."""
     from wattwise.ledger.serialize import run_to_dict
 

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from wattwise.core.documents import AuditFindingsDocument, EffectDocument, RegionRowDocument
+
 
 @dataclass(frozen=True)
 class Site:
@@ -59,6 +61,18 @@ class Effect:
     price_currency: str | None = None
     price_unknown: bool = False
 
+    def to_dict(self) -> EffectDocument:
+        """The effect as the ``effect`` of a recommendation's row (fields in order)."""
+        return {
+            "it_factor": self.it_factor,
+            "pue": self.pue,
+            "pue_at_most": self.pue_at_most,
+            "intensity_g_per_kwh": self.intensity_g_per_kwh,
+            "price_per_kwh": self.price_per_kwh,
+            "price_currency": self.price_currency,
+            "price_unknown": self.price_unknown,
+        }
+
     def apply(self, s: Site) -> Site:
         pue = self.pue if self.pue is not None else s.pue
         if self.pue_at_most is not None:
@@ -82,7 +96,7 @@ class Effect:
         )
 
 
-def region_effect(row: Mapping[str, Any]) -> Effect:
+def region_effect(row: RegionRowDocument) -> Effect:
     """Moving to a compared place: its grid intensity, PUE and price per facility kWh."""
     cost, kwh = row.get("cost"), _num(row.get("facility_energy_kwh"))
     price = currency = None
@@ -119,7 +133,7 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and math.isfinite(float(x)) else None
 
 
-def baseline_site(doc: Mapping[str, Any]) -> Site | None:
+def baseline_site(doc: AuditFindingsDocument) -> Site | None:
     """The audit's yearly site from ``doc["scale"]``; None when the figures are missing."""
     scale = doc.get("scale") or {}
     year = scale.get("year") or {}
