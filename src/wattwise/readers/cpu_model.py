@@ -42,10 +42,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wattwise.errors import ReaderError, ReaderUnavailable
-from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
+from wattwise.readers.base import DeviceInfo, Provenance, Reading
 from wattwise.readers.cpu_tdp import (
     CpuMatch,
     CpuTdpEntry,
@@ -60,6 +60,9 @@ from wattwise.readers.procfs import (
     read_cpuinfo,
     utilisation_between,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.readers.probe import ProbeResult
 
 #: Idle power as a fraction of full-load power. Median of ``avg. watts @ active idle`` /
 #: ``avg. watts @ 100%`` over the 579 SPECpower_ssj2008 results published 2018 or later
@@ -294,6 +297,8 @@ class CpuModelReader:
 
     def probe(self) -> ProbeResult:
         """Never raises: available where ``<proc_root>/stat`` can be read."""
+        from wattwise.readers.probe import ProbeResult  # not created at start-up: see there
+
         try:
             read_cpu_times(self.proc_root)
             device = self._device_info()

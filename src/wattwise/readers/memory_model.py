@@ -45,11 +45,14 @@ import math
 import os
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from wattwise.errors import ReaderError, ReaderUnavailable
-from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
+from wattwise.readers.base import DeviceInfo, Provenance, Reading
 from wattwise.readers.procfs import CpuTimes, read_cpu_times, read_cpuinfo, utilisation_between
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.readers.probe import ProbeResult
 
 #: Power of one loaded DDR4/DDR5 RDIMM, watts (sources in the module docstring).
 ACTIVE_POWER_PER_MODULE_W = 4.0
@@ -288,6 +291,8 @@ class MemoryModelReader:
 
     def probe(self) -> ProbeResult:
         """Never raises: available where the module count and (if used) /proc/stat are readable."""
+        from wattwise.readers.probe import ProbeResult  # not created at start-up: see there
+
         try:
             if self._activity is None:
                 read_cpu_times(self.proc_root)
