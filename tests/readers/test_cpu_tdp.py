@@ -138,3 +138,15 @@ def test_a_bare_family_name_is_answered_without_reading_the_table() -> None:
     cpu_tdp._table_text.cache_clear()
     assert match_cpu_model("Intel(R) Xeon(R) Processor") is None
     assert cpu_tdp._table_text.cache_info().currsize == 0
+
+
+def test_a_bare_family_name_is_answered_without_compiling_the_name_patterns() -> None:
+    """Start-up: a cloud guest's digit-free name needs none of the normalising patterns; a name
+    with a model number compiles them once."""
+    cpu_tdp._patterns.cache_clear()
+    assert match_cpu_model("Intel(R) Xeon(R) Processor") is None
+    assert match_cpu_model("AMD EPYC Processor") is None
+    assert cpu_tdp._patterns.cache_info().currsize == 0
+    m = match_cpu_model("Intel(R) Aubrey Isle Processor")  # digit-free, but a row's tokens
+    assert m == _reference_match("Intel(R) Aubrey Isle Processor")
+    assert cpu_tdp._patterns.cache_info().currsize == 1

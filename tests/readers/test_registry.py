@@ -140,9 +140,32 @@ def test_discovery_without_the_hardware_imports_no_hardware_reader(tmp_path: Pat
     found = json.loads(out.stdout)
     new = set(found["new"])
     assert not new & {"wattwise.readers.rapl", "wattwise.readers.rapl_scan", "pathlib"}
+    # discovery opens readers and never probes; amdsmi is looked up without importlib.util
+    assert not new & {"wattwise.readers.probe", "importlib.util"}
     assert any(n.startswith("rapl: no powercap tree at") for n in found["notes"])
     if presence.nvml_library_missing() is not None:
         assert not new & {"pynvml", "wattwise.readers.nvml", "wattwise.readers.vendor_gpu"}
     if presence.amdsmi_missing() is not None:
         assert "wattwise.readers.amd" not in new
     assert "cpu-model" in found["names"]
+
+
+@pytest.mark.parametrize("name", ["json", "pytest", "wattwise", "amdsmi", "wattwise_no_such_mod"])
+def test_top_level_spec_answers_as_importlib_util_find_spec(name: str) -> None:
+    import importlib.util
+
+    expected = importlib.util.find_spec(name)
+    found = presence.top_level_spec(name)
+    assert (found is None) == (expected is None)
+    if expected is not None and found is not None:
+        assert (found.name, found.origin) == (expected.name, expected.origin)
+
+
+def test_probe_result_is_importable_from_base_and_the_package() -> None:
+    import wattwise.readers as readers
+    from wattwise.readers import base
+    from wattwise.readers.probe import ProbeResult as Defined
+
+    assert base.ProbeResult is Defined and readers.ProbeResult is Defined is ProbeResult
+    with pytest.raises(AttributeError):
+        _ = base.NoSuchName

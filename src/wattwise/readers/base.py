@@ -25,9 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from wattwise.core.provenance import PROVENANCE_RANK, Provenance, weakest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.readers.probe import ProbeResult
 
 __all__ = [
     "PROVENANCE_RANK",
@@ -82,17 +85,6 @@ class Reading:
     rebased: bool = False
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    """What ``probe()`` found: usable or not, why, and the devices it would report."""
-
-    reader: str
-    available: bool
-    reason: str
-    devices: tuple[DeviceInfo, ...] = ()
-    details: Mapping[str, str] = field(default_factory=dict)
-
-
 @runtime_checkable
 class Reader(Protocol):
     """A source of per-device energy or power readings. See the module docstring."""
@@ -106,3 +98,13 @@ class Reader(Protocol):
     def read(self) -> list[Reading]: ...
 
     def close(self) -> None: ...
+
+
+def __getattr__(name: str) -> object:
+    """``ProbeResult`` (defined in :mod:`wattwise.readers.probe`), imported on first use: a
+    tracker never probes, so its start does not create that dataclass."""
+    if name == "ProbeResult":
+        from wattwise.readers.probe import ProbeResult
+
+        return ProbeResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

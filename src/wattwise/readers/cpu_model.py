@@ -42,11 +42,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wattwise.errors import ReaderError, ReaderUnavailable
-from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
+from wattwise.readers.base import DeviceInfo, Provenance, Reading
 from wattwise.readers.cpu_tdp import (
     CpuMatch,
     CpuTdpEntry,
@@ -61,6 +60,9 @@ from wattwise.readers.procfs import (
     read_cpuinfo,
     utilisation_between,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.readers.probe import ProbeResult
 
 #: Idle power as a fraction of full-load power. Median of ``avg. watts @ active idle`` /
 #: ``avg. watts @ 100%`` over the 579 SPECpower_ssj2008 results published 2018 or later
@@ -85,9 +87,12 @@ MODEL_FORMULA = "P = P_idle + (P_max - P_idle) * u"
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CpuPowerModel:
-    """The machine's CPU power model: ``P(u) = idle_power_w + (max_power_w - idle_power_w) * u``."""
+class CpuPowerModel(NamedTuple):
+    """The machine's CPU power model: ``P(u) = idle_power_w + (max_power_w - idle_power_w) * u``.
+
+    A NamedTuple (immutable, compared by value), not a frozen dataclass: creating one costs
+    ~1 ms, inside every process's first ``Tracker.start()``.
+    """
 
     model_name_seen: str
     match: CpuMatch | None
@@ -292,6 +297,8 @@ class CpuModelReader:
 
     def probe(self) -> ProbeResult:
         """Never raises: available where ``<proc_root>/stat`` can be read."""
+        from wattwise.readers.probe import ProbeResult  # not created at start-up: see there
+
         try:
             read_cpu_times(self.proc_root)
             device = self._device_info()

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from wattwise.errors import DataError
 
@@ -32,17 +32,19 @@ FUZZY_THRESHOLD = 0.6
 _TABLE_RESOURCE = "cpu_tdp.csv"
 
 
-@dataclass(frozen=True)
-class CpuTdpEntry:
-    """One row of ``data/cpu_tdp.csv``: a CPU model, its TDP (W) and threads per socket."""
+class CpuTdpEntry(NamedTuple):
+    """One row of ``data/cpu_tdp.csv``: a CPU model, its TDP (W) and threads per socket.
+
+    The records here are NamedTuples (immutable, compared by value), not frozen dataclasses:
+    creating a dataclass costs ~1 ms, and this module is imported inside ``Tracker.start()``.
+    """
 
     model: str
     tdp_w: float
     threads_per_socket: int | None = None
 
 
-@dataclass(frozen=True)
-class CpuMatch:
+class CpuMatch(NamedTuple):
     """A table row matched to a model name; ``method`` is ``exact`` or ``fuzzy``."""
 
     entry: CpuTdpEntry
@@ -192,16 +194,25 @@ def _entry_of(row: _Row) -> CpuTdpEntry:
     return _entry(_split_row(line), _columns(header), line_no)
 
 
-_TRADEMARKS = re.compile(r"\((?:r|tm|c)\)|®|™")
-_NOISE = [
-    re.compile(r"@.*$"),  # "@ 2.90GHz": the clock, not the model
-    re.compile(r"\([^)]*\)"),  # "(OEM Only)", "(9M Cache, up to 4.00 GHz)"
-    re.compile(r"\bwith radeon.*$"),  # "AMD Ryzen 7 5800H with Radeon Graphics"
-    re.compile(r"\b\d+-core\b"),  # "AMD EPYC 7763 64-Core Processor"
-    re.compile(r"\b\d+(?:\.\d+)?\s*ghz\b"),
-    re.compile(r"^\d+(?:st|nd|rd|th) gen\b"),  # "13th Gen Intel(R) Core(TM) i7-1365U"
-    re.compile(r"\b(?:cpu|processor|apu)\b"),
-]
+#: Trademarks, then the noise left out of a name, in this order (compiled on first use: the
+#: eight patterns cost ~1 ms, and a name :func:`match_cpu_model` answers without normalising,
+#: or one without any trigger below, never needs them).
+_TRADEMARKS = r"\((?:r|tm|c)\)|®|™"
+_NOISE = (
+    r"@.*$",  # "@ 2.90GHz": the clock, not the model
+    r"\([^)]*\)",  # "(OEM Only)", "(9M Cache, up to 4.00 GHz)"
+    r"\bwith radeon.*$",  # "AMD Ryzen 7 5800H with Radeon Graphics"
+    r"\b\d+-core\b",  # "AMD EPYC 7763 64-Core Processor"
+    r"\b\d+(?:\.\d+)?\s*ghz\b",
+    r"^\d+(?:st|nd|rd|th) gen\b",  # "13th Gen Intel(R) Core(TM) i7-1365U"
+    r"\b(?:cpu|processor|apu)\b",
+)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    """:data:`_TRADEMARKS` and :data:`_NOISE`, compiled (once)."""
+    return tuple(re.compile(p) for p in (_TRADEMARKS, *_NOISE))
 
 
 #: Substrings without which none of the patterns above (nor the comma rule) can match: a name
@@ -231,11 +242,24 @@ def _fold(name: str) -> str:
 
 
 def _normalise_with_patterns(lowered: str) -> str:
-    s = _TRADEMARKS.sub(" ", lowered)
-    for pattern in _NOISE:
+    s = lowered
+    for pattern in _patterns():  # the trademarks first, then the noise
         s = pattern.sub(" ", s)
     s = s.replace(",", " ")
     return " ".join(s.split())
+
+
+def _may_match(folded: str) -> bool:
+    """False when no row can match the name whose :func:`_fold` is ``folded``.
+
+    Every token of the normalised name is a substring of ``folded`` (normalising only deletes
+    and splits), so a name without a digit has no model-number token and can only match one of
+    :data:`DIGIT_FREE_NAMES` exactly, which needs each of that name's tokens in ``folded``. A
+    cloud guest's bare ``Intel(R) Xeon(R) Processor`` is answered here, without normalising.
+    """
+    if any(c.isdigit() for c in folded):
+        return True
+    return any(all(t in folded for t in n.split()) for n in DIGIT_FREE_NAMES)
 
 
 def _model_tokens(tokens: Iterable[str]) -> frozenset[str]:
@@ -252,6 +276,8 @@ def match_cpu_model(name: str) -> CpuMatch | None:
     borrows the TDP of another part. Among those, the best Jaccard token similarity wins if it
     reaches :data:`FUZZY_THRESHOLD`; a tie between rows of different TDP is treated as unknown.
     """
+    if not _may_match(_fold(name)):
+        return None  # no digit, and no digit-free row's tokens: normalising cannot help
     key = normalise_cpu_name(name)
     if not key:
         return None

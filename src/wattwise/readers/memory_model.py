@@ -45,11 +45,14 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from wattwise.errors import ReaderError, ReaderUnavailable
-from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
+from wattwise.readers.base import DeviceInfo, Provenance, Reading
 from wattwise.readers.procfs import CpuTimes, read_cpu_times, read_cpuinfo, utilisation_between
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.readers.probe import ProbeResult
 
 #: Power of one loaded DDR4/DDR5 RDIMM, watts (sources in the module docstring).
 ACTIVE_POWER_PER_MODULE_W = 4.0
@@ -69,9 +72,12 @@ _KIB_PER_GIB = 1024 * 1024
 _MIB_PER_GIB = 1024
 
 
-@dataclass(frozen=True)
-class ModuleCount:
-    """How many memory modules the model charges for, and how that was found."""
+class ModuleCount(NamedTuple):
+    """How many memory modules the model charges for, and how that was found.
+
+    A NamedTuple (immutable, compared by value), not a frozen dataclass: creating one costs
+    ~1 ms, inside every process's first ``Tracker.start()``.
+    """
 
     modules: int
     source: str  # "edac" or "estimate"
@@ -162,13 +168,42 @@ def count_memory_modules(
     return estimate_modules(total_gib, vm=read_cpuinfo(proc_root).hypervisor)
 
 
-@dataclass(frozen=True)
 class MemoryPowerModel:
-    """``P(a) = modules * (idle + (active - idle) * a)`` in watts, ``a`` the activity 0..1."""
+    """``P(a) = modules * (idle + (active - idle) * a)`` in watts, ``a`` the activity 0..1.
 
-    count: ModuleCount
-    idle_power_per_module_w: float = IDLE_POWER_PER_MODULE_W
-    active_power_per_module_w: float = ACTIVE_POWER_PER_MODULE_W
+    Not changed once built. A plain class, not a frozen dataclass (~1 ms to create, inside
+    every process's first ``Tracker.start()``) nor a NamedTuple (``count`` is a tuple method).
+    """
+
+    __slots__ = ("active_power_per_module_w", "count", "idle_power_per_module_w")
+
+    def __init__(
+        self,
+        count: ModuleCount,
+        idle_power_per_module_w: float = IDLE_POWER_PER_MODULE_W,
+        active_power_per_module_w: float = ACTIVE_POWER_PER_MODULE_W,
+    ) -> None:
+        self.count = count
+        self.idle_power_per_module_w = idle_power_per_module_w
+        self.active_power_per_module_w = active_power_per_module_w
+
+    def __repr__(self) -> str:
+        return (
+            f"MemoryPowerModel(count={self.count!r}, idle_power_per_module_w="
+            f"{self.idle_power_per_module_w!r}, active_power_per_module_w="
+            f"{self.active_power_per_module_w!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MemoryPowerModel):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[ModuleCount, float, float]:
+        return (self.count, self.idle_power_per_module_w, self.active_power_per_module_w)
 
     @property
     def idle_power_w(self) -> float:
@@ -256,6 +291,8 @@ class MemoryModelReader:
 
     def probe(self) -> ProbeResult:
         """Never raises: available where the module count and (if used) /proc/stat are readable."""
+        from wattwise.readers.probe import ProbeResult  # not created at start-up: see there
+
         try:
             if self._activity is None:
                 read_cpu_times(self.proc_root)

@@ -7,7 +7,7 @@ here answers with the reason the interface cannot be used, or None when it may b
 means "import the reader and let it decide", so a None is never wrong, only slower. The
 reasons are the ones the readers themselves give (they use these functions too).
 
-Imports nothing beyond ``os`` and ``sys`` at module level.
+Imports nothing beyond ``os``, ``sys`` and ``typing`` at module level.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:  # pragma: no cover
+    from importlib.machinery import ModuleSpec
 
 # -- Linux powercap (RAPL) -------------------------------------------------------------------
 
@@ -95,17 +99,36 @@ AMD_INSTALL_HINT = 'pip install "wattwise[amd]"'
 def amdsmi_missing() -> str | None:
     """Why the ``amdsmi`` binding cannot be used: it is not installed; else None.
 
-    ``importlib.util.find_spec`` looks the package up without importing it (an installed
-    amdsmi that cannot load ``libamd_smi.so`` is left to the reader, which says so).
+    The package is looked up without importing it (an installed amdsmi that cannot load
+    ``libamd_smi.so`` is left to the reader, which says so), by :func:`top_level_spec`.
     """
-    import importlib.util
-
     try:
-        spec = importlib.util.find_spec("amdsmi")
+        spec = top_level_spec("amdsmi")
     except (ImportError, ValueError):  # a broken or half-imported package: let the reader tell
         return None
     if spec is None:
         return f"the amdsmi package is not installed: {AMD_INSTALL_HINT}"
+    return None
+
+
+def top_level_spec(name: str) -> ModuleSpec | None:
+    """The module spec of the top-level module ``name``, or None where no finder has it.
+
+    What ``importlib.util.find_spec(name)`` answers for a top-level name (the module's
+    ``__spec__`` when imported, else the first of ``sys.meta_path`` that finds it), without
+    importing ``importlib.util`` (~0.7 ms, inside ``Tracker.start()``). Raises ValueError for
+    an imported module without a spec, as find_spec does.
+    """
+    module = sys.modules.get(name)
+    if module is not None:
+        spec = getattr(module, "__spec__", None)
+        if spec is None:
+            raise ValueError(f"{name}.__spec__ is None")
+        return cast("ModuleSpec", spec)
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is not None and (spec := find(name, None)) is not None:
+            return cast("ModuleSpec", spec)
     return None
 
 
@@ -120,4 +143,5 @@ __all__ = [
     "nvml_library_missing",
     "powercap_missing",
     "powercap_root",
+    "top_level_spec",
 ]

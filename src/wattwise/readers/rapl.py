@@ -23,9 +23,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wattwise.errors import ReaderError, ReaderUnavailable
-from wattwise.readers.base import DeviceInfo, ProbeResult, Reading
+from wattwise.readers.base import DeviceInfo, Reading
 from wattwise.readers.counter import CounterSanity
 from wattwise.readers.policy import DeviceGlitch, read_devices
 from wattwise.readers.presence import DEFAULT_POWERCAP_ROOT, ROOT_ENV_VAR, powercap_root
@@ -38,6 +39,9 @@ from wattwise.readers.rapl_scan import (
     read_text,
     scan,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.readers.probe import ProbeResult
 
 
 def default_root() -> Path:
@@ -106,6 +110,8 @@ class RaplReader:
 
     def probe(self) -> ProbeResult:
         """Whether RAPL can be read here, why not and the exact fix; never raises."""
+        from wattwise.readers.probe import ProbeResult  # not created at start-up: see there
+
         try:
             found = scan(self.root, self._read_file)
             details = {"root": str(self.root)}

@@ -15,10 +15,14 @@ closes them. ``probe_all()`` (the doctor) still probes, which leaves nothing ope
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from wattwise.errors import ReaderUnavailable
 from wattwise.readers import presence
-from wattwise.readers.base import DeviceInfo, ProbeResult, Reader
+from wattwise.readers.base import DeviceInfo, Reader
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.readers.probe import ProbeResult
 
 ReaderFactory = Callable[[], Reader]
 GpuSelection = Sequence[str] | None
@@ -82,6 +86,8 @@ def _with_gpus(factory: Callable[..., Reader], gpus: Sequence[str]) -> ReaderFac
 
 
 def _safe_probe(name: str, factory: ReaderFactory) -> tuple[Reader | None, ProbeResult]:
+    from wattwise.readers.probe import ProbeResult  # the doctor's: not created by discovery
+
     try:
         reader = factory()
         return reader, reader.probe()

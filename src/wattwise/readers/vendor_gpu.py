@@ -22,12 +22,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wattwise.errors import ReaderError
-from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reading
+from wattwise.readers.base import DeviceInfo, Provenance, Reading
 from wattwise.readers.counter import CounterSanity, PowerCap, check_power_w
 from wattwise.readers.policy import DeviceGlitch, read_devices
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.readers.probe import ProbeResult
 
 Translate = Callable[[Any, BaseException, str], ReaderError]
 
@@ -133,6 +136,8 @@ class VendorGpuReader:
     # ------------------------------------------------------------------ protocol
     def probe(self) -> ProbeResult:
         """Whether the vendor library works here and the GPUs it would report; never raises."""
+        from wattwise.readers.probe import ProbeResult  # not created at start-up: see there
+
         details: dict[str, str] = {}
         try:
             mod = self._module()

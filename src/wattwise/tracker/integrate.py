@@ -7,8 +7,6 @@ does I/O or reads a clock: it is driven by timestamps passed in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 
 def trapezoid_j(t0_s: float, p0_w: float, t1_s: float, p1_w: float) -> float:
     """Energy in joules between two power samples, assuming power varies linearly between them."""
@@ -23,7 +21,6 @@ def mean_power_w(e0_j: float, t0_s: float, e1_j: float, t1_s: float) -> float | 
     return (e1_j - e0_j) / dt
 
 
-@dataclass
 class DeviceTrack:
     """Running state of one device: cumulative energy (J) at its latest good reading.
 
@@ -31,18 +28,38 @@ class DeviceTrack:
     reading; ``last_power_w`` the latest instantaneous (power devices) or mean (counter devices)
     power. ``lost_s`` is the time whose energy is known to be missing from ``cumulative_j``
     (intervals ended by a rebased counter, see :meth:`rebase`). Values fed here are already
-    validated (finite, >= 0): see :mod:`wattwise.tracker.readings`.
+    validated (finite, >= 0): see :mod:`wattwise.tracker.devices`. A plain class, not a
+    dataclass: creating one costs ~1 ms inside every process's first ``Tracker.start()``.
     """
 
-    device_id: str
-    counter: bool
-    first_t_s: float | None = None
-    last_t_s: float | None = None
-    cumulative_j: float = 0.0
-    last_power_w: float | None = None
-    lost_s: float = 0.0
-    _counter_base_j: float | None = None
-    _last_raw_j: float | None = None
+    __slots__ = (
+        "_counter_base_j",
+        "_last_raw_j",
+        "counter",
+        "cumulative_j",
+        "device_id",
+        "first_t_s",
+        "last_power_w",
+        "last_t_s",
+        "lost_s",
+    )
+
+    def __init__(self, device_id: str, counter: bool) -> None:
+        self.device_id = device_id
+        self.counter = counter
+        self.first_t_s: float | None = None
+        self.last_t_s: float | None = None
+        self.cumulative_j = 0.0
+        self.last_power_w: float | None = None
+        self.lost_s = 0.0
+        self._counter_base_j: float | None = None
+        self._last_raw_j: float | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"DeviceTrack(device_id={self.device_id!r}, counter={self.counter!r}, "
+            f"cumulative_j={self.cumulative_j!r}, last_t_s={self.last_t_s!r})"
+        )
 
     @property
     def last_raw_j(self) -> float | None:

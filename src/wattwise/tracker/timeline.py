@@ -16,11 +16,10 @@ neighbouring marks are merged (their steps added, the later time kept), so count
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from wattwise.tracker.model import Sample
@@ -41,12 +40,17 @@ def _mean_since(prev: Sample, cur: Sample) -> Sample:
     return Sample(cur.device_id, cur.t_s, power_w, cur.energy_j)
 
 
-@dataclass
 class _DeviceLine:
-    points: list[Sample] = field(default_factory=list)
-    stride: int = 1
-    since_kept: int = 0
-    tail: Sample | None = None  # the newest sample when the stride did not keep it
+    """One device's kept points, the stride and the newest sample when the stride did not
+    keep it (a plain class: a dataclass costs ~1 ms to create, at every process's start)."""
+
+    __slots__ = ("points", "since_kept", "stride", "tail")
+
+    def __init__(self) -> None:
+        self.points: list[Sample] = []
+        self.stride = 1
+        self.since_kept = 0
+        self.tail: Sample | None = None
 
 
 class Timeline:
@@ -145,6 +149,8 @@ class StepMarks:
         if n <= 0:
             return
         if self._marks and t_s < self._marks[-1][0]:
+            import bisect  # only for a mark reported late (at_s): not imported at start-up
+
             bisect.insort(self._marks, (t_s, n))
         else:
             self._marks.append((t_s, n))
