@@ -15,6 +15,7 @@ Every float that passes is finite: NaN and ±inf never reach the ledger or a JSO
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -241,9 +242,15 @@ def clean_name(value: object, *, placeholder: str = "unnamed") -> tuple[str, str
 
 
 # ---------------------------------------------------------------------- GPU selection
-_GPU_INDEX = re.compile(r"[0-9]{1,4}")
-_GPU_UUID = re.compile(r"(?:MIG-GPU-|GPU-|MIG-)[0-9a-f][0-9a-f/-]*", re.IGNORECASE)
-_BARE_UUID = re.compile(r"[0-9a-f][0-9a-f-]{7,}", re.IGNORECASE)
+@functools.cache
+def _gpu_token_patterns() -> tuple[re.Pattern[str], ...]:
+    """An index, a vendor-prefixed UUID (prefix), a bare hexadecimal UUID prefix (compiled on
+    first use, not at ``import``)."""
+    return (
+        re.compile(r"[0-9]{1,4}"),
+        re.compile(r"(?:MIG-GPU-|GPU-|MIG-)[0-9a-f][0-9a-f/-]*", re.IGNORECASE),
+        re.compile(r"[0-9a-f][0-9a-f-]{7,}", re.IGNORECASE),
+    )
 
 
 def check_gpu_list(text: str, what: str = "--gpus") -> tuple[str, ...]:
@@ -260,9 +267,7 @@ def check_gpu_list(text: str, what: str = "--gpus") -> tuple[str, ...]:
     for tok in tokens:
         if not tok:
             raise ConfigError(f"{what} {text!r}: an empty item (two commas, or a trailing one)")
-        if not (
-            _GPU_INDEX.fullmatch(tok) or _GPU_UUID.fullmatch(tok) or _BARE_UUID.fullmatch(tok)
-        ):
+        if not any(p.fullmatch(tok) for p in _gpu_token_patterns()):
             raise ConfigError(
                 f"{what}: {tok[:40]!r} is not a GPU index or UUID "
                 "(give e.g. 0,1 or GPU-8f3c...)"
