@@ -3,7 +3,8 @@
 Rank 0 (the root) calls :func:`merge_job` with the results it received, its own first. Device ids
 get their node in front (``node1:rapl:package-0``), so the job run has one component per node
 and device; a device that two ranks of one host both reported (a launcher whose local ranks
-could not be told apart) is kept once, from the lower rank, with a note. Counts are added over
+could not be told apart) with the same source (a RAPL zone's sysfs path) is kept once, from the
+lower rank, with a note. Counts are added over
 the ranks, except :data:`SHARED_UNITS` (``steps``: every rank of a data-parallel job takes the
 same optimizer step), where the job's count is the largest rank's. Windows of the same name are
 joined in the order each rank opened them (the n-th ``epoch`` of every rank is one window).
@@ -108,21 +109,27 @@ def _ranks_label(ranks: Sequence[int]) -> str:
     return "ranks " + ", ".join(map(str, ranks))
 
 
+def _device_key(r: RankResult, c: ComponentEnergy) -> tuple[str, str, str]:
+    """A device as the machine knows it: host, id and source (the sysfs path of a RAPL zone),
+    so two nodes sharing a host name but not a counter (containers, tests) stay apart."""
+    return (r.env.hostname, c.device_id, c.source)
+
+
 class _Owners:
-    """Which rank a (host, device) belongs to: the first (lowest) rank that reported it."""
+    """Which rank a device belongs to: the first (lowest) rank that reported it."""
 
     def __init__(self, results: Sequence[RankResult]) -> None:
-        self.owner: dict[tuple[str, str], int] = {}
+        self.owner: dict[tuple[str, str, str], int] = {}
         self.dropped: dict[int, set[str]] = {}
         for r in results:
             comps = list(r.run.components) + [c for w in r.run.windows for c in w.components]
             for c in comps:
-                owner = self.owner.setdefault((r.env.hostname, c.device_id), r.env.rank)
+                owner = self.owner.setdefault(_device_key(r, c), r.env.rank)
                 if owner != r.env.rank:
                     self.dropped.setdefault(r.env.rank, set()).add(c.device_id)
 
     def keep(self, r: RankResult, c: ComponentEnergy) -> bool:
-        return self.owner.get((r.env.hostname, c.device_id)) == r.env.rank
+        return self.owner.get(_device_key(r, c)) == r.env.rank
 
     def notes(self) -> list[str]:
         return [
