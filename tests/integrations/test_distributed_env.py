@@ -1,9 +1,12 @@
-"""Who a process is in a job (torchrun, Slurm) and what it measures: pure, no torch."""
+"""Who a process is in a job (torchrun, Slurm) and what it measures (no torch here)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from readers.fake_powercap import make_powercap
 from wattwise.integrations.distributed.env import (
     JobEnv,
     Role,
@@ -12,6 +15,9 @@ from wattwise.integrations.distributed.env import (
     plan,
     slurm_tasks_on_node,
 )
+from wattwise.integrations.distributed.job import readers_for
+from wattwise.readers import registry
+from wattwise.readers.base import DeviceInfo, ProbeResult, Provenance, Reader, Reading
 
 TORCHRUN = {
     "RANK": "5",
@@ -144,3 +150,56 @@ def test_own_gpu_follows_the_launchers_binding() -> None:
 def test_role_round_trips() -> None:
     for role in (Role(True, None), Role(False, ()), Role(True, ("GPU-1",))):
         assert Role.from_dict(role.to_dict()) == role
+
+
+class _FakeGpu:
+    """A GPU reader as the registry's NVML factory would return it (records its selection)."""
+
+    name = "nvml"
+
+    def __init__(self, gpus: list[str] | None) -> None:
+        self.gpus = gpus
+        self.closed = False
+
+    def probe(self) -> ProbeResult:
+        return ProbeResult(self.name, True, "ok", tuple(self.open()))
+
+    def open(self) -> list[DeviceInfo]:
+        return [DeviceInfo("nvml:GPU-1", "gpu", "Fake", Provenance.MEASURED, "fake")]
+
+    def read(self) -> list[Reading]:
+        return []
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def fake_gpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[_FakeGpu]:
+    made: list[_FakeGpu] = []
+
+    def factory(gpus: list[str] | None = None) -> _FakeGpu:
+        made.append(_FakeGpu(gpus))
+        return made[-1]
+
+    monkeypatch.setitem(registry.HARDWARE_READERS, "nvml", factory)
+    monkeypatch.setitem(registry.HARDWARE_READERS, "amdsmi", lambda gpus=None: None)
+    make_powercap(tmp_path / "pc", {"intel-rapl:0": {"name": "package-0"}})
+    monkeypatch.setenv("WATTWISE_POWERCAP_ROOT", str(tmp_path / "pc" / "class" / "powercap"))
+    return made
+
+
+def _kinds(readers: list[Reader]) -> set[str]:
+    return {d.kind for r in readers for d in r.open()}
+
+
+def test_readers_of_each_role_never_overlap(fake_gpus: list[_FakeGpu]) -> None:
+    leader, _ = readers_for(Role(True, None))
+    assert {"cpu", "gpu"} <= _kinds(leader) and fake_gpus[-1].gpus is None
+    own, _ = readers_for(Role(False, ("3",)))
+    assert _kinds(own) == {"gpu"} and fake_gpus[-1].gpus == ["3"]  # no CPU: the leader has it
+    leader_own, _ = readers_for(Role(True, ("0",)))
+    assert {"cpu", "gpu"} <= _kinds(leader_own) and fake_gpus[-1].gpus == ["0"]
+    cpu_only, _ = readers_for(Role(True, ()))
+    assert "gpu" not in _kinds(cpu_only) and fake_gpus[-1].closed
+    assert readers_for(Role(False, ())) == ([], [])

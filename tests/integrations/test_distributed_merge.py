@@ -192,3 +192,23 @@ def test_outside_a_job_it_is_a_plain_tracked_run(tmp_path: Path) -> None:
         clock.advance(1.0)
     assert not t.active and t.stored is True and t.result is not None
     assert [c.device_id for c in t.result.components] == ["rapl:package-0"]
+
+
+def test_rank_zero_streams_its_node_while_the_job_runs(tmp_path: Path) -> None:
+    """Before the end, the job run is in the ledger with node 0's samples (so a killed rank 0
+    leaves an interrupted run with its node's energy, not nothing)."""
+    db = str(tmp_path / "job.db")
+    clock = FakeClock()
+    reader = CounterReader(clock, 20.0, "rapl:package-0")
+    env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1"}
+    t = DistributedTracker("live", store=db, environ=env, readers=[reader], clock=clock,
+                           sampler=False, flush_interval_s=0.0).start()  # fmt: skip
+    for _ in range(3):
+        clock.advance(1.0)
+        assert t.tracker is not None
+        t.tracker.sample()
+    running = Ledger.open(db, readonly=True).get_run(t.run_id)
+    assert running.status == "running" and running.host["job_world_size"] == "2"
+    assert {s.device_id for s in running.samples} == {"node0:rapl:package-0"}
+    assert running.energy.total_j == pytest.approx(60.0)
+    t.stop()
