@@ -131,7 +131,8 @@ def test_two_nodes_on_localhost_each_read_once_and_added(tmp_path: Path) -> None
     assert [r["measures"] for r in info["ranks"]][1] == "counts only"
     assert run.host["job_launcher"] == "torchrun" and run.host["job_world_size"] == "3"
     assert run.host["job_nodes"] == "2" and len(info["ranks"]) == 3 and info["missing"] == []
-    assert all(abs(r["start_offset_s"]) < 0.5 for r in info["ranks"])  # started together
+    offsets_s = [r["start_offset_s"] for r in info["ranks"]]
+    assert max(map(abs, offsets_s)) < 0.5, offsets_s  # the ranks started together
     (train,) = run.windows
     assert train.counts["tokens"] == 600.0
     assert {c.device_id for c in train.components if c.kind == "cpu"} == set(cpu)

@@ -194,9 +194,6 @@ class DistributedTracker:
             return self
         notes = list(self.env.problems)
         self._open_group()  # without torch.distributed imported: at once, no group
-        if self._group is not None:
-            why = self._group.barrier()
-            notes += [why] if why else []
         role, note = plan(self.env, per_gpu=self.per_gpu, environ=self._environ)
         self.role = role
         notes += [note] if note else []
@@ -210,7 +207,9 @@ class DistributedTracker:
             kwargs.setdefault("sampler", False)
         sink = self._open_ledger(notes) if self.env.rank == 0 else None
         self.tracker = Tracker(self.name, readers=readers, sink=sink, **kwargs)
-        for n in [*found, *notes]:
+        # The slow parts (discovery, the ledger) are done: wait for the others, start together.
+        why = self._group.barrier() if self._group is not None else ""
+        for n in [*found, *notes, *([why] if why else [])]:
             self.tracker.add_note(n)
         self.tracker.start()
         return self
