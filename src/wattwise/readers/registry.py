@@ -159,3 +159,25 @@ def default_readers(notes: list[str] | None = None, gpus: GpuSelection = None) -
                 reader.close()
             notes.append(f"{name}: {reason or 'no device'}")
     return chosen
+
+
+#: The GPU readers among :data:`HARDWARE_READERS`.
+GPU_READERS = ("nvml", "amdsmi")
+
+
+def gpu_readers(gpus: GpuSelection = None) -> list[Reader]:
+    """The GPU readers only (NVML, amdsmi), already open: for a process that reads its own GPU
+    while another process of the machine reads the CPU (``wattwise.integrations.distributed``).
+    ``gpus`` as for :func:`default_readers`; a GPU reader that cannot be used is left out
+    silently, as there. The caller closes them."""
+    chosen: list[Reader] = []
+    for name in GPU_READERS:
+        factory = HARDWARE_READERS[name]
+        if gpus is not None:
+            factory = _with_gpus(factory, gpus)
+        reader, devices, _reason = _safe_open(name, factory)
+        if reader is not None and devices:
+            chosen.append(reader)
+        elif reader is not None:
+            reader.close()
+    return chosen
