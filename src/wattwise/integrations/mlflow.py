@@ -1,4 +1,4 @@
-"""MLflow: a run sink that logs a wattwise run to an MLflow run (``pip install 'wattwise[mlflow]'``).
+"""MLflow: a run sink that logs wattwise runs to MLflow runs (``pip install 'wattwise[mlflow]'``).
 
 ``wattwise.track("train", sinks=[MlflowSink()])`` logs, when the run finishes:
 
