@@ -142,3 +142,14 @@ def test_metric_names_are_what_every_store_accepts() -> None:
     assert metric_name("wattwise", "window", "epoch 1/3: eval") == "wattwise.window.epoch_1_3_eval"
     assert metric_name("wattwise", "..") == "wattwise._"
     assert len(metric_name("w", "x" * 400)) == 250
+
+
+def test_without_mlflow_the_sink_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from wattwise.errors import ConfigError
+    from wattwise.integrations.mlflow import MlflowSink
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow -> ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'wattwise\[mlflow\]'"):
+        MlflowSink()

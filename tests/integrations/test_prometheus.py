@@ -262,3 +262,20 @@ def _line_with(p: subprocess.Popen[str], text: str, timeout_s: float = 30.0) -> 
         if text in line:
             return line
     pytest.fail(f"no line with {text!r} from the exporter: {''.join(seen)}")
+
+
+def test_without_prometheus_client_the_command_says_how_to_install_it() -> None:
+    import sys
+
+    from cli.clirun import cli_env
+
+    code = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "from wattwise.cli import main\n"
+        "sys.exit(main(['exporter', '--port', '0']))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], env=cli_env(), capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert p.returncode == 2
+    assert "pip install 'wattwise[prometheus]'" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
