@@ -104,9 +104,9 @@ def test_the_active_run_is_used_and_left_open(
     from wattwise.integrations.mlflow import MlflowSink
 
     with mlflow.start_run(run_name="mine") as mine:
-        sink = MlflowSink(prefix="ww")  # no location anywhere: the assumption is said
         with caplog.at_level(logging.WARNING, logger="wattwise"):
-            _tracked(clock, sink, fail=True)
+            sink = MlflowSink(prefix="ww")  # no location anywhere: the assumption is said
+        _tracked(clock, sink, fail=True)
         run = MlflowClient().get_run(mine.info.run_id)
         assert run.info.status == "RUNNING"  # the user's run: not ended by the sink
     assert run.data.metrics["ww.energy_j"] == pytest.approx(1400.0)

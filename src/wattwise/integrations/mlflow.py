@@ -24,9 +24,10 @@ ended with the wattwise run's status (FINISHED, FAILED or KILLED). The client is
 explicitly, so the sampler thread and ``stop()`` from another thread log to the same run.
 
 The accounting context is resolved as the command line does (:mod:`.context`); without a
-location the world average is used and said (a warning, and the tags). An MLflow call that fails
-becomes a note of the wattwise run ("MLflow write failed (finish_run): ..."), never an exception
-in your code. ``mlflow`` is imported only by this module, when a sink is made.
+location the world average is used and said (a warning when the sink is made, and the tags). An
+MLflow call that fails becomes a note of the wattwise run ("MLflow write failed (finish_run):
+..."), never an exception in your code. ``mlflow`` is imported only by this module, when a sink
+is made.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ class MlflowSink:
         self._client: Any = None
         #: wattwise run id -> (MLflow run id, whether this sink created it)
         self._targets: dict[str, tuple[str, bool]] = {}
-        self._warned_location = False
+        if line := unlocated_line(self.context, self.what):  # said now, before the run
+            log.warning("%s", line)
 
     # ------------------------------------------------------------------ RunSink
     def begin_run(
@@ -266,9 +268,6 @@ class MlflowSink:
         return str(run.info.run_id), True
 
     def _footprint(self, result: RunResult) -> tuple[Footprint | None, str]:
-        if (line := unlocated_line(self.context, self.what)) and not self._warned_location:
-            self._warned_location = True
-            log.warning("%s", line)
         try:
             return footprint_of(result, self.context), ""
         except WattwiseError as exc:  # e.g. a unit count MLflow cannot account: energy only
