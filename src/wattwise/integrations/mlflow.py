@@ -166,7 +166,7 @@ class MlflowSink:
             tags[self._key("footprint_error")] = error
         self._log(target, metrics=metrics, tags=tags)
         if self.log_document:
-            doc = run_to_dict(result)
+            doc: dict[str, Any] = dict(run_to_dict(result))  # plus footprint and context
             doc["footprint"] = fp.to_dict() if fp is not None else None
             doc["context"] = self.context.to_dict()
             self._client_().log_dict(target, doc, f"wattwise/run-{result.run_id}.json")
