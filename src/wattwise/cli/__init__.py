@@ -30,7 +30,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each feature module adds its own sub-commands."""
-    from wattwise.cli import audit, data, doctor, estimate, optimize, regions, run, runs
+    from wattwise.cli import audit, data, doctor, estimate, exporter, optimize, regions, run, runs
 
     p = Parser(
         prog="wattwise",
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.register(sub)
     optimize.register(sub)
     audit.register(sub)
+    exporter.register(sub)
     return p
 
 
