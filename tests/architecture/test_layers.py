@@ -13,7 +13,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core", "jsonsafe"}),
     frozenset({"errors", "units", "validate", "argtypes", "outputs", "progress"}),
     frozenset({"data", "readers", "ledger"}),
-    frozenset({"accounting", "estimate", "workloads"}),
+    frozenset({"accounting", "estimate", "workloads", "power"}),  # power: GPU/CPU control
     frozenset({"tracker"}),
     frozenset({"optimize", "report", "api"}),  # api: track(store=...) opens the ledger
     frozenset({"audit", "integrations"}),  # integrations: frameworks, launchers, MLflow, Prometheus
