@@ -16,7 +16,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"accounting", "estimate", "workloads"}),
     frozenset({"tracker"}),
     frozenset({"optimize", "report", "api"}),  # api: track(store=...) opens the ledger
-    frozenset({"audit"}),
+    frozenset({"audit", "integrations"}),  # integrations: framework callbacks over api
     frozenset({"cli", "__main__", "wattwise"}),  # wattwise: the public API in __init__
 )
 MAX_MODULE_LINES = 500

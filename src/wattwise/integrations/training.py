@@ -1,0 +1,344 @@
+"""What the training-framework callbacks share: a run per fit, its windows, counts and metrics.
+
+The Hugging Face and Lightning callbacks translate their framework's events into calls on one
+:class:`TrainingMeter`:
+
+* **a run** per fit (``Trainer.train()``, ``lightning.Trainer.fit()``), or per evaluate / test /
+  predict called outside a fit; written to the ledger named by ``store`` as it goes (``True``:
+  ``$WATTWISE_DB`` or the default file; a path or URL; ``False``: nowhere) with its accounting
+  context and footprint, as ``wattwise run`` stores them;
+* **windows** (``train``, ``epoch N``, ``evaluate``, ``predict``, ...), each opened and closed
+  after the device's queued work is done (``Tracker(sync=...)``, default ``"auto"``);
+* **counts**: ``samples``, ``tokens`` (see :func:`batch_units`) and ``steps`` (optimizer steps,
+  which also drive the forecast);
+* **live metrics** for the framework's loggers (:meth:`TrainingMeter.metrics`): ``energy_j`` (the
+  run so far, J), ``co2e_g`` (facility energy × location-based grid intensity, gCO2e),
+  ``j_per_token`` (the run's energy so far over the tokens so far) and, once a step was seen,
+  ``forecast_energy_j`` / ``forecast_co2e_g`` / ``forecast_remaining_s`` of the whole training
+  (from ``max_steps``; the human line goes to the ``wattwise`` logger at INFO).
+
+The accounting context comes the usual way: the callback's ``context=`` (a
+:class:`~wattwise.accounting.Context`, or settings such as ``{"country": "FR"}``, the CLI's
+flags) > ``WATTWISE_*`` environment variables > ``wattwise.toml`` / ``[tool.wattwise]`` in the
+working directory. When none gives a location, the world-average grid intensity is assumed and
+**said**: a warning on the ``wattwise`` logger and a note in the stored run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wattwise.accounting.context import (
+    Context,
+    check_context,
+    default_config_paths,
+    resolve_context,
+)
+from wattwise.accounting.site import SiteFactors, resolve_site
+from wattwise.core.provenance import Provenance
+from wattwise.errors import WattwiseError
+from wattwise.units import format_duration, format_energy, format_mass_g, format_si, j_to_kwh
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wattwise.accounting.footprint import Footprint
+    from wattwise.readers.base import Reader
+    from wattwise.tracker.core import Tracker, Window
+    from wattwise.tracker.model import RunResult
+    from wattwise.tracker.sink import RunSink
+    from wattwise.tracker.sync import SyncSpec
+
+logger = logging.getLogger("wattwise")
+
+#: How to give a location, said with the assumption when none was given.
+HOW_TO_LOCATE = (
+    "give one: WattwiseCallback(context={'country': 'FR'}), WATTWISE_COUNTRY=FR or "
+    "country = 'FR' under [tool.wattwise] in pyproject.toml"
+)
+
+
+def training_context(context: Context | Mapping[str, object] | None) -> Context:
+    """The accounting context of a training run: a :class:`Context` as given (checked against
+    the tables), else ``context`` as flags > ``WATTWISE_*`` environment > config files in the
+    working directory (:func:`wattwise.accounting.context.resolve_context`). Raises
+    ConfigError / UnknownKeyError for a bad value, naming where it came from."""
+    if isinstance(context, Context):
+        return check_context(context)
+    return resolve_context(dict(context or {}), os.environ, default_config_paths(Path.cwd()))
+
+
+def assumed_grid_line(site: SiteFactors) -> str | None:
+    """The sentence that says the grid intensity was assumed (None when it was not)."""
+    for a in site.assumptions:
+        if a.name == "grid_intensity" and a.provenance is Provenance.ASSUMED:
+            return f"CO2e uses {float(a.value):.0f} gCO2e/kWh: {a.source}; {HOW_TO_LOCATE}"
+    return None
+
+
+def _shape(x: object) -> tuple[int, ...] | None:
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        return None
+    try:
+        dims = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        return None
+    return dims or None
+
+
+def _first_shape(batch: object) -> tuple[int, ...] | None:
+    items: Sequence[object]
+    if isinstance(batch, Mapping):
+        items = list(batch.values())
+    elif isinstance(batch, (list, tuple)):
+        items = batch
+    else:
+        items = [batch]
+    for item in items:
+        if (shape := _shape(item)) is not None:
+            return shape
+    return None
+
+
+def batch_units(batch: object) -> tuple[int, int]:
+    """(samples, tokens) of a batch, from tensor shapes only (no device sync, nothing copied).
+
+    ``tokens``: the positions of the batch's ``input_ids`` (a mapping key), padding included —
+    what the HF Trainer counts with ``include_num_input_tokens_seen="all"``; 0 without
+    ``input_ids``. ``samples``: the first dimension of ``input_ids`` (1 for a single 1-D
+    sequence), else of the batch's first tensor; 0 when nothing in it has a shape.
+    """
+    ids = batch.get("input_ids") if isinstance(batch, Mapping) else None
+    shape = _shape(ids)
+    if shape is not None:
+        return (1 if len(shape) == 1 else shape[0]), math.prod(shape)
+    first = _first_shape(batch)
+    return (first[0] if first else 0), 0
+
+
+class TrainingMeter:
+    """A tracked run per fit (or per evaluation outside one), driven by a callback.
+
+    Construction checks everything that could fail (the context against the tables, the
+    tracker's arguments, ``store``), so a mistake stops the script before training starts; once
+    a run began, nothing here raises into the training loop (the tracker's rule).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: bool | str = True,
+        context: Context | Mapping[str, object] | None = None,
+        sinks: Sequence[RunSink] = (),
+        sync: SyncSpec = "auto",
+        readers: Sequence[Reader] | None = None,
+        interval_s: float = 1.0,
+    ) -> None:
+        from wattwise.api import LedgerOpener
+        from wattwise.tracker.core import Tracker
+
+        self.context = training_context(context)
+        self.site = resolve_site(self.context)
+        self._opener = None if store is False else LedgerOpener(store)
+        self._tracker_kwargs: dict[str, Any] = {
+            "readers": readers, "interval_s": interval_s, "sinks": tuple(sinks), "sync": sync,
+        }  # fmt: skip
+        Tracker("check", **{**self._tracker_kwargs, "readers": []})  # ConfigError now, not later
+        self.tracker: Tracker | None = None
+        self.result: RunResult | None = None
+        self.footprint: Footprint | None = None
+        self.standalone = False
+        self.total_steps: int | None = None
+        self.tokens = 0.0
+        self._windows: dict[str, Window] = {}
+        self._ledger: Any = None
+        self._said = False
+
+    @property
+    def running(self) -> bool:
+        return self.tracker is not None
+
+    # ------------------------------------------------------------------ the run
+    def begin(self, name: str, *, total_steps: int | None = None, standalone: bool = False) -> None:
+        """Start a run named ``name`` (``total_steps``: optimizer steps it will take, for the
+        forecast). ``standalone``: an evaluation outside a fit — inside one (a run is going),
+        nothing happens. A run still going when a fit begins (the last fit raised) is ended
+        first, as ``interrupted``."""
+        if self.tracker is not None:
+            if standalone:
+                return
+            self.end("interrupted", note="the run was still going when the next fit began "
+                     "(the training raised?): ended there")  # fmt: skip
+        from wattwise.tracker.core import Tracker
+
+        sink, failure = self._open_ledger()
+        t = Tracker(name, sink=sink, **self._tracker_kwargs)
+        if failure:
+            t.add_note(f"ledger not used: {failure}")
+        line = assumed_grid_line(self.site)
+        if line:
+            t.add_note(line)
+            if not self._said:
+                self._said = True
+                logger.warning("wattwise: %s", line)
+        self.tracker, self.standalone = t, standalone
+        self.total_steps = total_steps if total_steps is not None and total_steps > 0 else None
+        self.tokens, self.result, self.footprint = 0.0, None, None
+        self._windows.clear()
+        atexit.register(self._at_exit)
+        t.start()
+
+    def end(self, status: str = "finished", *, note: str | None = None) -> RunResult | None:
+        """Stop the run (open windows close now), account it, store its context and footprint
+        beside it and log one summary line (INFO). Returns its result (the last one when no run
+        is going)."""
+        t = self.tracker
+        if t is None:
+            return self.result
+        self.tracker = None
+        atexit.unregister(self._at_exit)
+        self._windows.clear()
+        if note:
+            t.add_note(note)
+        result = t.stop(status=status)
+        from wattwise.accounting.runs import footprint_of
+
+        try:
+            self.footprint = footprint_of(result, self.context)
+        except WattwiseError as exc:
+            logger.warning("wattwise: footprint not computed: %s", exc)
+        self.result = result
+        stored = self._store_extras(result)
+        logger.info("wattwise: %s", self.summary(stored))
+        return result
+
+    def summary(self, stored: str = "") -> str:
+        """One line: energy, duration, CO2e, J per token, and where the run was stored."""
+        r = self.result
+        if r is None:
+            return "no run yet"
+        parts = [f"{r.name}: {format_energy(r.energy.total_j)} {r.energy.label} in "
+                 f"{format_duration(r.duration_s)}"]  # fmt: skip
+        if self.footprint is not None:
+            parts.append(f"{format_mass_g(self.footprint.co2e_location_g)} CO2e "
+                         f"({self.footprint.location})")  # fmt: skip
+        per = r.energy_per().get("tokens")
+        if per is not None:
+            parts.append(f"{format_si(per, 'J')} per token")
+        return ", ".join(parts) + (f"; {stored}" if stored else "")
+
+    def _open_ledger(self) -> tuple[Any, str]:
+        """(the ledger or None, why it could not be opened)."""
+        self._ledger = None
+        if self._opener is None:
+            return None, ""
+        try:
+            self._ledger = self._opener()
+        except Exception as exc:  # never hurt the training: the run stays in memory
+            return None, str(exc)
+        return self._ledger, ""
+
+    def _store_extras(self, result: RunResult) -> str:
+        """The run's context and footprint into the ledger, then close it; the outcome line."""
+        ledger, self._ledger = self._ledger, None
+        if ledger is None:
+            return ""
+        try:
+            ledger.set_extra(result.run_id, "context", self.context.to_dict())
+            if self.footprint is not None:
+                ledger.set_extra(result.run_id, "footprint", self.footprint.to_dict())
+            ledger.settle(result.run_id)
+            line = str(ledger.outcome(result.run_id).line())
+        except WattwiseError as exc:
+            line = f"footprint not stored: {exc}"
+        finally:
+            ledger.close()
+        return line
+
+    def _at_exit(self) -> None:
+        self.end("interrupted", note="the process exited before the fit's end event (the "
+                 "training raised?): the run was ended at exit")  # fmt: skip
+
+    # ------------------------------------------------------------------ windows and counts
+    def open(self, key: str, name: str | None = None) -> None:
+        """Open window ``name`` (default ``key``) under ``key``, unless one is open there."""
+        if self.tracker is not None and key not in self._windows:
+            self._windows[key] = self.tracker.start_window(name or key)
+
+    def close(self, key: str, name: str | None = None) -> None:
+        """Close the window open under ``key``; ``name``: its name, when only known now (the HF
+        Trainer says whether it evaluated or predicted only at the end)."""
+        w = self._windows.pop(key, None)
+        if w is None or self.tracker is None:
+            return
+        if name is not None:
+            w.name = name  # a constant of ours: the tracker cleaned the one it opened with
+        self.tracker.stop_window(w)
+
+    def is_open(self, key: str) -> bool:
+        return key in self._windows
+
+    def count(self, *, samples: float = 0, tokens: float = 0, **units: float) -> None:
+        """Add work done to the run and its open windows (zeros are skipped)."""
+        if self.tracker is None:
+            return
+        given = {"samples": samples, "tokens": tokens, **units}
+        counted = {unit: n for unit, n in given.items() if n}
+        if counted:
+            self.tracker.count(**counted)
+            self.tokens += tokens
+
+    def step(self, n: int = 1) -> None:
+        """``n`` optimizer steps ended now (counted as ``steps``; they drive the forecast)."""
+        if self.tracker is not None and n > 0:
+            self.tracker.step(n)
+
+    # ------------------------------------------------------------------ live metrics
+    def metrics(self) -> dict[str, float]:
+        """Live numbers for the framework's loggers (see the module docstring); {} without a
+        run. Reads every device once, so callers ask at their logging cadence, not per step."""
+        t = self.tracker
+        if t is None:
+            return {}
+        energy_j = t.energy_so_far_j()
+        out = {"energy_j": energy_j, "co2e_g": self.co2e_g(energy_j)}
+        if self.tokens > 0:
+            out["j_per_token"] = energy_j / self.tokens
+        fc = self.forecast()
+        if fc is not None:
+            out["forecast_energy_j"] = fc.energy_j.value
+            if fc.co2e_kg is not None:
+                out["forecast_co2e_g"] = fc.co2e_kg.value * 1000.0
+            out["forecast_remaining_s"] = fc.remaining_s.value
+            logger.info("wattwise: forecast at %s", fc)
+        return out
+
+    def co2e_g(self, energy_j: float) -> float:
+        """gCO2e of ``energy_j`` of IT energy: × PUE × location-based intensity of the site."""
+        s = self.site
+        return j_to_kwh(energy_j) * s.pue.value * s.intensity_location_g_per_kwh.value
+
+    def forecast(self) -> Any:
+        """A :class:`~wattwise.estimate.forecast.Forecast` of the whole fit from the steps seen
+        (the first step, with its start-up, left out once a second one is seen); None without
+        ``total_steps`` or before a step."""
+        t, total = self.tracker, self.total_steps
+        if t is None or total is None:
+            return None
+        site = self.site
+        for warmup in (1, 0):  # warm-up needs a second step; with one step, none
+            try:
+                return t.forecast(
+                    total,
+                    intensity_g_per_kwh=site.intensity_location_g_per_kwh.value,
+                    pue=site.pue.value,
+                    warmup_steps=warmup,
+                )
+            except WattwiseError:
+                continue
+        return None
