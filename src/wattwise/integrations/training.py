@@ -188,7 +188,7 @@ class TrainingMeter:
                 logger.warning("wattwise: %s", line)
         self.tracker, self.standalone = t, standalone
         self.total_steps = total_steps if total_steps is not None and total_steps > 0 else None
-        self.tokens, self.result, self.footprint = 0.0, None, None
+        self.tokens = 0.0  # result / footprint: the last finished run's until this one ends
         self._windows.clear()
         atexit.register(self._at_exit)
         t.start()
@@ -208,6 +208,7 @@ class TrainingMeter:
         result = t.stop(status=status)
         from wattwise.accounting.runs import footprint_of
 
+        self.footprint = None
         try:
             self.footprint = footprint_of(result, self.context)
         except WattwiseError as exc:
