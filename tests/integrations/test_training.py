@@ -43,9 +43,12 @@ def test_a_run_counts_and_reports_live_metrics(caplog: pytest.LogCaptureFixture)
         meter.begin("fit", total_steps=10)
     assert not caplog.records  # a location was given: nothing assumed, nothing to say
     meter.open("train")
-    for _ in range(3):
+    for i in range(3):
         time.sleep(0.02)
-        meter.count(samples=4, tokens=64)
+        if i < 2:
+            meter.add_batch(4, 64)  # kept until the next hand-over (here: metrics())
+        else:
+            meter.count(samples=4, tokens=64, images="3")  # at once; a bad value is a note
         meter.step()
     m = meter.metrics()
     assert m["j_per_token"] == pytest.approx(m["energy_j"] / 192)
@@ -56,6 +59,8 @@ def test_a_run_counts_and_reports_live_metrics(caplog: pytest.LogCaptureFixture)
     res = meter.end()
     assert res is not None and res.counts == {"samples": 12, "tokens": 192, "steps": 3}
     assert [w.name for w in res.windows] == ["train"]
+    assert res.windows[0].counts == {"samples": 12, "tokens": 192}
+    assert any("count(images='3') ignored" in n for n in res.notes)
     assert meter.end() is res and meter.metrics() == {}  # ended once; nothing after
 
 

@@ -103,7 +103,7 @@ class WattwiseCallback(TrainerCallback):
         """The last run's footprint in its context."""
         return self.meter.footprint
 
-    def count(self, **units: float) -> None:
+    def count(self, **units: object) -> None:
         """Count more work in the current run (``callback.count(images=32)``)."""
         self.meter.count(**units)
 
@@ -184,7 +184,7 @@ class WattwiseCallback(TrainerCallback):
         if self._tokens_seen is not None:
             now = float(state.num_input_tokens_seen)
             tokens, self._tokens_seen = max(0.0, now - self._tokens_seen), now
-        self.meter.count(samples=samples, tokens=tokens)
+        self.meter.add_batch(samples, int(tokens))
 
     def _watch(self, model: Any) -> None:
         """A forward pre-hook that reads the training batches' shapes (samples, tokens)."""

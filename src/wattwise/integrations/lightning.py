@@ -106,7 +106,7 @@ class WattwiseCallback(Callback):  # type: ignore[misc]  # lightning is untyped 
         """The last run's footprint in its context."""
         return self.meter.footprint
 
-    def count(self, **units: float) -> None:
+    def count(self, **units: object) -> None:
         """Count more work in the current run (``callback.count(images=32)``)."""
         self.meter.count(**units)
 
@@ -125,7 +125,7 @@ class WattwiseCallback(Callback):  # type: ignore[misc]  # lightning is untyped 
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         samples, tokens = batch_units(batch)
-        self.meter.count(samples=samples, tokens=tokens)
+        self.meter.add_batch(samples, tokens)
         step = int(trainer.global_step)
         if step > self._step:  # an optimizer step ended (not every batch: accumulation)
             self.meter.step(step - self._step)
