@@ -68,8 +68,9 @@ def trainer(tmp_path: Path, callbacks: list[Any], n: int = 8, **args: Any) -> An
 
 
 def test_a_trainer_run_is_measured_logged_and_stored(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no wattwise.toml / [tool.wattwise] here: no location at all
     db = tmp_path / "runs.db"
     reporter = Reporter()
     cb = WattwiseCallback(store=str(db), readers=[fake_device()], interval_s=0.05)

@@ -83,8 +83,9 @@ def fit_trainer(tmp_path: Path, cb: WattwiseCallback, logger: Any, **kw: Any) ->
 
 
 def test_a_lightning_fit_is_measured_logged_and_stored(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no wattwise.toml / [tool.wattwise] here: no location at all
     db = tmp_path / "runs.db"
     cb = WattwiseCallback(store=str(db), readers=[fake_device()], interval_s=0.05)
     rec = Recorder()
