@@ -144,7 +144,7 @@ def unit_problem(unit: object) -> str:
         return f"unit name is {len(unit)} characters long (at most {MAX_UNIT_LEN})"
     if unit.startswith("_"):
         return f"unit name {unit!r} starts with '_' (reserved)"
-    if any(_unstorable(ch) for ch in unit):
+    if not (unit.isascii() and "\x00" not in unit) and any(_unstorable(ch) for ch in unit):
         return f"unit name {unit!r} contains NUL or a lone surrogate"
     return ""
 

@@ -16,7 +16,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"accounting", "estimate", "workloads", "power"}),  # power: GPU/CPU control
     frozenset({"tracker"}),
     frozenset({"optimize", "report", "api"}),  # api: track(store=...) opens the ledger
-    frozenset({"audit", "integrations"}),  # integrations: frameworks, launchers, MLflow, Prometheus
+    frozenset({"audit", "integrations"}),  # integrations: callbacks, launchers, MLflow, Prometheus
     frozenset({"cli", "__main__", "wattwise"}),  # wattwise: the public API in __init__
 )
 MAX_MODULE_LINES = 500

@@ -1,5 +1,9 @@
 """Where training and serving happen: wattwise inside other tools, each behind its own extra.
 
+* :mod:`~wattwise.integrations.hf`: ``WattwiseCallback`` for the Hugging Face ``Trainer`` (and
+  its subclasses, such as TRL's ``SFTTrainer``; ``pip install 'wattwise[hf]'``).
+* :mod:`~wattwise.integrations.lightning`: ``WattwiseCallback`` for ``lightning.pytorch``
+  (``pip install 'wattwise[lightning]'``). Both drive one :class:`~.training.TrainingMeter`.
 * :mod:`~wattwise.integrations.distributed`: one job run from every rank and node of a
   ``torch.distributed`` job (``pip install 'wattwise[distributed]'``).
 * :mod:`~wattwise.integrations.mlflow`: :class:`~wattwise.integrations.mlflow.MlflowSink`, a run

@@ -30,6 +30,7 @@ from wattwise.tracker.model import Gap, RunResult, Sample, WindowResult
 from wattwise.tracker.notes import NoteLog
 from wattwise.tracker.outcome import host_info, new_run_id, outcome, utc_stamp
 from wattwise.tracker.sink import RunSink, SinkBuffer
+from wattwise.tracker.sync import SyncSpec, resolve_sync
 from wattwise.tracker.timeline import StepMarks, Timeline, forecast_steps
 from wattwise.tracker.windows import Window, WindowLog, clean_name_noted
 from wattwise.validate import check_gpu_list, check_number
@@ -57,7 +58,9 @@ class Tracker:
     :meth:`stop` (:func:`wattwise.api.track` passes a ledger opener for ``store=True``). An
     ``open_sink`` that raises leaves the run in memory, with a note saying why. ``sinks`` are
     further sinks fed the same way (MLflow, a server): their failures are notes, and only the
-    ledger (``sink`` / ``open_sink``) decides :attr:`stored`.
+    ledger (``sink`` / ``open_sink``) decides :attr:`stored`. ``sync`` waits for queued device
+    work before each boundary reading (:mod:`~wattwise.tracker.sync`: ``"auto"``, ``"torch"``,
+    ``"jax"``, ``"cupy"``, a callable or None).
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class Tracker:
         run_id: str | None = None,
         gpus: Sequence[str] | str | None = None,
         open_sink: Callable[[], RunSink] | None = None,
+        sync: SyncSpec = "auto",
     ) -> None:
         self.interval_s = check_number(
             interval_s, "interval_s", low=0.0, low_inclusive=False, high=MAX_INTERVAL_S
@@ -83,6 +87,7 @@ class Tracker:
             flush_interval_s, "flush_interval_s", low=0.0, high=MAX_INTERVAL_S
         )
         self._notes = NoteLog()
+        self._sync = resolve_sync(sync, self._notes)  # before each boundary reading
         self.name = clean_name_noted(self._notes, name, "run")
         self.command = tuple(command) if command is not None else None
         self.run_id = run_id or new_run_id()
@@ -147,6 +152,7 @@ class Tracker:
                  list(self._book.devices.values()))  # fmt: skip
         for buf in self._buffers():
             buf.begin(*begin)
+        self._sync()
         self._t0 = self._clock()
         self.start_wall_s = time.time()  # at t0: child wall times map onto run time from here
         self._book.t0_s = self._t0
@@ -178,6 +184,7 @@ class Tracker:
             buf.hurry()  # a sampler write waiting out a lock gives way: stop promptly
         if self._thread is not None:
             self._thread.join(timeout=max(5.0, 2 * self.interval_s))
+        self._sync()
         with self._lock:
             end = self._snapshot()
             for w in list(reversed(self._open_windows)):
@@ -226,9 +233,7 @@ class Tracker:
         for more in self._more:  # after the ledger: they get the run with its final notes
             if not more.finish(self.result):
                 self.result = replace(self.result, notes=self._notes.all(with_summary=True))
-        for st in self._book.states:
-            with contextlib.suppress(Exception):
-                st.reader.close()
+        self._book.close_readers()
         if self._owned_sink is not None:
             with contextlib.suppress(Exception):
                 self._owned_sink.close()
@@ -279,6 +284,7 @@ class Tracker:
         if self._closed("start_window()"):
             t = self._clock() if self.result is None else self.result.duration_s
             return Window(name=name, parent=None, start=Snapshot(t, {}, {}))
+        self._sync()
         with self._lock:
             if self.status == "created":
                 self.start()
@@ -289,6 +295,7 @@ class Tracker:
 
     def stop_window(self, window: Window) -> WindowResult | None:
         """Close ``window`` now and return its result (None if it was already closed)."""
+        self._sync()
         with self._lock:
             if window.result is not None or window not in self._open_windows:
                 return window.result
@@ -385,13 +392,7 @@ class Tracker:
 
     def attach_process(self, pid: int) -> None:
         """Let readers that attribute machine energy to a process tree follow ``pid``."""
-        for st in self._book.states:
-            attach = getattr(st.reader, "attach_process", None)
-            if callable(attach):
-                try:
-                    attach(pid)
-                except Exception as exc:  # never hurt the run
-                    self.add_note(f"cannot follow process {pid}: {exc}")
+        self._book.attach_process(pid)
 
     @property
     def windows(self) -> tuple[WindowResult, ...]:

@@ -13,6 +13,7 @@ Times in :class:`Snapshot` are on the tracker's clock (seconds, monotonic); time
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -186,6 +187,23 @@ class DeviceBook:
             )
             self._gaps[d.device_id] = _DeviceGaps()
         self.states.append(ReaderState(reader, devices))
+
+    def attach_process(self, pid: int) -> None:
+        """Let readers that attribute machine energy to a process tree follow ``pid``; a reader
+        that cannot becomes a note."""
+        for st in self.states:
+            attach = getattr(st.reader, "attach_process", None)
+            if callable(attach):
+                try:
+                    attach(pid)
+                except Exception as exc:  # never hurt the run
+                    self.notes.add(f"cannot follow process {pid}: {exc}")
+
+    def close_readers(self) -> None:
+        """Close every reader (at the end of the run); a failure to close is ignored."""
+        for st in self.states:
+            with contextlib.suppress(Exception):
+                st.reader.close()
 
     def snapshot(self, t: float) -> Snapshot:
         """Read every reader at clock time ``t``; update tracks, samples and gaps. Never raises."""

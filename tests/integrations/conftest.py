@@ -1,0 +1,45 @@
+"""Shared by the integration tests: the frameworks they need, a fake device, a tiny LM's data.
+
+The frameworks are installed by ``make setup`` (the ``hf`` and ``lightning`` extras): a missing
+one fails the test with the command to run, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from types import ModuleType
+
+import pytest
+
+from tracker.fakes import CounterReader
+
+#: Power of the fake device every integration test measures (W).
+FAKE_POWER_W = 50.0
+VOCAB = 64
+SEQ_LEN = 16
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """``module`` imported, or the test fails saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(
+            f"{module} is not installed ({exc}): run `make setup` or "
+            f"pip install -e '.[{extra}]' (the integration tests need it)",
+            pytrace=False,
+        )
+
+
+def fake_device() -> CounterReader:
+    """A device with an energy counter at :data:`FAKE_POWER_W`, on the real clock."""
+    return CounterReader(time.monotonic, FAKE_POWER_W, device_id="fake:gpu0", kind="gpu")
+
+
+def token_rows(n: int, seed: int = 0) -> list[list[int]]:
+    """``n`` rows of :data:`SEQ_LEN` random token ids below :data:`VOCAB` (no tokenizer)."""
+    import random
+
+    rng = random.Random(seed)
+    return [[rng.randrange(VOCAB) for _ in range(SEQ_LEN)] for _ in range(n)]
