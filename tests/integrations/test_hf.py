@@ -142,3 +142,30 @@ def test_tokens_from_the_trainer_context_given_and_nothing_stored(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert not [n for n in res.notes if "assumed" in n]
     assert not Path(str(tmp_path / "ledger.db")).exists()  # the isolated default: untouched
+
+
+def test_mlflow_true_logs_the_trainer_run_to_mlflow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from integrations.requires import module
+
+    mlflow = module("mlflow", "mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = (tmp_path / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    cb = WattwiseCallback("tiny-mlflow", store=False, mlflow=True, context={"country": "FR"},
+                          readers=[fake_device()], interval_s=0.05)  # fmt: skip
+    try:
+        with mlflow.start_run() as active:
+            trainer(tmp_path, [cb], n=4, num_train_epochs=1).train()
+    finally:
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+    res = cb.result
+    assert res is not None and res.status == "finished"
+    got = mlflow.tracking.MlflowClient(tracking_uri=uri).get_run(active.info.run_id)
+    assert got.data.metrics["wattwise.energy_j"] == pytest.approx(res.energy.total_j)
+    assert got.data.metrics["wattwise.window.train.energy_j"] > 0
+    assert got.data.metrics["wattwise.j_per_token"] > 0
+    assert not any("MLflow write failed" in n for n in res.notes)

@@ -62,7 +62,9 @@ class WattwiseCallback(TrainerCallback):
     ``store``: the ledger (True: the default one; a path or URL; False: none). ``context``: where
     the energy is used, a :class:`~wattwise.accounting.Context` or settings such as
     ``{"country": "FR", "pue": 1.2}`` (over ``WATTWISE_*`` and ``[tool.wattwise]``). ``sinks``:
-    further run sinks (e.g. MLflow). ``sync``: device sync at window boundaries
+    further run sinks; ``mlflow=True`` adds an :class:`~wattwise.integrations.mlflow.MlflowSink`
+    (energy, CO2e, cost, per-unit metrics and the run document in the active MLflow run).
+    ``sync``: device sync at window boundaries
     (:mod:`wattwise.tracker.sync`). ``log_metrics=False`` keeps the Trainer's logs untouched.
     ``readers`` / ``interval_s``: as :class:`~wattwise.tracker.core.Tracker`. A bad context or
     argument raises here, before training.
@@ -75,6 +77,7 @@ class WattwiseCallback(TrainerCallback):
         store: bool | str = True,
         context: Context | Mapping[str, object] | None = None,
         sinks: Sequence[RunSink] = (),
+        mlflow: bool = False,
         sync: SyncSpec = "auto",
         log_metrics: bool = True,
         readers: Sequence[Reader] | None = None,
@@ -83,7 +86,7 @@ class WattwiseCallback(TrainerCallback):
         self.name = name
         self.log_metrics = log_metrics
         self.meter = TrainingMeter(
-            store=store, context=context, sinks=sinks, sync=sync, readers=readers,
+            store=store, context=context, sinks=sinks, mlflow=mlflow, sync=sync, readers=readers,
             interval_s=interval_s,
         )  # fmt: skip
         self._hook: Any = None

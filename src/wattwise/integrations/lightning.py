@@ -79,6 +79,7 @@ class WattwiseCallback(Callback):  # type: ignore[misc]  # lightning is untyped 
         store: bool | str = True,
         context: Context | Mapping[str, object] | None = None,
         sinks: Sequence[RunSink] = (),
+        mlflow: bool = False,
         sync: SyncSpec = "auto",
         log_metrics: bool = True,
         log_every_n_steps: int | None = None,
@@ -91,7 +92,7 @@ class WattwiseCallback(Callback):  # type: ignore[misc]  # lightning is untyped 
         self.log_metrics = log_metrics
         self.log_every_n_steps = log_every_n_steps
         self.meter = TrainingMeter(
-            store=store, context=context, sinks=sinks, sync=sync, readers=readers,
+            store=store, context=context, sinks=sinks, mlflow=mlflow, sync=sync, readers=readers,
             interval_s=interval_s,
         )  # fmt: skip
         self._step = 0  # trainer.global_step at the last step counted

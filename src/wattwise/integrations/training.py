@@ -143,6 +143,7 @@ class TrainingMeter:
         store: bool | str = True,
         context: Context | Mapping[str, object] | None = None,
         sinks: Sequence[RunSink] = (),
+        mlflow: bool = False,
         sync: SyncSpec = "auto",
         readers: Sequence[Reader] | None = None,
         interval_s: float = 1.0,
@@ -151,6 +152,10 @@ class TrainingMeter:
         from wattwise.tracker.core import Tracker
 
         self.context = training_context(context)
+        if mlflow:  # the same context as the run's footprint
+            from wattwise.integrations.mlflow import MlflowSink
+
+            sinks = (*sinks, MlflowSink(context=self.context))
         self.site = resolve_site(self.context)
         self._opener = None if store is False else LedgerOpener(store)
         #: The tracker's clock: step ends are stamped with it, handed over later (see step()).
