@@ -107,6 +107,41 @@ def synthetic_lab() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def synthetic_profile() -> dict[str, Any]:
+    """A ``wattwise tune`` profile of the synthetic GPU (the shape of wattwise.power.profiles,
+    as the audit keeps it): six limits from the A100's 400 W default down to 150 W."""
+    rows = [(400.0, 0.100, 30.0), (350.0, 0.1002, 27.1), (300.0, 0.1005, 24.0),
+            (250.0, 0.104, 22.6), (200.0, 0.121, 23.4), (150.0, 0.162, 26.9)]  # fmt: skip
+    settings = [
+        {"power_limit_w": w, "sm_clock_mhz": None, "steps": 40, "time_per_step_s": t,
+         "energy_per_step_j": e}
+        for w, t, e in rows
+    ]  # fmt: skip
+    return {
+        "gpu_model": "NVIDIA A100-SXM4-80GB", "fingerprint": "0123456789abcdef",
+        "created_at": "2026-11-30T09:00:00Z", "unit": "step", "settings": settings,
+        "default": settings[0], "chosen": settings[2],
+        "selector": "min-energy-within-slowdown:0.02", "energy_saving": 0.2, "slowdown": 0.005,
+        "gpu_measured": True,
+    }  # fmt: skip
+
+
+def synthetic_cpufreq() -> dict[str, Any]:
+    """The audit's CPU frequency finding for an intel_pstate machine at governor performance."""
+    from wattwise.power.cpuadvice import advise
+    from wattwise.power.cpufreq import CpuFreqState, Policy, summary_lines
+
+    policies = tuple(
+        Policy(f"policy{n}", (n,), "intel_pstate", "performance", ("performance", "powersave"),
+               "performance", ("default", "performance", "balance_performance", "power"),
+               800_000, 4_700_000, 4_000_000, 800_000, 4_700_000)
+        for n in range(8)
+    )  # fmt: skip
+    state = CpuFreqState("/sys/devices/system/cpu", policies, "active", False)
+    return {"available": True, "driver": "intel_pstate", "summary": summary_lines(state),
+            "advice": [a.to_dict() for a in advise(state, "serve")]}  # fmt: skip
+
+
 def synthetic_doc(run: RunResult, ctx: Context) -> dict[str, Any]:
     """The audit document of ``run`` in ``ctx``, as :func:`run_audit` assembles it."""
     from wattwise.cli.footprint import footprint_of
@@ -134,6 +169,8 @@ def synthetic_doc(run: RunResult, ctx: Context) -> dict[str, Any]:
                     "power": an.power_whatifs(lab, sc)},
         "lab": lab,
         "utilisation": an.utilisation(run),
+        "power_profile": synthetic_profile(),
+        "cpufreq": synthetic_cpufreq(),
         "notes": [],
     }  # fmt: skip
     doc["recommendations"] = [r.to_dict() for r in recommend(doc)]

@@ -12,7 +12,10 @@ Audit document (JSON; energies J or kWh, carbon g or kg, money in ``scale.curren
      status, batch_size, model, notes}, "context", "footprint", "run": {energy_j, provenance,
      duration_s, components}, "phases", "breakdown_j", "scale", "hardware", "hardware_note",
      "regions", "whatifs": {"pue", "power"}, "lab", "lab_note", "utilisation",
-     "recommendations", "notes"}
+     "power_profile", "cpufreq", "recommendations", "notes"}
+
+``power_profile``: the ``wattwise tune`` profile of the audited command, ``cpufreq``: the CPU
+frequency settings and their advice (:mod:`wattwise.audit.power`).
 
 Typed as :class:`~wattwise.core.documents.AuditDocument` (the recommendation rules read its
 :class:`~wattwise.core.documents.AuditFindingsDocument`, everything but ``recommendations``).
@@ -136,6 +139,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
     known spans) or any callable taking a line (each phase and message is one call)."""
     from wattwise.accounting.runs import footprint_of
     from wattwise.audit import analysis as an
+    from wattwise.audit.power import power_findings
     from wattwise.audit.workload import (
         DEMO_COMMAND,
         Measured,
@@ -243,6 +247,7 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
         step(4, "what-ifs: regions, cooling, power settings")
         regions = an.regions(result.energy.total_j, result.duration_s, ctx, result.energy.label, fp)
         lab_doc, lab_note = _lab(opts, builtin, exit_code, rep)
+        profile, cpu = power_findings(opts.command and command, result, sc["unit"])
         findings: AuditFindingsDocument = {
             "version": DOC_VERSION,
             "run_id": result.run_id,
@@ -274,6 +279,8 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
             "lab": lab_doc,
             "lab_note": lab_note,
             "utilisation": an.utilisation(result),
+            "power_profile": profile,
+            "cpufreq": cpu,
             "notes": notes,
         }
         step(5, "recommendations and report")

@@ -1,12 +1,16 @@
-"""``wattwise doctor``: every reader, available or not and why; the CPU model and TDP; GPUs."""
+"""``wattwise doctor``: every reader, available or not and why; the CPU model and TDP; GPUs;
+the CPU frequency settings (cpufreq, :mod:`wattwise.power.cpufreq`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wattwise import jsonsafe
+
+if TYPE_CHECKING:
+    from wattwise.power.cpufreq import CpuFreqState
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -25,6 +29,9 @@ def handle(args: argparse.Namespace) -> int:
     notes: list[str] = []
     chosen = [getattr(r, "name", "?") for r in default_readers(notes)]
     ledger = _ledger_status(args.db)
+    from wattwise.power.cpufreq import read_cpufreq
+
+    cpufreq = read_cpufreq()
     if args.json:
         doc = {
             "readers": [
@@ -50,10 +57,12 @@ def handle(args: argparse.Namespace) -> int:
             "used": chosen,
             "notes": notes,
             "ledger": ledger,
+            "cpufreq": _cpufreq_doc(cpufreq),
         }
         jsonsafe.write(doc)
         return 0
-    sys.stdout.write("\n".join(human_lines(probes, chosen, notes, ledger)) + "\n")
+    lines = human_lines(probes, chosen, notes, ledger) + cpufreq_lines(cpufreq)
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
@@ -80,6 +89,23 @@ def human_lines(probes: list[Any], chosen: list[str], notes: list[str], ledger: 
     out.append(f"  readers a run would use: {', '.join(chosen) or 'none'}")
     out.extend(f"  note: {human_text(n)}" for n in notes)
     out.append(f"  ledger: {human_text(ledger)}")
+    return out
+
+
+def _cpufreq_doc(state: CpuFreqState) -> dict[str, Any]:
+    from wattwise.power.cpuadvice import advise
+
+    return {**state.to_dict(), "advice": [a.to_dict() for a in advise(state)]}
+
+
+def cpufreq_lines(state: CpuFreqState) -> list[str]:
+    """The CPU frequency settings: one line per group of alike policies, then the advice."""
+    from wattwise.cli.render import human_text
+    from wattwise.power.cpuadvice import advise
+    from wattwise.power.cpufreq import summary_lines
+
+    out = [f"  cpu frequency: {human_text(line)}" for line in summary_lines(state)]
+    out += [f"    advice: {human_text(a.title)}: {human_text(a.action)}" for a in advise(state)]
     return out
 
 

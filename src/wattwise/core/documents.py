@@ -467,6 +467,10 @@ class AuditFindingsDocument(TypedDict):
     lab: dict[str, Any] | None
     lab_note: str
     utilisation: UtilisationDocument
+    #: ``wattwise tune``'s profile of the command (wattwise.audit.power) or None; the CPU
+    #: frequency settings and advice. JSON objects, not typed further.
+    power_profile: dict[str, Any] | None
+    cpufreq: dict[str, Any]
     notes: list[str]
 
 

@@ -20,6 +20,7 @@ from wattwise.report import reduce as r
 from wattwise.report.methodology import methodology_html
 from wattwise.report.style import CSS
 from wattwise.report.templating import render, trusted
+from wattwise.report.tuning import tuning_section
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -38,6 +39,8 @@ def _sections(doc: ReportDocument, run: RunResult) -> list[str]:
         out.append(r.lab_section(doc))
     if "whatifs" in doc:
         out.append(r.whatifs_section(doc))
+    if "power_profile" in doc:  # the section is empty when the profile is None
+        out.append(tuning_section(doc))
     if doc["footprint"].get("sci_g_per_unit"):
         out.append(r.sci_section(doc))
     out.append(methodology_html(doc, run))

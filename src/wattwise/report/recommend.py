@@ -283,20 +283,18 @@ def _accelerator_share(doc: Doc) -> float:
 
 
 def rule_power_cap(doc: Doc) -> Recommendation | None:
-    """GPUs were measured: a power cap saves energy for a small time cost (published figure)."""
-    share = _accelerator_share(doc)
-    if share <= 0:
-        return None
-    return _fraction_rec(
-        doc,
-        "power-cap",
-        "Cap the GPUs' power limit",
-        "set a lower GPU power limit (nvidia-smi -pl, or NVML) and check the time cost",
-        POWER_CAP_SAVING * share,
-        f"{share:.0%} of the run's energy is accelerator energy; {POWER_CAP_SOURCE}",
-        "a few per cent longer runs; measure it on your workload before adopting",
-        "estimated",
-    )
+    """A GPU power cap: measured by ``wattwise tune`` when a profile exists, else a published
+    figure (:func:`wattwise.report.powerrules.power_cap`)."""
+    from wattwise.report.powerrules import power_cap
+
+    return power_cap(doc)
+
+
+def rule_cpu_governor(doc: Doc) -> Recommendation | None:
+    """The CPU frequency advice, unquantified (:func:`wattwise.report.powerrules`)."""
+    from wattwise.report.powerrules import cpu_governor
+
+    return cpu_governor(doc)
 
 
 def rule_cleaner_region(doc: Doc) -> Recommendation | None:
@@ -448,6 +446,7 @@ RULES: tuple[Callable[[Doc], Recommendation | None], ...] = (
     rule_batching,
     rule_accelerator_utilisation,
     rule_power_cap,
+    rule_cpu_governor,
     rule_cleaner_region,
     rule_efficient_facility,
     rule_hardware,
