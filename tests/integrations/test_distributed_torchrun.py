@@ -210,3 +210,24 @@ def test_wattwise_run_measures_a_torchrun_tree_once(tmp_path: Path) -> None:
         50.0, abs=pc.step_error_w(doc["duration_s"])
     )
     assert doc["counts"] == {"tokens": 14.0}  # both workers' reports
+
+
+def test_the_readme_example_runs_under_torchrun_and_stores_one_job_run(tmp_path: Path) -> None:
+    readme = (HERE.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## torch.distributed and clusters\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.splitlines()) <= 10, code
+    script = tmp_path / "train.py"
+    script.write_text(code, encoding="utf-8")
+    db = tmp_path / "readme.db"
+    with LivePowercap(tmp_path / "pc", power_w=50.0) as pc:
+        args = [*TORCHRUN, "--nproc-per-node", "2", "--master-port", str(_free_port()),
+                str(script)]  # fmt: skip
+        ((rc, _stdout, stderr),) = _finish([_start(args, _env(pc.root, db, WATTWISE_DB=str(db)))])
+    assert rc == 0, stderr[-3000:]
+    with Ledger.open(str(db), readonly=True) as led:
+        (summary,) = led.list_runs()  # one job run for the two ranks
+        run = led.get_run(summary.run_id, with_samples=False)
+    assert run.status == "finished" and run.name == "train"
+    assert [c.device_id for c in run.components if c.kind == "cpu"] == ["node0:rapl:package-0"]
+    assert run.counts == {"tokens": 2 * 100 * 4096.0, "steps": 100.0}  # tokens summed; steps shared
