@@ -25,6 +25,10 @@ def handle(args: argparse.Namespace) -> int:
     notes: list[str] = []
     chosen = [getattr(r, "name", "?") for r in default_readers(notes)]
     ledger = _ledger_status(args.db)
+    from wattwise.power.state import pending_changes
+
+    # GPU settings a wattwise tune changed and did not restore (killed): say so first.
+    notes = [f"warning: {line}" for line in pending_changes()] + notes
     if args.json:
         doc = {
             "readers": [

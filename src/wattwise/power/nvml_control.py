@@ -50,9 +50,13 @@ class PrivilegeError(PowerControlError):
     """The process lacks root / ``CAP_SYS_ADMIN``; the message is :data:`PRIVILEGE_LINE`."""
 
 
-def has_admin_privilege(status_path: Path = Path("/proc/self/status")) -> bool:
-    """True for root or a process whose effective capabilities include ``CAP_SYS_ADMIN``."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
+def has_admin_privilege(
+    status_path: Path = Path("/proc/self/status"), euid: int | None = None
+) -> bool:
+    """True for root or a process whose effective capabilities include ``CAP_SYS_ADMIN``
+    (``euid``: the effective user id to judge, default this process's)."""
+    uid = euid if euid is not None else (os.geteuid() if hasattr(os, "geteuid") else -1)
+    if uid == 0:
         return True
     try:
         text = status_path.read_text(encoding="ascii", errors="replace")
