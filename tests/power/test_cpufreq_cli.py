@@ -82,3 +82,16 @@ def test_handle_cpu_refusals_are_one_line(parser: argparse.ArgumentParser, root:
     with pytest.raises(ConfigError, match=r"\(available: performance, powersave\)$"):
         handle_cpu(parser.parse_args(["--cpu-governor", "ondemand"]))
     assert _gov_epp(root) == ("performance", "performance")
+
+
+def test_wattwise_tune_cpu_governor_end_to_end(tmp_path: Path) -> None:
+    root = sysfs.intel_pstate(tmp_path / "sys", cpus=2, governor="performance", epp="performance")
+    env = {"WATTWISE_CPUFREQ_ROOT": str(root), "XDG_STATE_HOME": str(tmp_path / "state")}
+    p = wattwise("tune", "--cpu-governor", "powersave", **env)
+    assert p.returncode == 0, p.stderr
+    assert _gov_epp(root)[0] == "powersave"
+    bad = wattwise("tune", "--cpu-governor", "ondemand", **env)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    back = wattwise("tune", "--cpu-reset", **env)
+    assert back.returncode == 0, back.stderr
+    assert _gov_epp(root) == ("performance", "performance")

@@ -30,7 +30,18 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each feature module adds its own sub-commands."""
-    from wattwise.cli import audit, data, doctor, estimate, exporter, optimize, regions, run, runs
+    from wattwise.cli import (
+        audit,
+        data,
+        doctor,
+        estimate,
+        exporter,
+        optimize,
+        regions,
+        run,
+        runs,
+        tune,
+    )
 
     p = Parser(
         prog="wattwise",
@@ -47,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.register(sub)
     audit.register(sub)
     exporter.register(sub)
+    tune.register(sub)
     return p
 
 

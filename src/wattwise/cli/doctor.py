@@ -23,14 +23,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from wattwise.power.cpufreq import read_cpufreq
+    from wattwise.power.state import pending_changes
     from wattwise.readers.registry import default_readers, probe_all
 
     probes = probe_all()
     notes: list[str] = []
     chosen = [getattr(r, "name", "?") for r in default_readers(notes)]
     ledger = _ledger_status(args.db)
-    from wattwise.power.cpufreq import read_cpufreq
-
+    # GPU settings a wattwise tune changed and did not restore (killed): say so first.
+    notes = [f"warning: {line}" for line in pending_changes()] + notes
     cpufreq = read_cpufreq()
     if args.json:
         doc = {

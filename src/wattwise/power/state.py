@@ -1,0 +1,223 @@
+"""The settings always come back: originals recorded before any change, restored at the end.
+
+The state file ``$XDG_STATE_HOME/wattwise/power-state.json`` (default ``~/.local/state/...``) is
+written atomically *before* the first change::
+
+    {"version": 1, "pid": 1234, "created_at": "2026-...Z", "simulated": false,
+     "shape": null, "reset_clocks": false,
+     "gpus": [{"index": 0, "uuid": "GPU-...", "name": "NVIDIA H100 80GB HBM3",
+               "power_limit_w": 700.0}]}
+
+:class:`guarded` restores the recorded limits (and resets locked clocks when the plan locks
+them) on normal exit, on an exception and on SIGINT, SIGTERM and SIGHUP (after which the process
+exits with 128 + the signal number); then it removes the file. Nothing survives SIGKILL, so the
+file stays: ``wattwise tune --reset`` (:func:`reset_from_file`) restores from it, and
+``wattwise doctor`` warns while it exists (:func:`pending_changes`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+
+from wattwise.errors import WattwiseError
+from wattwise.power.nvml_control import NvmlControl
+
+STATE_VERSION = 1
+RESTORE_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/wattwise`` (default ``~/.local/state/wattwise``)."""
+    environ = os.environ if env is None else env
+    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "wattwise"
+
+
+def state_path(env: Mapping[str, str] | None = None) -> Path:
+    return state_dir(env) / "power-state.json"
+
+
+def read_state(path: Path) -> dict[str, Any] | None:
+    """The recorded originals, or None when there is no (readable) state file."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
+        return None
+    return doc
+
+
+def record(
+    control: NvmlControl, path: Path, *, reset_clocks: bool, shape: str | None = None
+) -> dict[str, Any]:
+    """Write the current limits of every GPU to ``path`` (atomically); return the document."""
+    from wattwise.outputs import atomic_write_text
+
+    gpus = []
+    for i in range(control.count):
+        s = control.settings(i)
+        gpus.append({"index": i, "uuid": s.uuid, "name": s.name, "power_limit_w": s.power_limit_w})
+    doc = {
+        "version": STATE_VERSION,
+        "pid": os.getpid(),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "simulated": control.simulated,
+        "shape": shape,
+        "reset_clocks": reset_clocks,
+        "gpus": gpus,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
+    return doc
+
+
+def restore(control: NvmlControl, doc: Mapping[str, Any]) -> list[str]:
+    """Put back the limits in ``doc`` (and reset locked clocks); return the failures (lines)."""
+    failures: list[str] = []
+    for row in doc.get("gpus", []):
+        i = int(row["index"])
+        try:
+            if doc.get("reset_clocks"):
+                control.reset_sm_clock(i)
+            if control.settings(i).power_limit_w != float(row["power_limit_w"]):
+                control.set_power_limit(i, float(row["power_limit_w"]))
+        except WattwiseError as exc:
+            failures.append(f"GPU {i}: {exc}")
+    return failures
+
+
+def is_restored(control: NvmlControl, doc: Mapping[str, Any]) -> bool:
+    """True when every GPU in ``doc`` is back at its recorded limit."""
+    return all(
+        control.settings(int(row["index"])).power_limit_w == float(row["power_limit_w"])
+        for row in doc.get("gpus", [])
+    )
+
+
+class _Signalled(BaseException):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _blocked(signals: tuple[signal.Signals, ...]) -> Iterator[None]:
+    """Hold ``signals`` off while restoring (a second Ctrl-C must not interrupt it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class guarded:
+    """Record the originals, then restore them however the block ends.
+
+    ``with guarded(control, path, reset_clocks=...) as g: ...``; afterwards ``g.restored`` says
+    whether every GPU is back at its recorded limit and ``g.failures`` lists what could not be
+    restored. A SIGINT / SIGTERM / SIGHUP inside the block restores, then exits the process
+    with ``SystemExit(128 + signum)``.
+    """
+
+    def __init__(
+        self, control: NvmlControl, path: Path, *, reset_clocks: bool, shape: str | None = None
+    ) -> None:
+        self.control, self.path = control, path
+        self.reset_clocks, self.shape = reset_clocks, shape
+        self.doc: dict[str, Any] = {}
+        self.restored = False
+        self.failures: list[str] = []
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> guarded:
+        existing = read_state(self.path)
+        if existing is not None:
+            raise WattwiseError(
+                f"{self.path} records GPU settings an earlier wattwise tune changed and did not "
+                "restore (pid {}); run 'wattwise tune --reset' first".format(existing.get("pid"))
+            )
+        self.control.check_privilege()
+        self.doc = record(self.control, self.path, reset_clocks=self.reset_clocks, shape=self.shape)
+        if threading.current_thread() is threading.main_thread():
+            for sig in RESTORE_SIGNALS:
+                self._old[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        raise _Signalled(signum)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> Literal[False]:
+        with _blocked(RESTORE_SIGNALS):
+            try:
+                self.failures = restore(self.control, self.doc)
+                self.restored = not self.failures and is_restored(self.control, self.doc)
+            finally:
+                for sig, old in self._old.items():
+                    signal.signal(sig, old)
+                if self.restored:
+                    self.path.unlink(missing_ok=True)
+        if isinstance(exc, _Signalled):
+            raise SystemExit(128 + exc.signum) from None
+        return False
+
+
+def reset_from_file(control: NvmlControl, path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """``wattwise tune --reset``: restore what ``path`` records, remove it when that worked."""
+    doc = read_state(path)
+    if doc is None:
+        return None, []
+    failures = restore(control, doc)
+    if not failures and is_restored(control, doc):
+        path.unlink(missing_ok=True)
+    return doc, failures
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pending_changes(env: Mapping[str, str] | None = None) -> list[str]:
+    """Lines for ``wattwise doctor``: GPUs still at settings a wattwise tune changed."""
+    path = state_path(env)
+    doc = read_state(path)
+    if doc is None:
+        return []
+    kind = "simulated GPU" if doc.get("simulated") else "GPU"
+    who = (
+        f"a running wattwise tune (pid {doc.get('pid')})"
+        if _alive(doc.get("pid"))
+        else "a wattwise tune that did not finish"
+    )
+    lines = []
+    for row in doc.get("gpus", []):
+        lines.append(
+            f"{kind} {row.get('index')} ({row.get('name')}) may still be at a power limit "
+            f"{who} set; its original limit was {row.get('power_limit_w')} W: run "
+            f"'wattwise tune --reset' ({path})"
+        )
+    return lines
