@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Read-only GPU checks for a session lent a GPU machine (see benchmarks/README.md).
+#
+# NEVER changes a GPU's settings: no power limit, clock, persistence mode or MIG change. It only
+# reads (NVML, nvidia-smi), runs short CUDA work with torch, and calls `wattwise tune --dry-run`.
+# Results go to $OUT (or ./gpu-check-out): one log per check and summary.json.
+#
+#   bash benchmarks/gpu_check.sh            # ~3-4 minutes on one H100/H200
+#
+# Checks:
+#   1. environment: nvidia-smi, driver, GPU model, limits (read), persistence (read)
+#   2. NVML reader vs nvidia-smi: a 30 s bf16 matmul tracked by wattwise (NVML total-energy
+#      counter) while nvidia-smi samples power.draw every 100 ms; energies agree within 2 %
+#   3. the workload classifier on a matmul (compute-bound) and a copy loop (memory-bound)
+#   4. `wattwise tune --dry-run -- python <a training loop>`: the plan only, nothing changed
+#   5. `wattwise doctor --json` (no pending GPU changes)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-$PWD/gpu-check-out}"
+mkdir -p "$OUT"
+PY="${PYTHON:-python3}"
+if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+export WATTWISE_DB="$OUT/gpu-check.db"
+log() { echo "== $*" | tee -a "$OUT/summary.log"; }
+
+log "1. environment"
+nvidia-smi --query-gpu=index,name,driver_version,power.limit,power.default_limit,power.min_limit,power.max_limit,persistence_mode,mig.mode.current \
+    --format=csv > "$OUT/1-nvidia-smi.csv" 2>&1 || log "nvidia-smi failed: $(tail -1 "$OUT/1-nvidia-smi.csv")"
+cat "$OUT/1-nvidia-smi.csv" | tee -a "$OUT/summary.log"
+"$PY" - > "$OUT/1-python.log" 2>&1 <<'EOF' || log "python/torch check failed (see 1-python.log)"
+import torch, wattwise
+print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.version.cuda)
+print("wattwise", wattwise.__version__)
+EOF
+cat "$OUT/1-python.log" | tee -a "$OUT/summary.log"
+
+log "2. NVML reader vs nvidia-smi over a 30 s bf16 matmul"
+nvidia-smi --query-gpu=timestamp,power.draw --format=csv,noheader,nounits -i 0 -lms 100 \
+    > "$OUT/2-smi-power.csv" 2>/dev/null &
+SMI=$!
+"$PY" - "$OUT" > "$OUT/2-matmul.log" 2>&1 <<'EOF'
+import sys, time
+import torch
+import wattwise
+a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+torch.cuda.synchronize()
+with wattwise.track("gpu-check-matmul", store=True, gpus="0", interval_s=0.1, sync="torch"):
+    t0 = time.time()
+    n = 0
+    while time.time() - t0 < 30.0:
+        a @ b
+        n += 1
+        if n % 50 == 0:
+            torch.cuda.synchronize()
+    torch.cuda.synchronize()
+print("matmuls", n)
+EOF
+kill "$SMI" 2>/dev/null; wait "$SMI" 2>/dev/null
+"$PY" - "$OUT" >> "$OUT/2-matmul.log" 2>&1 <<'EOF'
+import csv, json, sys
+from datetime import datetime
+from wattwise.ledger import Ledger
+out = sys.argv[1]
+with Ledger.open(None, readonly=True) as led:
+    (s,) = [r for r in led.list_runs() if r.name == "gpu-check-matmul"]
+    run = led.get_run(s.run_id)
+gpu = [c for c in run.components if c.kind == "gpu"]
+start = datetime.fromisoformat(run.started_at).timestamp()
+end = start + run.duration_s
+rows = []
+for line in open(f"{out}/2-smi-power.csv"):
+    parts = [p.strip() for p in line.split(",")]
+    if len(parts) != 2:
+        continue
+    try:
+        ts = datetime.strptime(parts[0], "%Y/%m/%d %H:%M:%S.%f").timestamp()
+        rows.append((ts, float(parts[1])))
+    except ValueError:
+        continue
+# nvidia-smi prints local time (a naive datetime's .timestamp() reads it as local time);
+# integrate its samples (trapezoid) inside the run's wall-clock span
+inside = [(ts, w) for ts, w in rows if start <= ts <= end]
+smi_j = sum((t2 - t1) * (w1 + w2) / 2 for (t1, w1), (t2, w2) in zip(inside, inside[1:]))
+doc = {
+    "duration_s": run.duration_s,
+    "wattwise_gpu_j": [c.energy_j for c in gpu],
+    "wattwise_source": [c.source for c in gpu],
+    "wattwise_provenance": [str(c.provenance) for c in gpu],
+    "nvidia_smi_j": smi_j,
+    "nvidia_smi_samples": len(inside),
+}
+if gpu and smi_j > 0:
+    doc["ratio"] = gpu[0].energy_j / smi_j
+    doc["within_2_percent"] = abs(doc["ratio"] - 1.0) <= 0.02
+json.dump(doc, open(f"{out}/2-nvml-vs-smi.json", "w"), indent=2)
+print(json.dumps(doc, indent=2))
+EOF
+tail -20 "$OUT/2-matmul.log" | tee -a "$OUT/summary.log"
+
+log "3. classifier: matmul vs copy loop (NVML utilisation, read-only)"
+"$PY" - > "$OUT/3-classify.log" 2>&1 <<'EOF'
+import json, threading, time
+import pynvml, torch
+from wattwise.power.classify import classify
+pynvml.nvmlInit()
+h = pynvml.nvmlDeviceGetHandleByIndex(0)
+
+def sample(stop, got):
+    while not stop.is_set():
+        u = pynvml.nvmlDeviceGetUtilizationRates(h)
+        got.append((u.gpu, u.memory))
+        time.sleep(0.1)
+
+def run(kind, seconds=8.0):
+    if kind == "matmul":
+        a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+        work = lambda: a @ a
+    else:
+        a = torch.empty(1 << 28, device="cuda", dtype=torch.float32)
+        b = torch.empty_like(a)
+        work = lambda: b.copy_(a)
+    got, stop = [], threading.Event()
+    th = threading.Thread(target=sample, args=(stop, got)); th.start()
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        for _ in range(20):
+            work()
+        torch.cuda.synchronize()
+    stop.set(); th.join()
+    got = got[len(got) // 4:]  # after the ramp
+    g = sum(x for x, _ in got) / len(got); m = sum(y for _, y in got) / len(got)
+    return {"gpu_pct": g, "memory_pct": m, "class": classify(g, m)}
+
+print(json.dumps({"matmul": run("matmul"), "copy": run("copy")}, indent=2))
+EOF
+tail -15 "$OUT/3-classify.log" | tee -a "$OUT/summary.log"
+
+log "4. wattwise tune --dry-run on a training loop (changes nothing)"
+cat > "$OUT/train_loop.py" <<'EOF'
+import torch
+from wattwise.workloads.counts import report_count
+m = torch.nn.Sequential(torch.nn.Linear(4096, 4096), torch.nn.GELU(), torch.nn.Linear(4096, 4096)).cuda()
+opt = torch.optim.AdamW(m.parameters())
+x = torch.randn(256, 4096, device="cuda")
+for step in range(200):
+    loss = m(x).square().mean(); loss.backward(); opt.step(); opt.zero_grad()
+    report_count(steps=1)
+EOF
+"$PY" -m wattwise tune --dry-run --json -- "$PY" "$OUT/train_loop.py" > "$OUT/4-tune-dry-run.json" 2> "$OUT/4-tune-dry-run.err"
+echo "exit $?" | tee -a "$OUT/summary.log"
+tail -c 2000 "$OUT/4-tune-dry-run.json" | tee -a "$OUT/summary.log"
+tail -5 "$OUT/4-tune-dry-run.err" | tee -a "$OUT/summary.log"
+
+log "5. doctor"
+"$PY" -m wattwise doctor --json > "$OUT/5-doctor.json" 2>&1
+grep -i "warning" "$OUT/5-doctor.json" | tee -a "$OUT/summary.log" || echo "no warnings" | tee -a "$OUT/summary.log"
+
+log "after: the GPU settings, read again (must equal section 1)"
+nvidia-smi --query-gpu=index,power.limit,persistence_mode,mig.mode.current --format=csv \
+    | tee "$OUT/6-after.csv" | tee -a "$OUT/summary.log"
