@@ -38,13 +38,11 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
         f"wattwise.integrations.hf needs transformers ({exc}): pip install 'wattwise[hf]'"
     ) from exc
 
-from wattwise.integrations.training import TrainingMeter, batch_units, logger
+from wattwise.integrations.training import MeteredCallback, TrainingMeter, batch_units, logger
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting.context import Context
-    from wattwise.accounting.footprint import Footprint
     from wattwise.readers.base import Reader
-    from wattwise.tracker.model import RunResult
     from wattwise.tracker.sink import RunSink
     from wattwise.tracker.sync import SyncSpec
 
@@ -55,7 +53,7 @@ def _tracks_tokens(args: Any) -> bool:
     return getattr(args, "include_num_input_tokens_seen", "no") not in ("no", False, None)
 
 
-class WattwiseCallback(TrainerCallback):
+class WattwiseCallback(MeteredCallback, TrainerCallback):
     """Energy, carbon and J per token of a Hugging Face Trainer run (see the module docstring).
 
     ``name``: the run's name (default: ``args.run_name`` when set, else the model's class name).
@@ -95,20 +93,6 @@ class WattwiseCallback(TrainerCallback):
         self._tokens_seen: float | None = None  # the Trainer's own count at the last step
         self._epoch = 0
         self._warned_order = False
-
-    @property
-    def result(self) -> RunResult | None:
-        """The last finished run (None before one ended)."""
-        return self.meter.result
-
-    @property
-    def footprint(self) -> Footprint | None:
-        """The last run's footprint in its context."""
-        return self.meter.footprint
-
-    def count(self, **units: object) -> None:
-        """Count more work in the current run (``callback.count(images=32)``)."""
-        self.meter.count(**units)
 
     # ------------------------------------------------------------------ the Trainer's events
     def on_init_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:

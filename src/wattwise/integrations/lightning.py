@@ -35,13 +35,11 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
     ) from exc
 
 from wattwise.errors import ConfigError
-from wattwise.integrations.training import TrainingMeter, batch_units
+from wattwise.integrations.training import MeteredCallback, TrainingMeter, batch_units
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting.context import Context
-    from wattwise.accounting.footprint import Footprint
     from wattwise.readers.base import Reader
-    from wattwise.tracker.model import RunResult
     from wattwise.tracker.sink import RunSink
     from wattwise.tracker.sync import SyncSpec
 
@@ -62,7 +60,7 @@ def _total_steps(trainer: Any) -> int | None:
     return int(n) if isinstance(n, int | float) and math.isfinite(n) and n > 0 else None
 
 
-class WattwiseCallback(Callback):  # type: ignore[misc]  # lightning is untyped here
+class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # lightning is untyped here
     """Energy, carbon and J per token of a Lightning fit (see the module docstring).
 
     ``name``: the run's name (default: the LightningModule's class name). ``store``,
@@ -96,20 +94,6 @@ class WattwiseCallback(Callback):  # type: ignore[misc]  # lightning is untyped 
             interval_s=interval_s,
         )  # fmt: skip
         self._step = 0  # trainer.global_step at the last step counted
-
-    @property
-    def result(self) -> RunResult | None:
-        """The last finished run (None before one ended)."""
-        return self.meter.result
-
-    @property
-    def footprint(self) -> Footprint | None:
-        """The last run's footprint in its context."""
-        return self.meter.footprint
-
-    def count(self, **units: object) -> None:
-        """Count more work in the current run (``callback.count(images=32)``)."""
-        self.meter.count(**units)
 
     # ------------------------------------------------------------------ fit
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:

@@ -129,6 +129,26 @@ def batch_units(batch: object) -> tuple[int, int]:
     return (first[0] if first else 0), 0
 
 
+class MeteredCallback:
+    """What both framework callbacks expose of their :class:`TrainingMeter` (``self.meter``)."""
+
+    meter: TrainingMeter
+
+    @property
+    def result(self) -> RunResult | None:
+        """The last finished run (None before one ended)."""
+        return self.meter.result
+
+    @property
+    def footprint(self) -> Footprint | None:
+        """The last run's footprint in its context."""
+        return self.meter.footprint
+
+    def count(self, **units: object) -> None:
+        """Count more work in the current run (``callback.count(images=32)``)."""
+        self.meter.count(**units)
+
+
 class TrainingMeter:
     """A tracked run per fit (or per evaluation outside one), driven by a callback.
 
