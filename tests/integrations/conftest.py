@@ -6,11 +6,8 @@ one fails the test with the command to run, never a silent skip.
 
 from __future__ import annotations
 
-import importlib
 import time
 from types import ModuleType
-
-import pytest
 
 from tracker.fakes import CounterReader
 
@@ -21,15 +18,11 @@ SEQ_LEN = 16
 
 
 def require(module: str, extra: str) -> ModuleType:
-    """``module`` imported, or the test fails saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        pytest.fail(
-            f"{module} is not installed ({exc}): run `make setup` or "
-            f"pip install -e '.[{extra}]' (the integration tests need it)",
-            pytrace=False,
-        )
+    """``module`` imported, or (the one rule of :mod:`integrations.requires`) the test fails in
+    CI and is skipped elsewhere, saying how to install it."""
+    from integrations.requires import module as required
+
+    return required(module, extra)
 
 
 def fake_device() -> CounterReader:

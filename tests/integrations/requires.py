@@ -19,7 +19,7 @@ def missing(reason: str) -> None:
     """Fail in CI, skip elsewhere, with ``reason``."""
     if in_ci():
         pytest.fail(f"{reason} (CI must install it: see .ci/run and the Makefile)")
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)  # also from a module's top level
 
 
 def module(name: str, extra: str) -> ModuleType:
