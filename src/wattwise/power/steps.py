@@ -86,7 +86,7 @@ class ReportedSteps:
             k = int(min(head[0], n - taken))
             head[0] -= k
             taken += k
-            self._last_s = max(self._last_s, head[1])
+            self._last_s = head[1]
             if head[0] <= 0:
                 self._backlog.popleft()
         if taken and self.simulator is not None:
