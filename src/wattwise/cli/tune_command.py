@@ -78,6 +78,8 @@ def run_command(args: argparse.Namespace, options: Any, command: list[str]) -> i
                     result = tune(control, source, options)
                 except WorkloadEnded as exc:
                     note = f"{exc} (during profiling): nothing chosen, settings restored"
+                    if exc.steps == 0:
+                        note += "; report steps with wattwise.report_count(steps=1)"
                 e0, t0 = _energy_j(control), source.now_s()
                 held["steps"] = source.run_until_end()
                 held["energy_j"], held["time_s"] = _energy_j(control) - e0, source.now_s() - t0
