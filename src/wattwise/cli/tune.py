@@ -2,6 +2,7 @@
 
     wattwise tune --simulated-gpu memory-bound --json     # the simulated GPU (tests, demos)
     wattwise tune --dry-run -- python train.py            # the plan; changes nothing
+    wattwise tune -- python train.py                      # tune while it runs (report_count)
     wattwise tune --reset                                 # restore after a SIGKILL
 
 Every output of the simulated GPU says so (``"simulated": true``). A real GPU is changed only
@@ -134,11 +135,10 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("give a command after '--' (or --simulated-gpu SHAPE, or --reset)")
     if args.dry_run:
         return _dry_run(args, options, command)
-    if args.simulated_gpu is None:
-        raise ConfigError(
-            "tuning a real command is not built yet: 'wattwise tune --dry-run -- CMD' shows "
-            "the plan, 'wattwise tune --simulated-gpu SHAPE' runs the tuner on a simulated GPU"
-        )
+    if command:
+        from wattwise.cli.tune_command import run_command
+
+        return run_command(args, options, command)
     return _simulated(args, options)
 
 
@@ -271,7 +271,7 @@ def _simulated(args: argparse.Namespace, options: Any) -> int:
     return 0 if guard.restored else 1
 
 
-def _save(result: Any, gpu_model: str, command: list[str]) -> Any:
+def _save(result: Any, gpu_model: str, command: list[str], *, simulated: bool = True) -> Any:
     from wattwise.power.profiles import fingerprint, save_profile
 
     return save_profile(
@@ -279,7 +279,7 @@ def _save(result: Any, gpu_model: str, command: list[str]) -> Any:
             "gpu_model": gpu_model,
             "fingerprint": fingerprint(command),
             "command": command,
-            "simulated": True,
+            "simulated": simulated,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "unit": "step",
             "settings": [m.as_profile() for m in result.settings],
