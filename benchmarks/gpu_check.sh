@@ -13,7 +13,9 @@
 #      counter) while nvidia-smi samples power.draw every 100 ms; energies agree within 2 %
 #   3. the workload classifier on a matmul (compute-bound) and a copy loop (memory-bound)
 #   4. `wattwise tune --dry-run -- python <a training loop>`: the plan only, nothing changed
-#   5. `wattwise doctor --json` (no pending GPU changes)
+#   5. `wattwise exporter`: one scrape, the GPUs' energy counters and power as Prometheus metrics
+#   6. `wattwise doctor --json` (no pending GPU changes)
+# Section 2 also runs the tracker with sync="torch" (windows closed after queued CUDA work).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-check-out}"
@@ -153,10 +155,19 @@ echo "exit $?" | tee -a "$OUT/summary.log"
 tail -c 2000 "$OUT/4-tune-dry-run.json" | tee -a "$OUT/summary.log"
 tail -5 "$OUT/4-tune-dry-run.err" | tee -a "$OUT/summary.log"
 
-log "5. doctor"
-"$PY" -m wattwise doctor --json > "$OUT/5-doctor.json" 2>&1
-grep -i "warning" "$OUT/5-doctor.json" | tee -a "$OUT/summary.log" || echo "no warnings" | tee -a "$OUT/summary.log"
+log "5. wattwise exporter: NVML devices in Prometheus metrics (one scrape; read-only)"
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$PY" -m wattwise exporter --port "$PORT" > "$OUT/5-exporter.log" 2>&1 &
+EXP=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/metrics" > "$OUT/5-metrics.txt" 2>/dev/null && break; sleep 0.2; done
+kill "$EXP" 2>/dev/null; wait "$EXP" 2>/dev/null
+grep -E '^wattwise_(energy_joules_total|power_watts)\{' "$OUT/5-metrics.txt" | grep -i 'gpu' | head -8 \
+    | tee -a "$OUT/summary.log" || log "no GPU metrics (see 5-exporter.log)"
+
+log "6. doctor"
+"$PY" -m wattwise doctor --json > "$OUT/6-doctor.json" 2>&1
+grep -i "warning" "$OUT/6-doctor.json" | tee -a "$OUT/summary.log" || echo "no warnings" | tee -a "$OUT/summary.log"
 
 log "after: the GPU settings, read again (must equal section 1)"
 nvidia-smi --query-gpu=index,power.limit,persistence_mode,mig.mode.current --format=csv \
-    | tee "$OUT/6-after.csv" | tee -a "$OUT/summary.log"
+    | tee "$OUT/7-after.csv" | tee -a "$OUT/summary.log"
