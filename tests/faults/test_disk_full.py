@@ -40,6 +40,7 @@ from pathlib import Path
 import pytest
 
 from cli.clirun import SRC, cli_env, wattwise
+from faults.childcode import COUNTER_100W, FILL_OR_FLAG
 
 FAKE_FULL = """
 import os, sqlite3, sqlite3.dbapi2
@@ -89,19 +90,9 @@ if _FLAG:
 #: The tracked command: optionally fill the disk (``fill:PATH``) or raise the fake's flag
 #: (``flag:PATH``), then keep running past the tracker's 2 s flush, so a mid-run write and the
 #: final write both meet the full disk.
-COMMAND = """
-import errno, sys, time
-how, _, target = sys.argv[1].partition(":")
-if how == "flag":
-    open(target, "w").close()
-if how == "fill":
-    with open(target, "ab", buffering=0) as f:
-        for size in (65536, 4096, 1):
-            try:
-                while True:
-                    f.write(b"x" * size)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
+COMMAND = FILL_OR_FLAG + """
+import sys, time
+if fill_or_flag(sys.argv[1]):
     print("disk full", flush=True)
 time.sleep(2.4)
 """
@@ -109,36 +100,11 @@ time.sleep(2.4)
 #: A Python-API recorder (``wattwise.api.tracker(store=DB)``, a 100 W fake counter): fills the
 #: disk per its argument as COMMAND does, keeps recording past a few flushes, prints what the
 #: tracker said.
-API_RECORDER = """
-import errno, json, sys, time
-from wattwise.readers.base import DeviceInfo, Provenance, Reading
-from wattwise.api import tracker as Tracker
-
-class Counter100W:
-    name = "fake-100w"
-    def open(self):
-        self.t0 = time.monotonic()
-        return [DeviceInfo("fake:gpu0", "gpu", "Fake GPU", Provenance.MEASURED, "fake:counter")]
-    def read(self):
-        t = time.monotonic()
-        return [Reading("fake:gpu0", t, energy_j=100.0 * (t - self.t0))]
-    def close(self):
-        pass
-
+API_RECORDER = COUNTER_100W + FILL_OR_FLAG + """
 db, arg = sys.argv[1], sys.argv[2]
 t = Tracker("api-full", readers=[Counter100W()], interval_s=0.05, flush_interval_s=0.2, store=db)
 t.start()
-how, _, target = arg.partition(":")
-if how == "flag":
-    open(target, "w").close()
-if how == "fill":
-    with open(target, "ab", buffering=0) as f:
-        for size in (65536, 4096, 1):
-            try:
-                while True:
-                    f.write(b"x" * size)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
+fill_or_flag(arg)
 time.sleep(0.8)
 r = t.stop()
 print(json.dumps({"run_id": r.run_id, "total_j": r.energy.total_j, "status": r.status,

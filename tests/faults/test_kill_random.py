@@ -42,6 +42,7 @@ from pathlib import Path
 import pytest
 
 from cli.clirun import cli_env, wattwise
+from faults.childcode import COUNTER_100W
 from wattwise.ledger import Ledger
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
@@ -55,22 +56,7 @@ CLI_CHILD = (
     "time.sleep(2.2); print('done', flush=True)"
 )
 
-API_RECORDER = """
-import sys, time
-from wattwise.readers.base import DeviceInfo, Provenance, Reading
-from wattwise.api import tracker as Tracker
-
-class Counter100W:
-    name = "fake-100w"
-    def open(self):
-        self.t0 = time.monotonic()
-        return [DeviceInfo("fake:gpu0", "gpu", "Fake GPU", Provenance.MEASURED, "fake:counter")]
-    def read(self):
-        t = time.monotonic()
-        return [Reading("fake:gpu0", t, energy_j=100.0 * (t - self.t0))]
-    def close(self):
-        pass
-
+API_RECORDER = COUNTER_100W + """
 db, run_id, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 t = Tracker("api-kill", readers=[Counter100W()], interval_s=0.01, flush_interval_s=0.05,
             store=db, run_id=run_id)
