@@ -26,12 +26,12 @@ the boundary is read anyway.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from wattwise.errors import ConfigError
+from wattwise.readers.presence import top_level_spec
 from wattwise.tracker.notes import NoteLog
 
 #: What ``Tracker(sync=...)`` accepts.
@@ -92,8 +92,8 @@ def resolve_sync(spec: object, notes: NoteLog) -> Callable[[], None]:
 
     Raises :class:`~wattwise.errors.ConfigError` at construction for a name that is not one of
     ``"auto"``, ``"torch"``, ``"jax"``, ``"cupy"``, for a framework that is not installed
-    (looked up with :func:`importlib.util.find_spec`, not imported) and for any other
-    non-callable value.
+    (looked up with :func:`~wattwise.readers.presence.top_level_spec`, not imported) and for
+    any other non-callable value.
     """
     if spec is None:
         return _nothing
@@ -103,7 +103,7 @@ def resolve_sync(spec: object, notes: NoteLog) -> Callable[[], None]:
             raise ConfigError(
                 f"sync={spec!r}: give 'auto', 'torch', 'jax', 'cupy', a callable or None"
             )
-        if name in FRAMEWORKS and importlib.util.find_spec(name) is None:
+        if name in FRAMEWORKS and top_level_spec(name) is None:
             raise ConfigError(f"sync={spec!r}: {name} is not installed in this environment")
         return _guarded(_BY_NAME[name], name, notes)
     if callable(spec):
