@@ -121,12 +121,10 @@ def test_sync_none_and_bad_values(clock: FakeClock) -> None:
 def test_a_framework_not_installed_is_refused_at_construction(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import importlib.util
+    from wattwise.tracker import sync
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "cupy" else real(name, *a)
-    )
+    real = sync.top_level_spec
+    monkeypatch.setattr(sync, "top_level_spec", lambda name: None if name == "cupy" else real(name))
     with pytest.raises(ConfigError, match="cupy is not installed"):
         Tracker(sync="cupy")
 
