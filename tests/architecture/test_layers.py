@@ -15,8 +15,11 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"data", "readers", "ledger"}),
     frozenset({"accounting", "estimate", "workloads", "power"}),  # power: GPU/CPU control
     frozenset({"tracker"}),
-    frozenset({"optimize", "report", "api"}),  # api: track(store=...) opens the ledger
-    frozenset({"audit", "integrations"}),  # integrations: callbacks, launchers, MLflow, Prometheus
+    # api: track(store=...) opens the ledger; schedule: the carbon-aware planner and its
+    # providers; bench: the serving benchmark (a client of an OpenAI-compatible endpoint)
+    frozenset({"optimize", "report", "api", "schedule", "bench"}),
+    # integrations: callbacks, launchers, MLflow, Prometheus; server: the team server
+    frozenset({"audit", "integrations", "server"}),
     frozenset({"cli", "__main__", "wattwise"}),  # wattwise: the public API in __init__
 )
 MAX_MODULE_LINES = 500
