@@ -219,7 +219,9 @@ def test_sigterm_while_the_ledger_is_locked_exits_within_a_kill_grace(tmp_path: 
     with Ledger.open(str(db)) as led:  # replays the spool: nothing lost
         assert not led.pending_spool()
         (run,) = [r for r in led.list_runs() if r.name == "termed"]
-        assert run.status in ("failed", "interrupted") and run.duration_s >= 5.0
+        # it ran at least through the 3 s under the lock (its own start-up, before the run
+        # began, can take seconds on a loaded machine: not counted against it)
+        assert run.status in ("failed", "interrupted") and run.duration_s >= 3.0
 
 
 # -- 32 recorders at once: a final write spooled under a lock held by others still lands ---------
