@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "train": "pre-training from params x tokens, FLOPs or chip-hours",
     "finetune": "full, LoRA or QLoRA fine-tuning, and its saving",
     "infer": "serving: per request, per 1k tokens, per day and year",
+    "image": "image generation (diffusion): Wh per image, FLOPs by term",
+    "video": "video generation (diffusion): Wh per video, FLOPs by term",
 }
 _GROUPS = {"site": "site (PUE, grid, price)"}
 
@@ -90,8 +92,9 @@ def add_settings(p: argparse.ArgumentParser, command: str) -> None:
 
 def _argument_kwargs(s: EstimateSetting, command: str) -> dict[str, Any]:
     """argparse keywords of a setting: a switch, a choice, or a value with its converter."""
-    if s.switch:
-        return {"action": "store_true", "default": s.default}
+    if s.switch:  # a switch with no default is tri-state: --cfg / --no-cfg / not given
+        action = argparse.BooleanOptionalAction if s.default is None else "store_true"
+        return {"action": action, "default": s.default}
     kw: dict[str, Any] = {"default": s.default}
     if command in s.required:
         kw["required"] = True
@@ -112,6 +115,7 @@ def _usage(p: argparse.ArgumentParser) -> int:
 def _estimate(args: argparse.Namespace) -> Any:
     """The estimate of ``args.estimate_command`` from its settings and the resolved site."""
     from wattwise.accounting.context import default_config_paths
+    from wattwise.estimate.diffusion import diffusion_estimate
     from wattwise.estimate.inference import serving_estimate
     from wattwise.estimate.settings import inputs_from, settings_for
     from wattwise.estimate.training import finetune_estimate, training_estimate
@@ -124,6 +128,8 @@ def _estimate(args: argparse.Namespace) -> Any:
         "train": training_estimate,
         "finetune": finetune_estimate,
         "infer": serving_estimate,
+        "image": diffusion_estimate,
+        "video": diffusion_estimate,
     }
     return estimators[command](inputs, context)
 

@@ -70,6 +70,12 @@ def _formatter(key: str, currency: str | None) -> Callable[[float], str]:
     """The formatter of a band named ``key`` (its unit is in its name)."""
     if key in _BY_KEY:
         return _BY_KEY[key]
+    if key.startswith("wh_per"):
+        return lambda v: format_si(v, "Wh")
+    if key.startswith("seconds_per") or key.endswith("_s"):
+        return format_duration
+    if key.startswith("g_co2e"):
+        return format_mass_g
     if key.endswith("_kwh"):
         return _energy_kwh
     if key.endswith("_kg"):
@@ -125,7 +131,7 @@ def _band_rows(key: str, val: dict[str, Any], currency: str | None) -> list[tupl
     for name, band in val.items():
         if not (isinstance(band, dict) and {"value", "low", "high"} <= set(band)):
             continue
-        per_boundary = key.startswith("wh_per")
+        per_boundary = key.startswith(("wh_per", "g_co2e_per")) or key == "flops"
         label = f"{key} [{name}]" if per_boundary else f"{key} {name}"
         rows.append((label, _band_text(key if per_boundary else name, band,
                                        band.get("currency", currency))))  # fmt: skip
@@ -143,6 +149,11 @@ def render(data: dict[str, Any]) -> str:
     width = max((len(label) for label, _ in rows), default=0)
     lines = [f"{data['kind']} estimate: {data['chips']} x {data['hardware']}"]
     lines.extend(f"  {label:<{width}}  {text}" for label, text in rows)
+    adm = data.get("concurrency") or {}
+    if adm:
+        why = " (the KV cache limits it)" if adm.get("limited_by") == "kv_cache" else ""
+        lines.append(f"  concurrency: {format_number(adm['admitted'])} sequences admitted of "
+                     f"{format_number(adm['requested'])} requested{why}")  # fmt: skip
     if data.get("breakeven_day") is not None:
         day = format_number(data["breakeven_day"])
         lines.append(f"  serving passes training energy on day {day}")
