@@ -116,7 +116,7 @@ def _estimate(args: argparse.Namespace) -> Any:
     """The estimate of ``args.estimate_command`` from its settings and the resolved site."""
     from wattwise.accounting.context import default_config_paths
     from wattwise.estimate.diffusion import diffusion_estimate
-    from wattwise.estimate.inference import serving_estimate
+    from wattwise.estimate.load import serving_with_load
     from wattwise.estimate.settings import inputs_from, settings_for
     from wattwise.estimate.training import finetune_estimate, training_estimate
 
@@ -127,7 +127,7 @@ def _estimate(args: argparse.Namespace) -> Any:
     estimators: dict[str, Any] = {
         "train": training_estimate,
         "finetune": finetune_estimate,
-        "infer": serving_estimate,
+        "infer": serving_with_load,
         "image": diffusion_estimate,
         "video": diffusion_estimate,
     }

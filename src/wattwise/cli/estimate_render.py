@@ -144,7 +144,7 @@ def render(data: dict[str, Any]) -> str:
     currency = data["cost"].get("currency") if isinstance(data.get("cost"), dict) else None
     rows: list[tuple[str, str]] = []
     for key, val in data.items():
-        if isinstance(val, dict):
+        if isinstance(val, dict) and key not in ("load", "concurrency"):
             rows.extend(_band_rows(key, val, currency))
     width = max((len(label) for label, _ in rows), default=0)
     lines = [f"{data['kind']} estimate: {data['chips']} x {data['hardware']}"]
@@ -157,11 +157,46 @@ def render(data: dict[str, Any]) -> str:
     if data.get("breakeven_day") is not None:
         day = format_number(data["breakeven_day"])
         lines.append(f"  serving passes training energy on day {day}")
+    if data.get("load"):
+        lines.extend(load_lines(data["load"], currency))
     lines.append("assumptions:")
     for a in data.get("assumptions", []):
         shown = format_assumption_value(a["value"], a["unit"])
         lines.append(f"  {a['name']} = {shown} [{a['provenance']}] {a['source']}")
     return "\n".join(lines)
+
+
+def load_lines(load: dict[str, Any], currency: str | None) -> list[str]:
+    """The fleet under a load (``wattwise.estimate.load``), for people."""
+    del currency  # energies only; costs are in the daily/yearly rows
+    wh = load["wh_per_request_facility_at_saturation"]
+    profile = "flat" if load["diurnal"] == "flat" else "diurnal profile"
+    itl = format_number(load["itl_ms_at_max_concurrency"])
+    lines = [
+        f"load: {format_number(load['requests_per_second_mean'])} requests/s mean, "
+        f"{format_number(load['requests_per_second_peak'])} at peak ({profile})",
+        f"  per replica: {load['chips_per_replica']} chips, up to "
+        f"{format_number(load['concurrency_max'])} sequences, "
+        f"{format_number(load['capacity_requests_per_s_per_replica'])} requests/s; TTFT "
+        f"{format_number(load['ttft_ms'])} ms, ITL {itl} ms",
+        f"  at saturation: {format_band(wh, lambda v: format_si(v, 'Wh'))} per request (facility)",
+    ]
+    slo = load["slo"]
+    for key in ("ttft", "itl"):
+        if slo[f"{key}_ms"] is not None:
+            met = "met" if slo[f"{key}_met"] else "NOT met by this replica layout"
+            lines.append(f"  SLO {key.upper()} {format_number(slo[f'{key}_ms'])} ms: {met}")
+    for name in ("always_on", "scale_to_zero"):
+        sc = load[name]
+        per = format_band(sc["wh_per_request_facility"], lambda v: format_si(v, "Wh"))
+        day = format_band(sc["energy_kwh_per_day"], _energy_kwh)
+        lines.append(
+            f"  {name.replace('_', ' ')}: {sc['replicas']} replicas, "
+            f"{format_number(sc['replica_hours_per_day'])} replica-h/day, utilisation "
+            f"{format_number(sc['utilisation'] * 100)} %, {per} per request incl. idle "
+            f"({format_number(sc['idle_share'] * 100)} % idle), {day}/day"
+        )
+    return lines
 
 
 def hardware_table(accs: Sequence[Accelerator]) -> str:

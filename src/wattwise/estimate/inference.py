@@ -379,6 +379,10 @@ def estimate_inference(
     training: TrainingEstimate | None = None,
     training_tokens: float | None = None,
     training_energy_kwh: float | None = None,
+    requests_per_second: float | None = None,
+    diurnal: tuple[float, ...] | None = None,
+    slo_ttft_ms: float | None = None,
+    slo_itl_ms: float | None = None,
 ) -> InferenceEstimate:
     """Estimate serving energy, carbon and cost per request, per 1,000 output tokens, per day:
     :func:`serving_estimate` of :class:`ServingInputs` built from these arguments (the keyword
@@ -391,8 +395,11 @@ def estimate_inference(
     provisioned around the clock for ``requests_per_day``. Pass ``training`` (an estimate),
     ``training_tokens`` (estimate the training of the same model) or ``training_energy_kwh``
     (facility kWh) to get the serving day on which cumulative serving energy passes training
-    energy.
+    energy. A rate (``requests_per_second`` or ``requests_per_day``) with an optional
+    ``diurnal`` profile and latency objectives adds the fleet (:mod:`wattwise.estimate.load`).
     """
     given = dict(locals())
     site, trained = given.pop("context"), given.pop("training")
-    return serving_estimate(ServingInputs(**given), site, trained)
+    from wattwise.estimate.load import serving_with_load  # load builds on this module
+
+    return serving_with_load(ServingInputs(**given), site, trained)

@@ -161,7 +161,10 @@ class ServingInputs:
     0.3). ``power_basis`` / ``power_w``: as for training. ``always_on``: replicas provisioned
     24 h/day, their idle power counted. ``training_tokens``: estimate the training of the same
     model on these tokens for the break-even day; ``training_energy_kwh``: a known training
-    facility energy instead.
+    facility energy instead. Fleet sizing (:mod:`wattwise.estimate.load`):
+    ``requests_per_second`` (or ``requests_per_day``), a ``diurnal`` profile of 24 hourly
+    weights (relative; default flat), and latency objectives ``slo_ttft_ms`` (time to first
+    token) and ``slo_itl_ms`` (inter-token latency) in milliseconds.
     """
 
     hardware: str | Accelerator
@@ -182,9 +185,14 @@ class ServingInputs:
     always_on: bool = False
     training_tokens: float | None = None
     training_energy_kwh: float | None = None
+    requests_per_second: float | None = None
+    diurnal: tuple[float, ...] | None = None
+    slo_ttft_ms: float | None = None
+    slo_itl_ms: float | None = None
 
     def __post_init__(self) -> None:
         positive("params", self.params)
+        self._check_load()
         positive("active params", self.active_params)
         positive("batch size", self.batch_size)
         positive("weight bytes per parameter", self.weight_bytes_per_param)
@@ -200,6 +208,21 @@ class ServingInputs:
                 "give training tokens (to estimate the training) or a known training energy, "
                 "not both"
             )
+
+    def _check_load(self) -> None:
+        """A load is a rate per second or per day (not both); a profile has 24 weights."""
+        positive("requests per second", self.requests_per_second)
+        positive("TTFT SLO", self.slo_ttft_ms)
+        positive("inter-token latency SLO", self.slo_itl_ms)
+        if self.requests_per_second is not None and self.requests_per_day:
+            raise ConfigError("give requests per second or requests per day, not both")
+        if self.diurnal is not None and (
+            len(self.diurnal) != 24
+            or min(self.diurnal) < 0
+            or sum(self.diurnal) <= 0
+            or not all(math.isfinite(w) for w in self.diurnal)
+        ):
+            raise ConfigError("a diurnal profile is 24 hourly weights >= 0, not all zero")
 
     def _check_counts(self) -> None:
         """Counts are finite and >= 0, a request has tokens; batch and chips are whole."""

@@ -68,6 +68,17 @@ def _fraction() -> Callable[[str], float]:
     return number(low=0.0, low_inclusive=False, high=1.0)
 
 
+def _weights(text: str) -> tuple[float, ...]:
+    """24 comma-separated non-negative hourly weights (a diurnal load profile)."""
+    import argparse
+
+    parse = number(low=0.0, high=1e12)
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if len(parts) != 24:
+        raise argparse.ArgumentTypeError(f"a diurnal profile has 24 weights, got {len(parts)}")
+    return tuple(parse(p) for p in parts)
+
+
 @dataclass(frozen=True)
 class EstimateSetting:
     """One input of an estimate on the command line.
@@ -236,6 +247,15 @@ SETTINGS: tuple[EstimateSetting, ...] = (
     EstimateSetting("training_energy_kwh", "--training-energy-kwh",
                     "known training facility energy for the break-even day", "kWh", ("infer",),
                     _size(1e12, positive=False), metavar="KWH"),
+    EstimateSetting("requests_per_second", "--requests-per-second", "mean request rate: sizes "
+                    "the fleet (replicas, utilisation, idle power)", "requests/s", ("infer",),
+                    _size(1e9), metavar="R"),
+    EstimateSetting("diurnal", "--diurnal", "24 comma-separated hourly weights of the load "
+                    "(relative; default flat)", "", ("infer",), _weights, metavar="W0,..,W23"),
+    EstimateSetting("slo_ttft_ms", "--slo-ttft-ms", "time-to-first-token objective", "ms",
+                    ("infer",), _size(1e9), metavar="MS"),
+    EstimateSetting("slo_itl_ms", "--slo-itl-ms", "inter-token latency objective: caps the "
+                    "concurrency per replica", "ms", ("infer",), _size(1e9), metavar="MS"),
     # image and video generation
     EstimateSetting("steps", "--steps", "denoising steps", "steps", GENERATE,
                     whole(low=1, high=100_000), required=GENERATE, metavar=_N),
