@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from wattwise import jsonsafe
 from wattwise.argtypes import number
+from wattwise.cli.estimate_compare import register_compare
 from wattwise.cli.estimate_render import render
 from wattwise.errors import ConfigError, WattwiseError
 
@@ -59,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         add_settings(cp, command)
         cp.add_argument("--json", action="store_true", help="print JSON (raw numbers)")
         cp.set_defaults(handler=handle_estimate)
+
+    register_compare(sub)
 
     st = sub.add_parser("settings", help="every estimate flag: command, unit, default, help")
     st.add_argument("--json", action="store_true", help="print JSON")
@@ -112,7 +115,7 @@ def _usage(p: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
-def _estimate(args: argparse.Namespace) -> Any:
+def run_estimate(args: argparse.Namespace) -> Any:
     """The estimate of ``args.estimate_command`` from its settings and the resolved site."""
     from wattwise.accounting.context import default_config_paths
     from wattwise.estimate.diffusion import diffusion_estimate
@@ -137,7 +140,7 @@ def _estimate(args: argparse.Namespace) -> Any:
 def handle_estimate(args: argparse.Namespace) -> int:
     """``estimate train | finetune | infer``: JSON (raw numbers) or the human rendering."""
     try:
-        result = _estimate(args)
+        result = run_estimate(args)
     except ConfigError as exc:
         sys.stderr.write(f"wattwise: error: {exc}\n")
         return EXIT_USAGE
@@ -205,4 +208,5 @@ __all__ = [
     "quantity",
     "register",
     "render",
+    "run_estimate",
 ]

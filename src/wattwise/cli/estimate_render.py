@@ -199,6 +199,37 @@ def load_lines(load: dict[str, Any], currency: str | None) -> list[str]:
     return lines
 
 
+def compare_table(rows: Sequence[dict[str, Any]]) -> str:
+    """``estimate compare`` for people: one line per accelerator, then each row's provenance."""
+    unit = rows[0]["unit"] if rows else "unit"
+    head = (f"{'#':>2} {'hardware':<14} {'Wh/' + unit + ' (facility)':<26} {unit + 's/kWh':>11} "
+            f"{'per chip/s':>10} {'chips':>5} {'repl./chip-h':>12} {'gCO2e/' + unit:>11} "
+            f"{'kWh/year':>10} {'cost/year':>14}")  # fmt: skip
+    lines = [head, "-" * len(head)]
+    notes = []
+    for i, r in enumerate(rows, 1):
+        if r.get("error"):
+            lines.append(f"{i:>2} {r['hardware']:<14} {r['error']}")
+            continue
+
+        def num(v: float | None) -> str:
+            return "-" if v is None else format_number(v, 3)
+
+        wh = format_band(r["wh_per_unit"], lambda v: format_si(v, "Wh"))
+        extra = r["replicas"] if r["replicas"] is not None else r["chip_hours"]
+        cost = (format_money(r["cost_per_year"], r["currency"])
+                if r["cost_per_year"] is not None else "unknown")  # fmt: skip
+        lines.append(
+            f"{i:>2} {r['hardware']:<14} {wh:<26} {num(r['units_per_kwh']):>11} "
+            f"{num(r['throughput_per_chip']):>10} {r['chips']:>5} {num(extra):>12} "
+            f"{num(r['co2e_location_g_per_unit']):>11} {num(r['kwh_per_year']):>10} {cost:>14}"
+        )
+        notes.append(f"{i:>2} {r['provenance']}")
+    lines.append("sorted by facility Wh per unit; provenance:")
+    lines.extend(notes)
+    return "\n".join(lines)
+
+
 def hardware_table(accs: Sequence[Accelerator]) -> str:
     """The catalog as a table (dense peaks in TFLOP/s, memory in GB, bandwidth in GB/s)."""
     head = f"{'name':<17} {'TDP W':>6} {'bf16 TF':>8} {'fp8 TF':>8} {'mem GB':>7} {'BW GB/s':>8}"
