@@ -77,3 +77,18 @@ def test_compare_is_one_sorted_table_with_provenance_and_labelled_gaps(
     assert code == 0 and "provenance" in out and "not shipped" in out
     code, _, err = _cli(["estimate", "compare", "--hardware", "h100"], capsys)
     assert code == 2 and "workload after --" in err
+
+
+def test_readme_compare_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    lines = [ln for ln in text.replace("\\\n", " ").splitlines()
+             if ln.startswith("wattwise estimate compare ")]  # fmt: skip
+    assert lines
+    argv = shlex.split(lines[0])[1:]
+    argv.insert(2, "--json")
+    code, out, err = _cli(argv, capsys)
+    assert code == 0, err
+    assert json.loads(out)["workload"] == "infer"
