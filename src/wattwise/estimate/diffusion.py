@@ -255,6 +255,14 @@ def diffusion_estimate(
     notes.append(Assumption("peak_flops", f"{peak:.4g}", f"FLOP/s dense {inputs.precision}",
                             Provenance.ASSUMED, f"{acc.name}: {acc.source}"))  # fmt: skip
     power = chip_power(acc, inputs.power_basis, inputs.power_w)
+    chosen = inputs.power_basis is not None or inputs.power_w is not None
+    why = (
+        "given by you (power basis / --power-w)"
+        if chosen
+        else "no power basis given: the utilisation model (default)"
+    )
+    given = Provenance.GIVEN if chosen else Provenance.ASSUMED
+    notes.append(Assumption("power_basis", power.basis, "", given, why))
     notes.extend(power.assumptions)
     total = flops["total"]
     chip_s = Band(total.value / (peak * mfu.value), total.low / (peak * mfu.high),
