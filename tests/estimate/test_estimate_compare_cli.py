@@ -63,6 +63,8 @@ def test_compare_is_one_sorted_table_with_provenance_and_labelled_gaps(
     code, out, err = _cli(argv, capsys)
     assert code == 0, err
     rows = json.loads(out)["rows"]
+    site = {a["name"]: a for a in json.loads(out)["site"]}
+    assert site["electricity_price"]["unit"] == "EUR/kWh"
     assert [r["hardware"] for r in rows][-1] == "tpu-v5e"
     assert rows[-1]["error"].startswith("not shipped")
     done = [r for r in rows if not r["error"]]
@@ -91,4 +93,7 @@ def test_readme_compare_example_runs(capsys: pytest.CaptureFixture[str]) -> None
     argv.insert(2, "--json")
     code, out, err = _cli(argv, capsys)
     assert code == 0, err
-    assert json.loads(out)["workload"] == "infer"
+    data = json.loads(out)
+    assert data["workload"] == "infer"
+    grid = next(a for a in data["site"] if a["name"] == "grid_intensity_location")
+    assert "grid_country.csv (2023" in grid["source"]  # the factor's year is shown

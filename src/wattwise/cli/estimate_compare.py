@@ -59,12 +59,16 @@ def _context(ns: argparse.Namespace) -> Any:
     return site.context(os.environ, default_config_paths(Path.cwd()))
 
 
-def compare_rows(ns: argparse.Namespace, names: list[str]) -> list[dict[str, Any]]:
-    """One row per accelerator (sorted); ConfigError for an unknown accelerator name."""
+def compare_rows(
+    ns: argparse.Namespace, names: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One row per accelerator (sorted) and the site's factors (each with its source and
+    year); ConfigError for an unknown accelerator name."""
     from wattwise.cli.estimate import run_estimate
     from wattwise.estimate.compare import error_row, row, sort_rows
 
     ctx = _context(ns)
+    site = [dict(a.to_dict()) for a in ctx.assumptions()]
     rows = []
     for name in names:
         ns.hardware = name
@@ -78,7 +82,7 @@ def compare_rows(ns: argparse.Namespace, names: list[str]) -> list[dict[str, Any
             rows.append(error_row(ns.estimate_command, name, label + why))
             continue
         rows.append(row(ns.estimate_command, name, data, ctx))
-    return sort_rows(rows)
+    return sort_rows(rows), site
 
 
 def handle_compare(args: argparse.Namespace) -> int:
@@ -92,7 +96,7 @@ def handle_compare(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        rows = compare_rows(_parse_workload(rest, names[0]), names)
+        rows, site = compare_rows(_parse_workload(rest, names[0]), names)
     except ConfigError as exc:
         sys.stderr.write(f"wattwise: error: {exc}\n")
         return EXIT_USAGE
@@ -100,11 +104,14 @@ def handle_compare(args: argparse.Namespace) -> int:
         sys.stderr.write(f"wattwise: error: {exc}\n")
         return EXIT_ERROR
     if args.json:
-        jsonsafe.write({"workload": rest[0], "rows": rows})
+        jsonsafe.write({"workload": rest[0], "rows": rows, "site": site})
     else:
         from wattwise.cli.estimate_render import compare_table
 
         sys.stdout.write(compare_table(rows) + "\n")
+        for a in site:
+            sys.stdout.write(f"site: {a['name']} = {a['value']} {a['unit']} [{a['provenance']}]"
+                             f" {a['source']}\n")  # fmt: skip
     return EXIT_OK
 
 
