@@ -54,7 +54,7 @@ def test_golden_france_by_hand() -> None:
 
 
 def test_golden_gcp_region_location_vs_market() -> None:
-    ctx = resolve_context({"cloud": "gcp", "cloud_region": "europe-west1"}, {}, [])
+    ctx = resolve_context({"cloud": "gcp", "cloud_region": "europe-west1", "year": 2024}, {}, [])
     fp = account(10 * KWH, "integrated", HOUR, ctx)
     # GCP PUE preset 1.1; Google 2024 Belgium 103.37 g/kWh, CFE 0.84.
     assert fp.facility_energy_kwh == pytest.approx(11.0)
@@ -69,6 +69,13 @@ def test_golden_gcp_region_location_vs_market() -> None:
     assert price.provenance == "assumed" and price.unit == "EUR/kWh"
     assert "gcp:europe-west1 is in BE" in price.source and "EU average" in price.source
     assert fp.cost.value == pytest.approx(11.0 * float(price.value))
+
+
+def test_gcp_default_is_the_latest_published_year_with_its_year_shown() -> None:
+    ctx = resolve_context({"cloud": "gcp", "cloud_region": "europe-west1"}, {}, [])
+    fp = account(KWH, "measured", HOUR, ctx)
+    assert fp.co2e_location_g == pytest.approx(1.1 * 126.43)  # Google 2025, PUE preset 1.1
+    assert "2025" in fp.assumption("grid_intensity").source
 
 
 def test_gcp_year_2020_is_lifecycle_and_says_so() -> None:

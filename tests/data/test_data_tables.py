@@ -92,16 +92,20 @@ def test_quebec_uses_lifecycle_factors_not_fossil_only() -> None:
 
 def test_google_cfe_is_a_fraction_and_basis_changes_in_2021() -> None:
     gcp = [f for f in tables.cloud_factors() if f.key.startswith("gcp:") and f.year]
-    assert {f.year for f in gcp} == set(range(2019, 2025))
+    assert {f.year for f in gcp} == set(range(2019, 2026))
     cfes = [f.cfe_fraction for f in gcp if f.cfe_fraction is not None]
     assert cfes and all(0 <= c <= 1 for c in cfes)
     assert max(cfes) > 0.9  # would be ~90-100 if percentages had slipped in
     assert {f.basis for f in gcp if f.year in (2019, 2020)} == {"lifecycle"}
     assert {f.basis for f in gcp if f.year and f.year >= 2021} == {"location-based"}
     e2019 = lookup.cloud_factor("gcp", "europe-west1", 2019)
-    e2024 = lookup.cloud_factor("gcp", "europe-west1")
+    e2024 = lookup.cloud_factor("gcp", "europe-west1", 2024)
+    latest = lookup.cloud_factor("gcp", "europe-west1")
     assert (e2019.year, e2019.basis) == (2019, "lifecycle")
-    assert (e2024.year, e2024.basis) == (2024, "location-based")
+    assert (e2024.year, e2024.intensity_g_per_kwh) == (2024, 103.37)  # by-year keeps 2024
+    # the latest published year is the default: Google's 2025 file (reference/, 74d9bf8)
+    assert (latest.year, latest.basis, latest.intensity_g_per_kwh) == (
+        2025, "location-based", 126.43)  # fmt: skip
 
 
 def test_azure_pue_choice_is_stated() -> None:
@@ -211,7 +215,8 @@ def test_shipped_tables_equal_a_fresh_build(tmp_path: Path) -> None:
     (tmp_path / "countries.csv").write_bytes((DATA_DIR / "countries.csv").read_bytes())
     rejected = _build.build(REF, tmp_path)
     assert rejected["grid_country.csv"] == ["TKM=1306.025"]
-    assert len(rejected["grid_cloud.csv"]) == 2
+    assert len(rejected["grid_cloud.csv"]) == 3  # 2 malformed Azure rows, GCP 2025 'N/A'
+    assert "gcp:europe-west5@2025: location N/A" in rejected["grid_cloud.csv"]
     for name in (
         "grid_country.csv",
         "grid_subnational.csv",

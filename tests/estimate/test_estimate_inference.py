@@ -129,3 +129,20 @@ def test_kv_cache_default_and_chip_count() -> None:
 def test_bad_input(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         estimate_inference(hardware="H100", params=8e9, context=CTX, **kwargs)  # type: ignore[arg-type]
+
+
+def test_batch_size_is_a_maximum_the_kv_cache_admits_fewer() -> None:
+    """Serving-engine semantics: 70B on 4 x H100 at --batch-size 1024 admits what fits."""
+    est = estimate_inference(hardware="H100", params=70e9, chips=4, batch_size=1024,
+                             input_tokens=1000, output_tokens=500, context=CTX)  # fmt: skip
+    adm = est.concurrency
+    assert adm["limited_by"] == "kv_cache"
+    room = 4 * 80e9 * 0.9 - 70e9 * 2
+    assert adm["admitted"] == int(room // (1500 * kv_bytes_per_token_default(70e9)))
+    assert est.batch_size == adm["admitted"] < 1024
+    note = next(a for a in est.assumptions if a.name == "admitted_concurrency")
+    assert "148 GB for KV" in note.source
+    small = estimate_inference(hardware="H100", params=8e9, chips=1, batch_size=8,
+                               input_tokens=100, output_tokens=100, context=CTX)  # fmt: skip
+    assert small.concurrency["admitted"] == 8
+    assert small.concurrency["limited_by"] == "batch_size"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from wattwise import jsonsafe
 from wattwise.argtypes import number
+from wattwise.cli.estimate_compare import register_compare
 from wattwise.cli.estimate_render import render
 from wattwise.errors import ConfigError, WattwiseError
 
@@ -32,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "train": "pre-training from params x tokens, FLOPs or chip-hours",
     "finetune": "full, LoRA or QLoRA fine-tuning, and its saving",
     "infer": "serving: per request, per 1k tokens, per day and year",
+    "image": "image generation (diffusion): Wh per image, FLOPs by term",
+    "video": "video generation (diffusion): Wh per video, FLOPs by term",
 }
 _GROUPS = {"site": "site (PUE, grid, price)"}
 
@@ -57,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         add_settings(cp, command)
         cp.add_argument("--json", action="store_true", help="print JSON (raw numbers)")
         cp.set_defaults(handler=handle_estimate)
+
+    register_compare(sub)
 
     st = sub.add_parser("settings", help="every estimate flag: command, unit, default, help")
     st.add_argument("--json", action="store_true", help="print JSON")
@@ -90,8 +95,9 @@ def add_settings(p: argparse.ArgumentParser, command: str) -> None:
 
 def _argument_kwargs(s: EstimateSetting, command: str) -> dict[str, Any]:
     """argparse keywords of a setting: a switch, a choice, or a value with its converter."""
-    if s.switch:
-        return {"action": "store_true", "default": s.default}
+    if s.switch:  # a switch with no default is tri-state: --cfg / --no-cfg / not given
+        action = argparse.BooleanOptionalAction if s.default is None else "store_true"
+        return {"action": action, "default": s.default}
     kw: dict[str, Any] = {"default": s.default}
     if command in s.required:
         kw["required"] = True
@@ -109,10 +115,11 @@ def _usage(p: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
-def _estimate(args: argparse.Namespace) -> Any:
+def run_estimate(args: argparse.Namespace) -> Any:
     """The estimate of ``args.estimate_command`` from its settings and the resolved site."""
     from wattwise.accounting.context import default_config_paths
-    from wattwise.estimate.inference import serving_estimate
+    from wattwise.estimate.diffusion import diffusion_estimate
+    from wattwise.estimate.load import serving_with_load
     from wattwise.estimate.settings import inputs_from, settings_for
     from wattwise.estimate.training import finetune_estimate, training_estimate
 
@@ -123,7 +130,9 @@ def _estimate(args: argparse.Namespace) -> Any:
     estimators: dict[str, Any] = {
         "train": training_estimate,
         "finetune": finetune_estimate,
-        "infer": serving_estimate,
+        "infer": serving_with_load,
+        "image": diffusion_estimate,
+        "video": diffusion_estimate,
     }
     return estimators[command](inputs, context)
 
@@ -131,7 +140,7 @@ def _estimate(args: argparse.Namespace) -> Any:
 def handle_estimate(args: argparse.Namespace) -> int:
     """``estimate train | finetune | infer``: JSON (raw numbers) or the human rendering."""
     try:
-        result = _estimate(args)
+        result = run_estimate(args)
     except ConfigError as exc:
         sys.stderr.write(f"wattwise: error: {exc}\n")
         return EXIT_USAGE
@@ -199,4 +208,5 @@ __all__ = [
     "quantity",
     "register",
     "render",
+    "run_estimate",
 ]

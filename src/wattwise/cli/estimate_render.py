@@ -70,6 +70,12 @@ def _formatter(key: str, currency: str | None) -> Callable[[float], str]:
     """The formatter of a band named ``key`` (its unit is in its name)."""
     if key in _BY_KEY:
         return _BY_KEY[key]
+    if key.startswith("wh_per"):
+        return lambda v: format_si(v, "Wh")
+    if key.startswith("seconds_per") or key.endswith("_s"):
+        return format_duration
+    if key.startswith("g_co2e"):
+        return format_mass_g
     if key.endswith("_kwh"):
         return _energy_kwh
     if key.endswith("_kg"):
@@ -125,7 +131,7 @@ def _band_rows(key: str, val: dict[str, Any], currency: str | None) -> list[tupl
     for name, band in val.items():
         if not (isinstance(band, dict) and {"value", "low", "high"} <= set(band)):
             continue
-        per_boundary = key.startswith("wh_per")
+        per_boundary = key.startswith(("wh_per", "g_co2e_per")) or key == "flops"
         label = f"{key} [{name}]" if per_boundary else f"{key} {name}"
         rows.append((label, _band_text(key if per_boundary else name, band,
                                        band.get("currency", currency))))  # fmt: skip
@@ -138,18 +144,89 @@ def render(data: dict[str, Any]) -> str:
     currency = data["cost"].get("currency") if isinstance(data.get("cost"), dict) else None
     rows: list[tuple[str, str]] = []
     for key, val in data.items():
-        if isinstance(val, dict):
+        if isinstance(val, dict) and key not in ("load", "concurrency"):
             rows.extend(_band_rows(key, val, currency))
     width = max((len(label) for label, _ in rows), default=0)
     lines = [f"{data['kind']} estimate: {data['chips']} x {data['hardware']}"]
     lines.extend(f"  {label:<{width}}  {text}" for label, text in rows)
+    adm = data.get("concurrency") or {}
+    if adm:
+        why = " (the KV cache limits it)" if adm.get("limited_by") == "kv_cache" else ""
+        lines.append(f"  concurrency: {format_number(adm['admitted'])} sequences admitted of "
+                     f"{format_number(adm['requested'])} requested{why}")  # fmt: skip
     if data.get("breakeven_day") is not None:
         day = format_number(data["breakeven_day"])
         lines.append(f"  serving passes training energy on day {day}")
+    if data.get("load"):
+        lines.extend(load_lines(data["load"], currency))
     lines.append("assumptions:")
     for a in data.get("assumptions", []):
         shown = format_assumption_value(a["value"], a["unit"])
         lines.append(f"  {a['name']} = {shown} [{a['provenance']}] {a['source']}")
+    return "\n".join(lines)
+
+
+def load_lines(load: dict[str, Any], currency: str | None) -> list[str]:
+    """The fleet under a load (``wattwise.estimate.load``), for people."""
+    del currency  # energies only; costs are in the daily/yearly rows
+    wh = load["wh_per_request_facility_at_saturation"]
+    profile = "flat" if load["diurnal"] == "flat" else "diurnal profile"
+    itl = format_number(load["itl_ms_at_max_concurrency"])
+    lines = [
+        f"load: {format_number(load['requests_per_second_mean'])} requests/s mean, "
+        f"{format_number(load['requests_per_second_peak'])} at peak ({profile})",
+        f"  per replica: {load['chips_per_replica']} chips, up to "
+        f"{format_number(load['concurrency_max'])} sequences, "
+        f"{format_number(load['capacity_requests_per_s_per_replica'])} requests/s; TTFT "
+        f"{format_number(load['ttft_ms'])} ms, ITL {itl} ms",
+        f"  at saturation: {format_band(wh, lambda v: format_si(v, 'Wh'))} per request (facility)",
+    ]
+    slo = load["slo"]
+    for key in ("ttft", "itl"):
+        if slo[f"{key}_ms"] is not None:
+            met = "met" if slo[f"{key}_met"] else "NOT met by this replica layout"
+            lines.append(f"  SLO {key.upper()} {format_number(slo[f'{key}_ms'])} ms: {met}")
+    for name in ("always_on", "scale_to_zero"):
+        sc = load[name]
+        per = format_band(sc["wh_per_request_facility"], lambda v: format_si(v, "Wh"))
+        day = format_band(sc["energy_kwh_per_day"], _energy_kwh)
+        lines.append(
+            f"  {name.replace('_', ' ')}: {sc['replicas']} replicas, "
+            f"{format_number(sc['replica_hours_per_day'])} replica-h/day, utilisation "
+            f"{format_number(sc['utilisation'] * 100)} %, {per} per request incl. idle "
+            f"({format_number(sc['idle_share'] * 100)} % idle), {day}/day"
+        )
+    return lines
+
+
+def compare_table(rows: Sequence[dict[str, Any]]) -> str:
+    """``estimate compare`` for people: one line per accelerator, then each row's provenance."""
+    unit = rows[0]["unit"] if rows else "unit"
+    head = (f"{'#':>2} {'hardware':<14} {'Wh/' + unit + ' (facility)':<26} {unit + 's/kWh':>11} "
+            f"{'per chip/s':>10} {'chips':>5} {'repl./chip-h':>12} {'gCO2e/' + unit:>11} "
+            f"{'kWh/year':>10} {'cost/year':>14}")  # fmt: skip
+    lines = [head, "-" * len(head)]
+    notes = []
+    for i, r in enumerate(rows, 1):
+        if r.get("error"):
+            lines.append(f"{i:>2} {r['hardware']:<14} {r['error']}")
+            continue
+
+        def num(v: float | None) -> str:
+            return "-" if v is None else format_number(v, 3)
+
+        wh = format_band(r["wh_per_unit"], lambda v: format_si(v, "Wh"))
+        extra = r["replicas"] if r["replicas"] is not None else r["chip_hours"]
+        cost = (format_money(r["cost_per_year"], r["currency"])
+                if r["cost_per_year"] is not None else "unknown")  # fmt: skip
+        lines.append(
+            f"{i:>2} {r['hardware']:<14} {wh:<26} {num(r['units_per_kwh']):>11} "
+            f"{num(r['throughput_per_chip']):>10} {r['chips']:>5} {num(extra):>12} "
+            f"{num(r['co2e_location_g_per_unit']):>11} {num(r['kwh_per_year']):>10} {cost:>14}"
+        )
+        notes.append(f"{i:>2} {r['provenance']}")
+    lines.append("sorted by facility Wh per unit; provenance:")
+    lines.extend(notes)
     return "\n".join(lines)
 
 

@@ -208,7 +208,9 @@ CLOUD_LOCATION_COUNTRY: dict[str, str] = {
     "turin": "IT", "melbourne": "AU", "sydney": "AU", "montreal": "CA", "montréal": "CA",
     "toronto": "CA", "osaka": "JP", "tokyo": "JP", "santiago": "CL", "sao paulo": "BR",
     "são paulo": "BR", "sāo paulo": "BR", "seoul": "KR", "tel aviv": "IL", "warsaw": "PL",
-    "zurich": "CH", "zürich": "CH",
+    "zurich": "CH", "zürich": "CH", "bangkok": "TH",
+    # US states named together (GCP us-east7, 2025)
+    "alabama and tennessee": "US",
 }  # fmt: skip
 
 
@@ -260,9 +262,9 @@ def _cloud_rows(ref: Path) -> tuple[list[list[object]], list[str]]:
                         f" source {r['Source'].strip()}, t/kWh x 1e6",
                     ]
                 )
-    gdir = ref / "grid-google-cloud"
-    for path in sorted(gdir.glob("20*.csv")):
+    for path in _google_years(ref):
         year = int(path.stem)
+        commit = GOOGLE_COMMITS.get(year, GOOGLE_COMMIT)
         with path.open(encoding="utf-8") as f:
             reader = csv.DictReader(f)
             fields = reader.fieldnames or []
@@ -279,6 +281,9 @@ def _cloud_rows(ref: Path) -> tuple[list[list[object]], list[str]]:
                     rejected.append(f"gcp:{r['Google Cloud Region']}@{year}={value}")
                     continue
                 region = r["Google Cloud Region"].strip()
+                if r["Location"].strip().upper() == "N/A":  # 2025: europe-west5 has no place
+                    rejected.append(f"gcp:{region}@{year}: location N/A")
+                    continue
                 rows.append(
                     [
                         "gcp",
@@ -289,7 +294,7 @@ def _cloud_rows(ref: Path) -> tuple[list[list[object]], list[str]]:
                         _fmt(value),
                         cfe,
                         basis,
-                        "GoogleCloudPlatform/region-carbon-info @ 49f3f26 (Apache-2.0)",
+                        f"GoogleCloudPlatform/region-carbon-info @ {commit} (Apache-2.0)",
                     ]
                 )
     return rows, rejected
@@ -404,6 +409,22 @@ def _hourly_gb(ref: Path) -> bytes:
             assert math.isfinite(v)
             w.writerow([t.strftime("%Y-%m-%dT%H:%MZ"), _fmt(v, 1)])
     return gzip.compress(buf.getvalue().encode("utf-8"), mtime=0)
+
+
+#: Google's yearly files: the shared reference-data copy (2019-2024) and newer years from the
+#: repository's own ``reference/`` folder (see its README), each with the commit it came from.
+GOOGLE_COMMIT = "49f3f26"
+GOOGLE_COMMITS: dict[int, str] = {2025: "74d9bf8"}
+REPO_REFERENCE = Path(__file__).resolve().parents[3] / "reference"
+
+
+def _google_years(ref: Path) -> list[Path]:
+    """One file per year, the shared folder's first, then the repository's newer years."""
+    by_year: dict[int, Path] = {}
+    for folder in (REPO_REFERENCE / "grid-google-cloud", ref / "grid-google-cloud"):
+        for path in folder.glob("20*.csv"):
+            by_year[int(path.stem)] = path  # the shared folder (read last) wins a tie
+    return [by_year[y] for y in sorted(by_year)]
 
 
 def build(ref: Path, out: Path) -> dict[str, list[str]]:

@@ -14,9 +14,9 @@ of ``B`` sequences:
 * For a mixture-of-experts model the weights read per step are
   ``N_total · (1 - (1 - N_active/N_total)^B)``: one token reads its active experts, a large batch
   touches them all (shared layers are treated like routed ones: an approximation).
-* KV bytes per token, when not given, assume a grouped-query-attention decoder with 8 KV heads of
-  128 dims and ``L = (N / 196,608)^(1/3)`` layers (``N ≈ 12 · L · d²`` with ``d = 128 · L``, the
-  shape of Llama-3 8B/70B/405B): ``kv = 2 · L · 8 · 128 · bytes``. Llama-3.1-8B: 128 KiB/token.
+* ``B`` is the concurrency the KV cache admits beside the weights, at most ``--batch-size``
+  (serving-engine semantics, arithmetic in :mod:`wattwise.estimate.layout`, which also holds the
+  default KV bytes per token).
 
 Boundaries (published serving figures differ mostly by this):
 
@@ -31,15 +31,19 @@ its 700 W TDP, so TDP-based serving estimates overstate accelerator energy about
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from wattwise.core.provenance import Provenance
 from wattwise.core.units import DAYS_PER_YEAR
-from wattwise.errors import ConfigError
 from wattwise.estimate import defaults as d
 from wattwise.estimate.hardware import Accelerator, get_hardware
 from wattwise.estimate.inputs import ServingInputs, TrainingInputs
+from wattwise.estimate.layout import BYTES_PER_PARAM as BYTES_PER_PARAM
+from wattwise.estimate.layout import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
+from wattwise.estimate.layout import Layout, layout
+from wattwise.estimate.layout import default_chips as default_chips
+from wattwise.estimate.layout import kv_bytes_per_token_default as kv_bytes_per_token_default
 from wattwise.estimate.power import ChipPower, chip_power
 from wattwise.estimate.training import TrainingEstimate, training_estimate
 from wattwise.estimate.types import (
@@ -51,19 +55,6 @@ from wattwise.estimate.types import (
 )
 
 BOUNDARIES: tuple[str, ...] = ("accelerators", "node", "facility")
-BYTES_PER_PARAM: dict[str, float] = {
-    "fp32": 4.0,
-    "tf32": 4.0,
-    "bf16": 2.0,
-    "fp16": 2.0,
-    "fp8": 1.0,
-    "int8": 1.0,
-    "int4": 0.5,
-}
-DEFAULT_BATCH_SIZE = 16
-#: Fraction of each chip's memory usable for weights and KV cache (the rest: activations,
-#: framework buffers, fragmentation).
-USABLE_MEMORY_FRACTION = 0.9
 #: While idle but provisioned (``always_on``), the host draws about half its loaded power.
 HOST_IDLE_FRACTION = 0.5
 
@@ -94,6 +85,10 @@ class InferenceEstimate:
     currency: str | None
     breakeven_days: Band | None
     assumptions: tuple[Assumption, ...]
+    #: Requested and admitted concurrency with the KV-cache arithmetic (wattwise.estimate.layout).
+    concurrency: dict[str, Any] = field(default_factory=dict)
+    #: Fleet sizing under a load (wattwise.estimate.load); empty without one.
+    load: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the keys of the CLI's ``--json`` output."""
@@ -127,14 +122,10 @@ class InferenceEstimate:
             "breakeven_day": (
                 None if self.breakeven_days is None else math.ceil(self.breakeven_days.value)
             ),
+            "concurrency": dict(self.concurrency),
+            **({"load": self.load} if self.load else {}),
             "assumptions": [a.to_dict() for a in self.assumptions],
         }
-
-
-def kv_bytes_per_token_default(params: float, kv_bytes_per_value: float = 2.0) -> float:
-    """KV-cache bytes per token of a GQA decoder of ``params`` parameters (module docstring)."""
-    layers: float = (params / 196_608.0) ** (1.0 / 3.0)
-    return 2.0 * layers * 8 * 128 * kv_bytes_per_value
 
 
 def weights_read_params(total: float, active: float, batch: int) -> float:
@@ -143,16 +134,6 @@ def weights_read_params(total: float, active: float, batch: int) -> float:
         return total
     frac = active / total
     return max(active, total * (1.0 - (1.0 - frac) ** batch))
-
-
-def default_chips(need_bytes: float, acc: Accelerator) -> int:
-    """Smallest power-of-two chip count whose usable memory holds ``need_bytes``."""
-    n = 1
-    while n * acc.memory_bytes * USABLE_MEMORY_FRACTION < need_bytes:
-        n *= 2
-        if n > 4096:
-            raise ConfigError(f"the model does not fit on 4096 {acc.name} chips")
-    return n
 
 
 @dataclass(frozen=True)
@@ -164,20 +145,8 @@ class _Scenario:
     host_w: float
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """How a request runs: weight and KV widths, batch, chips per replica, peaks."""
-
-    bpp: float  # weight bytes per parameter
-    kv_tok: float  # KV-cache bytes per token
-    batch: int
-    chips: int
-    peak: float  # dense FLOP/s per chip
-    bw: float  # memory bytes/s per chip
-
-
 def _per_request(
-    s: _Scenario, lay: _Layout, inputs: ServingInputs, read_params: float
+    s: _Scenario, lay: Layout, inputs: ServingInputs, read_params: float
 ) -> tuple[float, float, float, float]:
     """(accelerator J, host J, replica seconds, decode tokens/s) for one request of ``inputs``
     laid out as ``lay`` under scenario ``s``; ``read_params`` are read per decode step."""
@@ -204,62 +173,12 @@ def _per_request(
     return acc_j, host_j, replica_s, tok_s
 
 
-def _layout(inputs: ServingInputs, acc: Accelerator, notes: list[Assumption]) -> _Layout:
-    """Weight and KV widths from the precision, the batch, and the chips that hold them."""
-    prec = inputs.precision.lower()
-    wbpp = inputs.weight_bytes_per_param
-    if wbpp is None and prec not in BYTES_PER_PARAM:
-        raise ConfigError(f"unknown precision {inputs.precision!r}")
-    bpp = wbpp or BYTES_PER_PARAM[prec]
-    kv_val_bytes = min(bpp, 2.0) if wbpp is None else 2.0
-    batch = DEFAULT_BATCH_SIZE if inputs.batch_size is None else int(inputs.batch_size)
-    given_kv = inputs.kv_bytes_per_token
-    kv_tok = given_kv or kv_bytes_per_token_default(inputs.params, kv_val_bytes)
-    notes.append(
-        Assumption(
-            "kv_bytes_per_token",
-            f"{kv_tok:.4g}",
-            "bytes",
-            Provenance.GIVEN if given_kv else Provenance.ASSUMED,
-            "given by you (KV bytes per token)"
-            if given_kv
-            else "GQA decoder, 8 KV heads x 128 dims, layers from N (wattwise.estimate.inference)",
-        )
-    )
-    need = inputs.params * bpp + batch * (inputs.input_tokens + inputs.output_tokens) * kv_tok
-    n = _replica_chips(inputs.chips, need, acc, notes)
-    peak = acc.peak_flops(
-        inputs.precision if prec in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8") else "bf16"
-    )
-    return _Layout(bpp, kv_tok, batch, n, peak, acc.memory_bw_bytes_s)
-
-
-def _replica_chips(
-    chips: int | None, need_bytes: float, acc: Accelerator, notes: list[Assumption]
-) -> int:
-    """The chips per replica: given (and checked to hold ``need_bytes``) or the default."""
-    if chips is None:
-        n = default_chips(need_bytes, acc)
-        notes.append(
-            Assumption("chips", str(n), "chips per replica", Provenance.ASSUMED,
-                       "smallest power of two whose memory holds weights + KV cache")
-        )  # fmt: skip
-        return n
-    n = int(chips)
-    if n * acc.memory_bytes < need_bytes:
-        raise ConfigError(
-            f"{n} x {acc.name} ({acc.memory_gb:g} GB each) cannot hold {need_bytes / 1e9:.3g} GB "
-            "of weights and KV cache; add chips or lower the batch size"
-        )
-    return n
-
-
 def _given_or(value: float | None, default: Band) -> Band:
     return Band.exact(value) if value is not None else default
 
 
 def _efficiency_notes(
-    inputs: ServingInputs, eta: Band, mfu: Band, lay: _Layout, acc: Accelerator
+    inputs: ServingInputs, eta: Band, mfu: Band, lay: Layout, acc: Accelerator
 ) -> list[Assumption]:
     """Bandwidth efficiency, prefill MFU, batch size and the chip's peaks, given or assumed."""
     given, assumed = Provenance.GIVEN, Provenance.ASSUMED
@@ -274,9 +193,10 @@ def _efficiency_notes(
         Assumption("mfu_prefill", f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})", "ratio",
                    given if mfu_given else assumed,
                    "given by you (prefill MFU)" if mfu_given else d.PREFILL_MFU.source),
-        Assumption("batch_size", str(lay.batch), "sequences", given if batch_given else assumed,
-                   "given by you (concurrent sequences decoded per step)" if batch_given
-                   else "no batch size given: default concurrent sequences decoded per step"),
+        Assumption("batch_size", str(lay.admission["requested"]), "sequences",
+                   given if batch_given else assumed,
+                   "given by you (maximum concurrent sequences)" if batch_given
+                   else "no batch size given: default maximum concurrent sequences"),
         Assumption("peak_flops", f"{lay.peak:.4g}", f"FLOP/s dense {inputs.precision}", assumed,
                    f"{acc.name}: {acc.source}"),
         Assumption("memory_bandwidth", f"{acc.memory_bw_gb_s:g}", "GB/s", assumed,
@@ -300,7 +220,7 @@ def _host_power(
 
 
 def _per_request_bands(
-    inputs: ServingInputs, lay: _Layout, eta: Band, mfu: Band, power: ChipPower, host: Band
+    inputs: ServingInputs, lay: Layout, eta: Band, mfu: Band, power: ChipPower, host: Band
 ) -> tuple[Band, Band, Band, Band]:
     """(accelerator Wh, host Wh, replica seconds, decode tokens/s) per request, as bands: the
     low end takes the favourable bound of every factor, the high end the unfavourable one."""
@@ -332,7 +252,7 @@ def _idle_kwh_per_day(
     return Band(idle_kwh[0], min(idle_kwh), max(idle_kwh))
 
 
-def _period(facility_kwh: Band, ctx: EstimateContext) -> dict[str, Band]:
+def period_totals(facility_kwh: Band, ctx: EstimateContext) -> dict[str, Band]:
     """Facility energy, location/market carbon (kg) and cost of a period's energy (no
     ``cost`` key when no price is known for the place: read it with ``.get("cost")``)."""
     out = {
@@ -382,7 +302,7 @@ def serving_estimate(
     ctx = context or default_context()
     ctx.validate()
     notes: list[Assumption] = []
-    lay = _layout(inputs, acc, notes)
+    lay = layout(inputs, acc, notes)
     power = chip_power(acc, inputs.power_basis, inputs.power_w)
     notes.extend(power.assumptions)
     host = _host_power(inputs, acc, power, notes)
@@ -406,7 +326,7 @@ def serving_estimate(
             Assumption("always_on", "true", "", Provenance.GIVEN,
                        "given by you: replicas provisioned 24 h/day; idle chips and hosts counted")
         )  # fmt: skip
-    daily = _period(day_facility_kwh, ctx)
+    daily = period_totals(day_facility_kwh, ctx)
     notes.extend(ctx.assumptions())
 
     train_kwh = _training_kwh(inputs, training, ctx)
@@ -433,6 +353,7 @@ def serving_estimate(
         currency=ctx.currency,
         breakeven_days=breakeven,
         assumptions=tuple(notes),
+        concurrency=lay.admission,
     )
 
 
@@ -458,6 +379,10 @@ def estimate_inference(
     training: TrainingEstimate | None = None,
     training_tokens: float | None = None,
     training_energy_kwh: float | None = None,
+    requests_per_second: float | None = None,
+    diurnal: tuple[float, ...] | None = None,
+    slo_ttft_ms: float | None = None,
+    slo_itl_ms: float | None = None,
 ) -> InferenceEstimate:
     """Estimate serving energy, carbon and cost per request, per 1,000 output tokens, per day:
     :func:`serving_estimate` of :class:`ServingInputs` built from these arguments (the keyword
@@ -470,8 +395,11 @@ def estimate_inference(
     provisioned around the clock for ``requests_per_day``. Pass ``training`` (an estimate),
     ``training_tokens`` (estimate the training of the same model) or ``training_energy_kwh``
     (facility kWh) to get the serving day on which cumulative serving energy passes training
-    energy.
+    energy. A rate (``requests_per_second`` or ``requests_per_day``) with an optional
+    ``diurnal`` profile and latency objectives adds the fleet (:mod:`wattwise.estimate.load`).
     """
     given = dict(locals())
     site, trained = given.pop("context"), given.pop("training")
-    return serving_estimate(ServingInputs(**given), site, trained)
+    from wattwise.estimate.load import serving_with_load  # load builds on this module
+
+    return serving_with_load(ServingInputs(**given), site, trained)

@@ -161,7 +161,10 @@ class ServingInputs:
     0.3). ``power_basis`` / ``power_w``: as for training. ``always_on``: replicas provisioned
     24 h/day, their idle power counted. ``training_tokens``: estimate the training of the same
     model on these tokens for the break-even day; ``training_energy_kwh``: a known training
-    facility energy instead.
+    facility energy instead. Fleet sizing (:mod:`wattwise.estimate.load`):
+    ``requests_per_second`` (or ``requests_per_day``), a ``diurnal`` profile of 24 hourly
+    weights (relative; default flat), and latency objectives ``slo_ttft_ms`` (time to first
+    token) and ``slo_itl_ms`` (inter-token latency) in milliseconds.
     """
 
     hardware: str | Accelerator
@@ -182,9 +185,14 @@ class ServingInputs:
     always_on: bool = False
     training_tokens: float | None = None
     training_energy_kwh: float | None = None
+    requests_per_second: float | None = None
+    diurnal: tuple[float, ...] | None = None
+    slo_ttft_ms: float | None = None
+    slo_itl_ms: float | None = None
 
     def __post_init__(self) -> None:
         positive("params", self.params)
+        self._check_load()
         positive("active params", self.active_params)
         positive("batch size", self.batch_size)
         positive("weight bytes per parameter", self.weight_bytes_per_param)
@@ -200,6 +208,21 @@ class ServingInputs:
                 "give training tokens (to estimate the training) or a known training energy, "
                 "not both"
             )
+
+    def _check_load(self) -> None:
+        """A load is a rate per second or per day (not both); a profile has 24 weights."""
+        positive("requests per second", self.requests_per_second)
+        positive("TTFT SLO", self.slo_ttft_ms)
+        positive("inter-token latency SLO", self.slo_itl_ms)
+        if self.requests_per_second is not None and self.requests_per_day:
+            raise ConfigError("give requests per second or requests per day, not both")
+        if self.diurnal is not None and (
+            len(self.diurnal) != 24
+            or min(self.diurnal) < 0
+            or sum(self.diurnal) <= 0
+            or not all(math.isfinite(w) for w in self.diurnal)
+        ):
+            raise ConfigError("a diurnal profile is 24 hourly weights >= 0, not all zero")
 
     def _check_counts(self) -> None:
         """Counts are finite and >= 0, a request has tokens; batch and chips are whole."""
@@ -220,6 +243,92 @@ class ServingInputs:
     def active(self) -> float:
         """Parameters a token passes through: ``active_params``, else ``params``."""
         return self.active_params or self.params
+
+
+#: Denoiser architectures of ``estimate image | video`` (see :mod:`wattwise.estimate.diffusion`).
+DIFFUSION_ARCHITECTURES: tuple[str, ...] = ("dit", "unet")
+
+
+@dataclass(frozen=True)
+class DiffusionInputs:
+    """An image or video generation load (``estimate image | video``).
+
+    ``params``: denoiser parameters. ``steps``: denoising steps. ``width`` / ``height``: output
+    pixels (:class:`VideoInputs` adds ``frames``). ``architecture``: ``dit``
+    (default, assumed) or ``unet``. ``cfg``: classifier-free guidance doubles the denoiser
+    passes (default on, assumed). ``latent_factor``: VAE spatial downsampling (default 8);
+    ``patch``: transformer patch size (default 2). ``hidden_size``: the transformer width
+    (default from ``params``).
+    ``text_encoder_params`` / ``text_tokens``: the text encoder's size and prompt length.
+    ``chips``: per replica (default 1); ``batch_size``: items generated together (default 1).
+    ``mfu``, ``precision``, ``power_basis``, ``power_w``: as for training.
+    ``requests_per_day``: items per day for the daily and yearly totals.
+    """
+
+    hardware: str | Accelerator
+    params: float
+    steps: int
+    width: int
+    height: int
+    architecture: str | None = None
+    cfg: bool | None = None
+    latent_factor: int | None = None
+    patch: int | None = None
+    hidden_size: int | None = None
+    text_encoder_params: float | None = None
+    text_tokens: int | None = None
+    chips: int | None = None
+    batch_size: int | None = None
+    mfu: float | None = None
+    precision: str = "bf16"
+    power_basis: str | None = None
+    power_w: float | None = None
+    requests_per_day: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, v in (
+            ("params", self.params), ("steps", self.steps), ("width", self.width),
+            ("height", self.height),
+            ("latent factor", self.latent_factor), ("patch", self.patch),
+            ("hidden size", self.hidden_size),
+            ("text encoder params", self.text_encoder_params), ("text tokens", self.text_tokens),
+            ("batch size", self.batch_size), ("power", self.power_w),
+        ):  # fmt: skip
+            positive(name, v)
+        if not math.isfinite(self.requests_per_day) or self.requests_per_day < 0:
+            raise ConfigError(f"requests per day must be >= 0, got {self.requests_per_day:g}")
+        if self.architecture is not None and self.architecture not in DIFFUSION_ARCHITECTURES:
+            raise ConfigError(
+                f"unknown denoiser architecture {self.architecture!r}; choose dit or unet"
+            )
+        check_chips(self.chips)
+        check_mfu(self.mfu)
+
+    @property
+    def frame_count(self) -> int | None:
+        """Output frames: None for an image."""
+        return None
+
+
+@dataclass(frozen=True)
+class VideoInputs(DiffusionInputs):
+    """A video generation load: :class:`DiffusionInputs` plus ``frames`` (required) and the
+    video VAE's ``temporal_factor`` (default 4, assumed)."""
+
+    frames: int | None = None
+    temporal_factor: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.frames is None:
+            raise ConfigError("a video needs frames (--frames)")
+        positive("frames", self.frames)
+        positive("temporal factor", self.temporal_factor)
+
+    @property
+    def frame_count(self) -> int | None:
+        """Output frames of the video."""
+        return self.frames
 
 
 @dataclass(frozen=True)
@@ -266,11 +375,14 @@ class SiteInputs:
 
 __all__ = [
     "DEFAULT_FINETUNE_METHOD",
+    "DIFFUSION_ARCHITECTURES",
     "FINETUNE_METHODS",
+    "DiffusionInputs",
     "FinetuneInputs",
     "ServingInputs",
     "SiteInputs",
     "TrainingInputs",
+    "VideoInputs",
     "check_chips",
     "check_mfu",
     "from_values",

@@ -25,22 +25,28 @@ from wattwise.estimate import defaults as d
 from wattwise.estimate.inference import DEFAULT_BATCH_SIZE
 from wattwise.estimate.inputs import (
     DEFAULT_FINETUNE_METHOD,
+    DIFFUSION_ARCHITECTURES,
     FINETUNE_METHODS,
+    DiffusionInputs,
     FinetuneInputs,
     ServingInputs,
     SiteInputs,
     TrainingInputs,
+    VideoInputs,
     from_values,
 )
 from wattwise.estimate.power import POWER_BASES
 
 #: The commands the table serves, and the parameter object each builds.
-INPUTS: dict[str, type[TrainingInputs] | type[ServingInputs]] = {
+INPUTS: dict[str, type[TrainingInputs] | type[ServingInputs] | type[DiffusionInputs]] = {
     "train": TrainingInputs,
     "finetune": FinetuneInputs,
     "infer": ServingInputs,
+    "image": DiffusionInputs,
+    "video": VideoInputs,
 }
-ALL: tuple[str, ...] = ("train", "finetune", "infer")
+ALL: tuple[str, ...] = ("train", "finetune", "infer", "image", "video")
+GENERATE: tuple[str, ...] = ("image", "video")
 TRAINING: tuple[str, ...] = ("train", "finetune")
 PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 
@@ -60,6 +66,17 @@ def _size(high: float, *, positive: bool = True) -> Callable[[str], float]:
 def _fraction() -> Callable[[str], float]:
     """A fraction within (0, 1]."""
     return number(low=0.0, low_inclusive=False, high=1.0)
+
+
+def _weights(text: str) -> tuple[float, ...]:
+    """24 comma-separated non-negative hourly weights (a diurnal load profile)."""
+    import argparse
+
+    parse = number(low=0.0, high=1e12)
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if len(parts) != 24:
+        raise argparse.ArgumentTypeError(f"a diurnal profile has 24 weights, got {len(parts)}")
+    return tuple(parse(p) for p in parts)
 
 
 @dataclass(frozen=True)
@@ -167,10 +184,10 @@ SETTINGS: tuple[EstimateSetting, ...] = (
                     "chips",
                     parse=whole(low=1, high=MAX_CHIPS, si=True), metavar=_N),
     EstimateSetting("params", "--params", "total parameters (7B, 70e9)", "parameters",
-                    parse=_size(MAX_PARAMS), required=("finetune", "infer"), metavar=_N),
+                    parse=_size(MAX_PARAMS), required=("finetune", "infer", *GENERATE), metavar=_N),
     EstimateSetting("active_params", "--active-params",
                     "parameters active per token (mixture-of-experts)", "parameters",
-                    parse=_size(MAX_PARAMS), metavar=_N),
+                    ("train", "finetune", "infer"), _size(MAX_PARAMS), metavar=_N),
     EstimateSetting("precision", "--precision", "number format: sets the dense peak (infer: and "
                     "the weight and KV-cache width)", "", default="bf16", choices=PRECISIONS),
     EstimateSetting("power_basis", "--power-basis", "per-chip power: TDP, a measured average "
@@ -187,7 +204,8 @@ SETTINGS: tuple[EstimateSetting, ...] = (
     EstimateSetting("chip_hours", "--chip-hours", "known accelerator-hours", "h", TRAINING,
                     _size(1e10), metavar="H"),
     EstimateSetting("mfu", "--mfu", "model FLOPs utilisation in (0, 1] (default by hardware "
-                    "generation and scale, assumed)", "ratio", TRAINING, _fraction(), metavar="F"),
+                    "generation and scale, assumed)", "ratio", (*TRAINING, *GENERATE), _fraction(),
+                    metavar="F"),
     EstimateSetting("cost_per_chip_hour", "--cost-per-chip-hour",
                     "rental price per accelerator-hour, added to the cost", "currency/chip-hour",
                     TRAINING, number(low=0.0, high=1e6), metavar="X"),
@@ -203,10 +221,11 @@ SETTINGS: tuple[EstimateSetting, ...] = (
     EstimateSetting("output_tokens", "--output-tokens", "generated tokens per request", "tokens",
                     ("infer",), _size(1e9, positive=False), required=("infer",), metavar=_N),
     EstimateSetting("requests_per_day", "--requests-per-day", "requests served per day",
-                    "requests/day", ("infer",), _size(1e13, positive=False), default=0.0,
+                    "requests/day", ("infer", *GENERATE), _size(1e13, positive=False), default=0.0,
                     metavar=_N),
-    EstimateSetting("batch_size", "--batch-size", f"sequences decoded together (default "
-                    f"{DEFAULT_BATCH_SIZE}, assumed)", "sequences", ("infer",),
+    EstimateSetting("batch_size", "--batch-size", f"infer: maximum concurrent sequences, the KV "
+                    f"cache admits fewer if it must (default {DEFAULT_BATCH_SIZE}); image/video: "
+                    "items generated together (default 1)", "sequences", ("infer", *GENERATE),
                     whole(low=1, high=1_000_000, si=True), metavar=_N),
     EstimateSetting("mfu_prefill", "--mfu-prefill", f"prefill MFU in (0, 1] (default "
                     f"{d.PREFILL_MFU.band.value:g}, assumed)", "ratio", ("infer",), _fraction(),
@@ -228,6 +247,45 @@ SETTINGS: tuple[EstimateSetting, ...] = (
     EstimateSetting("training_energy_kwh", "--training-energy-kwh",
                     "known training facility energy for the break-even day", "kWh", ("infer",),
                     _size(1e12, positive=False), metavar="KWH"),
+    EstimateSetting("requests_per_second", "--requests-per-second", "mean request rate: sizes "
+                    "the fleet (replicas, utilisation, idle power)", "requests/s", ("infer",),
+                    _size(1e9), metavar="R"),
+    EstimateSetting("diurnal", "--diurnal", "24 comma-separated hourly weights of the load "
+                    "(relative; default flat)", "", ("infer",), _weights, metavar="W0,..,W23"),
+    EstimateSetting("slo_ttft_ms", "--slo-ttft-ms", "time-to-first-token objective", "ms",
+                    ("infer",), _size(1e9), metavar="MS"),
+    EstimateSetting("slo_itl_ms", "--slo-itl-ms", "inter-token latency objective: caps the "
+                    "concurrency per replica", "ms", ("infer",), _size(1e9), metavar="MS"),
+    # image and video generation
+    EstimateSetting("steps", "--steps", "denoising steps", "steps", GENERATE,
+                    whole(low=1, high=100_000), required=GENERATE, metavar=_N),
+    EstimateSetting("width", "--width", "output width", "pixels", GENERATE,
+                    whole(low=1, high=1_000_000), required=GENERATE, metavar="PX"),
+    EstimateSetting("height", "--height", "output height", "pixels", GENERATE,
+                    whole(low=1, high=1_000_000), required=GENERATE, metavar="PX"),
+    EstimateSetting("frames", "--frames", "output frames of a video", "frames", ("video",),
+                    whole(low=1, high=10_000_000), required=("video",), metavar=_N),
+    EstimateSetting("architecture", "--architecture", "denoiser: diffusion transformer or "
+                    "U-Net (default dit, assumed)", "", GENERATE,
+                    choices=DIFFUSION_ARCHITECTURES),
+    EstimateSetting("cfg", "--cfg", "classifier-free guidance: two denoiser passes per step "
+                    "(default on, assumed; --no-cfg for guidance-distilled models)", "",
+                    GENERATE, switch=True),
+    EstimateSetting("latent_factor", "--latent-factor", "VAE spatial downsampling (default 8, "
+                    "assumed)", "pixels", GENERATE, whole(low=1, high=1024), metavar=_N),
+    EstimateSetting("patch", "--patch", "transformer patch size in latent pixels (default 2, "
+                    "assumed; unet: default from a published U-Net count)", "latent pixels",
+                    GENERATE, whole(low=1, high=1024), metavar=_N),
+    EstimateSetting("temporal_factor", "--temporal-factor", "video VAE temporal downsampling "
+                    "(default 4, assumed)", "frames", ("video",), whole(low=1, high=1024),
+                    metavar=_N),
+    EstimateSetting("hidden_size", "--hidden-size", "transformer width (default from --params, "
+                    "assumed)", "", GENERATE, whole(low=1, high=1_000_000), metavar=_N),
+    EstimateSetting("text_encoder_params", "--text-encoder-params", "text encoder parameters "
+                    "(default T5-XXL encoder for dit, CLIP ViT-L for unet, assumed)", "parameters",
+                    GENERATE, _size(MAX_PARAMS), metavar=_N),
+    EstimateSetting("text_tokens", "--text-tokens", "prompt tokens (default 512 dit, 77 unet)",
+                    "tokens", GENERATE, whole(low=1, high=10_000_000), metavar=_N),
     *_site_settings(),
 )  # fmt: skip
 
@@ -239,7 +297,7 @@ def settings_for(command: str) -> tuple[EstimateSetting, ...]:
 
 def inputs_from(
     command: str, values: dict[str, object]
-) -> tuple[TrainingInputs | ServingInputs, SiteInputs]:
+) -> tuple[TrainingInputs | ServingInputs | DiffusionInputs, SiteInputs]:
     """The parameter objects of ``command`` from setting values by name (None = not given)."""
     return from_values(INPUTS[command], values), from_values(SiteInputs, values)
 
