@@ -1,0 +1,151 @@
+"""``wattwise disclose ai-act|model-card|boamps|impact-framework|datacentre``: the formats a
+regulator, a model hub, a sustainability report and the Impact Framework read.
+
+Each format is built by :mod:`wattwise.report.disclosures` from stored runs, accounted in each
+run's stored context (context flags re-account them, as ``runs show``). Output goes to stdout or
+``--out FILE`` (written atomically). Bad input is one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from wattwise.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.cli import Parser
+
+    p = sub.add_parser(
+        "disclose",
+        help="write disclosures: EU AI Act energy section, model card, BoAmps, Impact Framework",
+        description="Write the energy and carbon of stored runs in the formats others read.",
+    )
+    ds = p.add_subparsers(dest="disclose_command", metavar="FORMAT", parser_class=Parser)
+    p.set_defaults(handler=lambda a: (p.print_help(sys.stderr), 2)[1])
+    _ai_act(ds)
+
+
+def _run_options(p: argparse.ArgumentParser, *, many: bool = True) -> None:
+    from wattwise.cli import add_db_option
+    from wattwise.cli.footprint import add_context_options
+    from wattwise.report.disclosures.subject import STAGES
+
+    if many:
+        p.add_argument("run_ids", nargs="*", metavar="RUN_ID", help="stored runs (id or prefix)")
+    else:
+        p.add_argument("run_id", metavar="RUN_ID", help="a stored run (id or prefix)")
+    p.add_argument(
+        "--stage",
+        action="append",
+        choices=STAGES,
+        help="what the run was: once for all runs, or once per run in order (default: not stated)",
+    )
+    p.add_argument("--out", metavar="FILE", help="write here (atomically) instead of stdout")
+    add_db_option(p)
+    add_context_options(p)
+
+
+def _ai_act(ds: argparse._SubParsersAction[Any]) -> None:
+    p = ds.add_parser(
+        "ai-act",
+        help="the energy section of the EU AI Act GPAI technical documentation (Annex XI)",
+        description="Training energy (MWh), compute, time, hardware, boundary, location- and "
+        "market-based emissions, offsets on their own line, what is not covered and inference "
+        "energy per request, from stored runs (several runs add up) or an estimate.",
+    )
+    _run_options(p)
+    p.add_argument(
+        "--estimate",
+        action="append",
+        metavar="FILE.json",
+        help="the JSON of 'wattwise estimate train|finetune --json' (may be repeated)",
+    )
+    p.add_argument("--format", choices=("md", "json"), default="md")
+    p.set_defaults(handler=handle_ai_act)
+
+
+def stages_for(stages: Sequence[str] | None, n: int) -> list[str | None]:
+    """``--stage`` given once (all works) or once per work; None when not given."""
+    if not stages:
+        return [None] * n
+    if len(stages) == 1:
+        return [stages[0]] * n
+    if len(stages) != n:
+        raise ConfigError(
+            f"--stage given {len(stages)} times for {n} runs: give it once, or "
+            "once per run in order"
+        )
+    return list(stages)
+
+
+def load_works(
+    args: argparse.Namespace, run_ids: Sequence[str], estimates: Sequence[str] = ()
+) -> list[Any]:
+    """The runs (accounted in their stored context, or the flags given) and estimates as
+    :class:`~wattwise.report.disclosures.subject.Work`, in the order given."""
+    from wattwise.cli.footprint import context_from_args, footprint_of
+    from wattwise.cli.runs import _open
+    from wattwise.report.disclosures.subject import work_of_estimate, work_of_run
+
+    if not run_ids and not estimates:
+        raise ConfigError("give one or more RUN_IDs (see 'wattwise runs list') or --estimate")
+    stages = stages_for(getattr(args, "stage", None), len(run_ids) + len(estimates))
+    works = []
+    if run_ids:
+        led = _open(args)
+        try:
+            for run_id, stage in zip(run_ids, stages, strict=False):
+                result = led.get_run(run_id, with_samples=False)
+                ctx = context_from_args(args, stored=led.get_extra(result.run_id).get("context"))
+                fp = footprint_of(result, ctx)
+                works.append(work_of_run(result, fp, stage=stage))
+        finally:
+            led.close()
+    for path, stage in zip(estimates, stages[len(run_ids) :], strict=False):
+        works.append(work_of_estimate(_read_json(path), path, stage=stage))
+    return works
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{path}: not JSON: {' '.join(str(exc).split())[:160]}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: not a JSON object")
+    return doc
+
+
+def emit(args: argparse.Namespace, text: str) -> None:
+    """``text`` to ``--out`` (checked first, written atomically) or stdout."""
+    if not args.out:
+        sys.stdout.write(text)
+        return
+    from wattwise.ledger.location import ledger_files
+    from wattwise.outputs import atomic_write_text, check_output_path
+
+    out = check_output_path(args.out, ledger_paths=ledger_files(args.db))
+    atomic_write_text(out, text)
+    sys.stderr.write(f"wattwise: wrote {args.out}\n")
+
+
+def handle_ai_act(args: argparse.Namespace) -> int:
+    from wattwise import jsonsafe
+    from wattwise.report.disclosures.aiact import ai_act_document, render_markdown
+
+    works = load_works(args, args.run_ids, args.estimate or ())
+    if args.format == "json":
+        text = jsonsafe.dumps(ai_act_document(works), indent=2) + "\n"
+    else:
+        text = render_markdown(works)
+    emit(args, text)
+    return 0

@@ -1,0 +1,17 @@
+"""Disclosures: the energy and carbon of stored runs in the formats others read.
+
+One module per format, each a pure function from :class:`~wattwise.report.disclosures.subject.Work`
+(a run or an estimate, accounted) to a document:
+
+* :mod:`~wattwise.report.disclosures.aiact` — the energy section of the EU AI Act technical
+  documentation of a general-purpose AI model (Annex XI), Markdown or JSON;
+
+Offsets are carried as their own figure and never subtracted from an emission figure.
+"""
+
+from __future__ import annotations
+
+#: The formats ``wattwise disclose`` writes: name -> one-line description (the registry).
+FORMATS: dict[str, str] = {
+    "ai-act": "EU AI Act Annex XI energy section (Markdown or JSON)",
+}
