@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     ds = p.add_subparsers(dest="disclose_command", metavar="FORMAT", parser_class=Parser)
     p.set_defaults(handler=lambda a: (p.print_help(sys.stderr), 2)[1])
     _ai_act(ds)
+    _model_card(ds)
 
 
 def _run_options(p: argparse.ArgumentParser, *, many: bool = True) -> None:
@@ -66,6 +67,22 @@ def _ai_act(ds: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--format", choices=("md", "json"), default="md")
     p.set_defaults(handler=handle_ai_act)
+
+
+def _model_card(ds: argparse._SubParsersAction[Any]) -> None:
+    p = ds.add_parser(
+        "model-card",
+        help="the Hugging Face model card co2_eq_emissions block; --update merges it into a card",
+        description="Print the co2_eq_emissions metadata block of stored runs (added up), or "
+        "merge it into the YAML front matter of a model card (--update README.md): every other "
+        "byte of the file is kept; the write is atomic; --dry-run shows the diff instead.",
+    )
+    _run_options(p)
+    p.add_argument("--update", metavar="README.md", help="merge the block into this model card")
+    p.add_argument(
+        "--dry-run", action="store_true", help="with --update: print the diff, write nothing"
+    )
+    p.set_defaults(handler=handle_model_card)
 
 
 def stages_for(stages: Sequence[str] | None, n: int) -> list[str | None]:
@@ -149,3 +166,58 @@ def handle_ai_act(args: argparse.Namespace) -> int:
         text = render_markdown(works)
     emit(args, text)
     return 0
+
+
+def handle_model_card(args: argparse.Namespace) -> int:
+    from wattwise.report.disclosures.modelcard import co2_block, merge_front_matter, unified_diff
+
+    if args.dry_run and not args.update:
+        raise ConfigError("--dry-run shows the change --update would make: give --update FILE")
+    if args.update and args.out:
+        raise ConfigError("give --update FILE or --out FILE, not both")
+    block = co2_block(load_works(args, args.run_ids))
+    if not args.update:
+        emit(args, "\n".join(block.lines) + "\n")
+        return 0
+    before = _read_card(args.update)
+    after = merge_front_matter(before, block)
+    _check_card(args.update, after, block.emissions_g)
+    if args.dry_run:
+        sys.stdout.write(unified_diff(args.update, before, after) or "no change\n")
+        return 0
+    from wattwise.outputs import atomic_write_bytes, check_output_path
+
+    if after != before:
+        atomic_write_bytes(check_output_path(args.update, what="--update"), after)
+    sys.stderr.write(f"wattwise: {'updated' if after != before else 'unchanged'} {args.update}\n")
+    return 0
+
+
+def _read_card(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ConfigError(f"--update {path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _check_card(path: str, card: bytes, emissions_g: float) -> None:
+    """The merged front matter parses as YAML with the block's figure (when PyYAML is here)."""
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - the disclose extra installs it
+        return
+    from wattwise.report.disclosures.modelcard import front_matter_text
+
+    try:
+        meta = yaml.safe_load(front_matter_text(card) or "")
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"--update {path}: its front matter is not valid YAML once merged "
+            f"({' '.join(str(exc).split())[:160]}); nothing written"
+        ) from None
+    got = meta.get("co2_eq_emissions", {}) if isinstance(meta, dict) else {}
+    if not isinstance(got, dict) or abs(float(got.get("emissions", -1)) - emissions_g) > max(
+        1e-6, 1e-5 * emissions_g
+    ):
+        raise ConfigError(f"--update {path}: the merged block does not read back; nothing written")

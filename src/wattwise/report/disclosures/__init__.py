@@ -5,6 +5,8 @@ One module per format, each a pure function from :class:`~wattwise.report.disclo
 
 * :mod:`~wattwise.report.disclosures.aiact` — the energy section of the EU AI Act technical
   documentation of a general-purpose AI model (Annex XI), Markdown or JSON;
+* :mod:`~wattwise.report.disclosures.modelcard` — the Hugging Face `co2_eq_emissions` block and
+  its byte-preserving merge into a model card's front matter;
 
 Offsets are carried as their own figure and never subtracted from an emission figure.
 """
@@ -14,4 +16,5 @@ from __future__ import annotations
 #: The formats ``wattwise disclose`` writes: name -> one-line description (the registry).
 FORMATS: dict[str, str] = {
     "ai-act": "EU AI Act Annex XI energy section (Markdown or JSON)",
+    "model-card": "Hugging Face model card co2_eq_emissions block, merged into a card",
 }
