@@ -51,16 +51,22 @@ def _merge(card: str) -> str:
 
 
 def test_block_golden_and_parses(ledger_db: Path, cli: Cli) -> None:
-    code, out, err = cli("disclose", "model-card", RUN_ID, "--stage", "fine-tuning",
-                         "--db", str(ledger_db))  # fmt: skip
+    code, out, err = cli(
+        "disclose", "model-card", RUN_ID, "--stage", "fine-tuning", "--db", str(ledger_db)
+    )
     assert code == 0, err
     check_golden("model-card.yaml", out)
     meta = yaml.safe_load(out)["co2_eq_emissions"]
     fp = footprint_of(fixed_run(), Context(**CONTEXT))  # type: ignore[arg-type]
     assert meta["emissions"] == pytest.approx(fp.co2e_location_g, rel=1e-5)
     assert meta["training_type"] == "fine-tuning"
-    assert set(meta) == {"emissions", "source", "training_type", "geographical_location",
-                         "hardware_used"}  # fmt: skip
+    assert set(meta) == {
+        "emissions",
+        "source",
+        "training_type",
+        "geographical_location",
+        "hardware_used",
+    }
     assert "market-based" in out and "offsets" in out  # said in comments, not extra keys
 
 
@@ -117,7 +123,8 @@ def test_update_dry_run_then_atomic_write(tmp_path: Path, ledger_db: Path, cli: 
 def test_unclosed_front_matter_refused(tmp_path: Path, ledger_db: Path, cli: Cli) -> None:
     card = tmp_path / "README.md"
     card.write_text("---\nlicense: mit\n\n# never closed\n")
-    code, _, err = cli("disclose", "model-card", RUN_ID, "--db", str(ledger_db),
-                       "--update", str(card))  # fmt: skip
+    code, _, err = cli(
+        "disclose", "model-card", RUN_ID, "--db", str(ledger_db), "--update", str(card)
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1 and "never closes" in err
     assert card.read_text() == "---\nlicense: mit\n\n# never closed\n"

@@ -7,6 +7,8 @@ One module per format, each a pure function from :class:`~wattwise.report.disclo
   documentation of a general-purpose AI model (Annex XI), Markdown or JSON;
 * :mod:`~wattwise.report.disclosures.modelcard` — the Hugging Face `co2_eq_emissions` block and
   its byte-preserving merge into a model card's front matter;
+* :mod:`~wattwise.report.disclosures.boamps` — a BoAmps report, validated against the vendored
+  schema (boamps_schema/, CC BY 4.0, with its source);
 
 Offsets are carried as their own figure and never subtracted from an emission figure.
 """
@@ -17,4 +19,5 @@ from __future__ import annotations
 FORMATS: dict[str, str] = {
     "ai-act": "EU AI Act Annex XI energy section (Markdown or JSON)",
     "model-card": "Hugging Face model card co2_eq_emissions block, merged into a card",
+    "boamps": "BoAmps JSON report (Boavizta), validated against its published schema",
 }

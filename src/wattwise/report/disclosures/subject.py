@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wattwise.accounting.context import Context
 from wattwise.accounting.footprint import Footprint
 from wattwise.core.assumption import Assumption
 from wattwise.core.provenance import Provenance, as_provenance, weakest
@@ -45,6 +46,8 @@ class Hardware:
     kind: str
     name: str
     count: int
+    #: How the first such device was read (``NVML total energy``, ``RAPL intel-rapl:0``).
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ class Work:
     flops: float | None = None
     offsets_kg: float | None = None
     assumptions: tuple[Assumption, ...] = ()
+    #: ISO 3166-1 alpha-2 of the grid (None when not known, e.g. a user-given intensity).
+    country_iso2: str | None = None
+    #: Cloud provider (aws, azure, gcp) when the context names one.
+    cloud: str | None = None
+    host: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def hardware_text(self) -> str:
@@ -97,12 +105,14 @@ class Work:
 def _hardware(result: RunResult) -> tuple[Hardware, ...]:
     """Devices of a run grouped by (kind, name), in the order first seen; gap rows left out."""
     counts: dict[tuple[str, str], int] = {}
+    sources: dict[tuple[str, str], str] = {}
     for c in result.components:
         if c.device_id.endswith("#gap"):
             continue
         key = (c.kind, c.name)
         counts[key] = counts.get(key, 0) + 1
-    return tuple(Hardware(k, n, count) for (k, n), count in counts.items())
+        sources.setdefault(key, c.source)
+    return tuple(Hardware(k, n, count, sources[k, n]) for (k, n), count in counts.items())
 
 
 def _method(result: RunResult, fp: Footprint) -> str:
@@ -121,11 +131,15 @@ def work_of_run(
     result: RunResult,
     fp: Footprint,
     *,
+    ctx: Context | None = None,
     stage: str | None = None,
     offsets_kg: float | None = None,
 ) -> Work:
-    """A stored run and its footprint (in the run's context) as a :class:`Work`."""
+    """A stored run and its footprint (in the run's context ``ctx``) as a :class:`Work`."""
     from wattwise.accounting.runs import functional_units
+    from wattwise.accounting.site import resolve_site
+
+    grid = resolve_site(ctx).grid if ctx is not None else None
 
     return Work(
         source="run",
@@ -152,6 +166,9 @@ def work_of_run(
         flops=None,
         offsets_kg=offsets_kg,
         assumptions=fp.assumptions,
+        country_iso2=grid.country_iso2 if grid is not None and grid.kind != "world" else None,
+        cloud=ctx.cloud if ctx is not None else None,
+        host=dict(result.host),
     )
 
 
