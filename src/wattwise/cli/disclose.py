@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     _ai_act(ds)
     _model_card(ds)
     _boamps(ds)
+    _impact(ds)
 
 
 def _run_options(p: argparse.ArgumentParser, *, many: bool = True) -> None:
@@ -116,6 +117,25 @@ def _boamps(ds: argparse._SubParsersAction[Any]) -> None:
         help="infrastructure.infraType (default publicCloud with --cloud, else other)",
     )
     p.set_defaults(handler=handle_boamps)
+
+
+def _impact(ds: argparse._SubParsersAction[Any]) -> None:
+    p = ds.add_parser(
+        "impact-framework",
+        help="an Impact Framework manifest whose pipeline computes the run's SCI (if-run)",
+        description="Write a Green Software Foundation Impact Framework manifest (YAML) whose "
+        "builtin pipeline computes SCI from the run's energy, PUE, location-based grid "
+        "intensity, embodied carbon and functional unit; 'if-run --manifest FILE' reproduces "
+        "wattwise's SCI.",
+    )
+    _run_options(p, many=False)
+    p.add_argument(
+        "--unit",
+        metavar="UNIT",
+        help="functional unit (default: the first counted, "
+        "e.g. request; 'run' when nothing was counted)",
+    )
+    p.set_defaults(handler=handle_impact)
 
 
 def stages_for(stages: Sequence[str] | None, n: int) -> list[str | None]:
@@ -281,4 +301,12 @@ def handle_boamps(args: argparse.Namespace) -> int:
     if errors:  # a bug in the mapping, never the user's input: say what broke
         raise WattwiseError(f"the BoAmps report does not validate: {errors[0]}")
     emit(args, jsonsafe.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def handle_impact(args: argparse.Namespace) -> int:
+    from wattwise.report.disclosures.impact import manifest_yaml
+
+    (work,) = load_works(args, [args.run_id])
+    emit(args, manifest_yaml(work, args.unit))
     return 0

@@ -9,6 +9,8 @@ One module per format, each a pure function from :class:`~wattwise.report.disclo
   its byte-preserving merge into a model card's front matter;
 * :mod:`~wattwise.report.disclosures.boamps` — a BoAmps report, validated against the vendored
   schema (boamps_schema/, CC BY 4.0, with its source);
+* :mod:`~wattwise.report.disclosures.impact` — an Impact Framework manifest whose builtin
+  pipeline computes the run's SCI (YAML by :mod:`~wattwise.report.disclosures.yamltext`);
 
 Offsets are carried as their own figure and never subtracted from an emission figure.
 """
@@ -20,4 +22,5 @@ FORMATS: dict[str, str] = {
     "ai-act": "EU AI Act Annex XI energy section (Markdown or JSON)",
     "model-card": "Hugging Face model card co2_eq_emissions block, merged into a card",
     "boamps": "BoAmps JSON report (Boavizta), validated against its published schema",
+    "impact-framework": "Impact Framework manifest whose pipeline computes SCI (if-run)",
 }
