@@ -175,8 +175,10 @@ def load_works(
                 works.append(work_of_run(result, fp, ctx=ctx, stage=stage))
         finally:
             led.close()
+    offsets_kg = context_from_args(args).offsets_kg if estimates else None
     for path, stage in zip(estimates, stages[len(run_ids) :], strict=False):
-        works.append(work_of_estimate(_read_json(path), path, stage=stage))
+        doc = _read_json(path)
+        works.append(work_of_estimate(doc, path, stage=stage, offsets_kg=offsets_kg))
     return works
 
 

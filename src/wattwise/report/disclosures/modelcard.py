@@ -41,7 +41,13 @@ def _q(text: str) -> str:
 
 
 def _g(x: float) -> str:
+    """A YAML number, 6 significant digits (``369.857``)."""
     return repr(float(f"{x:.6g}"))
+
+
+def _n(x: float) -> str:
+    """A number in a comment, 6 significant digits (``40``, ``6.6``)."""
+    return f"{x:.6g}"
 
 
 def _training_type(works: Sequence[Work]) -> str | None:
@@ -89,16 +95,16 @@ def co2_block(works: Sequence[Work]) -> Block:
         f"  geographical_location: {_q(locations)}",
         f"  hardware_used: {_q(hardware)}",
         "  # wattwise: emissions are gCO2e, location-based, of facility energy "
-        f"{_g(total.facility_energy_kwh)} kWh (IT {_g(total.it_energy_kwh)} kWh x PUE);",
+        f"{_n(total.facility_energy_kwh)} kWh (IT {_n(total.it_energy_kwh)} kWh x PUE);",
         "  # the Hub does not say location- or market-based: market-based (GHG Protocol "
-        f"Scope 2) = {_g(total.co2e_market_g)} g; embodied hardware share "
-        f"{_g(total.embodied_co2e_g)} g not included",
+        f"Scope 2) = {_n(total.co2e_market_g)} g; embodied hardware share "
+        f"{_n(total.embodied_co2e_g)} g not included",
     ]
     if ttype is None:
         lines.append("  # training_type not stated (give --stage pre-training|fine-tuning)")
     if total.offsets_kg is not None:
         lines.append(
-            f"  # offsets: {_g(total.offsets_kg)} kgCO2e declared, reported separately, NOT "
+            f"  # offsets: {_n(total.offsets_kg)} kgCO2e declared, reported separately, NOT "
             "subtracted from emissions (GHG Protocol)"
         )
     else:

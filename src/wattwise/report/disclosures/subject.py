@@ -164,7 +164,7 @@ def work_of_run(
         energy_per_unit_j=result.energy_per(),
         counts=dict(result.counts),
         flops=None,
-        offsets_kg=offsets_kg,
+        offsets_kg=fp.offsets_kg if offsets_kg is None else offsets_kg,
         assumptions=fp.assumptions,
         country_iso2=grid.country_iso2 if grid is not None and grid.kind != "world" else None,
         cloud=ctx.cloud if ctx is not None else None,
