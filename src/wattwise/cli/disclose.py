@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     _model_card(ds)
     _boamps(ds)
     _impact(ds)
+    _datacentre(ds)
 
 
 def _run_options(p: argparse.ArgumentParser, *, many: bool = True) -> None:
@@ -136,6 +137,32 @@ def _impact(ds: argparse._SubParsersAction[Any]) -> None:
         "e.g. request; 'run' when nothing was counted)",
     )
     p.set_defaults(handler=handle_impact)
+
+
+def _datacentre(ds: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.argtypes import number
+
+    p = ds.add_parser(
+        "datacentre",
+        help="data-centre KPIs for operators: PUE, REF, ERF, WUE (ISO/IEC 30134)",
+        description="PUE, REF, ERF and WUE of a data centre over one period (a year for the EU "
+        "Energy Efficiency Directive), each with its ISO/IEC 30134 definition. Inconsistent "
+        "inputs (IT energy above facility energy, ...) are one line and exit code 2.",
+    )
+    kwh = number(low=0.0, si=True)
+    p.add_argument("--it-kwh", type=kwh, required=True, help="IT equipment energy, kWh")
+    p.add_argument(
+        "--facility-kwh",
+        type=kwh,
+        required=True,
+        help="total data-centre energy (IT included), kWh",
+    )
+    p.add_argument("--renewable-kwh", type=kwh, help="renewable energy used, kWh (for REF)")
+    p.add_argument("--reused-kwh", type=kwh, help="energy reused outside, kWh (for ERF)")
+    p.add_argument("--water-m3", type=kwh, help="site water use, m3 (for WUE)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--out", metavar="FILE", help="write here (atomically) instead of stdout")
+    p.set_defaults(handler=handle_datacentre, db=None)
 
 
 def stages_for(stages: Sequence[str] | None, n: int) -> list[str | None]:
@@ -311,4 +338,16 @@ def handle_impact(args: argparse.Namespace) -> int:
 
     (work,) = load_works(args, [args.run_id])
     emit(args, manifest_yaml(work, args.unit))
+    return 0
+
+
+def handle_datacentre(args: argparse.Namespace) -> int:
+    from wattwise import jsonsafe
+    from wattwise.report.disclosures.datacentre import datacentre_kpis, render_text
+
+    k = datacentre_kpis(
+        args.it_kwh, args.facility_kwh, args.renewable_kwh, args.reused_kwh, args.water_m3
+    )
+    text = jsonsafe.dumps(k.to_dict(), indent=2) + "\n" if args.format == "json" else render_text(k)
+    emit(args, text)
     return 0

@@ -11,6 +11,8 @@ One module per format, each a pure function from :class:`~wattwise.report.disclo
   schema (boamps_schema/, CC BY 4.0, with its source);
 * :mod:`~wattwise.report.disclosures.impact` — an Impact Framework manifest whose builtin
   pipeline computes the run's SCI (YAML by :mod:`~wattwise.report.disclosures.yamltext`);
+* :mod:`~wattwise.report.disclosures.datacentre` — PUE, REF, ERF and WUE of a data centre with
+  their ISO/IEC 30134 definitions (for operators: EU Energy Efficiency Directive reporting).
 
 Offsets are carried as their own figure and never subtracted from an emission figure.
 """
@@ -23,4 +25,5 @@ FORMATS: dict[str, str] = {
     "model-card": "Hugging Face model card co2_eq_emissions block, merged into a card",
     "boamps": "BoAmps JSON report (Boavizta), validated against its published schema",
     "impact-framework": "Impact Framework manifest whose pipeline computes SCI (if-run)",
+    "datacentre": "data-centre KPIs PUE, REF, ERF, WUE (ISO/IEC 30134)",
 }
