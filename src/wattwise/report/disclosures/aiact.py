@@ -112,7 +112,7 @@ def ai_act_document(works: Sequence[Work]) -> dict[str, Any]:
         "boundary": BOUNDARY_NOTE,
         "offsets": _offsets(works),
         "not_covered": list(NOT_COVERED),
-        "uncertain": list(UNCERTAIN),
+        "uncertain": [*UNCERTAIN, *_unstated(works)],
         "assumptions": _assumptions(works),
     }
     if total is not None:
@@ -136,6 +136,13 @@ def ai_act_document(works: Sequence[Work]) -> dict[str, Any]:
             "embodied_co2e_t": _t(total.embodied_co2e_g),
         }
     return doc
+
+
+def _unstated(works: Sequence[Work]) -> list[str]:
+    n = sum(1 for w in works if w.stage is None)
+    if not n:
+        return []
+    return [f"{n} of {len(works)} runs have no stage (--stage): counted as training"]
 
 
 def _offsets(works: Sequence[Work]) -> dict[str, Any]:

@@ -145,9 +145,16 @@ def manifest_yaml(w: Work, unit: str | None = None) -> str:
     """:func:`manifest` as YAML, with a header saying what it is and the SCI wattwise found."""
     doc, sci_g = manifest(w, unit)
     unit = unit or next(iter(dict(w.functional_units) or {"run": 1.0}))
-    header = (
+    header = [
         f"Impact Framework manifest (if-run, @grnsft/if {IF_VERSION}) written by wattwise.",
-        f"wattwise SCI: {sci_g!r} gCO2e per {unit}; run: if-run --manifest FILE --stdout",
+        f"wattwise SCI: {sci_g!r} gCO2e per {unit}; run: if-run --manifest FILE --output OUT",
         "Offsets are reported separately and never subtracted (SCI excludes them).",
-    )
+    ]
+    counted = w.counts.get(unit + "s", w.counts.get(unit))
+    r = dict(w.functional_units).get(unit)
+    if counted and r and abs(r - counted) > 1e-9 * counted:
+        header.append(
+            f"R = {r:g}: {counted:g} {unit}s counted in windows holding {counted / r:.4g} of the "
+            "run's energy (SCI per unit = those windows' carbon / count)"
+        )
     return yamltext.dumps(doc, header=header)
