@@ -128,3 +128,12 @@ def test_unclosed_front_matter_refused(tmp_path: Path, ledger_db: Path, cli: Cli
     )
     assert code == 2 and len(err.strip().splitlines()) == 1 and "never closes" in err
     assert card.read_text() == "---\nlicense: mit\n\n# never closed\n"
+
+
+def test_flow_style_block_and_column_zero_comment() -> None:
+    rest = "# kept: a comment at column 0\nlicense: mit\n---\nbody\n"
+    card = "---\nco2_eq_emissions: {emissions: 1, source: x}\n" + rest
+    merged = _merge(card)
+    new = "".join(line + "\n" for line in _block())
+    assert merged == "---\n" + new + rest
+    assert yaml.safe_load(merged.split("---\n")[1])["license"] == "mit"
