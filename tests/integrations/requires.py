@@ -38,3 +38,19 @@ def program(name: str, package: str) -> str:
         missing(f"{name} is not on PATH: apt-get install {package}")
         raise AssertionError("unreachable")
     return path
+
+
+def npm_program(name: str, package: str, folder: str) -> str:
+    """The path of ``name`` from the npm ``package`` that .ci/run installs into ``folder``
+    (under the repository, git-ignored), or on PATH; else fail (CI) / skip with the install
+    line."""
+    from pathlib import Path
+
+    local = Path(__file__).resolve().parents[2] / folder / "node_modules" / ".bin" / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    path = shutil.which(name)
+    if path is None:
+        missing(f"{name} is not installed: npm install --prefix {folder} {package}")
+        raise AssertionError("unreachable")
+    return path

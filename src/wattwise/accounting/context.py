@@ -81,6 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
             "hardware lifetime for the embodied-carbon share, years (default 4)"),
     Setting("embodied_boundary", "--boundary", "WATTWISE_BOUNDARY", str, "embodied_boundary",
             "embodied-carbon boundary: die, card (default) or server_share"),
+    Setting("offsets_kg", "--offsets-kg", "WATTWISE_OFFSETS_KG", float, "offsets",
+            "carbon offsets bought for this work, kgCO2e: recorded and reported on their own "
+            "line, never subtracted from location- or market-based emissions (GHG Protocol)"),
 )  # fmt: skip
 
 _BY_FIELD = {s.field: s for s in SETTINGS}
@@ -96,6 +99,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "year": (1990.0, 2100.0, True),
     "wue_l_per_kwh": (0.0, 100.0, True),
     "embodied_lifetime_years": (0.0, 100.0, False),
+    "offsets_kg": (0.0, 1e12, True),  # up to a gigatonne
 }
 
 
@@ -132,7 +136,8 @@ class Context:
 
     Units: ``pue`` ratio, ``cfe`` fraction 0-1, ``supplier_factor_g_per_kwh`` and
     ``intensity_g_per_kwh`` gCO2e/kWh, ``price_per_kwh`` in ``currency`` per kWh,
-    ``wue_l_per_kwh`` litres per kWh of IT energy, ``embodied_lifetime_years`` years.
+    ``wue_l_per_kwh`` litres per kWh of IT energy, ``embodied_lifetime_years`` years,
+    ``offsets_kg`` kgCO2e of carbon offsets declared (reported, never subtracted).
     ``origins`` maps each field that was set to where it came from (``--pue``,
     ``WATTWISE_PUE``, ``/path/pyproject.toml``).
     """
@@ -152,6 +157,7 @@ class Context:
     wue_l_per_kwh: float | None = None
     embodied_lifetime_years: float | None = None
     embodied_boundary: str | None = None
+    offsets_kg: float | None = None
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -199,6 +205,10 @@ _OUT_OF_RANGE: dict[str, Callable[[float], str]] = {
         "hardware lifetime must be positive" if v <= 0 else "hardware lifetime over 100 years"
     ),
     "year": lambda v: f"year {v:g} is out of range",
+    "offsets_kg": lambda v: (
+        "offsets must not be negative (they are never netted against emissions)"
+        if v < 0 else f"offsets of {v:g} kgCO2e are implausible"
+    ),
 }
 
 

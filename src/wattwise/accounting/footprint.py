@@ -19,6 +19,9 @@ How a footprint is computed (units in the names):
   boundary (die / card / server share) stated.
 * ``SCI = (facility_energy_kwh × I + embodied_co2e_g) / R`` per functional unit R
   (ISO/IEC 21031:2024; I is location-based — no offsets, RECs or PPAs).
+* ``offsets_kg``: carbon offsets the user declared (``--offsets-kg``), recorded and reported on
+  their own — **never subtracted** from the location- or market-based figure (GHG Protocol
+  Scope 2 guidance; SCI excludes them).
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class Footprint:
     embodied_co2e_g: float
     sci_g_per_unit: Mapping[str, float]
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
+    #: kgCO2e of offsets declared; None when none. Never netted against any figure above.
+    offsets_kg: float | None = None
 
     @property
     def it_energy_kwh(self) -> float:
@@ -135,6 +140,7 @@ class Footprint:
             "embodied_co2e_g": self.embodied_co2e_g,
             "sci_g_per_unit": dict(self.sci_g_per_unit),
             "assumptions": [a.to_dict() for a in self.assumptions],
+            "offsets_kg": self.offsets_kg,
         }
 
 
@@ -206,6 +212,12 @@ def account(
         cost = Cost(facility_kwh * site.price_per_kwh.value, site.currency)
 
     embodied_g = _embodied(context, duration_s, devices, assumptions)
+    if context.offsets_kg is not None:
+        assumptions.append(Assumption(
+            "offsets", context.offsets_kg, "kgCO2e", GIVEN,
+            f"{context.origin('offsets_kg')}: declared offsets, reported on their own, never "
+            "subtracted from emissions (GHG Protocol)",
+        ))  # fmt: skip
 
     units = dict(functional_units) if functional_units else {"run": 1.0}
     sci_per_unit = {
@@ -226,6 +238,7 @@ def account(
         embodied_co2e_g=embodied_g,
         sci_g_per_unit=sci_per_unit,
         assumptions=tuple(assumptions),
+        offsets_kg=context.offsets_kg,
     )
 
 

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     from wattwise.cli import (
         audit,
         data,
+        disclose,
         doctor,
         estimate,
         exporter,
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.register(sub)
     exporter.register(sub)
     tune.register(sub)
+    disclose.register(sub)
     return p
 
 

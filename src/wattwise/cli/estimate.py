@@ -77,6 +77,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=handle_hardware_show)
+    from wattwise.cli.estimate_transfer import register as register_transfer  # issue 17
+
+    register_transfer(sub)
 
 
 def add_settings(p: argparse.ArgumentParser, command: str) -> None:

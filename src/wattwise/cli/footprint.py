@@ -100,6 +100,14 @@ def _with_detected_cloud(ctx: Context) -> Context:
     )
 
 
+def offsets_line(offsets_kg: float) -> str:
+    """Declared offsets on their own line: never subtracted from the emissions above."""
+    return (
+        f"  offsets: {format_mass_g(offsets_kg * 1000.0)} CO2e declared (reported on their own;"
+        " not subtracted from the location- or market-based emissions)"
+    )
+
+
 def footprint_lines(fp: Footprint) -> list[str]:
     """A few human lines: facility energy, carbon, water, cost, embodied, assumptions."""
     from wattwise.accounting.money import format_money
@@ -115,6 +123,8 @@ def footprint_lines(fp: Footprint) -> list[str]:
     ]
     for unit, g in fp.sci_g_per_unit.items():
         lines.append(f"  SCI: {format_mass_g(g)} CO2e per {unit}")
+    if fp.offsets_kg is not None:
+        lines.append(offsets_line(fp.offsets_kg))
     assumed = [a for a in fp.assumptions if a.provenance == "assumed"]
     for a in assumed:
         lines.append(f"  assumed: {a.name} = {a.value} {a.unit} ({a.source})")

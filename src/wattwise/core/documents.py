@@ -149,6 +149,9 @@ class FootprintDocument(TypedDict):
     embodied_co2e_g: float
     sci_g_per_unit: dict[str, float]
     assumptions: list[AssumptionDocument]
+    #: kgCO2e of carbon offsets declared (``--offsets-kg``), None when none: reported on their
+    #: own, never subtracted from ``co2e_location_g`` / ``co2e_market_g`` (GHG Protocol).
+    offsets_kg: float | None
 
 
 # --------------------------------------------------------------------------- the report

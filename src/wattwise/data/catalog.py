@@ -108,6 +108,22 @@ CATALOG: tuple[TableInfo, ...] = (
         "kgCO2e per device",
     ),
     TableInfo(
+        "network_energy.csv",
+        "Electricity intensity of data transfer per network boundary, with year trend and range",
+        "Schien et al. 2015; Aslan et al. 2018; EC ICT Impact Study 2020; Cloud Carbon Footprint",
+        "2014-2021",
+        "facts with citations; Apache-2.0 (Cloud Carbon Footprint)",
+        "kWh per GB (10^9 bytes)",
+    ),
+    TableInfo(
+        "client_devices.csv",
+        "Power of a federated-learning client device while training (phone, laptop)",
+        "Intel ARK (i7-1185G7 TDP); phone assumed (no published figure)",
+        "2021",
+        "facts with citations",
+        "W",
+    ),
+    TableInfo(
         "hourly_us_eia930_2022.csv.gz",
         "Hourly grid intensity of 8 US balancing authorities",
         "US EIA Form EIA-930 via HewlettPackard/dc-rl @ a92b4755",
