@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         regions,
         run,
         runs,
+        schedule,
         tune,
     )
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.register(sub)
     exporter.register(sub)
     tune.register(sub)
+    schedule.register(sub)
     return p
 
 
