@@ -16,7 +16,7 @@ from wattwise.errors import ConfigError
 DEFAULT_WINDOW = timedelta(hours=24)
 
 
-def add_plan_options(p: argparse.ArgumentParser, *, for_run: bool = False) -> None:
+def add_plan_options(p: argparse._ActionsContainer, *, for_run: bool = False) -> None:
     """The window, region and planning options shared by ``schedule`` and ``run``."""
     if not for_run:
         p.add_argument(
@@ -33,7 +33,8 @@ def add_plan_options(p: argparse.ArgumentParser, *, for_run: bool = False) -> No
         ),
     )
     p.add_argument(
-        "--region",
+        "--grid" if for_run else "--region",
+        dest="plan_region",
         action="append",
         metavar="REGION",
         help="where it may run (repeat for a choice; the first is where it would run "
@@ -174,7 +175,7 @@ def request_from_args(args: argparse.Namespace, job: Any, now: datetime | None =
         job=job,
         earliest_utc=start,
         deadline_utc=deadline,
-        regions=tuple(args.region or ()),
+        regions=tuple(args.plan_region or ()),
         interruptible=args.interruptible,
         min_chunk_h=int(chunk_h),
         objective=args.objective,
@@ -198,7 +199,7 @@ def handle(args: argparse.Namespace) -> int:
     from wattwise.schedule.document import human_lines, to_dict
     from wattwise.schedule.plan import make_schedule
 
-    if not args.region:
+    if not args.plan_region:
         raise ConfigError("give --region (a grid such as CISO or GB, or a cloud region)")
     job = job_from_args(args)
     schedule = make_schedule(request_from_args(args, job), signal_function(args))
