@@ -1,0 +1,187 @@
+"""Backtest of the carbon-aware planner over every day of each shipped hourly series, and its speed.
+
+    PYTHONPATH=src python benchmarks/schedule.py            # backtest tables + speed
+    PYTHONPATH=src python benchmarks/schedule.py --speed    # planner speed only
+
+Jobs arrive at 00:00, 06:00, 12:00 and 18:00 UTC of every day of a series (each arrival its
+own sample), last 1 / 4 / 12 h, and may finish up to 0 / 6 / 12 / 24 h later than if started at
+once (the flexibility). Saving = 1 - plan / start-at-once, both evaluated on the actual hours.
+
+* **perfect** — the plan is made on the actual hours (an upper bound: perfect knowledge).
+* **history forecast** — the plan is made on the history as a forecast and judged on the actual
+  hours: for GB, the same hour of the same weekday one year earlier (the method of wattwise's
+  ``assumed`` forecast); for the US series (a single year), the same hour one week earlier.
+* **region choice (US)** — the job may also move to any of the 8 US balancing authorities
+  (one lifecycle basis), against starting at once at home, each authority taking its turn as
+  home; with perfect knowledge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from wattwise.data.hourly import US_BALANCING_AUTHORITIES, hourly_gb, hourly_us
+from wattwise.schedule.curve import _filled_series
+from wattwise.schedule.planner import best_start, run_at
+
+JOBS_H = (1, 4, 12)
+FLEX_H = (0, 6, 12, 24)
+ARRIVALS_H = (0, 6, 12, 18)
+
+
+def _q(values: Sequence[float], p: float) -> float:
+    s = sorted(values)
+    k = (len(s) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def _row(label: str, savings: list[float]) -> str:
+    if not savings:
+        return f"| {label} | - | - | - | 0 |"
+    med, p10, p90 = (
+        100 * x for x in (statistics.median(savings), _q(savings, 0.1), _q(savings, 0.9))
+    )
+    return f"| {label} | {med:.1f} | {p10:.1f} | {p90:.1f} | {len(savings)} |"
+
+
+def _mean(v: list[float], a: int, d: int) -> float:
+    return sum(v[a : a + d]) / d
+
+
+def backtest(
+    values: list[float], forecast_lag_h: int | None
+) -> dict[tuple[int, int], list[tuple[float, float | None]]]:
+    """(job, flex) -> [(perfect saving, forecast saving or None)] over every arrival."""
+    out: dict[tuple[int, int], list[tuple[float, float | None]]] = {}
+    n = len(values)
+    for d in JOBS_H:
+        for f in FLEX_H:
+            rows: list[tuple[float, float | None]] = []
+            for a in range(0, n - d - f, 1):
+                if a % 24 not in ARRIVALS_H:
+                    continue
+                now = _mean(values, a, d)
+                best = best_start(values, a, a + d + f, d)
+                perfect = 1 - best.mean_g_per_kwh / now
+                fc = None
+                if forecast_lag_h is not None and a >= forecast_lag_h:
+                    shifted = values[a - forecast_lag_h : a - forecast_lag_h + d + f]
+                    s = best_start(shifted, 0, d + f, d).start_h
+                    fc = 1 - run_at(values, a + s, d).mean_g_per_kwh / now
+                rows.append((perfect, fc))
+            out[(d, f)] = rows
+    return out
+
+
+def region_choice(series: dict[str, list[float]]) -> dict[tuple[int, int], list[float]]:
+    """(job, flex) -> savings moving among every grid, each grid in turn as home."""
+    n = min(len(v) for v in series.values())
+    out: dict[tuple[int, int], list[float]] = {}
+    for d in JOBS_H:
+        for f in FLEX_H:
+            rows = []
+            for a in range(0, n - d - f):
+                if a % 24 not in ARRIVALS_H:
+                    continue
+                best = min(best_start(v, a, a + d + f, d).mean_g_per_kwh for v in series.values())
+                rows += [1 - best / _mean(v, a, d) for v in series.values()]
+            out[(d, f)] = rows
+    return out
+
+
+def _table(title: str, data: dict[tuple[int, int], list[float]]) -> list[str]:
+    lines = [
+        f"#### {title}",
+        "",
+        "| job h, flex h | median % | p10 % | p90 % | n |",
+        "|---|---|---|---|---|",
+    ]
+    for (d, f), s in data.items():
+        lines.append(_row(f"{d} h, +{f} h", s))
+    return [*lines, ""]
+
+
+def _series_block(key: str, values: list[float], lag: int, lag_text: str) -> list[str]:
+    res = backtest(values, lag)
+    perfect = {k: [p for p, _ in v] for k, v in res.items()}
+    fc = {k: [c for _, c in v if c is not None] for k, v in res.items()}
+    lost = {k: [p - c for p, c in v if c is not None] for k, v in res.items()}
+    return [
+        f"### {key}",
+        "",
+        *_table(f"{key}: time only, perfect knowledge", perfect),
+        *_table(f"{key}: time only, plan on the history forecast ({lag_text})", fc),
+        *_table(f"{key}: saving lost to the forecast (perfect - forecast, points)", lost),
+    ]
+
+
+def speed(repeat: int = 200) -> list[str]:
+    """A year-long curve (GB 2024, 8,784 h) and a 24 h window: plan time per call."""
+    values = _filled_series(hourly_gb())[0]
+    year = values[len(values) - 8784 - 6600 : len(values) - 6600]
+
+    def timed(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1000
+
+    from datetime import datetime, timedelta, timezone
+
+    from wattwise.schedule.curve import Curve
+    from wattwise.schedule.job import Job
+    from wattwise.schedule.plan import Request, make_schedule
+    from wattwise.schedule.planner import best_chunks
+
+    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    curve = Curve("GB", t0, tuple(year), "historical", "direct", "NESO", historical_hours=8784)
+    req = Request(
+        Job(40.0, 4.0, "bench"), t0 + timedelta(hours=4000), t0 + timedelta(hours=4024), ("GB",)
+    )
+    whole = timed(lambda: make_schedule(req, lambda *_: curve))
+    contiguous = timed(lambda: best_start(year, 4000, 4024, 4))
+    chunks = timed(lambda: best_chunks(year, 4000, 4024, 4, 2))
+    week = timed(lambda: best_chunks(year, 4000, 4168, 24, 4))
+    return [
+        "| plan (year-long curve, GB 2024) | median ms |",
+        "|---|---|",
+        f"| make_schedule: 4 h job, 24 h window, one region (the CLI's path) | {whole:.3f} |",
+        f"| planner only: 4 h contiguous, 24 h window | {contiguous:.3f} |",
+        f"| 4 h interruptible (pieces >= 2 h), 24 h window | {chunks:.3f} |",
+        f"| 24 h interruptible (pieces >= 4 h), 168 h window | {week:.3f} |",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--speed", action="store_true", help="planner speed only")
+    args = ap.parse_args(argv)
+    out = ["## Planner speed", "", *speed(), ""]
+    if not args.speed:
+        us = {k: _filled_series(hourly_us(k))[0] for k in US_BALANCING_AUTHORITIES}
+        gb = _filled_series(hourly_gb())[0]
+        out += ["## Backtest", ""]
+        out += _series_block(
+            "GB 2020-01-08 to 2025-09-30", gb, 364 * 24, "same hour and weekday 52 weeks earlier"
+        )
+        for key, values in us.items():
+            out += _series_block(f"{key} 2022", values, 7 * 24, "same hour one week earlier")
+        out += [
+            "### Region choice among the 8 US balancing authorities (2022)",
+            "",
+            *_table("time and region, perfect knowledge, each grid as home", region_choice(us)),
+        ]
+    sys.stdout.write("\n".join(out) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
