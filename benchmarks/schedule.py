@@ -95,29 +95,48 @@ def region_choice(series: dict[str, list[float]]) -> dict[tuple[int, int], list[
     return out
 
 
-def _table(title: str, data: dict[tuple[int, int], list[float]]) -> list[str]:
-    lines = [
-        f"#### {title}",
-        "",
-        "| job h, flex h | median % | p10 % | p90 % | n |",
-        "|---|---|---|---|---|",
-    ]
-    for (d, f), s in data.items():
-        lines.append(_row(f"{d} h, +{f} h", s))
-    return [*lines, ""]
+def _cell(savings: list[float]) -> str:
+    if not savings:
+        return "-"
+    med, p10, p90 = (100 * x for x in (statistics.median(savings), _q(savings, 0.1),
+                                       _q(savings, 0.9)))
+    return f"{med:.1f} [{p10:.1f}, {p90:.1f}]"
 
 
-def _series_block(key: str, values: list[float], lag: int, lag_text: str) -> list[str]:
-    res = backtest(values, lag)
-    perfect = {k: [p for p, _ in v] for k, v in res.items()}
-    fc = {k: [c for _, c in v if c is not None] for k, v in res.items()}
-    lost = {k: [p - c for p, c in v if c is not None] for k, v in res.items()}
+FLEXIBLE = tuple(f for f in FLEX_H if f)
+
+
+def _head(first: str) -> list[str]:
+    return [f"| {first} | " + " | ".join(f"+{f} h" for f in FLEXIBLE) + " |",
+            "|---|" + "---|" * len(FLEXIBLE)]
+
+
+def _rows(label: str, data: dict[tuple[int, int], list[float]]) -> list[str]:
+    return [f"| {label}, {d} h job | " + " | ".join(_cell(data[(d, f)]) for f in FLEXIBLE)
+            + " |" for d in JOBS_H]
+
+
+def _blocks(series: dict[str, tuple[list[float], list[tuple[int, str]]]]) -> list[str]:
+    perfect: list[str] = []
+    forecast: list[str] = []
+    lost: list[str] = []
+    for key, (values, lags) in series.items():
+        for i, (lag, lag_text) in enumerate(lags):
+            res = backtest(values, lag)
+            if i == 0:
+                perfect += _rows(key, {k: [p for p, _ in v] for k, v in res.items()})
+            tag = f"{key} ({lag_text})"
+            forecast += _rows(tag, {k: [c for _, c in v if c is not None]
+                                    for k, v in res.items()})
+            lost += _rows(tag, {k: [p - c for p, c in v if c is not None]
+                                for k, v in res.items()})
     return [
-        f"### {key}",
-        "",
-        *_table(f"{key}: time only, perfect knowledge", perfect),
-        *_table(f"{key}: time only, plan on the history forecast ({lag_text})", fc),
-        *_table(f"{key}: saving lost to the forecast (perfect - forecast, points)", lost),
+        "### Time only, perfect knowledge: saving %, median [p10, p90]", "",
+        *_head("series, job"), *perfect, "",
+        "### Time only, planned on the history as a forecast, judged on the actual hours", "",
+        *_head("series (forecast), job"), *forecast, "",
+        "### Saving lost to the forecast: perfect - forecast, points", "",
+        *_head("series (forecast), job"), *lost, "",
     ]
 
 
@@ -168,17 +187,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.speed:
         us = {k: _filled_series(hourly_us(k))[0] for k in US_BALANCING_AUTHORITIES}
         gb = _filled_series(hourly_gb())[0]
-        out += ["## Backtest", ""]
-        out += _series_block(
-            "GB 2020-01-08 to 2025-09-30", gb, 364 * 24, "same hour and weekday 52 weeks earlier"
-        )
-        for key, values in us.items():
-            out += _series_block(f"{key} 2022", values, 7 * 24, "same hour one week earlier")
-        out += [
-            "### Region choice among the 8 US balancing authorities (2022)",
-            "",
-            *_table("time and region, perfect knowledge, each grid as home", region_choice(us)),
-        ]
+        week = (7 * 24, "last week")
+        series = {"GB 2020-25": (gb, [(364 * 24, "52 weeks earlier"), week])}
+        series |= {f"{k} 2022": (v, [week]) for k, v in us.items()}
+        out += ["## Backtest", "", *_blocks(series)]
+        choice = region_choice(us)
+        out += ["### Time and region among the 8 US balancing authorities (2022), perfect "
+                "knowledge, each grid in turn as home", "", *_head("job"),
+                *(f"| {d} h job | " + " | ".join(_cell(choice[(d, f)]) for f in FLEXIBLE)
+                  + " |" for d in JOBS_H),
+                "", "| job, no delay (+0 h): region only | saving % |", "|---|---|",
+                *(f"| {d} h job | {_cell(choice[(d, 0)])} |" for d in JOBS_H), ""]
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,37 @@ def test_job_from_an_estimate_and_cost_objective(
         == 2
     )
     assert "price" in capsys.readouterr().err
+
+
+def test_the_readme_example_prints_what_the_readme_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Schedule: when and where to run\n", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    argv = shlex.split(block.group(1).replace("\\\n", " "))
+    assert argv[0] == "wattwise"
+    assert main(argv[1:]) == 0
+    out = capsys.readouterr().out
+    assert "2022-06-15T15:00Z" in out and "(29.0 %)" in out
+    assert "6.119 kg" in out and "8.618 kg" in out
+    assert "6.1 kg CO2e" in section and "8.6 kg" in section and "29 %" in section
+
+
+def test_job_from_a_stored_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from wattwise.ledger import Ledger
+
+    assert main(["run", "--quiet", "--", sys.executable, "-c", "import time; time.sleep(0.3)"]) == 0
+    capsys.readouterr()
+    with Ledger.open(None, readonly=True) as led:
+        run = led.list_runs(limit=1)[0]
+    argv = ["schedule", "--run", run.run_id[:10], "--duration", "2h", "--region", "GB",
+            "--earliest", "2024-01-10T00:00Z", "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["job"]["energy_kwh"] == pytest.approx(run.total_energy_j / 3.6e6)
+    assert doc["job"]["duration_h"] == 2.0 and run.run_id[:12] in doc["job"]["source"]
