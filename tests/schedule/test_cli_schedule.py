@@ -281,8 +281,18 @@ def test_job_from_a_stored_run(capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     with Ledger.open(None, readonly=True) as led:
         run = led.list_runs(limit=1)[0]
-    argv = ["schedule", "--run", run.run_id[:10], "--duration", "2h", "--region", "GB",
-            "--earliest", "2024-01-10T00:00Z", "--json"]
+    argv = [
+        "schedule",
+        "--run",
+        run.run_id[:10],
+        "--duration",
+        "2h",
+        "--region",
+        "GB",
+        "--earliest",
+        "2024-01-10T00:00Z",
+        "--json",
+    ]
     assert main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["job"]["energy_kwh"] == pytest.approx(run.total_energy_j / 3.6e6)

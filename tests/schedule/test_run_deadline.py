@@ -133,9 +133,10 @@ def test_deadline_options_are_checked(clock: FakeClock, capsys: pytest.CaptureFi
     assert "shorter than the job" in capsys.readouterr().err
 
 
-def _wait_status(pid: int, want: str) -> bool:
+def _wait_status(pid: int, stopped: bool) -> bool:
+    """Whether the process reaches (or leaves) the stopped state within 2 s."""
     for _ in range(100):
-        if psutil.Process(pid).status() == want:
+        if (psutil.Process(pid).status() == psutil.STATUS_STOPPED) == stopped:
             return True
         time.sleep(0.02)
     return False
@@ -150,13 +151,31 @@ def test_pauser_stops_the_command_between_pieces_and_continues_it() -> None:
         p.step(T0 + timedelta(minutes=30))
         assert not p.paused
         p.step(T0 + timedelta(hours=2))
-        assert p.paused and _wait_status(proc.pid, psutil.STATUS_STOPPED)
+        assert p.paused and _wait_status(proc.pid, stopped=True)
         p.step(T0 + timedelta(hours=3, minutes=1))
-        assert not p.paused and not _wait_status(proc.pid, psutil.STATUS_STOPPED)
+        assert not p.paused and _wait_status(proc.pid, stopped=False)
         p.step(T0 + timedelta(hours=2, minutes=30))  # paused again ...
         assert p.paused
         p.stop()  # ... and never left stopped
         assert not p.paused and p.pauses == 2
+    finally:
+        signal_tree(proc.pid, signal.SIGCONT)
+        proc.kill()
+        proc.wait()
+
+
+def test_the_pauser_thread_follows_its_clock() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        pieces = ((T0, T0 + timedelta(hours=1)), (T0 + timedelta(hours=3), T0 + timedelta(hours=4)))
+        c = FakeClock(T0 + timedelta(hours=2))  # between the pieces
+        p = Pauser(pieces, lambda: proc.pid, c, tick_s=0.01)
+        p.start()
+        assert _wait_status(proc.pid, stopped=True)
+        c.t = T0 + timedelta(hours=3, minutes=30)  # the second piece
+        assert _wait_status(proc.pid, stopped=False)
+        p.stop()
+        assert p.pauses == 1 and not p.paused
     finally:
         signal_tree(proc.pid, signal.SIGCONT)
         proc.kill()
