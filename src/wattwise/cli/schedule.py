@@ -14,10 +14,16 @@ from wattwise.errors import ConfigError
 
 #: The window when no --deadline is given: a day from the earliest start.
 DEFAULT_WINDOW = timedelta(hours=24)
+#: Bounds of the numeric flags: a 100 MW cluster, a year of it, a petabyte moved.
+MAX_POWER_KW = 1e5
+MAX_ENERGY_KWH = MAX_POWER_KW * 24 * 366
+MAX_DATA_GB = 1e6
 
 
 def add_plan_options(p: argparse._ActionsContainer, *, for_run: bool = False) -> None:
     """The window, region and planning options shared by ``schedule`` and ``run``."""
+    from wattwise.argtypes import number
+
     if not for_run:
         p.add_argument(
             "--earliest", metavar="TIME", help="earliest start, ISO 8601 with a zone (default: now)"
@@ -67,7 +73,7 @@ def add_plan_options(p: argparse._ActionsContainer, *, for_run: bool = False) ->
     )
     p.add_argument(
         "--data-gb",
-        type=float,
+        type=number(low=0.0, high=MAX_DATA_GB),
         default=0.0,
         metavar="GB",
         help="data moved to another region: its network energy is counted",
@@ -81,6 +87,7 @@ def add_plan_options(p: argparse._ActionsContainer, *, for_run: bool = False) ->
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from wattwise.argtypes import number
     from wattwise.cli import add_db_option
 
     p = sub.add_parser(
@@ -92,9 +99,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "configured by the user. Give the job's energy one way: --energy-kwh with --duration, "
         "--duration with --power-kw, --run ID, or --estimate FILE.",
     )
-    p.add_argument("--energy-kwh", type=float, metavar="KWH", help="the job's energy")
+    p.add_argument(
+        "--energy-kwh",
+        type=number(low=0.0, high=MAX_ENERGY_KWH, low_inclusive=False),
+        metavar="KWH",
+        help="the job's energy",
+    )
     p.add_argument("--duration", metavar="DURATION", help="how long it runs: 4h, 90m, 1.5d")
-    p.add_argument("--power-kw", type=float, metavar="KW", help="its average power")
+    p.add_argument(
+        "--power-kw",
+        type=number(low=0.0, high=MAX_POWER_KW, low_inclusive=False),
+        metavar="KW",
+        help="its average power",
+    )
     p.add_argument("--run", metavar="ID", help="a stored run: its energy and duration")
     p.add_argument(
         "--estimate",
