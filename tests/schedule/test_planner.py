@@ -101,3 +101,12 @@ def test_bad_windows_are_config_errors(
 ) -> None:
     with pytest.raises(ConfigError, match=match):
         best_start([1.0] * 10, earliest, deadline, duration)
+
+
+def test_the_half_used_slot_is_the_dirtiest_piece_end() -> None:
+    # 3.5 h in slots 0, 1, 3, 4 (the cheapest four): the half hour left unused is cut from the
+    # dirtier piece end (slot 1 at 80), not from the chronologically last slot (slot 4 at 20)
+    values = [10.0, 80.0, 900.0, 15.0, 20.0]
+    p = best_chunks(values, 0, 5, 3.5, 1)
+    assert list(p.pieces) == [(0.0, 1.5), (3.0, 5.0)]
+    assert p.mean_g_per_kwh == pytest.approx((10 + 40 + 15 + 20) / 3.5)

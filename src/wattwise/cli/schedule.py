@@ -45,7 +45,8 @@ def add_plan_options(p: argparse._ActionsContainer, *, for_run: bool = False) ->
         metavar="REGION",
         help="where it may run (repeat for a choice; the first is where it would run "
         "now): a grid (CISO, ERCO, PJM, GB ...), a country with one grid (GB), or a "
-        "cloud region (aws:us-west-2, gcp:us-central1, azure:uksouth)",
+        "cloud region (aws:us-west-2, gcp:us-central1, azure:uksouth)"
+        + (" (default: --cloud with --cloud-region, else --country)" if for_run else ""),
     )
     p.add_argument(
         "--interruptible",
@@ -81,8 +82,10 @@ def add_plan_options(p: argparse._ActionsContainer, *, for_run: bool = False) ->
     p.add_argument(
         "--provider",
         metavar="NAME",
-        help="a live forecast provider configured by the user "
-        "(see 'wattwise schedule --help'); default: the shipped history",
+        help="a live forecast, opt-in (default: the shipped history): gb-carbon-intensity "
+        "(no key), electricitymaps ($WATTWISE_ELECTRICITYMAPS_TOKEN), watttime "
+        "($WATTWISE_WATTTIME_USER, $WATTWISE_WATTTIME_PASSWORD; marginal), carbon-aware-sdk "
+        "($WATTWISE_CARBON_AWARE_URL)",
     )
 
 

@@ -98,6 +98,19 @@ def _pieces_text(s: Schedule, p: Placement) -> str:
     return ", ".join(f"{_t(s.time_of(a))} -> {_t(s.time_of(b))}" for a, b in p.pieces)
 
 
+#: The hourly curve is printed for windows up to two days (always in --json).
+MAX_CURVE_HOURS_SHOWN = 48
+
+
+def _curve_rows(s: Schedule, rp: RegionPlan) -> list[str]:
+    """Eight hours a line: ``15:00 140*`` (a star where the plan runs)."""
+    cells = []
+    for i, (t, v) in enumerate(zip(rp.curve.times_utc(), rp.curve.values_g_per_kwh, strict=True)):
+        used = any(a < i + 1 and b > i for a, b in rp.plan.pieces)
+        cells.append(f"{t:%H:%M} {v:4.0f}{'*' if used else ' '}")
+    return ["  " + "  ".join(cells[k : k + 8]).rstrip() for k in range(0, len(cells), 8)]
+
+
 def human_lines(s: Schedule) -> list[str]:
     """The plan, the saving, each region, the provenance and the caveats."""
     job = s.request.job
@@ -120,6 +133,9 @@ def human_lines(s: Schedule) -> list[str]:
                 f"(start {_t(s.time_of(rp.plan.start_h))}){money}"
             )
     cv = c.curve
+    if len(cv.values_g_per_kwh) <= MAX_CURVE_HOURS_SHOWN:
+        out.append(f"hours in {c.region.region} (UTC, g/kWh; * = planned):")
+        out += _curve_rows(s, c)
     out.append(
         f"signal: {cv.signal}, {cv.forecast} ({cv.historical_hours} h historical, "
         f"{cv.assumed_hours} h assumed, {cv.interpolated_hours} h interpolated"

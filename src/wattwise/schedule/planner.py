@@ -9,8 +9,8 @@ clock, a file or the network.
   start are tried with prefix sums (O(window)). Ties go to the earliest start.
 * :func:`best_chunks` — an interruptible job in whole-hour slots, each piece at least
   ``min_chunk_h`` long: a dynamic programme over (slots used, current piece length). A job of
-  3.5 h takes 4 slots; the last one is half used (the programme counts it whole, the reported
-  carbon counts the half).
+  3.5 h takes 4 slots; the dirtiest slot that ends a piece is half used (the programme counts
+  it whole, the reported carbon counts the half).
 """
 
 from __future__ import annotations
@@ -124,15 +124,28 @@ def best_chunks(
         return contiguous
     chosen = _cheapest_slots(slots, need, min_chunk_h)
     pieces: list[tuple[float, float]] = []
+    ends: list[int] = []  # the chosen slot that ends each piece
     for i in chosen:
         s = float(first + i)
         if pieces and abs(pieces[-1][1] - s) < EPS_H:
             pieces[-1] = (pieces[-1][0], s + 1)
+            ends[-1] = i
         else:
             pieces.append((s, s + 1))
-    unused = need - duration_h  # the last slot is only partly used
-    pieces[-1] = (pieces[-1][0], pieces[-1][1] - unused)
-    area = sum(slots[i] for i in chosen) - unused * slots[chosen[-1]]
+            ends.append(i)
+    # The job needs only part of one slot: leave unused the end of the dirtiest piece that
+    # stays at least min_chunk_h long (the last piece may be shorter: the job ends there).
+    unused = need - duration_h
+    k = max(
+        (
+            j
+            for j in range(len(pieces))
+            if j == len(pieces) - 1 or pieces[j][1] - pieces[j][0] - unused >= min_chunk_h
+        ),
+        key=lambda j: (slots[ends[j]], j),
+    )
+    pieces[k] = (pieces[k][0], pieces[k][1] - unused)
+    area = sum(slots[i] for i in chosen) - unused * slots[ends[k]]
     chunked = Placement(tuple(pieces), area / duration_h)
     return chunked if chunked.mean_g_per_kwh < contiguous.mean_g_per_kwh - 1e-12 else contiguous
 
