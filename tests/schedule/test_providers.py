@@ -203,7 +203,11 @@ def test_answers_are_cached_and_the_cache_expires(
 def test_timeout_and_http_errors_are_one_clear_error(
     env: str, with_httpx: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not with_httpx:
+    if with_httpx:
+        from integrations.requires import module
+
+        module("httpx", "schedule")  # skipped without it (a failure in CI)
+    else:
         monkeypatch.setitem(sys.modules, "httpx", None)  # import fails: urllib is used
     with pytest.raises(ProviderError, match=r"within 0\.3 s"):
         get_json("fake", f"{env}/slow", timeout_s=0.3, cache=False)
@@ -228,3 +232,18 @@ def test_unreachable_provider_is_exit_1_and_missing_settings_exit_2(
     assert "WATTWISE_ELECTRICITYMAPS_TOKEN" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="choose from"):
         provider_signal("nope")
+
+
+def test_no_provider_is_called_unless_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("WATTWISE_ELECTRICITYMAPS_TOKEN", "set-but-not-asked-for")
+    argv = ["schedule", "--region", "GB", "--duration", "2h", "--power-kw", "1", "--json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["provenance"]["forecast"] != "forecast"
