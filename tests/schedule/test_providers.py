@@ -246,4 +246,4 @@ def test_no_provider_is_called_unless_named(
     monkeypatch.setenv("WATTWISE_ELECTRICITYMAPS_TOKEN", "set-but-not-asked-for")
     argv = ["schedule", "--region", "GB", "--duration", "2h", "--power-kw", "1", "--json"]
     assert main(argv) == 0
-    assert json.loads(capsys.readouterr().out)["provenance"]["forecast"] != "forecast"
+    assert not json.loads(capsys.readouterr().out)["provenance"]["forecast"].startswith("forecast:")
