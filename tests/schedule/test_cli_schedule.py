@@ -297,3 +297,21 @@ def test_job_from_a_stored_run(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(capsys.readouterr().out)
     assert doc["job"]["energy_kwh"] == pytest.approx(run.total_energy_j / 3.6e6)
     assert doc["job"]["duration_h"] == 2.0 and run.run_id[:12] in doc["job"]["source"]
+
+
+def test_an_assumed_plan_says_what_such_plans_achieved(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _json(
+        capsys,
+        "--region",
+        "ERCO",
+        "--duration",
+        "4h",
+        "--power-kw",
+        "1",
+        "--earliest",
+        "2031-03-04T00:00Z",
+        "--deadline",
+        "2031-03-05T04:00Z",
+    )
+    lines = [w for w in doc["warnings"] if "backtest over 2022" in w]
+    assert len(lines) == 1 and "4 h jobs with 24 h of slack on ERCO" in lines[0]

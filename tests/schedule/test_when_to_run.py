@@ -8,8 +8,9 @@ import pytest
 
 from wattwise.data.hourly import hourly_us
 from wattwise.report.recommend import recommend
-from wattwise.report.when_to_run import rule_when_to_run, typical_saving
+from wattwise.report.when_to_run import rule_when_to_run
 from wattwise.schedule.curve import _filled_series
+from wattwise.schedule.skill import backtest, history_skill
 
 
 def _doc(workload: str = "train", **ctx: Any) -> dict[str, Any]:
@@ -39,8 +40,12 @@ def test_when_to_run_fires_for_a_training_job_on_caiso() -> None:
     r = rule_when_to_run(_doc())  # type: ignore[arg-type]
     assert r is not None and r.rule == "when-to-run"
     values = _filled_series(hourly_us("CISO"))[0]
-    cut, perfect = typical_saving(values, 4)
+    forecast, perfect_all = backtest(values, 4, 24)
+    skill = history_skill("CISO", 4, 24)
+    assert skill is not None and skill.samples == len(forecast)
+    cut, perfect = skill.forecast_median, skill.perfect_median
     assert 0.05 < cut <= perfect < 1
+    assert all(p >= f - 1e-9 for f, p in zip(forecast, perfect_all, strict=True))
     assert r.effect is not None
     assert r.effect.intensity_g_per_kwh == pytest.approx(250.0 * (1 - cut))
     assert r.saving_kg_per_year == pytest.approx(300.0 * cut)

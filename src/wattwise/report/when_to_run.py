@@ -2,18 +2,16 @@
 
 Fires for a ``train`` workload (a job that can wait; serving cannot) whose place (the audit's
 context: cloud region, grid or country) has a shipped hourly series
-(:mod:`wattwise.data.hourly_regions`). The saving is measured, not assumed: over every day of
-the series' reference year, a job as long as the audited run arriving at 00:00, 06:00, 12:00
-and 18:00 UTC is planned with :func:`wattwise.schedule.planner.best_start` inside
-:data:`FLEX_H` hours of slack **on the history as a forecast** (the same hours one week
-earlier) and judged on the actual hours; the median saving against starting at once cuts the
-site's intensity. The perfect-knowledge median is given beside it.
+(:mod:`wattwise.data.hourly_regions`). The saving is measured, not assumed: the backtest of
+:func:`wattwise.schedule.skill.history_skill` over the series' reference year, for a job as
+long as the audited run with :data:`FLEX_H` hours of slack, planned **on the history as a
+forecast** (the same hours one week earlier) and judged on the actual hours; its median saving
+against starting at once cuts the site's intensity. The perfect-knowledge median is beside it.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,8 +21,6 @@ from wattwise.report.savings import Effect
 
 #: Slack given to the job: it must finish within a day of the time it would have finished.
 FLEX_H = 24
-ARRIVALS_H = (0, 6, 12, 18)
-LAG_H = 7 * 24
 
 
 def _place(ctx: Mapping[str, Any]) -> str | None:
@@ -36,39 +32,11 @@ def _place(ctx: Mapping[str, Any]) -> str | None:
     return None
 
 
-def typical_saving(values: list[float], job_h: int, flex_h: int = FLEX_H) -> tuple[float, float]:
-    """(median saving planned on last week's hours, median with perfect knowledge), 0-1."""
-    from wattwise.schedule.planner import best_start, run_at
-
-    forecast, perfect = [], []
-    for a in range(LAG_H, len(values) - job_h - flex_h):
-        if a % 24 not in ARRIVALS_H:
-            continue
-        now = sum(values[a : a + job_h]) / job_h
-        past = values[a - LAG_H : a - LAG_H + job_h + flex_h]
-        start = best_start(past, 0, job_h + flex_h, job_h).start_h
-        forecast.append(1 - run_at(values, a + start, job_h).mean_g_per_kwh / now)
-        perfect.append(1 - best_start(values, a, a + job_h + flex_h, job_h).mean_g_per_kwh / now)
-    return statistics.median(forecast), statistics.median(perfect)
-
-
-def _reference_values(grid: str) -> tuple[list[float], int]:
-    from datetime import datetime, timezone
-
-    from wattwise.data.hourly import hourly_series
-    from wattwise.schedule.curve import history_curve, reference_year
-
-    series = hourly_series(grid)
-    year = reference_year(series)
-    start = datetime(year, 1, 1, tzinfo=timezone.utc)
-    end = datetime(year + 1, 1, 1, tzinfo=timezone.utc)
-    return list(history_curve(series, start, end).values_g_per_kwh), year
-
-
 def rule_when_to_run(doc: Doc) -> Any:
     """A :class:`~wattwise.report.recommend.Recommendation` (or None)."""
     from wattwise.data.hourly_regions import hourly_region
     from wattwise.report.recommend import MIN_RELATIVE_SAVING, _effect_rec
+    from wattwise.schedule.skill import history_skill
 
     scale = doc.get("scale") or {}
     run = doc.get("run") or {}
@@ -81,17 +49,17 @@ def rule_when_to_run(doc: Doc) -> Any:
     place = _place(doc.get("context") or {})
     if place is None:
         return None
-    try:
-        region = hourly_region(place)
-        values, year = _reference_values(region.grid)
-    except WattwiseError:
-        return None
     job_h = max(1, math.ceil(duration_s / 3600 - 1e-9))
     if job_h > 24 * 7:
         return None
-    cut, perfect = typical_saving(values, job_h)
-    if cut < MIN_RELATIVE_SAVING:
+    try:
+        region = hourly_region(place)
+        skill = history_skill(region.grid, job_h, FLEX_H)
+    except WattwiseError:
         return None
+    if skill is None or skill.forecast_median < MIN_RELATIVE_SAVING:
+        return None
+    cut, perfect, year = skill.forecast_median, skill.perfect_median, skill.year
     return _effect_rec(
         doc,
         "when-to-run",

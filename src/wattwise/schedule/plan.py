@@ -191,12 +191,35 @@ def make_schedule(req: Request, signal_of: SignalFn) -> Schedule:
                 f"{rp.region.region}: {rp.curve.assumed_hours} of {len(rp.curve.values_g_per_kwh)}"
                 f" hours are assumed ({rp.curve.reference}), not a forecast of the actual grid"
             )
+            skill = _skill(req, rp)
+            if skill is not None:
+                warnings.append(f"{rp.region.region}: {skill}")
     if req.objective == "cost":
         warnings.append(
             "prices are flat yearly retail averages: cost changes with the region, "
             "not with the hour"
         )
     return Schedule(req, tuple(plans), chosen, tuple(warnings))
+
+
+#: Longest slack for which the backtest of the history forecast is run (two weeks).
+MAX_SKILL_FLEX_H = 14 * 24
+
+
+def _skill(req: Request, rp: RegionPlan) -> str | None:
+    """What plans on the history achieved on this grid (for assumed, average signals)."""
+    import math
+
+    from wattwise.schedule.skill import history_skill
+
+    if rp.curve.signal != "average" or rp.curve.forecast.startswith("forecast:"):
+        return None
+    job_h = max(1, math.ceil(req.job.duration_h - 1e-9))
+    flex_h = int((req.deadline_utc - req.earliest_utc) / HOUR - req.job.duration_h)
+    if flex_h < 1 or flex_h > MAX_SKILL_FLEX_H:
+        return None
+    skill = history_skill(rp.region.grid, job_h, flex_h)
+    return None if skill is None else skill.line()
 
 
 def trade_off(s: Schedule) -> str | None:
