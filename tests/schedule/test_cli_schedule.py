@@ -315,3 +315,37 @@ def test_an_assumed_plan_says_what_such_plans_achieved(capsys: pytest.CaptureFix
     )
     lines = [w for w in doc["warnings"] if "backtest over 2022" in w]
     assert len(lines) == 1 and "4 h jobs with 24 h of slack on ERCO" in lines[0]
+
+
+def test_a_week_of_fine_tunes_each_in_its_own_clean_hours(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    week = ["--earliest", "2022-06-13T00:00Z", "--deadline", "2022-06-20T00:00Z"]
+    doc = _json(
+        capsys, "--region", "CISO", "--jobs", "5", "--duration", "6h", "--power-kw", "8", *week
+    )
+    assert doc["job"]["runs"] == 5 and doc["job"]["energy_kwh"] == pytest.approx(240.0)
+    pieces = doc["plan"]["pieces"]
+    assert len(pieces) == 5
+    one = _json(capsys, "--region", "CISO", "--duration", "30h", "--power-kw", "8", *week)
+    assert doc["plan"]["co2e_kg"] < one["plan"]["co2e_kg"]  # five runs beat one 30 h block
+    assert doc["now"]["co2e_kg"] == pytest.approx(one["now"]["co2e_kg"])
+    assert (
+        main(
+            [
+                "schedule",
+                "--region",
+                "CISO",
+                "--jobs",
+                "2",
+                "--interruptible",
+                "--duration",
+                "1h",
+                "--power-kw",
+                "1",
+                *week,
+            ]
+        )
+        == 2
+    )
+    assert "--jobs" in capsys.readouterr().err

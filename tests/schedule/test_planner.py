@@ -110,3 +110,23 @@ def test_the_half_used_slot_is_the_dirtiest_piece_end() -> None:
     p = best_chunks(values, 0, 5, 3.5, 1)
     assert list(p.pieces) == [(0.0, 1.5), (3.0, 5.0)]
     assert p.mean_g_per_kwh == pytest.approx((10 + 40 + 15 + 20) / 3.5)
+
+
+def test_best_batch_matches_brute_force() -> None:
+    from wattwise.schedule.planner import best_batch
+
+    rng = random.Random(11)
+    for _ in range(150):
+        n = rng.randint(4, 14)
+        values = [float(rng.randint(1, 99)) for _ in range(n)]
+        d = rng.randint(1, 3)
+        jobs = rng.randint(1, max(1, n // d))
+        got = best_batch(values, 0, n, d, jobs)
+        best = min(
+            sum(sum(values[s : s + d]) for s in starts)
+            for starts in itertools.combinations(range(n - d + 1), jobs)
+            if all(b - a >= d for a, b in itertools.pairwise(starts))
+        )
+        assert got.mean_g_per_kwh * d * jobs == pytest.approx(best)
+        ends = [b for _, b in got.pieces]
+        assert all(a >= e - 1e-9 for (a, _), e in zip(got.pieces[1:], ends, strict=False))

@@ -90,7 +90,7 @@ def add_plan_options(p: argparse._ActionsContainer, *, for_run: bool = False) ->
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    from wattwise.argtypes import number
+    from wattwise.argtypes import number, whole
     from wattwise.cli import add_db_option
 
     p = sub.add_parser(
@@ -116,6 +116,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="its average power",
     )
     p.add_argument("--run", metavar="ID", help="a stored run: its energy and duration")
+    p.add_argument(
+        "--jobs",
+        type=whole(low=1, high=1000),
+        default=1,
+        metavar="N",
+        help="N such jobs, one after another on the same machines, each run whole "
+        "(a week of fine-tunes): each is placed in its own low-carbon hours",
+    )
     p.add_argument(
         "--estimate",
         metavar="FILE",
@@ -201,6 +209,7 @@ def request_from_args(args: argparse.Namespace, job: Any, now: datetime | None =
         objective=args.objective,
         signal=args.signal,
         data_gb=args.data_gb,
+        jobs=getattr(args, "jobs", 1),
     )
 
 
@@ -221,7 +230,11 @@ def handle(args: argparse.Namespace) -> int:
 
     if not args.plan_region:
         raise ConfigError("give --region (a grid such as CISO or GB, or a cloud region)")
-    job = job_from_args(args)
+    from wattwise.schedule.job import Job
+
+    one = job_from_args(args)
+    n = args.jobs
+    job = one if n == 1 else Job(one.energy_kwh * n, one.duration_h * n, f"{n} x {one.source}")
     schedule = make_schedule(request_from_args(args, job), signal_function(args))
     if args.json:
         jsonsafe.write(to_dict(schedule))

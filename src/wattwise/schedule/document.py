@@ -76,6 +76,8 @@ def to_dict(s: Schedule) -> dict[str, Any]:
             "duration_h": job.duration_h,
             "power_kw": job.power_kw,
             "source": job.source,
+            "runs": req.jobs,
+            "run_h": job.duration_h / req.jobs,
         },
         "window": {"earliest_utc": _t(req.earliest_utc), "deadline_utc": _t(req.deadline_utc)},
         "objective": req.objective,
@@ -116,8 +118,13 @@ def human_lines(s: Schedule) -> list[str]:
     job = s.request.job
     c = s.chosen
     out = [
-        f"job: {job.energy_kwh:.4g} kWh over {job.duration_h:g} h ({job.power_kw:.4g} kW; "
-        f"{job.source})",
+        f"job: {job.energy_kwh:.4g} kWh over {job.duration_h:g} h"
+        + (
+            f" in {s.request.jobs} runs of {job.duration_h / s.request.jobs:g} h"
+            if s.request.jobs > 1
+            else ""
+        )
+        + f" ({job.power_kw:.4g} kW; {job.source})",
         f"plan: run in {c.region.region} {_pieces_text(s, c.plan)}: "
         f"{s.plan_co2e_kg:.4g} kg CO2e at {c.plan.mean_g_per_kwh:.0f} g/kWh",
         f"now:  start at once in {s.baseline.region.region} {_pieces_text(s, s.baseline.now)}: "

@@ -23,7 +23,7 @@ from wattwise.data.hourly_regions import HourlyRegion, hourly_region
 from wattwise.errors import ConfigError
 from wattwise.schedule.curve import HOUR, Curve, floor_hour
 from wattwise.schedule.job import Job
-from wattwise.schedule.planner import Placement, best_chunks, best_start, run_at
+from wattwise.schedule.planner import Placement, best_batch, best_chunks, best_start, run_at
 
 OBJECTIVES = ("carbon", "cost")
 SIGNALS = ("average", "marginal")
@@ -49,6 +49,8 @@ class Request:
     objective: str = "carbon"
     signal: str = "average"
     data_gb: float = 0.0
+    #: ``job`` is this many equal runs, one at a time, each contiguous (a week of fine-tunes)
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         if not self.regions:
@@ -67,6 +69,8 @@ class Request:
             raise ConfigError(
                 f"the window ({window_h:g} h) is shorter than the job ({self.job.duration_h:g} h)"
             )
+        if self.jobs < 1 or (self.jobs > 1 and self.interruptible):
+            raise ConfigError("--jobs must be at least 1, and is not combined with --interruptible")
         if not self.data_gb >= 0:
             raise ConfigError(f"--data-gb must be >= 0 (got {self.data_gb})")
 
@@ -141,7 +145,9 @@ def _plan_region(req: Request, region: HourlyRegion, curve: Curve, first: bool) 
     deadline_h = (req.deadline_utc - curve.start_utc) / HOUR
     values = curve.values_g_per_kwh
     d = req.job.duration_h
-    if req.interruptible:
+    if req.jobs > 1:
+        plan = best_batch(values, earliest_h, deadline_h, d / req.jobs, req.jobs)
+    elif req.interruptible:
         plan = best_chunks(values, earliest_h, deadline_h, d, req.min_chunk_h)
     else:
         plan = best_start(values, earliest_h, deadline_h, d)
@@ -212,7 +218,7 @@ def _skill(req: Request, rp: RegionPlan) -> str | None:
 
     from wattwise.schedule.skill import history_skill
 
-    if rp.curve.signal != "average" or rp.curve.forecast.startswith("forecast:"):
+    if req.jobs > 1 or rp.curve.signal != "average" or rp.curve.forecast.startswith("forecast:"):
         return None
     job_h = max(1, math.ceil(req.job.duration_h - 1e-9))
     flex_h = int((req.deadline_utc - req.earliest_utc) / HOUR - req.job.duration_h)

@@ -190,3 +190,59 @@ def _cheapest_slots(slots: list[float], need: int, min_run: int) -> list[int]:
             chosen.append(i)
             c, r = c - 1, p
     return sorted(chosen)
+
+
+def best_batch(
+    values: list[float] | tuple[float, ...],
+    earliest_h: float,
+    deadline_h: float,
+    duration_h: float,
+    jobs: int,
+) -> Placement:
+    """``jobs`` runs of ``duration_h`` each, one at a time (one cluster), each contiguous,
+    starting on hour boundaries inside the window: a dynamic programme over (hour, runs placed),
+    O(window × jobs). The better of that and the runs back to back at the best start."""
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1 (got {jobs})")
+    together = best_start(values, earliest_h, deadline_h, duration_h * jobs)
+    if jobs == 1:
+        return together
+    first = math.ceil(earliest_h - EPS_H)
+    last = math.floor(deadline_h + EPS_H)
+    step = math.ceil(duration_h - EPS_H)  # hours each run holds the cluster
+    n = last - first
+    if step * jobs > n:
+        return together
+    prefix = [0.0]
+    for v in values[first:last]:
+        prefix.append(prefix[-1] + v)
+
+    def area(j: int) -> float:  # ∫ over [first + j, first + j + duration)
+        whole = math.floor(duration_h + EPS_H)
+        frac = duration_h - whole
+        tail = values[first + j + whole] * frac if frac > EPS_H else 0.0
+        return prefix[j + whole] - prefix[j] + tail
+
+    inf = math.inf
+    # cost[k][i]: least area of k runs inside the first i hours; took[k][i]: run k starts at i-step
+    cost = [[0.0] * (n + 1)] + [[inf] * (n + 1) for _ in range(jobs)]
+    took = [[False] * (n + 1) for _ in range(jobs + 1)]
+    for k in range(1, jobs + 1):
+        for i in range(1, n + 1):
+            best, used = cost[k][i - 1], False
+            if i >= step and cost[k - 1][i - step] < inf:
+                c = cost[k - 1][i - step] + area(i - step)
+                if c < best - 1e-12:
+                    best, used = c, True
+            cost[k][i], took[k][i] = best, used
+    starts: list[int] = []
+    k, i = jobs, n
+    while k > 0:
+        if took[k][i]:
+            starts.append(i - step)
+            i, k = i - step, k - 1
+        else:
+            i -= 1
+    pieces = tuple((float(first + j), first + j + duration_h) for j in sorted(starts))
+    batch = Placement(pieces, cost[jobs][n] / (duration_h * jobs))
+    return batch if batch.mean_g_per_kwh < together.mean_g_per_kwh - 1e-12 else together
