@@ -157,9 +157,9 @@ def speed(repeat: int = 200) -> list[str]:
     values = _filled_series(hourly_gb())[0]
     year = values[len(values) - 8784 - 6600 : len(values) - 6600]
 
-    def timed(fn: Callable[[], object]) -> float:
+    def timed(fn: Callable[[], object], n: int = repeat) -> float:
         times = []
-        for _ in range(repeat):
+        for _ in range(n):
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
@@ -181,6 +181,9 @@ def speed(repeat: int = 200) -> list[str]:
     contiguous = timed(lambda: best_start(year, 4000, 4024, 4))
     chunks = timed(lambda: best_chunks(year, 4000, 4024, 4, 2))
     week = timed(lambda: best_chunks(year, 4000, 4168, 24, 4))
+    from wattwise.schedule.planner import best_batch
+
+    batch = timed(lambda: best_batch(year, 4000, 4168, 6, 5), repeat // 10)
     return [
         "| plan (year-long curve, GB 2024) | median ms |",
         "|---|---|",
@@ -188,6 +191,7 @@ def speed(repeat: int = 200) -> list[str]:
         f"| planner only: 4 h contiguous, 24 h window | {contiguous:.3f} |",
         f"| 4 h interruptible (pieces >= 2 h), 24 h window | {chunks:.3f} |",
         f"| 24 h interruptible (pieces >= 4 h), 168 h window | {week:.3f} |",
+        f"| 5 runs of 6 h one after another (--jobs 5), 168 h window | {batch:.3f} |",
     ]
 
 
