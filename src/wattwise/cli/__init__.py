@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         regions,
         run,
         runs,
+        schedule,
         tune,
     )
 
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.register(sub)
     tune.register(sub)
     disclose.register(sub)
+    schedule.register(sub)
     return p
 
 

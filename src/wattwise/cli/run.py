@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     from wattwise.argtypes import number, whole
     from wattwise.cli import add_db_option
     from wattwise.cli.footprint import add_context_options
+    from wattwise.cli.schedule_run import add_deadline_options
 
     p = sub.add_parser(
         "run",
@@ -74,6 +75,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     add_db_option(p)
     add_context_options(p)
     p.set_defaults(handler=handle, accepts_command=True)
+    add_deadline_options(p)  # --deadline: a carbon-aware start (wattwise.cli.schedule_run)
 
 
 def _gpu_list(text: str) -> str:

@@ -140,6 +140,22 @@ CATALOG: tuple[TableInfo, ...] = (
         "gCO2/kWh, direct, UTC hour-beginning",
     ),
     TableInfo(
+        "hourly_regions.csv",
+        "Regions with an hourly series: grid keys, GB, cloud regions mapped to their grid",
+        "wattwise (cloud region locations from the providers' region pages)",
+        "2026",
+        "facts (hand-curated map)",
+        "-",
+    ),
+    TableInfo(
+        "marginal_cambium22_erct_month_hour.csv",
+        "Modelled long-run marginal emission rate, ERCOT, 12 months x 24 hours",
+        "NREL Cambium 2022, mid-case, 15-year levelized LRMER",
+        "2022 (modelled)",
+        "CC BY",
+        "gCO2e/kWh, marginal (modelled)",
+    ),
+    TableInfo(
         "countries.csv",
         "ISO 3166-1 country codes (alpha-2, alpha-3, name)",
         "ISO 3166-1 via pycountry",

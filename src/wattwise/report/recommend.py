@@ -28,6 +28,7 @@ from wattwise.core.assumption import AssumptionDocument
 from wattwise.core.documents import AcceleratorDocument, RecommendationDocument
 from wattwise.core.documents import AuditFindingsDocument as Doc  # what the rules read
 from wattwise.report.savings import Effect, baseline_site, combine, region_effect, saving
+from wattwise.report.when_to_run import rule_when_to_run
 from wattwise.units import format_number as fn
 
 #: Below this relative cut an action is not worth a recommendation (noise of the measurement).
@@ -448,6 +449,7 @@ RULES: tuple[Callable[[Doc], Recommendation | None], ...] = (
     rule_power_cap,
     rule_cpu_governor,
     rule_cleaner_region,
+    rule_when_to_run,  # report/when_to_run.py: start in the grid's low-carbon hours
     rule_efficient_facility,
     rule_hardware,
     rule_know_pue,
