@@ -324,13 +324,19 @@ def _human(doc: dict[str, Any]) -> list[str]:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    from wattwise.power.state import read_state, reset_from_file, state_path
+    from wattwise.power.state import read_state, state_files
 
-    path = state_path()
-    doc = read_state(path)
-    if doc is None:
-        sys.stdout.write(f"wattwise tune --reset: nothing to restore ({path} not found)\n")
+    found = [(path, doc) for path in state_files() if (doc := read_state(path)) is not None]
+    if not found:
+        where = state_files()[0]
+        sys.stdout.write(f"wattwise tune --reset: nothing to restore ({where} not found)\n")
         return 0
+    return max(_reset_one(args, path, doc) for path, doc in found)
+
+
+def _reset_one(args: argparse.Namespace, path: Any, doc: dict[str, Any]) -> int:
+    from wattwise.power.state import reset_from_file
+
     shape = doc.get("shape") if doc.get("simulated") else None
     if doc.get("simulated") and shape is None:
         shape = "mixed"

@@ -48,6 +48,26 @@ def state_path(env: Mapping[str, str] | None = None) -> Path:
     return state_dir(env) / "power-state.json"
 
 
+def _host() -> str:
+    import re
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", socket.gethostname()) or "host"
+
+
+def rank_state_path(rank: int, env: Mapping[str, str] | None = None) -> Path:
+    """The state file of rank ``rank`` of a distributed job on this node
+    (``power-state-<host>-rank<N>.json``: a home directory shared by the nodes keeps them apart)."""
+    return state_dir(env) / f"power-state-{_host()}-rank{rank}.json"
+
+
+def state_files(env: Mapping[str, str] | None = None) -> list[Path]:
+    """Every state file that may hold this node's originals: the single-process one, then the
+    ranks' of distributed jobs on this node (``wattwise tune --reset`` and ``doctor`` read all)."""
+    ranks = sorted(state_dir(env).glob(f"power-state-{_host()}-rank*.json"))
+    return [state_path(env), *ranks]
+
+
 def read_state(path: Path) -> dict[str, Any] | None:
     """The recorded originals, or None when there is no (readable) state file."""
     try:
@@ -135,10 +155,20 @@ class guarded:
     """
 
     def __init__(
-        self, control: NvmlControl, path: Path, *, reset_clocks: bool, shape: str | None = None
+        self,
+        control: NvmlControl,
+        path: Path,
+        *,
+        reset_clocks: bool,
+        shape: str | None = None,
+        restore_in_handler: bool = False,
     ) -> None:
         self.control, self.path = control, path
         self.reset_clocks, self.shape = reset_clocks, shape
+        #: Restore inside the signal handler itself, then raise SystemExit there (for callers
+        #: without a ``with`` block around the work: the training callbacks).
+        self.restore_in_handler = restore_in_handler
+        self.exited = False
         self.doc: dict[str, Any] = {}
         self.restored = False
         self.failures: list[str] = []
@@ -159,11 +189,16 @@ class guarded:
         return self
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.restore_in_handler and not self.exited:
+            self.__exit__(_Signalled, _Signalled(signum), None)  # raises SystemExit
         raise _Signalled(signum)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> Literal[False]:
+        if self.exited:  # restored already (in the signal handler)
+            return False
+        self.exited = True
         with _blocked(RESTORE_SIGNALS):
             try:
                 self.failures = restore(self.control, self.doc)
@@ -203,7 +238,10 @@ def _alive(pid: object) -> bool:
 
 def pending_changes(env: Mapping[str, str] | None = None) -> list[str]:
     """Lines for ``wattwise doctor``: GPUs still at settings a wattwise tune changed."""
-    path = state_path(env)
+    return [line for path in state_files(env) for line in _pending_in(path)]
+
+
+def _pending_in(path: Path) -> list[str]:
     doc = read_state(path)
     if doc is None:
         return []
