@@ -42,14 +42,20 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from wattwise.errors import ConfigError, WattwiseError
 from wattwise.power.agree import ALONE, Agreement, all_agree
-from wattwise.power.nvml_control import NvmlControl, PowerControlError, PrivilegeError
+from wattwise.power.nvml_control import (
+    PRIVILEGE_LINE,
+    NvmlControl,
+    PowerControlError,
+    PrivilegeError,
+    has_admin_privilege,
+)
 from wattwise.power.selectors import (
     DEFAULT_ETA,
     DEFAULT_MAX_SLOWDOWN,
@@ -106,6 +112,7 @@ class TunedSession:
         state_file: str | Path | None = None,
         restore_in_handler: bool = False,
         seed: int = 0,
+        privileged: Callable[[], bool] = has_admin_privilege,
     ) -> None:
         if simulated_gpu is not None and simulated_gpu not in SHAPES:
             raise ConfigError(f"simulated_gpu={simulated_gpu!r}: one of {', '.join(SHAPES)}")
@@ -117,6 +124,7 @@ class TunedSession:
         self.reuse, self.save, self.distributed = reuse, save, distributed
         self.state_file = Path(state_file) if state_file is not None else None
         self.restore_in_handler, self.seed = restore_in_handler, seed
+        self._privileged = privileged
         self.result: TuneResult | None = None
         self.steps = 0
         self.note: str | None = None
@@ -146,6 +154,12 @@ class TunedSession:
         tb: TracebackType | None,
     ) -> None:
         self.close(exc_type, exc, tb)
+
+    def check_privilege(self) -> None:
+        """Raise :class:`PrivilegeError` (one line) unless the GPUs may be changed (always true
+        of the simulated GPU): the callbacks call it when made, before training starts."""
+        if self.shape is None and not self._privileged():
+            raise PrivilegeError(PRIVILEGE_LINE)
 
     def open(self) -> None:
         """Set up, record the originals, apply the default setting (or a reused profile's)."""
@@ -193,7 +207,7 @@ class TunedSession:
             return NvmlControl(self._sim, simulated=True)
         if self.agree.world_size > 1 and local_rank != 0:
             return _NoGpus(simulated=False)
-        return NvmlControl(self._nvml)
+        return NvmlControl(self._nvml, privileged=self._privileged)
 
     def _guard_up(self, control: NvmlControl, rank: int) -> BaseException | None:
         """Record the originals (the guard); the error, or None when that worked."""
