@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,15 @@ def test_without_privilege_one_line_before_anything_changes() -> None:
     sim.nvmlInit()
     assert sim.nvmlDeviceGetPowerManagementLimit(sim.nvmlDeviceGetHandleByIndex(0)) == 700_000
     assert not state_path().exists()
+
+
+def test_the_readme_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### In a training loop: `wattwise.power.tuned()`", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None and len(code.group(1).splitlines()) <= 10
+    exec(compile(code.group(1), "README.md (tuned)", "exec"), {"__name__": "readme"})
+    out = capsys.readouterr().out
+    assert "held 225 W (default 700 W)" in out and "settings restored" in out

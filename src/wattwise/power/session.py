@@ -392,6 +392,11 @@ class TunedSession:
                 self.control.close()
 
     @property
+    def simulator(self) -> Any:
+        """The simulated GPUs (:class:`~wattwise.power.simulator.SimulatedNvml`), or None."""
+        return self._sim
+
+    @property
     def restored(self) -> bool:
         """True once every GPU this rank changed is back at its recorded setting."""
         guard = self._guard_done
