@@ -109,16 +109,17 @@ def _options(args: argparse.Namespace) -> Any:
     )
 
 
-def _control(args: argparse.Namespace, shape: str | None) -> tuple[Any, Any]:
-    """(NvmlControl, simulator or None) for the simulated GPU or the real ones."""
+def _control(args: argparse.Namespace, shape: str | None, *, job: bool = True) -> tuple[Any, Any]:
+    """(NvmlControl, simulator or None) for the simulated GPU or the real ones: with ``job``,
+    only those ``CUDA_VISIBLE_DEVICES`` shows (all of them for ``--reset``)."""
     from wattwise.power import simulator
-    from wattwise.power.nvml_control import NvmlControl
+    from wattwise.power.nvml_control import NvmlControl, job_selection
     from wattwise.power.state import state_dir
 
     if shape is not None:
         sim = simulator.make(shape, state_dir(), count=getattr(args, "simulated_gpus", 1))
         return NvmlControl(sim, simulated=True), sim
-    return NvmlControl(), None
+    return NvmlControl(select=job_selection() if job else None), None
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -341,7 +342,7 @@ def _reset_one(args: argparse.Namespace, path: Any, doc: dict[str, Any]) -> int:
     if doc.get("simulated") and shape is None:
         shape = "mixed"
     args.simulated_gpus = len(doc.get("gpus", [])) or 1
-    control, _sim = _control(args, shape)
+    control, _sim = _control(args, shape, job=False)  # every GPU: the file names which
     with control:
         _doc, failures = reset_from_file(control, path)
     kind = "simulated GPU" if doc.get("simulated") else "GPU"

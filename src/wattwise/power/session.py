@@ -28,13 +28,17 @@ workload's fingerprint: ``workload=`` or the script's command line) and, with ``
 instead of profiling again (``t.report()["reused_profile"]`` names it; its saving and slowdown
 were measured in the run that made it).
 
+Which GPUs: only the job's. ``gpus=`` (NVML indices or UUIDs) when given; else those
+``CUDA_VISIBLE_DEVICES`` shows (every GPU when it is unset); a MIG instance is refused (its
+power limit is the whole GPU's). A shared node's other GPUs are never touched.
+
 Distributed data-parallel jobs (``torch.distributed`` initialised, 2 or more ranks; or
 ``distributed=True``): one setting for every GPU of the job, agreed by all-reduce
-(:mod:`wattwise.power.agree`); every rank must enter the block and report its steps. Real GPUs:
-the local rank 0 of each node controls the node's GPUs (each node's devices once, as the
-distributed tracker reads them); the other ranks only take part in the agreement. Simulated
-GPUs live in each rank's process, so every rank controls its own. Each controlling rank keeps
-its own state file (:func:`wattwise.power.state.rank_state_path`).
+(:mod:`wattwise.power.agree`); every rank must enter the block and report its steps. Each rank
+tunes its own GPU: its only visible GPU, else the ``LOCAL_RANK``-th visible one (torchrun's
+``cuda:LOCAL_RANK``); a rank without one takes part in the agreement only. Simulated GPUs live
+in each rank's process. Each rank keeps its own state file
+(:func:`wattwise.power.state.rank_state_path`).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from wattwise.power.nvml_control import (
     PowerControlError,
     PrivilegeError,
     has_admin_privilege,
+    job_selection,
 )
 from wattwise.power.selectors import (
     DEFAULT_ETA,
@@ -69,7 +74,7 @@ SHAPES = ("compute-bound", "memory-bound", "mixed")
 
 
 class _NoGpus(NvmlControl):
-    """A rank that controls no GPU (another rank of its node does): takes part with zeros."""
+    """A rank with no GPU of its own to tune: takes part in the agreement with zeros."""
 
     def open(self) -> None:
         self._handles, self._names = [], []
@@ -100,6 +105,7 @@ class TunedSession:
         simulated_gpu: str | None = None,
         simulated_gpus: int = 1,
         nvml: Any | None = None,
+        gpus: Sequence[str] | None = None,
         selector: str = DEFAULT_SELECTOR,
         max_slowdown: float = DEFAULT_MAX_SLOWDOWN,
         eta: float = DEFAULT_ETA,
@@ -120,6 +126,7 @@ class TunedSession:
             selector=Selector(selector, max_slowdown, eta), knob=knob
         )
         self.shape, self.simulated_gpus, self._nvml = simulated_gpu, simulated_gpus, nvml
+        self.gpus = list(gpus) if gpus is not None else None
         self.command = _workload_key(workload)
         self.reuse, self.save, self.distributed = reuse, save, distributed
         self.state_file = Path(state_file) if state_file is not None else None
@@ -205,9 +212,23 @@ class TunedSession:
             rank_seed = self.seed + 1000 * getattr(self.agree, "rank", 0)
             self._sim = SimulatedNvml(shape=self.shape, count=self.simulated_gpus, seed=rank_seed)
             return NvmlControl(self._sim, simulated=True)
-        if self.agree.world_size > 1 and local_rank != 0:
+        select = self.gpus if self.gpus is not None else self._rank_gpus(local_rank)
+        if select == []:
             return _NoGpus(simulated=False)
-        return NvmlControl(self._nvml, privileged=self._privileged)
+        return NvmlControl(self._nvml, privileged=self._privileged, select=select)
+
+    def _rank_gpus(self, local_rank: int) -> list[str] | None:
+        """The GPUs this process tunes: those ``CUDA_VISIBLE_DEVICES`` shows (None: all); in a
+        distributed job, the rank's own one: its only visible GPU, else the ``LOCAL_RANK``-th
+        (``cuda:LOCAL_RANK``, the torchrun convention; none when there are fewer)."""
+        visible = job_selection()
+        if self.agree.world_size == 1:
+            return visible
+        if visible is None:
+            return [str(local_rank)]
+        if len(visible) == 1:
+            return visible
+        return [visible[local_rank]] if local_rank < len(visible) else []
 
     def _guard_up(self, control: NvmlControl, rank: int) -> BaseException | None:
         """Record the originals (the guard); the error, or None when that worked."""
@@ -253,25 +274,20 @@ class TunedSession:
     # ------------------------------------------------------------------ profiles
     def _saved_choice(self, control: NvmlControl) -> Setting | None:
         """The chosen setting of a usable saved profile of this workload on this GPU model."""
-        from wattwise.power.profiles import fingerprint, load_profile, profile_path
+        from wattwise.power.profiles import fingerprint, load_profile, profile_path, usable_choice
 
         if not self.reuse or control.count == 0:
             return None
         model = control.settings(0).name
         doc = load_profile(model, fingerprint(self.command))
-        if (
-            doc is None
-            or bool(doc.get("simulated")) != control.simulated
-            or doc.get("selector") != self.options.selector.label()
-            or doc.get("knob", "power-limit") != self.options.knob
-            or not isinstance(doc.get("chosen"), dict)
-        ):
-            return None
-        w, clock = doc["chosen"].get("power_limit_w"), doc["chosen"].get("sm_clock_mhz")
-        if not isinstance(w, int | float) or not (clock is None or isinstance(clock, int | float)):
+        found = usable_choice(
+            doc, simulated=control.simulated, selector=self.options.selector.label(),
+            knob=self.options.knob,
+        )  # fmt: skip
+        if doc is None or found is None:
             return None
         self.reused_profile, self._reused_doc = profile_path(model, doc["fingerprint"]), doc
-        return Setting(float(w), None if clock is None else float(clock))
+        return Setting(*found)
 
     def _try_reuse(self, control: NvmlControl) -> bool:
         """Apply a saved profile's choice when every rank that controls GPUs has the same one."""
@@ -301,30 +317,16 @@ class TunedSession:
         return True
 
     def _save(self, result: TuneResult) -> None:
-        from wattwise.power.profiles import fingerprint, save_profile
+        from wattwise.power.profiles import fingerprint, profile_of, save_profile
 
         c = self.control
         if not self.save or c is None or c.count == 0:
             return
         try:
-            self.profile_path = save_profile(
-                {
-                    "gpu_model": c.settings(0).name,
-                    "fingerprint": fingerprint(self.command),
-                    "command": self.command,
-                    "simulated": c.simulated,
-                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "unit": "step",
-                    "knob": self.options.knob,
-                    "world_size": self.agree.world_size,
-                    "settings": [m.as_profile() for m in result.settings],
-                    "default": result.default.as_profile(),
-                    "chosen": result.chosen.as_profile(),
-                    "selector": result.selector,
-                    "energy_saving": result.energy_saving,
-                    "slowdown": result.slowdown,
-                }
-            )
+            doc = profile_of(result, c.settings(0).name, self.command, simulated=c.simulated)
+            doc.update(fingerprint=fingerprint(self.command), knob=self.options.knob,
+                       world_size=self.agree.world_size)  # fmt: skip
+            self.profile_path = save_profile(doc)
         except (OSError, WattwiseError) as exc:  # a cache: never fatal
             self.note = f"profile not saved: {exc}"
 

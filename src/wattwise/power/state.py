@@ -86,9 +86,11 @@ def record(
     from wattwise.outputs import atomic_write_text
 
     gpus = []
-    for i in range(control.count):
+    for i in range(control.count):  # index: NVML's; the UUID finds the GPU again
         s = control.settings(i)
-        gpus.append({"index": i, "uuid": s.uuid, "name": s.name, "power_limit_w": s.power_limit_w})
+        gpus.append(
+            {"index": s.index, "uuid": s.uuid, "name": s.name, "power_limit_w": s.power_limit_w}
+        )
     doc = {
         "version": STATE_VERSION,
         "pid": os.getpid(),
@@ -107,23 +109,27 @@ def restore(control: NvmlControl, doc: Mapping[str, Any]) -> list[str]:
     """Put back the limits in ``doc`` (and reset locked clocks); return the failures (lines)."""
     failures: list[str] = []
     for row in doc.get("gpus", []):
-        i = int(row["index"])
+        i = control.position(row.get("uuid"), int(row["index"]))
+        if i is None:
+            failures.append(f"GPU {row['index']} ({row.get('uuid')}): not found to restore")
+            continue
         try:
             if doc.get("reset_clocks"):
                 control.reset_sm_clock(i)
             if control.settings(i).power_limit_w != float(row["power_limit_w"]):
                 control.set_power_limit(i, float(row["power_limit_w"]))
         except WattwiseError as exc:
-            failures.append(f"GPU {i}: {exc}")
+            failures.append(f"GPU {row['index']}: {exc}")
     return failures
 
 
 def is_restored(control: NvmlControl, doc: Mapping[str, Any]) -> bool:
     """True when every GPU in ``doc`` is back at its recorded limit."""
-    return all(
-        control.settings(int(row["index"])).power_limit_w == float(row["power_limit_w"])
-        for row in doc.get("gpus", [])
-    )
+    for row in doc.get("gpus", []):
+        i = control.position(row.get("uuid"), int(row["index"]))
+        if i is None or control.settings(i).power_limit_w != float(row["power_limit_w"]):
+            return False
+    return True
 
 
 class _Signalled(BaseException):

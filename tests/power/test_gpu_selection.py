@@ -1,0 +1,68 @@
+"""Only the job's GPUs are tuned: ``select=`` / ``gpus=`` / ``CUDA_VISIBLE_DEVICES`` limit the
+control to those GPUs (by NVML index or UUID prefix), a MIG instance is refused, and the state
+file finds each GPU again by UUID, whichever GPUs the restoring process sees."""
+
+from __future__ import annotations
+
+import pytest
+
+import wattwise
+from wattwise.power import simulator
+from wattwise.power.nvml_control import NvmlControl, PowerControlError
+from wattwise.power.state import read_state, record, reset_from_file, state_path
+from wattwise.power.tuner import TuneOptions
+
+FAST = TuneOptions(grid_step_w=100.0, warmup_steps=0, steps_per_setting=2, min_measure_s=0.0)
+
+
+def _limits_w(sim: simulator.SimulatedNvml) -> list[float]:
+    sim.nvmlInit()
+    try:
+        return [sim.nvmlDeviceGetPowerManagementLimit(sim.nvmlDeviceGetHandleByIndex(i)) / 1000
+                for i in range(sim.count)]  # fmt: skip
+    finally:
+        sim.nvmlShutdown()
+
+
+def test_select_by_index_or_uuid_prefix_and_refuse_mig() -> None:
+    sim = simulator.SimulatedNvml(shape="mixed", count=3)
+    uuid_1 = simulator.SIMULATED_UUID_PREFIX + "0001"
+    with NvmlControl(sim, simulated=True, select=["2", uuid_1]) as c:
+        assert c.count == 2 and [c.settings(i).index for i in range(2)] == [2, 1]
+        assert c.gpu(0).startswith("GPU 2 (")
+        c.set_power_limit(0, 400.0)
+    assert _limits_w(sim) == [700.0, 700.0, 400.0]
+    for bad, said in (("7", "not a visible"), ("GPU-5157", "several"), ("MIG-1234", "MIG")):
+        with pytest.raises(PowerControlError, match=said), NvmlControl(sim, select=[bad]):
+            pass
+
+
+def test_tuned_changes_only_the_visible_gpus_and_restores_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim = simulator.SimulatedNvml(shape="memory-bound", count=3)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,2")
+    seen: set[tuple[float, ...]] = set()
+    allowed = {"privileged": lambda: True}  # root or CAP_SYS_ADMIN, as the CI runner may not be
+    with wattwise.power.tuned(nvml=sim, options=FAST, reuse=False, save=False, **allowed) as t:
+        for _ in range(30):
+            sim.run_steps(1)
+            t.step()
+            seen.add(tuple(_limits_w(sim)))
+    assert t.control is not None and t.control.count == 2
+    assert {limits[1] for limits in seen} == {700.0}  # GPU 1 is another job's: never touched
+    assert {limits[0] for limits in seen} != {700.0}  # GPUs 0 and 2 were tuned
+    assert t.report()["restored"] is True and _limits_w(sim) == [700.0, 700.0, 700.0]
+
+
+def test_the_state_file_restores_by_uuid_whatever_the_restorer_sees() -> None:
+    sim = simulator.SimulatedNvml(shape="mixed", count=3)
+    path = state_path()
+    with NvmlControl(sim, simulated=True, select=["2"]) as c:
+        record(c, path, reset_clocks=False)  # what guarded() writes first
+        c.set_power_limit(0, 300.0)  # then the process dies without restoring
+    doc = read_state(path)
+    assert doc is not None and doc["gpus"][0]["index"] == 2
+    with NvmlControl(sim, simulated=True) as every:  # `wattwise tune --reset`: all GPUs
+        _doc, failures = reset_from_file(every, path)
+    assert failures == [] and _limits_w(sim) == [700.0, 700.0, 700.0] and not path.exists()
