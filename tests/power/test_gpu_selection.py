@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 import wattwise
+from power.fake_control_nvml import ControlNvml, h100_control
+from wattwise.errors import WattwiseError
 from wattwise.power import simulator
 from wattwise.power.nvml_control import NvmlControl, PowerControlError
 from wattwise.power.state import read_state, record, reset_from_file, state_path
@@ -66,3 +68,29 @@ def test_the_state_file_restores_by_uuid_whatever_the_restorer_sees() -> None:
     with NvmlControl(sim, simulated=True) as every:  # `wattwise tune --reset`: all GPUs
         _doc, failures = reset_from_file(every, path)
     assert failures == [] and _limits_w(sim) == [700.0, 700.0, 700.0] and not path.exists()
+
+
+def test_one_tuner_per_gpu_jobs_on_other_gpus_of_the_node_go_on() -> None:
+    """Two single-GPU jobs on one node each keep a state file of their own GPU; a second tuner of
+    a GPU another one recorded is refused, with the file named."""
+    from wattwise.power.state import guarded, state_path_for
+
+    fake = ControlNvml([h100_control(0), h100_control(1)])
+    allowed = {"privileged": lambda: True}
+    with NvmlControl(fake, select=["0"], **allowed) as job0, NvmlControl(
+        fake, select=["1"], **allowed
+    ) as job1, NvmlControl(fake, **allowed) as every:  # fmt: skip
+        with guarded(job0, state_path_for(job0), reset_clocks=False) as g0:
+            own = state_path_for(job0)
+            assert own.name.endswith("-gpu0.json") and own.exists()
+            job0.set_power_limit(0, 300.0)
+            with guarded(job1, state_path_for(job1), reset_clocks=False) as g1:
+                job1.set_power_limit(0, 400.0)  # another GPU: its own file, no conflict
+            assert g1.restored
+            for rival in (every, job0):
+                path = state_path_for(rival).with_name("power-state-rival.json")
+                with pytest.raises(WattwiseError, match="one tuner per GPU"):
+                    guarded(rival, path, reset_clocks=False).__enter__()
+                assert not path.exists()
+        assert g0.restored
+    assert [g.power_limit_mw for g in fake.gpus] == [700_000, 700_000]

@@ -49,7 +49,7 @@ def _energy_j(control: Any) -> float:
 def run_command(args: argparse.Namespace, options: Any, command: list[str]) -> int:
     """Tune while ``command`` runs; print the result; return the command's exit code."""
     from wattwise.cli.tune import _control, _gpu_rows
-    from wattwise.power.state import guarded, state_path
+    from wattwise.power.state import guarded, state_path_for
     from wattwise.power.steps import ReportedSteps, WorkloadEnded
     from wattwise.power.tuner import tune
     from wattwise.tracker.process import check_command, exit_code_of
@@ -66,7 +66,7 @@ def run_command(args: argparse.Namespace, options: Any, command: list[str]) -> i
         counts_file = Path(tmp) / "counts.jsonl"
         env = {**os.environ, ENV_VAR: str(counts_file)}
         with guarded(
-            control, state_path(), reset_clocks=options.knob == "sm-clock", shape=shape
+            control, state_path_for(control), reset_clocks=options.knob == "sm-clock", shape=shape
         ) as guard:
             out = sys.stderr if args.json else None
             proc = subprocess.Popen(command, env=env, stdout=out)

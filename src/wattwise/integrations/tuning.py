@@ -45,7 +45,6 @@ class TrainingTuner:
         if not isinstance(tune, bool | Mapping):
             raise ConfigError(f"tune={tune!r}: give True or a mapping of tuned() arguments")
         self.kwargs: dict[str, Any] = {} if isinstance(tune, bool) else dict(tune)
-        self.kwargs.setdefault("restore_in_handler", True)
         TunedSession(**self.kwargs).check_privilege()  # a bad argument or no privilege: now
         self.session: Any = None
         self.report: dict[str, Any] | None = None

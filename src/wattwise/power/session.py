@@ -5,7 +5,9 @@ default setting first, measured in the same run, then the limit stepped down); o
 selector has chosen, the chosen setting is held for every later step; when the block ends
 (normally, by an exception, or on SIGINT / SIGTERM / SIGHUP, then ``SystemExit(128 + signum)``)
 the original settings come back (:class:`wattwise.power.state.guarded`, which records them in
-the state file before the first change; after a SIGKILL, ``wattwise tune --reset``).
+the state file before the first change; after a SIGKILL, ``wattwise tune --reset``). On a
+signal they are restored in the handler itself (``restore_in_handler=True``, the default), so
+code that catches ``BaseException`` cannot keep them changed.
 
 Steps: call ``t.step()`` once per step of the repeated unit of work (an optimizer step, a
 decode iteration), or ``wattwise.report_count(steps=1)`` (the same call ``wattwise tune --
@@ -116,7 +118,7 @@ class TunedSession:
         save: bool = True,
         distributed: bool | None = None,
         state_file: str | Path | None = None,
-        restore_in_handler: bool = False,
+        restore_in_handler: bool = True,
         seed: int = 0,
         privileged: Callable[[], bool] = has_admin_privilege,
     ) -> None:
@@ -232,13 +234,13 @@ class TunedSession:
 
     def _guard_up(self, control: NvmlControl, rank: int) -> BaseException | None:
         """Record the originals (the guard); the error, or None when that worked."""
-        from wattwise.power.state import guarded, rank_state_path, state_path
+        from wattwise.power.state import guarded, rank_state_path, state_path_for
 
         if control.count == 0:
             return None
         path = self.state_file
         if path is None:
-            path = rank_state_path(rank) if self.agree.world_size > 1 else state_path()
+            path = rank_state_path(rank) if self.agree.world_size > 1 else state_path_for(control)
         guard = guarded(
             control,
             path,

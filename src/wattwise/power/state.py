@@ -55,6 +55,19 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", socket.gethostname()) or "host"
 
 
+def gpus_state_path(nvml_indices: list[int], env: Mapping[str, str] | None = None) -> Path:
+    """The state file of a process that tunes only some of this node's GPUs
+    (``power-state-<host>-gpu0-2.json``), so that jobs on other GPUs of the node keep theirs."""
+    return state_dir(env) / f"power-state-{_host()}-gpu{'-'.join(map(str, nvml_indices))}.json"
+
+
+def state_path_for(control: NvmlControl, env: Mapping[str, str] | None = None) -> Path:
+    """:func:`gpus_state_path` of the GPUs ``control`` selected, else :func:`state_path`."""
+    if control.select is None or control.simulated:
+        return state_path(env)
+    return gpus_state_path([control.settings(i).index for i in range(control.count)], env)
+
+
 def rank_state_path(rank: int, env: Mapping[str, str] | None = None) -> Path:
     """The state file of rank ``rank`` of a distributed job on this node
     (``power-state-<host>-rank<N>.json``: a home directory shared by the nodes keeps them apart)."""
@@ -62,10 +75,11 @@ def rank_state_path(rank: int, env: Mapping[str, str] | None = None) -> Path:
 
 
 def state_files(env: Mapping[str, str] | None = None) -> list[Path]:
-    """Every state file that may hold this node's originals: the single-process one, then the
-    ranks' of distributed jobs on this node (``wattwise tune --reset`` and ``doctor`` read all)."""
-    ranks = sorted(state_dir(env).glob(f"power-state-{_host()}-rank*.json"))
-    return [state_path(env), *ranks]
+    """Every state file that may hold this node's originals: the one of a tune of every GPU,
+    then those of tunes of some GPUs or of a distributed job's ranks on this node
+    (``wattwise tune --reset`` and ``doctor`` read all)."""
+    mine = sorted(state_dir(env).glob(f"power-state-{_host()}-*.json"))
+    return [state_path(env), *mine]
 
 
 def read_state(path: Path) -> dict[str, Any] | None:
@@ -187,12 +201,32 @@ class guarded:
                 f"{self.path} records GPU settings an earlier wattwise tune changed and did not "
                 "restore (pid {}); run 'wattwise tune --reset' first".format(existing.get("pid"))
             )
+        self._refuse_overlap()
         self.control.check_privilege()
         self.doc = record(self.control, self.path, reset_clocks=self.reset_clocks, shape=self.shape)
         if threading.current_thread() is threading.main_thread():
             for sig in RESTORE_SIGNALS:
                 self._old[sig] = signal.signal(sig, self._on_signal)
         return self
+
+    def _refuse_overlap(self) -> None:
+        """Refuse GPUs that another state file beside ours records (another tune of the same
+        GPU, running or killed): two tuners must never fight over one GPU. Simulated GPUs live
+        in their own process and never overlap."""
+        if self.control.simulated:
+            return
+        ours = {self.control.settings(i).uuid for i in range(self.control.count)}
+        for other in sorted(self.path.parent.glob("power-state*.json")):
+            doc = read_state(other) if other != self.path else None
+            if doc is None or doc.get("simulated"):
+                continue
+            shared = ours & {str(g.get("uuid")) for g in doc.get("gpus", [])}
+            if shared:
+                raise WattwiseError(
+                    f"{other} records settings of {', '.join(sorted(shared))} that another "
+                    f"wattwise tune (pid {doc.get('pid')}) changed: one tuner per GPU. When it "
+                    "is no longer running, run 'wattwise tune --reset' first"
+                )
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.restore_in_handler and not self.exited:
