@@ -94,3 +94,24 @@ def test_one_tuner_per_gpu_jobs_on_other_gpus_of_the_node_go_on() -> None:
                 assert not path.exists()
         assert g0.restored
     assert [g.power_limit_mw for g in fake.gpus] == [700_000, 700_000]
+
+
+def test_a_block_that_cannot_start_changes_nothing_and_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import signal
+
+    from wattwise.workloads.counts import STEP_LISTENERS
+
+    sim = simulator.SimulatedNvml(shape="mixed", count=2)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "MIG-4f3c0000-aaaa-bbbb-cccc-0123456789ab")
+    with pytest.raises(PowerControlError, match="MIG instance"):
+        wattwise.power.tuned(nvml=sim, privileged=lambda: True).__enter__()
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    state_path().parent.mkdir(parents=True, exist_ok=True)
+    state_path().write_text('{"version": 1, "pid": 1, "simulated": false, "gpus": []}')
+    with pytest.raises(WattwiseError, match="wattwise tune --reset"):
+        wattwise.power.tuned(nvml=sim, privileged=lambda: True).__enter__()
+    assert _limits_w(sim) == [700.0, 700.0] and STEP_LISTENERS == []
+    assert {s: signal.getsignal(s) for s in handlers} == handlers

@@ -175,19 +175,23 @@ class TunedSession:
         from wattwise.workloads.counts import STEP_LISTENERS
 
         rank, local_rank = self._join()
-        control = self._make_control(local_rank)
-        control.open()
-        self.control = control
-        why = self._guard_up(control, rank)
-        if not all_agree(self.agree, why is None):
-            self._guard_down()
-            control.close()
-            if isinstance(why, WattwiseError):
-                raise why
-            raise PowerControlError("another rank of the job could not start tuning")
-        if not self._try_reuse(control):
-            self._gen = tune_steps(control, self._clock, self.options, self.agree)
-            self._need = next(self._gen)
+        why: WattwiseError | None = None
+        try:  # a failure on one rank must not leave the others waiting in a collective
+            self.control = self._make_control(local_rank)
+            self.control.open()
+            why = self._guard_up(self.control, rank)
+        except WattwiseError as exc:
+            why = exc
+        if not all_agree(self.agree, why is None) or self.control is None:
+            self._abandon()
+            raise why or PowerControlError("another rank of the job could not start tuning")
+        try:
+            if not self._try_reuse(self.control):
+                self._gen = tune_steps(self.control, self._clock, self.options, self.agree)
+                self._need = next(self._gen)
+        except BaseException as exc:
+            self._abandon(exc)
+            raise
         self._open = True
         STEP_LISTENERS.append(self.step)
 
@@ -232,7 +236,13 @@ class TunedSession:
             return visible
         return [visible[local_rank]] if local_rank < len(visible) else []
 
-    def _guard_up(self, control: NvmlControl, rank: int) -> BaseException | None:
+    def _abandon(self, exc: BaseException | None = None) -> None:
+        """Undo a failed :meth:`open`: restore whatever was recorded, close NVML."""
+        self._guard_down(type(exc) if exc is not None else None, exc, None)
+        if self.control is not None:
+            self.control.close()
+
+    def _guard_up(self, control: NvmlControl, rank: int) -> WattwiseError | None:
         """Record the originals (the guard); the error, or None when that worked."""
         from wattwise.power.state import guarded, rank_state_path, state_path_for
 
@@ -454,23 +464,9 @@ class TunedSession:
 
     def summary(self) -> str:
         """One line: the choice, its measured saving and slowdown, and whether it was restored."""
-        d = self.report()
-        sim = " (SIMULATED GPU)" if d["simulated"] else ""
-        back = "settings restored" if d["restored"] else "settings NOT restored"
-        if d.get("chosen") is None:
-            return f"wattwise tune{sim}: {d['note'] or 'nothing chosen'}; {back}"
-        c, df = d["chosen"], d["default"]
-        where = (
-            f"from the saved profile {d['reused_profile']}"
-            if d["reused_profile"]
-            else f"measured in this run over {d['tuning_cost']['profiling_steps']} steps"
-        )
-        return (
-            f"wattwise tune{sim}: held {c['power_limit_w']:g} W (default "
-            f"{df['power_limit_w']:g} W) for {d['held']['steps']} steps: "
-            f"{100 * d['energy_saving']:.1f} % less energy per step, "
-            f"{100 * d['slowdown']:.2f} % slower ({where}); {back}"
-        )
+        from wattwise.power.summary import summary_line
+
+        return summary_line(self.report())
 
 
 def tuned(**kwargs: Any) -> TunedSession:
