@@ -26,7 +26,7 @@ from wattwise.integrations.hf import WattwiseCallback as HfCallback  # noqa: E40
 #: A short profile (9 steps on the memory-bound shape: default, 300 W, 200 W) for a short fit.
 QUICK = TuneOptions(grid_step_w=100.0, warmup_steps=1, steps_per_setting=2, min_measure_s=0.1)
 SIM: dict[str, Any] = {"simulated_gpu": "memory-bound", "options": QUICK, "reuse": False}
-STEPS = 16
+STEPS = 12
 
 
 def _check(tuning: dict[str, Any] | None, steps: int) -> None:

@@ -91,6 +91,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="simulated: steps of the whole job (default 10,000)",
     )
     p.add_argument("--no-save", action="store_true", help="do not save the tuning profile")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with a command: hold the setting a saved profile of the same command, GPU model, "
+        "knob and selector chose, from the first step (no profiling)",
+    )
     add_cpu_arguments(p)
     p.set_defaults(handler=handle, accepts_command=True)
 
