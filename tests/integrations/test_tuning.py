@@ -53,7 +53,8 @@ def test_lightning_fit_tunes_holds_and_restores_also_when_it_raises(tmp_path: Pa
                            tune=SIM, log_every_n_steps=100)  # fmt: skip
     short: dict[str, Any] = {"max_steps": STEPS, "max_epochs": -1, "num_sanity_val_steps": 0,
                              "limit_val_batches": 0}  # fmt: skip
-    fit_trainer(tmp_path, cb, False, **short).fit(TinyLM(), loader(8, batch_size=1))
+    validating = {**short, "limit_val_batches": 1, "val_check_interval": 4}  # paused inside
+    fit_trainer(tmp_path, cb, False, **validating).fit(TinyLM(), loader(8, 1), loader(2, 1))
     _check(cb.tuning, STEPS)
 
     class Broken(TinyLM):

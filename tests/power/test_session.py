@@ -137,3 +137,24 @@ def test_the_readme_example_runs_as_written(capsys: pytest.CaptureFixture[str]) 
     exec(compile(code.group(1), "README.md (tuned)", "exec"), {"__name__": "readme"})
     out = capsys.readouterr().out
     assert "held 225 W (default 700 W)" in out and "settings restored" in out
+
+
+def test_paused_work_stays_out_of_the_profile() -> None:
+    """An evaluation between steps (simulated steps with no ``t.step()``) inside pause/resume
+    is not charged to the setting being measured: the default's time per step is the model's."""
+    from wattwise.power.gpu_model import H100, SHAPES, operating_point
+
+    true_s = operating_point(H100, SHAPES["mixed"], 700.0).step_time_s
+    measured = {}
+    for paused in (True, False):
+        with wattwise.power.tuned(simulated_gpu="mixed", options=QUICK, reuse=False) as t:
+            for i in range(60):
+                t.step()
+                if i % 3 == 0:  # an evaluation of 2 "steps" every 3 training steps
+                    if paused:
+                        t.pause()
+                    t.simulator.run_steps(2)
+                    t.resume()
+        measured[paused] = t.report()["default"]["time_per_step_s"]
+    assert measured[True] == pytest.approx(true_s, rel=0.01)
+    assert measured[False] > 1.5 * true_s  # what it would be without the pause

@@ -136,6 +136,8 @@ class WattwiseCallback(MeteredCallback, TrainerCallback):
         if not self.meter.is_open("eval"):
             self.meter.begin(self._run_name(args, kwargs.get("model")), standalone=True)
             self.meter.open("eval", "evaluation")
+            if self.tuner is not None:
+                self.tuner.pause()
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._end_evaluation("evaluate")
@@ -165,6 +167,8 @@ class WattwiseCallback(MeteredCallback, TrainerCallback):
 
     # ------------------------------------------------------------------ internals
     def _end_evaluation(self, name: str) -> None:
+        if self.tuner is not None:
+            self.tuner.resume()
         self.meter.close("eval", name)
         if self.meter.standalone:
             self.meter.end("finished")

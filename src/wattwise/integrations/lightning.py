@@ -155,10 +155,14 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
 
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
         if not getattr(trainer, "sanity_checking", False):
+            if self.tuner is not None:
+                self.tuner.pause()  # not training steps: out of the power profile
             self._stage_start("validation", pl_module)
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if not getattr(trainer, "sanity_checking", False):
+            if self.tuner is not None:
+                self.tuner.resume()
             self._stage_end("validation")
 
     def on_test_start(self, trainer: Any, pl_module: Any) -> None:

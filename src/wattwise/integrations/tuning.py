@@ -16,6 +16,9 @@ model's class name unless ``tune`` gives ``workload``. Without root or ``CAP_SYS
 callback raises the one-line :class:`~wattwise.power.nvml_control.PrivilegeError` when it is
 made, before training.
 
+An evaluation during the fit (the Trainer's ``eval_steps``, Lightning's validation) pauses the
+measurement: its time and energy are left out of the setting being measured.
+
 The outcome is ``callback.tuning`` (the session's report: chosen and default setting, measured
 energy saving and slowdown, held steps, ``restored``), one INFO line on the ``wattwise``
 logger, and a note in the stored run.
@@ -63,6 +66,15 @@ class TrainingTuner:
     def step(self, n: int = 1) -> None:
         if self.session is not None:
             self.session.step(n)
+
+    def pause(self) -> None:
+        """An evaluation begins: its time and energy stay out of the profile."""
+        if self.session is not None:
+            self.session.pause()
+
+    def resume(self) -> None:
+        if self.session is not None:
+            self.session.resume()
 
     def end(self, exc: BaseException | None = None) -> str | None:
         """Training ended: restore, keep the report; the summary line (None: nothing tuned)."""

@@ -22,6 +22,7 @@ the training's own NCCL collectives). torch is imported only by :func:`torch_agr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -98,3 +99,13 @@ def torch_agreement(dist: Any) -> TorchAgreement:
 def all_agree(agree: Agreement, ok: bool) -> bool:
     """True when ``ok`` is true on every rank (a collective: every rank must call it)."""
     return agree.sum([1.0 if ok else 0.0])[0] >= agree.world_size
+
+
+def same_everywhere(agree: Agreement, value: float | None, *, takes_part: bool) -> bool:
+    """True when every rank that ``takes_part`` has the same value, none of them None, and at
+    least one takes part (a collective: every rank must call it)."""
+    if not all_agree(agree, value is not None or not takes_part):
+        return False
+    v = value if value is not None and takes_part else -math.inf
+    hi, neg_lo = agree.max([v, -v if v != -math.inf else -math.inf])
+    return hi != -math.inf and hi == -neg_lo

@@ -54,7 +54,7 @@ from types import TracebackType
 from typing import Any
 
 from wattwise.errors import ConfigError, WattwiseError
-from wattwise.power.agree import ALONE, Agreement, all_agree
+from wattwise.power.agree import ALONE, Agreement, all_agree, same_everywhere
 from wattwise.power.nvml_control import (
     PRIVILEGE_LINE,
     NvmlControl,
@@ -69,7 +69,8 @@ from wattwise.power.selectors import (
     DEFAULT_SELECTOR,
     Selector,
 )
-from wattwise.power.tuner import Setting, TuneOptions, TuneResult, apply, payback, tune_steps
+from wattwise.power.summary import outcome_fields, summary_line
+from wattwise.power.tuner import Setting, TuneOptions, TuneResult, apply, tune_steps
 
 logger = logging.getLogger("wattwise")
 SHAPES = ("compute-bound", "memory-bound", "mixed")
@@ -148,6 +149,8 @@ class TunedSession:
         self._held = {"steps": 0, "energy_j": 0.0, "time_s": 0.0}
         self._held_at: tuple[float, float] | None = None
         self._reused_doc: dict[str, Any] = {}
+        self._paused_at: tuple[float, float] | None = None  # (raw energy J, raw clock s)
+        self._paused_j = self._paused_s = 0.0
         self._guard_done: Any = None
         self._open = False
 
@@ -187,7 +190,9 @@ class TunedSession:
             raise why or PowerControlError("another rank of the job could not start tuning")
         try:
             if not self._try_reuse(self.control):
-                self._gen = tune_steps(self.control, self._clock, self.options, self.agree)
+                self._gen = tune_steps(
+                    self.control, self._clock, self.options, self.agree, self._energy_j
+                )
                 self._need = next(self._gen)
         except BaseException as exc:
             self._abandon(exc)
@@ -276,12 +281,39 @@ class TunedSession:
             self._guard_done = guard
             guard.__exit__(exc_type, exc, tb)
 
-    def _clock(self) -> float:
+    def _raw_clock(self) -> float:
         return float(self._sim.now_s()) if self._sim is not None else time.perf_counter()
 
-    def _energy_j(self) -> float:
+    def _raw_energy_j(self) -> float:
         c = self.control
         return sum(c.energy_j(i) for i in range(c.count)) if c is not None else 0.0
+
+    def _clock(self) -> float:
+        """Seconds, the time spent paused left out."""
+        return self._raw_clock() - self._paused_s
+
+    def _energy_j(self) -> float:
+        """The GPUs' energy so far (J), the energy spent paused left out."""
+        return self._raw_energy_j() - self._paused_j
+
+    def pause(self) -> None:
+        """Work that is not the repeated unit (an evaluation) begins: its time and energy are
+        left out of the measurements until :meth:`resume` (steps reported meanwhile count)."""
+        if self._open and self._paused_at is None:
+            try:
+                self._paused_at = (self._raw_energy_j(), self._raw_clock())
+            except WattwiseError:
+                self._paused_at = None
+
+    def resume(self) -> None:
+        """The repeated unit of work goes on (see :meth:`pause`)."""
+        at, self._paused_at = self._paused_at, None
+        if at is not None:
+            try:
+                self._paused_j += self._raw_energy_j() - at[0]
+                self._paused_s += self._raw_clock() - at[1]
+            except WattwiseError:
+                pass
 
     # ------------------------------------------------------------------ profiles
     def _saved_choice(self, control: NvmlControl) -> Setting | None:
@@ -304,16 +336,9 @@ class TunedSession:
     def _try_reuse(self, control: NvmlControl) -> bool:
         """Apply a saved profile's choice when every rank that controls GPUs has the same one."""
         saved = self._saved_choice(control)
-        has_gpus = control.count > 0
-        if not all_agree(self.agree, saved is not None or not has_gpus):
-            self.reused_profile = None
-            return False
-        w = saved.power_limit_w if saved is not None else -float("inf")
-        hi, neg_lo = self.agree.max([w, -w if saved is not None else -float("inf")])
-        if saved is None and not has_gpus and hi == -float("inf"):
-            return False  # no rank controls a GPU: nothing to reuse
-        if hi != -neg_lo:  # the ranks' profiles disagree: profile again, together
-            self.reused_profile = None
+        w = saved.power_limit_w if saved is not None else None
+        if not same_everywhere(self.agree, w, takes_part=control.count > 0):
+            self.reused_profile = None  # none, or the ranks' differ: profile again, together
             return False
         ok = True
         if saved is not None:
@@ -440,32 +465,12 @@ class TunedSession:
             "profile": str(self.profile_path) if self.profile_path else None,
             "note": self.note,
         }
-        r = self.result
-        if r is not None:
-            doc.update(
-                workload_class=r.workload_class,
-                default=r.default.as_dict(),
-                chosen=r.chosen.as_dict(),
-                settings=[m.as_dict() for m in r.settings],
-                energy_saving=r.energy_saving,
-                slowdown=r.slowdown,
-                stopped_early=r.stopped_early,
-                tuning_cost=payback(r, max(self.steps, r.profiling_steps)),
-            )
-        elif self.reused_profile is not None:
-            saved = self._reused_doc
-            doc.update(
-                default=saved.get("default"),
-                chosen=saved.get("chosen"),
-                energy_saving=saved.get("energy_saving"),
-                slowdown=saved.get("slowdown"),
-            )
+        doc.update(outcome_fields(self.result, self._reused_doc if self.reused_profile else None,
+                                  self.steps))  # fmt: skip
         return doc
 
     def summary(self) -> str:
         """One line: the choice, its measured saving and slowdown, and whether it was restored."""
-        from wattwise.power.summary import summary_line
-
         return summary_line(self.report())
 
 

@@ -1,8 +1,29 @@
-"""The one line a tuned block or a tuned fit ends with (:meth:`TunedSession.summary`)."""
+"""What a tuned block reports (:meth:`TunedSession.report`) and the line it ends with."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def outcome_fields(result: Any, reused: dict[str, Any] | None, steps: int) -> dict[str, Any]:
+    """The report's outcome: from this run's :class:`~wattwise.power.tuner.TuneResult`, else
+    from the ``reused`` profile (its figures measured in the run that saved it), else nothing."""
+    from wattwise.power.tuner import payback
+
+    if result is not None:
+        return {
+            "workload_class": result.workload_class,
+            "default": result.default.as_dict(),
+            "chosen": result.chosen.as_dict(),
+            "settings": [m.as_dict() for m in result.settings],
+            "energy_saving": result.energy_saving,
+            "slowdown": result.slowdown,
+            "stopped_early": result.stopped_early,
+            "tuning_cost": payback(result, max(steps, result.profiling_steps)),
+        }
+    if reused is not None:
+        return {k: reused.get(k) for k in ("default", "chosen", "energy_saving", "slowdown")}
+    return {}
 
 
 def _setting(d: dict[str, Any]) -> str:

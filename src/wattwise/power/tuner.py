@@ -216,13 +216,17 @@ class _Meter:
         clock: Callable[[], float],
         options: TuneOptions,
         agree: Agreement,
+        energy: Callable[[], float] | None = None,
     ) -> None:
         self.control, self.clock, self.options, self.agree = control, clock, options, agree
+        self._energy_fn = energy
         self.steps = 0
         self.energy_j = 0.0
         self.time_s = 0.0
 
     def _energy(self) -> float:
+        if self._energy_fn is not None:
+            return self._energy_fn()
         return sum(self.control.energy_j(i) for i in range(self.control.count))
 
     def _run(self, n: int) -> Generator[int, None, tuple[float, float]]:
@@ -306,14 +310,17 @@ def tune_steps(
     clock: Callable[[], float],
     options: TuneOptions,
     agree: Agreement = ALONE,
+    energy: Callable[[], float] | None = None,
 ) -> Generator[int, None, TuneResult]:
     """:func:`tune` for a loop that pushes its steps: yields the steps it needs before it goes
-    on (``clock``: seconds, read at those step boundaries), returns the result."""
+    on (``clock``: seconds, read at those step boundaries), returns the result. ``energy``:
+    the GPUs' energy so far, J (default: the sum of their counters), for a caller that leaves
+    out some of it (the evaluation a fit runs while it is profiled)."""
     gpus = [control.settings(i) for i in range(control.count)]
     default_setting, grid = plan(gpus, options, agree)
     _lo, hi, _default_w = agreed_limits(gpus, agree)
     (n_gpus,) = agree.sum([float(control.count)])
-    meter = _Meter(control, clock, options, agree)
+    meter = _Meter(control, clock, options, agree, energy)
     default = yield from meter.measure(default_setting)
     workload_class = classify(default.gpu_pct, default.memory_pct)
     if options.use_classifier and options.knob == "power-limit":
