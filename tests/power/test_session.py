@@ -158,3 +158,15 @@ def test_paused_work_stays_out_of_the_profile() -> None:
         measured[paused] = t.report()["default"]["time_per_step_s"]
     assert measured[True] == pytest.approx(true_s, rel=0.01)
     assert measured[False] > 1.5 * true_s  # what it would be without the pause
+
+
+def test_tuned_imports_no_vendor_library_or_framework() -> None:
+    import subprocess
+
+    code = ("import sys, wattwise; wattwise.power.tuned; import wattwise.integrations.tuning\n"
+            "print(sorted(m for m in ('torch', 'pynvml', 'transformers', 'lightning', 'sqlalchemy')"
+            " if m in sys.modules))")  # fmt: skip
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": src}, timeout=60, check=True)  # fmt: skip
+    assert out.stdout.strip() == "[]"
