@@ -98,9 +98,21 @@ def _workload_key(workload: str | Sequence[str] | None) -> list[str]:
 
 
 class TunedSession:
-    """The ``tuned()`` block (see the module docstring). After the block: :attr:`result` (the
+    """The ``tuned()`` block (see the module docstring).
+
+    ``simulated_gpu`` / ``simulated_gpus``: the simulator's shape and GPU count (tests, demos);
+    ``nvml``: an nvidia-ml-py-shaped module (default: the real one); ``gpus``: which GPUs (NVML
+    indices or UUIDs; default ``CUDA_VISIBLE_DEVICES``); ``selector``, ``max_slowdown`` (a
+    fraction), ``eta``, ``knob``: as ``wattwise tune``'s options, or all of the tuner's as
+    ``options`` (:class:`~wattwise.power.tuner.TuneOptions`); ``workload``: the fingerprint's
+    key (default the command line); ``reuse`` / ``save``: saved profiles; ``distributed``:
+    None detects an initialised job of 2+ ranks, True requires one, False ignores it;
+    ``state_file``: where the originals are recorded (default under ``$XDG_STATE_HOME``);
+    ``restore_in_handler``: restore inside the signal handler; ``privileged``: the privilege
+    check (tests). After the block: :attr:`result` (the
     :class:`~wattwise.power.tuner.TuneResult`, None when profiling did not finish or a profile
-    was reused), :meth:`report` (a JSON-ready dict) and :meth:`summary` (one line)."""
+    was reused), :meth:`report` (a JSON-ready dict; ``held``: this process's GPUs over the held
+    steps) and :meth:`summary` (one line)."""
 
     def __init__(
         self,
