@@ -11,10 +11,11 @@ code that catches ``BaseException`` cannot keep them changed.
 
 Steps: call ``t.step()`` once per step of the repeated unit of work (an optimizer step, a
 decode iteration), or ``wattwise.report_count(steps=1)`` (the same call ``wattwise tune --
-CMD`` counts). Time per step is the wall time between those calls (``time.perf_counter``):
-with CUDA's asynchronous launches, the queue makes step boundaries approximate, and averaging
-over >= 1 s per setting (``min_measure_s``) is what keeps it honest. Energy is the GPUs' NVML
-counters read at those boundaries.
+CMD`` counts), not both (each counts). Time per step is the wall time between those calls
+(``time.perf_counter``): with CUDA's asynchronous launches, the queue makes step boundaries
+approximate, and averaging over >= 1 s per setting (``min_measure_s``) is what keeps it
+honest. Energy is the GPUs' NVML counters read at those boundaries. Work between steps that is
+not the unit (an evaluation) goes inside ``t.pause()`` / ``t.resume()``.
 
 ``simulated_gpu="memory-bound"`` (or ``compute-bound``, ``mixed``): the GPUs are the simulator
 (:mod:`wattwise.power.simulator`), advanced one simulated step per ``step()``; every output says
