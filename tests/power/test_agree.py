@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from wattwise.errors import WattwiseError
 from wattwise.power import simulator
 from wattwise.power.gpu_model import H100, GpuModel
 from wattwise.power.nvml_control import NvmlControl
@@ -59,6 +60,8 @@ def _rank(control: NvmlControl, sim: Any, agree: ThreadAgreement, out: dict[int,
             n = gen.send(None)
     except StopIteration as done:
         out[r] = done.value
+    except WattwiseError as exc:
+        out[r] = exc
 
 
 def _job(controls: list[tuple[NvmlControl, Any]]) -> list[TuneResult]:
@@ -69,6 +72,7 @@ def _job(controls: list[tuple[NvmlControl, Any]]) -> list[TuneResult]:
         t.start()
     for t in threads:
         t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)  # nobody left waiting in an all-reduce
     return [out[r] for r in range(len(controls))]
 
 
@@ -93,3 +97,24 @@ def test_ranks_with_different_limits_measure_one_common_grid() -> None:
     assert grid == [s.power_limit_w for s in rb.planned]
     assert grid[0] == 650.0 and min(grid) == 300.0  # what both GPUs accept
     assert ra.chosen == rb.chosen and 300.0 <= ra.chosen.setting.power_limit_w <= 650.0
+
+
+class FailingSim(simulator.SimulatedNvml):
+    """A GPU whose driver refuses the second power-limit change (NVML_ERROR_NOT_SUPPORTED)."""
+
+    sets = 0
+
+    def nvmlDeviceSetPowerManagementLimit(self, handle: Any, limit_mw: int) -> None:
+        self.sets += 1
+        if self.sets == 2:
+            raise simulator.NVMLError(simulator.NVML_ERROR_NOT_SUPPORTED)
+        super().nvmlDeviceSetPowerManagementLimit(handle, limit_mw)
+
+
+def test_a_rank_that_fails_stops_every_rank_at_the_same_agreement() -> None:
+    a = simulator.SimulatedNvml(shape="memory-bound", seed=1)
+    b = FailingSim(shape="memory-bound", seed=2)
+    ra, rb = _job([(NvmlControl(a, simulated=True), a), (NvmlControl(b, simulated=True), b)])
+    assert isinstance(ra, WattwiseError) and isinstance(rb, WattwiseError)
+    assert "1 rank(s) could not" in str(ra) and "here: setting the power limit" in str(rb)
+    assert "here:" not in str(ra)

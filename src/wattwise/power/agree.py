@@ -11,8 +11,11 @@ decision rests on goes through an :class:`Agreement` first:
 
 Every rank then holds the same job-wide numbers, so the early stop, the classifier and the
 selector reach the same decision on every rank, and every rank applies the same setting at the
-same step. The ranks must report their steps together (one ``step()`` per training step on every
-rank, as data-parallel training does): each agreement is a collective.
+same step. A rank that fails to read or apply something keeps going to the next agreement and
+says so there (a flag in the sum): every rank then stops tuning at that same point, so none is
+left waiting in a collective the failed rank would never join. The ranks must report their
+steps together (one ``step()`` per training step on every rank, as data-parallel training
+does): each agreement is a collective.
 
 :class:`Alone` is the single-process case (nothing to agree with). :class:`TorchAgreement` uses a
 gloo group made from the job's default group (``torch.distributed.new_group(backend="gloo")``,

@@ -39,10 +39,10 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wattwise.errors import ConfigError
+from wattwise.errors import ConfigError, WattwiseError
 from wattwise.power.agree import ALONE, Agreement
 from wattwise.power.classify import classify, narrow
-from wattwise.power.nvml_control import GpuSettings, NvmlControl
+from wattwise.power.nvml_control import GpuSettings, NvmlControl, PowerControlError
 from wattwise.power.selectors import Selector
 
 KNOBS = ("power-limit", "sm-clock")
@@ -220,6 +220,7 @@ class _Meter:
     ) -> None:
         self.control, self.clock, self.options, self.agree = control, clock, options, agree
         self._energy_fn = energy
+        self.failure: str | None = None  # this rank's first failure, not yet agreed on
         self.steps = 0
         self.energy_j = 0.0
         self.time_s = 0.0
@@ -229,11 +230,33 @@ class _Meter:
             return self._energy_fn()
         return sum(self.control.energy_j(i) for i in range(self.control.count))
 
+    def _local(self, fn: Callable[[], Any], default: Any) -> Any:
+        """``fn()``; in a job of several ranks a failure is kept for the next agreement (every
+        rank must reach it, or the others would wait there), alone it is raised at once."""
+        try:
+            return fn()
+        except WattwiseError as exc:
+            if self.agree.world_size == 1:
+                raise
+            self.failure = self.failure or str(exc)
+            return default
+
+    def _agreed_sum(self, values: list[float]) -> list[float]:
+        """:meth:`Agreement.sum` plus every rank's failure flag: all ranks stop together."""
+        *out, failed = self.agree.sum([*values, 1.0 if self.failure else 0.0])
+        if failed:
+            why = f" (here: {self.failure})" if self.failure else ""
+            raise PowerControlError(
+                f"tuning stopped on every rank: {failed:.0f} rank(s) could not measure or apply "
+                f"a setting{why}"
+            )
+        return out
+
     def _run(self, n: int) -> Generator[int, None, tuple[float, float]]:
-        e0, t0 = self._energy(), self.clock()
+        e0, t0 = self._local(self._energy, 0.0), self.clock()
         yield n
-        de, dt = self._energy() - e0, self.clock() - t0
-        (de,) = self.agree.sum([de])
+        de, dt = self._local(self._energy, e0) - e0, self.clock() - t0
+        (de,) = self._agreed_sum([de])
         (dt,) = self.agree.max([dt])
         self.steps += n
         self.energy_j += de
@@ -241,7 +264,7 @@ class _Meter:
         return de, dt
 
     def measure(self, setting: Setting) -> Generator[int, None, Measurement]:
-        apply(self.control, setting, self.options.knob)
+        self._local(lambda: apply(self.control, setting, self.options.knob), None)
         if self.options.warmup_steps:
             yield from self._run(self.options.warmup_steps)
         steps, energy_j, time_s = 0, 0.0, 0.0
@@ -252,8 +275,10 @@ class _Meter:
                 energy_j + de,
                 time_s + dt,
             )
-        util = [self.control.utilization(i) for i in range(self.control.count)]
-        gpu_sum, mem_sum, n_gpus = self.agree.sum(
+        util = self._local(
+            lambda: [self.control.utilization(i) for i in range(self.control.count)], []
+        )
+        gpu_sum, mem_sum, n_gpus = self._agreed_sum(
             [sum(u[0] for u in util), sum(u[1] for u in util), float(len(util))]
         )
         return Measurement(
