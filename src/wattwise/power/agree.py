@@ -64,10 +64,19 @@ class TorchAgreement:
         self.rank = int(dist.get_rank())
 
     def _reduce(self, values: Sequence[float], op: Any) -> list[float]:
+        """One all-reduce; a transport failure (a rank gone) becomes a
+        :class:`~wattwise.power.nvml_control.PowerControlError`, which stops tuning and
+        restores the settings instead of raising torch's error into the training loop."""
         import torch
 
+        from wattwise.power.nvml_control import PowerControlError
+
         t = torch.tensor([float(v) for v in values], dtype=torch.float64)
-        self._dist.all_reduce(t, op=op, group=self.group)
+        try:
+            self._dist.all_reduce(t, op=op, group=self.group)
+        except Exception as exc:
+            why = f"the ranks could not agree (all-reduce failed: {exc})"
+            raise PowerControlError(why) from exc
         return [float(v) for v in t.tolist()]
 
     def sum(self, values: Sequence[float]) -> list[float]:
