@@ -3,21 +3,23 @@
 #
 # NEVER changes a GPU's settings: no power limit, clock, persistence mode or MIG change. It only
 # reads (NVML, nvidia-smi), runs short CUDA work with torch, and calls `wattwise tune --dry-run`.
-# Results go to $OUT (or ./gpu-check-out): one log per check and summary.json.
+# Results go to $OUT (or ./gpu-check-out): one log per check, JSON results, summary.log.
 #
 #   bash benchmarks/gpu_check.sh            # ~3-4 minutes on one H100/H200
 #
 # Checks:
 #   1. environment: nvidia-smi, driver, GPU model, limits (read), persistence (read)
-#   2. NVML reader vs nvidia-smi: a 30 s bf16 matmul tracked by wattwise (NVML total-energy
-#      counter) while nvidia-smi samples power.draw every 100 ms; energies agree within 2 %
+#   2. energy three ways over a 30 s bf16 matmul, which should agree within 2 %: the NVML
+#      total-energy counter (read directly at start and end, and as wattwise's tracked run),
+#      NVML power (nvmlDeviceGetPowerUsage every 100 ms) integrated here, and nvidia-smi's
+#      power.draw sampled every 100 ms and integrated
 #   3. the workload classifier on a matmul (compute-bound) and a copy loop (memory-bound)
 #   4. `wattwise tune --dry-run -- python <a training loop>`: the plan only, nothing changed
 #   5. `wattwise exporter`: one scrape, the GPUs' energy counters and power as Prometheus metrics
 #   6. `wattwise doctor --json` (no pending GPU changes)
 # Section 2 also runs the tracker with sync="torch" (windows closed after queued CUDA work).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 OUT="${OUT:-$PWD/gpu-check-out}"
 mkdir -p "$OUT"
 PY="${PYTHON:-python3}"
@@ -29,26 +31,39 @@ log() { echo "== $*" | tee -a "$OUT/summary.log"; }
 log "1. environment"
 nvidia-smi --query-gpu=index,name,driver_version,power.limit,power.default_limit,power.min_limit,power.max_limit,persistence_mode,mig.mode.current \
     --format=csv > "$OUT/1-nvidia-smi.csv" 2>&1 || log "nvidia-smi failed: $(tail -1 "$OUT/1-nvidia-smi.csv")"
-cat "$OUT/1-nvidia-smi.csv" | tee -a "$OUT/summary.log"
+tee -a "$OUT/summary.log" < "$OUT/1-nvidia-smi.csv"
 "$PY" - > "$OUT/1-python.log" 2>&1 <<'EOF' || log "python/torch check failed (see 1-python.log)"
 import torch, wattwise
 print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.version.cuda)
 print("wattwise", wattwise.__version__)
 EOF
-cat "$OUT/1-python.log" | tee -a "$OUT/summary.log"
+tee -a "$OUT/summary.log" < "$OUT/1-python.log"
 
-log "2. NVML reader vs nvidia-smi over a 30 s bf16 matmul"
+log "2. NVML counter vs integrated NVML power vs nvidia-smi over a 30 s bf16 matmul"
 nvidia-smi --query-gpu=timestamp,power.draw --format=csv,noheader,nounits -i 0 -lms 100 \
     > "$OUT/2-smi-power.csv" 2>/dev/null &
 SMI=$!
 "$PY" - "$OUT" > "$OUT/2-matmul.log" 2>&1 <<'EOF'
-import sys, time
-import torch
+import json, sys, threading, time
+import pynvml, torch
 import wattwise
+out = sys.argv[1]
+pynvml.nvmlInit()
+h = pynvml.nvmlDeviceGetHandleByIndex(0)
+samples, stop = [], threading.Event()
+
+def sample_power():  # NVML power (mW), read-only, every 100 ms
+    while not stop.is_set():
+        samples.append((time.monotonic(), pynvml.nvmlDeviceGetPowerUsage(h) / 1000.0))
+        time.sleep(0.1)
+
 a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
 b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
 torch.cuda.synchronize()
+th = threading.Thread(target=sample_power, daemon=True)
+th.start()
 with wattwise.track("gpu-check-matmul", store=True, gpus="0", interval_s=0.1, sync="torch"):
+    e0_mj, t0_m = pynvml.nvmlDeviceGetTotalEnergyConsumption(h), time.monotonic()
     t0 = time.time()
     n = 0
     while time.time() - t0 < 30.0:
@@ -57,7 +72,18 @@ with wattwise.track("gpu-check-matmul", store=True, gpus="0", interval_s=0.1, sy
         if n % 50 == 0:
             torch.cuda.synchronize()
     torch.cuda.synchronize()
-print("matmuls", n)
+    e1_mj, t1_m = pynvml.nvmlDeviceGetTotalEnergyConsumption(h), time.monotonic()
+stop.set(); th.join()
+inside = [(t, w) for t, w in samples if t0_m <= t <= t1_m]
+integrated_j = sum((t2 - t1) * (w1 + w2) / 2 for (t1, w1), (t2, w2) in zip(inside, inside[1:]))
+span_s = inside[-1][0] - inside[0][0] if len(inside) > 1 else 0.0
+doc = {"counter_j": (e1_mj - e0_mj) / 1000.0, "counter_span_s": t1_m - t0_m,
+       "nvml_power_integrated_j": integrated_j, "nvml_power_span_s": span_s,
+       "nvml_power_samples": len(inside), "matmuls": n}
+if span_s > 0:  # the same span for both: scale the counter to the samples' span
+    doc["integrated_vs_counter"] = integrated_j / (doc["counter_j"] * span_s / doc["counter_span_s"])
+json.dump(doc, open(f"{out}/2-nvml-direct.json", "w"), indent=2)
+print(json.dumps(doc, indent=2))
 EOF
 kill "$SMI" 2>/dev/null; wait "$SMI" 2>/dev/null
 "$PY" - "$OUT" >> "$OUT/2-matmul.log" 2>&1 <<'EOF'
@@ -96,6 +122,15 @@ doc = {
 if gpu and smi_j > 0:
     doc["ratio"] = gpu[0].energy_j / smi_j
     doc["within_2_percent"] = abs(doc["ratio"] - 1.0) <= 0.02
+try:
+    direct = json.load(open(f"{out}/2-nvml-direct.json"))
+except (OSError, ValueError):
+    direct = {}
+doc["nvml_direct"] = direct
+if "integrated_vs_counter" in direct:
+    doc["integrated_vs_counter_within_2_percent"] = abs(direct["integrated_vs_counter"] - 1) <= 0.02
+if gpu and direct.get("counter_j"):
+    doc["tracked_vs_counter"] = gpu[0].energy_j / direct["counter_j"]
 json.dump(doc, open(f"{out}/2-nvml-vs-smi.json", "w"), indent=2)
 print(json.dumps(doc, indent=2))
 EOF

@@ -1,11 +1,17 @@
 """The power tuner on the simulated GPU: found vs known optimum, payback; a markdown table.
 
     PYTHONPATH=src python benchmarks/tune.py > /tmp/tune-table.md
+    PYTHONPATH=src python benchmarks/tune.py --session > /tmp/tune-session.md
 
 For each shape and selector: the tuner's chosen limit, saving and slowdown (measured, against
 the default measured in the same run), the brute-force optimum over the noise-free model on the
 same grid, and the profiling cost for a 10,000-step job (seed 0, 25 W grid, 3 warm-up + 20
 measured steps per setting).
+
+``--session``: whole 10,000-step jobs through ``with wattwise.power.tuned() as t: ... t.step()``
+(the loop pushes its steps, as a training loop or the callbacks' ``tune=True`` do), then the
+same job again reusing the saved profile; the job's energy (every step, profiling included,
+from the simulated counter) against 10,000 steps at the default setting.
 """
 
 from __future__ import annotations
@@ -52,7 +58,53 @@ def row(shape: str, selector: Selector, knob: str = "power-limit") -> str:
     )
 
 
+def session_row(shape: str, reuse: bool) -> str:
+    import wattwise
+
+    with wattwise.power.tuned(simulated_gpu=shape, workload=["bench", shape], reuse=reuse) as t:
+        sim = t.simulator
+        e0 = sim.nvmlDeviceGetTotalEnergyConsumption(sim.nvmlDeviceGetHandleByIndex(0))
+        for _ in range(JOB_STEPS):
+            t.step()
+        e1 = sim.nvmlDeviceGetTotalEnergyConsumption(sim.nvmlDeviceGetHandleByIndex(0))
+        time_s = sim.now_s()
+    rep = t.report()
+    base = operating_point(H100, SHAPES[shape], 700.0)
+    job_j, default_j = (e1 - e0) / 1000.0, JOB_STEPS * base.energy_per_step_j
+    cost = rep.get("tuning_cost") or {}
+    be = cost.get("break_even_step")
+    return (
+        f"| {shape} | {'reused profile' if rep['reused_profile'] else 'profiled in the block'} "
+        f"| {rep['chosen']['power_limit_w']:g} W | {100 * rep['energy_saving']:.1f} % "
+        f"| {100 * rep['slowdown']:.2f} % | {cost.get('profiling_steps', 0)} "
+        f"| {'-' if be is None else f'{be} ({100 * be / JOB_STEPS:.1f} %)'} "
+        f"| {job_j / 1000:.1f} kJ | {default_j / 1000:.1f} kJ "
+        f"| {100 * (1 - job_j / default_j):.1f} % "
+        f"| {100 * (time_s / (JOB_STEPS * base.step_time_s) - 1):.2f} % "
+        f"| {'yes' if rep['restored'] else 'NO'} |"
+    )
+
+
+def session_main() -> int:
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # profiles and state here, not in ~
+        os.environ["XDG_CACHE_HOME"] = os.environ["XDG_STATE_HOME"] = tmp
+        print(
+            "| shape | run | held | saving | slowdown | profiling steps | break-even step "
+            "| job energy | at default | job saving | job slowdown | restored |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for shape in ("memory-bound", "compute-bound", "mixed"):
+            for reuse in (False, True):
+                print(session_row(shape, reuse))
+    return 0
+
+
 def main() -> int:
+    if "--session" in sys.argv[1:]:
+        return session_main()
     print(
         "| shape | knob | selector | found | saving | slowdown | known optimum | its saving "
         "| its slowdown | settings measured | profiling steps | profiling energy "

@@ -42,7 +42,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattwise.workloads.counts import report_count as report_count
 
 
+#: Subpackages reached as attributes (``wattwise.power.tuned``), imported on first use.
+_SUBPACKAGES = ("power",)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"wattwise.{name}")
     try:
         module_name, attr = _LAZY[name]
     except KeyError:
@@ -55,4 +63,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted([*__all__, *_SUBPACKAGES])

@@ -109,3 +109,22 @@ def test_a_left_state_file_blocks_a_new_tune(tmp_path: Path) -> None:
         with pytest.raises(WattwiseError, match="wattwise tune --reset"), guard:
             pass
         assert control.settings(0).power_limit_w == 700.0
+
+
+def test_a_rank_state_file_is_found_by_doctor_and_reset(capsys: pytest.CaptureFixture[str]) -> None:
+    """A distributed job's rank keeps its own state file on this node: a rank killed with its
+    GPU at a lower limit is found by ``doctor`` and restored by ``wattwise tune --reset``."""
+    from wattwise.cli import main
+    from wattwise.power.state import rank_state_path, record, state_dir
+
+    sim = simulator.make("memory-bound", state_dir())  # settings persist like a real GPU's
+    with NvmlControl(sim, simulated=True) as control:
+        record(control, rank_state_path(3), reset_clocks=False, shape="memory-bound")
+        control.set_power_limit(0, 250.0)  # then the rank dies: nothing restores
+    lines = pending_changes()
+    assert len(lines) == 1 and "700.0 W" in lines[0] and "rank3" in lines[0]
+    assert main(["tune", "--reset"]) == 0
+    assert "simulated GPU 0: power limit back to 700 W" in capsys.readouterr().out
+    assert pending_changes() == [] and not rank_state_path(3).exists()
+    with NvmlControl(simulator.make("memory-bound", state_dir()), simulated=True) as control:
+        assert control.settings(0).power_limit_w == 700.0

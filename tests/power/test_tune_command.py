@@ -85,6 +85,18 @@ def test_real_command_on_simulated_gpu_meets_the_acceptance(tmp_path: Path) -> N
     assert profile["command"] == command
     assert profile["chosen"]["power_limit_w"] == doc["chosen"]["power_limit_w"]
 
+    # The same command again with --reuse: the saved choice is held from the first step.
+    again = subprocess.run(_tune(tmp_path, "--json", "--reuse", "--", *command),
+                           env=_env(tmp_path), capture_output=True, text=True,
+                           timeout=60)  # fmt: skip
+    assert again.returncode == 3, again.stderr
+    reused = json.loads(again.stdout)
+    assert reused["reused_profile"] is not None and reused["tuned"] is False
+    assert reused["held"]["steps"] == 400 and reused["restored"] is True
+    assert reused["chosen"]["power_limit_w"] == doc["chosen"]["power_limit_w"]
+    assert abs(reused["held"]["energy_per_step_j"] / held_j - 1) < 0.02  # at the chosen limit
+    assert not _state(tmp_path).exists()
+
 
 def test_command_that_ends_while_profiling_restores_and_passes_its_code(tmp_path: Path) -> None:
     proc = subprocess.run(_tune(tmp_path, "--no-save", "--", *_command(tmp_path, 40, 0)),

@@ -91,6 +91,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="simulated: steps of the whole job (default 10,000)",
     )
     p.add_argument("--no-save", action="store_true", help="do not save the tuning profile")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with a command: hold the setting a saved profile of the same command, GPU model, "
+        "knob and selector chose, from the first step (no profiling)",
+    )
     add_cpu_arguments(p)
     p.set_defaults(handler=handle, accepts_command=True)
 
@@ -109,16 +115,17 @@ def _options(args: argparse.Namespace) -> Any:
     )
 
 
-def _control(args: argparse.Namespace, shape: str | None) -> tuple[Any, Any]:
-    """(NvmlControl, simulator or None) for the simulated GPU or the real ones."""
+def _control(args: argparse.Namespace, shape: str | None, *, job: bool = True) -> tuple[Any, Any]:
+    """(NvmlControl, simulator or None) for the simulated GPU or the real ones: with ``job``,
+    only those ``CUDA_VISIBLE_DEVICES`` shows (all of them for ``--reset``)."""
     from wattwise.power import simulator
-    from wattwise.power.nvml_control import NvmlControl
+    from wattwise.power.nvml_control import NvmlControl, job_selection
     from wattwise.power.state import state_dir
 
     if shape is not None:
         sim = simulator.make(shape, state_dir(), count=getattr(args, "simulated_gpus", 1))
         return NvmlControl(sim, simulated=True), sim
-    return NvmlControl(), None
+    return NvmlControl(select=job_selection() if job else None), None
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -324,18 +331,24 @@ def _human(doc: dict[str, Any]) -> list[str]:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    from wattwise.power.state import read_state, reset_from_file, state_path
+    from wattwise.power.state import read_state, state_files
 
-    path = state_path()
-    doc = read_state(path)
-    if doc is None:
-        sys.stdout.write(f"wattwise tune --reset: nothing to restore ({path} not found)\n")
+    found = [(path, doc) for path in state_files() if (doc := read_state(path)) is not None]
+    if not found:
+        where = state_files()[0]
+        sys.stdout.write(f"wattwise tune --reset: nothing to restore ({where} not found)\n")
         return 0
+    return max(_reset_one(args, path, doc) for path, doc in found)
+
+
+def _reset_one(args: argparse.Namespace, path: Any, doc: dict[str, Any]) -> int:
+    from wattwise.power.state import reset_from_file
+
     shape = doc.get("shape") if doc.get("simulated") else None
     if doc.get("simulated") and shape is None:
         shape = "mixed"
     args.simulated_gpus = len(doc.get("gpus", [])) or 1
-    control, _sim = _control(args, shape)
+    control, _sim = _control(args, shape, job=False)  # every GPU: the file names which
     with control:
         _doc, failures = reset_from_file(control, path)
     kind = "simulated GPU" if doc.get("simulated") else "GPU"

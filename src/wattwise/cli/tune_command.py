@@ -49,7 +49,7 @@ def _energy_j(control: Any) -> float:
 def run_command(args: argparse.Namespace, options: Any, command: list[str]) -> int:
     """Tune while ``command`` runs; print the result; return the command's exit code."""
     from wattwise.cli.tune import _control, _gpu_rows
-    from wattwise.power.state import guarded, state_path
+    from wattwise.power.state import guarded, state_path_for
     from wattwise.power.steps import ReportedSteps, WorkloadEnded
     from wattwise.power.tuner import tune
     from wattwise.tracker.process import check_command, exit_code_of
@@ -62,11 +62,12 @@ def run_command(args: argparse.Namespace, options: Any, command: list[str]) -> i
     shape = args.simulated_gpu
     control, sim = _control(args, shape)
     result, note, held = None, None, {"steps": 0, "energy_j": 0.0, "time_s": 0.0}
+    reused: tuple[Path, dict[str, Any]] | None = None
     with tempfile.TemporaryDirectory(prefix="wattwise-tune-") as tmp, control:
         counts_file = Path(tmp) / "counts.jsonl"
         env = {**os.environ, ENV_VAR: str(counts_file)}
         with guarded(
-            control, state_path(), reset_clocks=options.knob == "sm-clock", shape=shape
+            control, state_path_for(control), reset_clocks=options.knob == "sm-clock", shape=shape
         ) as guard:
             out = sys.stderr if args.json else None
             proc = subprocess.Popen(command, env=env, stdout=out)
@@ -74,8 +75,10 @@ def run_command(args: argparse.Namespace, options: Any, command: list[str]) -> i
                 source = ReportedSteps(
                     CountsFollower(counts_file), lambda: proc.poll() is None, simulator=sim
                 )
+                reused = _reuse(args, options, control, command) if args.reuse else None
                 try:
-                    result = tune(control, source, options)
+                    if reused is None:
+                        result = tune(control, source, options)
                 except WorkloadEnded as exc:
                     note = f"{exc} (during profiling): nothing chosen, settings restored"
                     if exc.steps == 0:
@@ -88,7 +91,13 @@ def run_command(args: argparse.Namespace, options: Any, command: list[str]) -> i
                 _stop(proc)
         rows = _gpu_rows(control)
     doc = _document(args, options, command, result, rows, held, guard)
-    doc.update(exit_code=returncode, note=note)
+    doc.update(exit_code=returncode, note=note, reused_profile=None)
+    if reused is not None:
+        saved = reused[1]
+        doc.update(
+            reused_profile=str(reused[0]), default=saved["default"], chosen=saved["chosen"],
+            energy_saving=saved.get("energy_saving"), slowdown=saved.get("slowdown"),
+        )  # fmt: skip
     if args.json:
         jsonsafe.write(doc)
     else:
@@ -96,6 +105,26 @@ def run_command(args: argparse.Namespace, options: Any, command: list[str]) -> i
     for line in guard.failures:
         sys.stderr.write(f"wattwise: error: {line}\n")
     return returncode if guard.restored or returncode != 0 else 1
+
+
+def _reuse(
+    args: argparse.Namespace, options: Any, control: Any, command: list[str]
+) -> tuple[Path, dict[str, Any]] | None:
+    """``--reuse``: apply the choice of a usable saved profile of ``command``; (its path, the
+    profile), or None (profile then as without ``--reuse``)."""
+    from wattwise.power.profiles import fingerprint, load_profile, profile_path, usable_choice
+    from wattwise.power.tuner import Setting, apply
+
+    model = control.settings(0).name
+    doc = load_profile(model, fingerprint(command))
+    found = usable_choice(
+        doc, simulated=args.simulated_gpu is not None, selector=options.selector.label(),
+        knob=options.knob,
+    )  # fmt: skip
+    if doc is None or found is None:
+        return None
+    apply(control, Setting(*found), options.knob)
+    return profile_path(model, fingerprint(command)), doc
 
 
 def _document(
@@ -156,7 +185,14 @@ def _human(doc: dict[str, Any]) -> list[str]:
     sim = " (SIMULATED GPU)" if doc["simulated"] else ""
     held = doc["held"]
     out = [f"wattwise tune{sim}: {' '.join(doc['command'])} exited {doc['exit_code']}"]
-    if not doc["tuned"]:
+    if doc.get("reused_profile"):
+        c, d = doc["chosen"], doc["default"]
+        out.append(
+            f"  held {_setting(c)} (default {_setting(d)}) for {held['steps']} steps, from the "
+            f"saved profile {doc['reused_profile']} (energy saved {100 * doc['energy_saving']:.1f}"
+            f" %, slowdown {100 * doc['slowdown']:.2f} % when it was measured)"
+        )
+    elif not doc["tuned"]:
         out.append(f"  {doc['note']}")
     else:
         c, d = doc["chosen"], doc["default"]

@@ -15,6 +15,9 @@ listens to the Trainer's events.
   (``include_num_input_tokens_seen``; summed over processes), else from the shape of the
   model's ``input_ids`` (padding included) read by a forward pre-hook on the model while it is
   in training mode; no device sync, no copy.
+* **Tuning** (``tune=True``): the GPUs' power limit profiled during the first optimizer steps,
+  the chosen one held, the originals restored at the end (:mod:`wattwise.integrations.tuning`;
+  ``callback.tuning``).
 * **Logs**: ``energy_j``, ``co2e_g``, ``j_per_token`` and the forecast of the whole training
   (from ``max_steps``) are added to every ``logs`` dict the Trainer logs, before the ``report_to``
   integrations (TensorBoard, W&B, MLflow, ...) see it: the callback moves itself ahead of them in
@@ -39,6 +42,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
     ) from exc
 
 from wattwise.integrations.training import MeteredCallback, TrainingMeter, batch_units, logger
+from wattwise.integrations.tuning import TrainingTuner, TuneSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting.context import Context
@@ -64,8 +68,10 @@ class WattwiseCallback(MeteredCallback, TrainerCallback):
     (energy, CO2e, cost, per-unit metrics and the run document in the active MLflow run).
     ``sync``: device sync at window boundaries
     (:mod:`wattwise.tracker.sync`). ``log_metrics=False`` keeps the Trainer's logs untouched.
-    ``readers`` / ``interval_s``: as :class:`~wattwise.tracker.core.Tracker`. A bad context or
-    argument raises here, before training.
+    ``readers`` / ``interval_s``: as :class:`~wattwise.tracker.core.Tracker`. ``tune``: tune
+    the GPUs' power limit during the fit (True, or a mapping of :func:`wattwise.power.tuned`
+    arguments; :mod:`wattwise.integrations.tuning`). A bad context or argument, or tuning
+    without the privilege, raises here, before training.
     """
 
     def __init__(
@@ -80,9 +86,11 @@ class WattwiseCallback(MeteredCallback, TrainerCallback):
         log_metrics: bool = True,
         readers: Sequence[Reader] | None = None,
         interval_s: float = 1.0,
+        tune: TuneSpec = False,
     ) -> None:
         self.name = name
         self.log_metrics = log_metrics
+        self.tuner = TrainingTuner(tune) if tune else None
         self.meter = TrainingMeter(
             store=store, context=context, sinks=sinks, mlflow=mlflow, sync=sync, readers=readers,
             interval_s=interval_s,
@@ -101,6 +109,8 @@ class WattwiseCallback(MeteredCallback, TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._go_first(args)
         model = kwargs.get("model")
+        if self.tuner is not None:
+            self.tuner.begin(type(model).__name__)
         total = state.max_steps - state.global_step if state.max_steps > 0 else None
         self.meter.begin(self._run_name(args, model), total_steps=total)
         self.meter.open("train")
@@ -119,11 +129,15 @@ class WattwiseCallback(MeteredCallback, TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._flush(state)
         self.meter.step(1)
+        if self.tuner is not None:
+            self.tuner.step()
 
     def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not self.meter.is_open("eval"):
             self.meter.begin(self._run_name(args, kwargs.get("model")), standalone=True)
             self.meter.open("eval", "evaluation")
+            if self.tuner is not None:
+                self.tuner.pause()
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._end_evaluation("evaluate")
@@ -148,10 +162,13 @@ class WattwiseCallback(MeteredCallback, TrainerCallback):
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._flush(state)
         self._unwatch()
+        self._tune_end()
         self.meter.end("finished")
 
     # ------------------------------------------------------------------ internals
     def _end_evaluation(self, name: str) -> None:
+        if self.tuner is not None:
+            self.tuner.resume()
         self.meter.close("eval", name)
         if self.meter.standalone:
             self.meter.end("finished")

@@ -11,6 +11,9 @@ one :class:`~wattwise.integrations.training.TrainingMeter`):
 * **Counts**: ``steps`` (optimizer steps: ``trainer.global_step``), ``samples`` and ``tokens`` of
   each training batch, from shapes only (:func:`~wattwise.integrations.training.batch_units`:
   tokens from a mapping batch's ``input_ids``; other work with ``callback.count(...)``).
+* **Tuning** (``tune=True``): the GPUs' power limit profiled during the first optimizer steps,
+  the chosen one held, the originals restored when training ends or the fit raises
+  (:mod:`wattwise.integrations.tuning`; ``callback.tuning``).
 * **Logs**: ``energy_j``, ``co2e_g``, ``j_per_token`` and the forecast (from ``max_steps``, else
   ``trainer.estimated_stepping_batches``) go to every logger of the trainer
   (``logger.log_metrics``) every ``log_every_n_steps`` optimizer steps (the trainer's, unless
@@ -36,6 +39,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
 
 from wattwise.errors import ConfigError
 from wattwise.integrations.training import MeteredCallback, TrainingMeter, batch_units
+from wattwise.integrations.tuning import TrainingTuner, TuneSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting.context import Context
@@ -67,7 +71,8 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
     ``context``, ``sinks``, ``sync``, ``readers``, ``interval_s``: as the Hugging Face
     callback's (:class:`wattwise.integrations.hf.WattwiseCallback`). ``log_metrics=False``: log
     nothing to the trainer's loggers; ``log_every_n_steps``: how often (optimizer steps) they
-    get the metrics (default: the trainer's ``log_every_n_steps``).
+    get the metrics (default: the trainer's ``log_every_n_steps``). ``tune``: as the Hugging
+    Face callback's (True, or a mapping of :func:`wattwise.power.tuned` arguments).
     """
 
     def __init__(
@@ -83,6 +88,7 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
         log_every_n_steps: int | None = None,
         readers: Sequence[Reader] | None = None,
         interval_s: float = 1.0,
+        tune: TuneSpec = False,
     ) -> None:
         if log_every_n_steps is not None and log_every_n_steps < 1:
             raise ConfigError(f"log_every_n_steps={log_every_n_steps}: give 1 or more")
@@ -94,6 +100,7 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
             interval_s=interval_s,
         )  # fmt: skip
         self._step = 0  # trainer.global_step at the last step counted
+        self.tuner = TrainingTuner(tune) if tune else None
 
     # ------------------------------------------------------------------ fit
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
@@ -101,6 +108,8 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
         self.meter.begin(self._run_name(pl_module), total_steps=_total_steps(trainer))
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        if self.tuner is not None:
+            self.tuner.begin(type(pl_module).__name__)
         self.meter.open("train")
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
@@ -114,6 +123,8 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
         step = int(trainer.global_step)
         if step > self._step:  # an optimizer step ended (not every batch: accumulation)
             self.meter.step(step - self._step)
+            if self.tuner is not None:
+                self.tuner.step(step - self._step)
             self._step = step
             every = self.log_every_n_steps or getattr(trainer, "log_every_n_steps", 50) or 50
             if step % every == 0:
@@ -123,6 +134,7 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
         self.meter.close("epoch")
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        self._tune_end()
         self.meter.close("train")
         self._log(trainer)  # the loggers are still open here (not in on_fit_end)
 
@@ -130,6 +142,7 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
         self.meter.end("finished")
 
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        self._tune_end(exception)
         status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
         self.meter.end(status, note=f"the fit raised {type(exception).__name__}")
 
@@ -142,10 +155,14 @@ class WattwiseCallback(MeteredCallback, Callback):  # type: ignore[misc]  # ligh
 
     def on_validation_start(self, trainer: Any, pl_module: Any) -> None:
         if not getattr(trainer, "sanity_checking", False):
+            if self.tuner is not None:
+                self.tuner.pause()  # not training steps: out of the power profile
             self._stage_start("validation", pl_module)
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if not getattr(trainer, "sanity_checking", False):
+            if self.tuner is not None:
+                self.tuner.resume()
             self._stage_end("validation")
 
     def on_test_start(self, trainer: Any, pl_module: Any) -> None:

@@ -48,6 +48,7 @@ from wattwise.units import format_duration, format_energy, format_mass_g, format
 
 if TYPE_CHECKING:  # pragma: no cover
     from wattwise.accounting.footprint import Footprint
+    from wattwise.integrations.tuning import TrainingTuner
     from wattwise.readers.base import Reader
     from wattwise.tracker.core import Tracker, Window
     from wattwise.tracker.model import RunResult
@@ -133,6 +134,18 @@ class MeteredCallback:
     """What both framework callbacks expose of their :class:`TrainingMeter` (``self.meter``)."""
 
     meter: TrainingMeter
+    tuner: TrainingTuner | None = None
+
+    @property
+    def tuning(self) -> dict[str, Any] | None:
+        """With ``tune=True``: the last fit's power tuning (:mod:`wattwise.integrations.tuning`)."""
+        return self.tuner.report if self.tuner is not None else None
+
+    def _tune_end(self, exc: BaseException | None = None) -> None:
+        """Restore the GPU settings of a tuned fit; its summary becomes a note of the run."""
+        line = self.tuner.end(exc) if self.tuner is not None else None
+        if line:
+            self.meter.add_note(line)
 
     @property
     def result(self) -> RunResult | None:
@@ -334,6 +347,11 @@ class TrainingMeter:
 
     def is_open(self, key: str) -> bool:
         return key in self._windows
+
+    def add_note(self, note: str) -> None:
+        """A note in the current run (nothing without one)."""
+        if self.tracker is not None:
+            self.tracker.add_note(note)
 
     def add_batch(self, samples: int, tokens: int) -> None:
         """A training batch of ``samples`` and ``tokens`` (whole numbers from

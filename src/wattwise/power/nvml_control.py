@@ -15,6 +15,10 @@ Safety rules, in this order, before any change:
    (:class:`PowerControlError`, exit code 2 in the CLI), never sent to the driver.
 3. **Record first.** Callers record the original settings with :mod:`wattwise.power.state`
    before the first change (this module does not change anything on its own).
+4. **Only the job's GPUs.** ``select=`` (NVML indices or GPU UUIDs / unique prefixes, as
+   ``CUDA_VISIBLE_DEVICES`` takes them; :func:`job_selection` reads it) limits the control to
+   those GPUs: a shared node's other GPUs are never touched. A MIG instance is refused: a power
+   limit is the physical GPU's, shared with the other instances' tenants.
 
 Units: NVML speaks milliwatts and MHz; this module converts at the boundary, and every name
 says its unit (``limit_w``, ``clock_mhz``). Vendor errors are translated in one place,
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,12 +127,16 @@ class NvmlControl:
         *,
         privileged: Callable[[], bool] = has_admin_privilege,
         simulated: bool = False,
+        select: Sequence[str] | None = None,
     ) -> None:
         self._nvml = nvml
         self._privileged = privileged
         self.simulated = simulated
+        self.select = list(select) if select is not None else None
         self._handles: list[Any] = []
         self._names: list[str] = []
+        self._indices: list[int] = []  # NVML's index of each GPU controlled, in order
+        self._uuids: list[str] = []
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> NvmlControl:
@@ -147,13 +155,18 @@ class NvmlControl:
     def open(self) -> None:
         self._call("nvmlInit", doing="initialising NVML", gpu="the GPUs")
         count = int(self._call("nvmlDeviceGetCount", doing="counting GPUs", gpu="the GPUs"))
-        self._handles, self._names = [], []
+        found = []
         for i in range(count):
             h = self._call("nvmlDeviceGetHandleByIndex", i, doing="opening", gpu=f"GPU {i}")
-            self._handles.append(h)
-            self._names.append(
-                _text(self._call("nvmlDeviceGetName", h, doing="naming", gpu=f"GPU {i}"))
-            )
+            name = _text(self._call("nvmlDeviceGetName", h, doing="naming", gpu=f"GPU {i}"))
+            uuid = _text(self._call("nvmlDeviceGetUUID", h, doing="reading the UUID", gpu=name))
+            found.append((i, h, name, uuid))
+        if self.select is not None:
+            found = _selected(found, self.select)
+        self._indices = [f[0] for f in found]
+        self._handles = [f[1] for f in found]
+        self._names = [f[2] for f in found]
+        self._uuids = [f[3] for f in found]
 
     def close(self) -> None:
         # Nothing to do about a failed shutdown; the settings are what matter.
@@ -165,11 +178,21 @@ class NvmlControl:
         return len(self._handles)
 
     def gpu(self, index: int) -> str:
-        return f"GPU {index} ({self._names[index]})"
+        """How GPU ``index`` (a position among the controlled GPUs) is named: NVML's index."""
+        return f"GPU {self._indices[index]} ({self._names[index]})"
+
+    def position(self, uuid: str | None, nvml_index: int) -> int | None:
+        """The position of the GPU with ``uuid`` (else NVML index ``nvml_index``) among the
+        controlled GPUs; None when it is not one of them."""
+        if uuid and uuid in self._uuids:
+            return self._uuids.index(uuid)
+        if not uuid and nvml_index in self._indices:
+            return self._indices.index(nvml_index)
+        return None
 
     # -- reading -------------------------------------------------------------------------------
     def settings(self, index: int) -> GpuSettings:
-        h, gpu = self._handles[index], self.gpu(index)
+        h = self._handles[index]
         lo_mw, hi_mw = self._on(
             index,
             "nvmlDeviceGetPowerManagementLimitConstraints",
@@ -186,8 +209,8 @@ class NvmlControl:
             doing="reading the default power limit",
         )
         return GpuSettings(
-            index=index,
-            uuid=_text(self._call("nvmlDeviceGetUUID", h, doing="reading the UUID", gpu=gpu)),
+            index=self._indices[index],
+            uuid=self._uuids[index],
             name=self._names[index],
             power_limit_w=int(limit_mw) / 1000.0,
             default_limit_w=int(default_mw) / 1000.0,
@@ -310,6 +333,40 @@ class NvmlControl:
             return fn(*args)
         except Exception as exc:
             raise translate_control_error(nvml, exc, doing, gpu) from exc
+
+
+def job_selection(environ: Mapping[str, str] | None = None) -> list[str] | None:
+    """The GPUs a job may tune: ``CUDA_VISIBLE_DEVICES``'s entries (None: unset, every GPU).
+
+    Indices are NVML's (PCI bus order): set ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` or give UUIDs for
+    CUDA to number the GPUs the same way."""
+    from wattwise.readers.nvml import visible_device_tokens
+
+    env = os.environ if environ is None else environ
+    value = env.get("CUDA_VISIBLE_DEVICES")
+    return None if value is None else visible_device_tokens(value)
+
+
+def _selected(found: list[tuple[int, Any, str, str]], tokens: Sequence[str]) -> list[Any]:
+    """The entries of ``found`` (index, handle, name, uuid) that ``tokens`` name, in order."""
+    available = "; ".join(f"{i}: {name} ({uuid})" for i, _h, name, uuid in found) or "none"
+    chosen: list[Any] = []
+    for token in tokens:
+        if token.upper().startswith("MIG-"):
+            raise PowerControlError(
+                f"{token!r} is a MIG instance: its power limit is the whole GPU's, shared with "
+                "the other instances, so wattwise does not tune it"
+            )
+        if token.isdigit():
+            hits = [f for f in found if f[0] == int(token)]
+        else:
+            hits = [f for f in found if f[3].lower().startswith(token.lower())]
+        if len(hits) != 1:
+            why = "matches several GPUs" if hits else "is not a visible NVIDIA GPU"
+            raise PowerControlError(f"GPU {token!r} {why}. Available: {available}")
+        if hits[0] not in chosen:
+            chosen.append(hits[0])
+    return chosen
 
 
 def _text(value: object) -> str:

@@ -91,3 +91,46 @@ def find_profiles(fp: str, env: dict[str, str] | None = None) -> list[dict[str, 
     know the GPU model of a run read back from the ledger)."""
     found = (_read(path) for path in sorted(profiles_dir(env).glob(f"*/{fp}.json")))
     return [doc for doc in found if doc is not None]
+
+
+def profile_of(
+    result: Any, gpu_model: str, command: Sequence[str], *, simulated: bool
+) -> dict[str, Any]:
+    """The profile document of a :class:`~wattwise.power.tuner.TuneResult` (the shape in the
+    module docstring; ``fingerprint`` is that of ``command``)."""
+    import time
+
+    return {
+        "gpu_model": gpu_model,
+        "fingerprint": fingerprint(command),
+        "command": list(command),
+        "simulated": simulated,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "unit": "step",
+        "settings": [m.as_profile() for m in result.settings],
+        "default": result.default.as_profile(),
+        "chosen": result.chosen.as_profile(),
+        "selector": result.selector,
+        "energy_saving": result.energy_saving,
+        "slowdown": result.slowdown,
+    }
+
+
+def usable_choice(
+    doc: dict[str, Any] | None, *, simulated: bool, selector: str, knob: str
+) -> tuple[float, float | None] | None:
+    """(power limit W, locked SM clock MHz or None) a saved profile chose, when it may be reused
+    for a run of ``selector`` and ``knob`` on a GPU that is (not) ``simulated``; else None (a
+    simulated GPU's profile never serves a real GPU, nor the reverse)."""
+    if (
+        doc is None
+        or bool(doc.get("simulated")) != simulated
+        or doc.get("selector") != selector
+        or doc.get("knob", "power-limit") != knob
+        or not isinstance(doc.get("chosen"), dict)
+    ):
+        return None
+    w, clock = doc["chosen"].get("power_limit_w"), doc["chosen"].get("sm_clock_mhz")
+    if not isinstance(w, int | float) or not (clock is None or isinstance(clock, int | float)):
+        return None
+    return float(w), None if clock is None else float(clock)

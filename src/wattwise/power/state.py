@@ -48,6 +48,40 @@ def state_path(env: Mapping[str, str] | None = None) -> Path:
     return state_dir(env) / "power-state.json"
 
 
+def _host() -> str:
+    import re
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", socket.gethostname()) or "host"
+
+
+def gpus_state_path(nvml_indices: list[int], env: Mapping[str, str] | None = None) -> Path:
+    """The state file of a process that tunes only some of this node's GPUs
+    (``power-state-<host>-gpu0-2.json``), so that jobs on other GPUs of the node keep theirs."""
+    return state_dir(env) / f"power-state-{_host()}-gpu{'-'.join(map(str, nvml_indices))}.json"
+
+
+def state_path_for(control: NvmlControl, env: Mapping[str, str] | None = None) -> Path:
+    """:func:`gpus_state_path` of the GPUs ``control`` selected, else :func:`state_path`."""
+    if control.select is None or control.simulated:
+        return state_path(env)
+    return gpus_state_path([control.settings(i).index for i in range(control.count)], env)
+
+
+def rank_state_path(rank: int, env: Mapping[str, str] | None = None) -> Path:
+    """The state file of rank ``rank`` of a distributed job on this node
+    (``power-state-<host>-rank<N>.json``: a home directory shared by the nodes keeps them apart)."""
+    return state_dir(env) / f"power-state-{_host()}-rank{rank}.json"
+
+
+def state_files(env: Mapping[str, str] | None = None) -> list[Path]:
+    """Every state file that may hold this node's originals: the one of a tune of every GPU,
+    then those of tunes of some GPUs or of a distributed job's ranks on this node
+    (``wattwise tune --reset`` and ``doctor`` read all)."""
+    mine = sorted(state_dir(env).glob(f"power-state-{_host()}-*.json"))
+    return [state_path(env), *mine]
+
+
 def read_state(path: Path) -> dict[str, Any] | None:
     """The recorded originals, or None when there is no (readable) state file."""
     try:
@@ -66,9 +100,11 @@ def record(
     from wattwise.outputs import atomic_write_text
 
     gpus = []
-    for i in range(control.count):
+    for i in range(control.count):  # index: NVML's; the UUID finds the GPU again
         s = control.settings(i)
-        gpus.append({"index": i, "uuid": s.uuid, "name": s.name, "power_limit_w": s.power_limit_w})
+        gpus.append(
+            {"index": s.index, "uuid": s.uuid, "name": s.name, "power_limit_w": s.power_limit_w}
+        )
     doc = {
         "version": STATE_VERSION,
         "pid": os.getpid(),
@@ -87,23 +123,27 @@ def restore(control: NvmlControl, doc: Mapping[str, Any]) -> list[str]:
     """Put back the limits in ``doc`` (and reset locked clocks); return the failures (lines)."""
     failures: list[str] = []
     for row in doc.get("gpus", []):
-        i = int(row["index"])
+        i = control.position(row.get("uuid"), int(row["index"]))
+        if i is None:
+            failures.append(f"GPU {row['index']} ({row.get('uuid')}): not found to restore")
+            continue
         try:
             if doc.get("reset_clocks"):
                 control.reset_sm_clock(i)
             if control.settings(i).power_limit_w != float(row["power_limit_w"]):
                 control.set_power_limit(i, float(row["power_limit_w"]))
         except WattwiseError as exc:
-            failures.append(f"GPU {i}: {exc}")
+            failures.append(f"GPU {row['index']}: {exc}")
     return failures
 
 
 def is_restored(control: NvmlControl, doc: Mapping[str, Any]) -> bool:
     """True when every GPU in ``doc`` is back at its recorded limit."""
-    return all(
-        control.settings(int(row["index"])).power_limit_w == float(row["power_limit_w"])
-        for row in doc.get("gpus", [])
-    )
+    for row in doc.get("gpus", []):
+        i = control.position(row.get("uuid"), int(row["index"]))
+        if i is None or control.settings(i).power_limit_w != float(row["power_limit_w"]):
+            return False
+    return True
 
 
 class _Signalled(BaseException):
@@ -135,10 +175,20 @@ class guarded:
     """
 
     def __init__(
-        self, control: NvmlControl, path: Path, *, reset_clocks: bool, shape: str | None = None
+        self,
+        control: NvmlControl,
+        path: Path,
+        *,
+        reset_clocks: bool,
+        shape: str | None = None,
+        restore_in_handler: bool = False,
     ) -> None:
         self.control, self.path = control, path
         self.reset_clocks, self.shape = reset_clocks, shape
+        #: Restore inside the signal handler itself, then raise SystemExit there (for callers
+        #: without a ``with`` block around the work: the training callbacks).
+        self.restore_in_handler = restore_in_handler
+        self.exited = False
         self.doc: dict[str, Any] = {}
         self.restored = False
         self.failures: list[str] = []
@@ -151,6 +201,7 @@ class guarded:
                 f"{self.path} records GPU settings an earlier wattwise tune changed and did not "
                 "restore (pid {}); run 'wattwise tune --reset' first".format(existing.get("pid"))
             )
+        self._refuse_overlap()
         self.control.check_privilege()
         self.doc = record(self.control, self.path, reset_clocks=self.reset_clocks, shape=self.shape)
         if threading.current_thread() is threading.main_thread():
@@ -158,12 +209,36 @@ class guarded:
                 self._old[sig] = signal.signal(sig, self._on_signal)
         return self
 
+    def _refuse_overlap(self) -> None:
+        """Refuse GPUs that another state file beside ours records (another tune of the same
+        GPU, running or killed): two tuners must never fight over one GPU. Simulated GPUs live
+        in their own process and never overlap."""
+        if self.control.simulated:
+            return
+        ours = {self.control.settings(i).uuid for i in range(self.control.count)}
+        for other in sorted(self.path.parent.glob("power-state*.json")):
+            doc = read_state(other) if other != self.path else None
+            if doc is None or doc.get("simulated"):
+                continue
+            shared = ours & {str(g.get("uuid")) for g in doc.get("gpus", [])}
+            if shared:
+                raise WattwiseError(
+                    f"{other} records settings of {', '.join(sorted(shared))} that another "
+                    f"wattwise tune (pid {doc.get('pid')}) changed: one tuner per GPU. When it "
+                    "is no longer running, run 'wattwise tune --reset' first"
+                )
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.restore_in_handler and not self.exited:
+            self.__exit__(_Signalled, _Signalled(signum), None)  # raises SystemExit
         raise _Signalled(signum)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> Literal[False]:
+        if self.exited:  # restored already (in the signal handler)
+            return False
+        self.exited = True
         with _blocked(RESTORE_SIGNALS):
             try:
                 self.failures = restore(self.control, self.doc)
@@ -203,7 +278,10 @@ def _alive(pid: object) -> bool:
 
 def pending_changes(env: Mapping[str, str] | None = None) -> list[str]:
     """Lines for ``wattwise doctor``: GPUs still at settings a wattwise tune changed."""
-    path = state_path(env)
+    return [line for path in state_files(env) for line in _pending_in(path)]
+
+
+def _pending_in(path: Path) -> list[str]:
     doc = read_state(path)
     if doc is None:
         return []

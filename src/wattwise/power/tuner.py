@@ -19,21 +19,30 @@ is applied and left in place: the caller holds it for the rest of the job and re
 originals at the end (:class:`wattwise.power.state.guarded`).
 
 Multi-GPU: one setting for all GPUs of the job (the grid is what every GPU allows). In a
-data-parallel job launched as several processes, the ranks must agree on it over
-``torch.distributed`` (an all-reduce of the measurements): not built yet (TODO), so run the
-tuner in one process that sees all the GPUs.
+data-parallel job launched as several processes, the ranks agree on it over
+``torch.distributed`` (``agree=``, :mod:`wattwise.power.agree`): the limits, every measured
+chunk (energy summed, time the slowest rank's) and the utilisation are all-reduced before any
+decision, so every rank measures the same grid, stops at the same setting and applies the same
+choice. A rank that controls no GPU (``control.count == 0``) takes part with zeros.
+
+Two ways to drive it: :func:`tune` pulls steps from a :class:`Workload` (the simulator, a
+command's step reports); :func:`tune_steps` is the same tuner as a generator for code whose own
+loop pushes the steps (``with wattwise.power.tuned() as t: ... t.step()``): it yields how many
+more steps it needs before it resumes, and returns the :class:`TuneResult`.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wattwise.errors import ConfigError
+from wattwise.errors import ConfigError, WattwiseError
+from wattwise.power.agree import ALONE, Agreement
 from wattwise.power.classify import classify, narrow
-from wattwise.power.nvml_control import GpuSettings, NvmlControl
+from wattwise.power.nvml_control import GpuSettings, NvmlControl, PowerControlError
 from wattwise.power.selectors import Selector
 
 KNOBS = ("power-limit", "sm-clock")
@@ -141,9 +150,24 @@ def common_limits(gpus: Sequence[GpuSettings]) -> tuple[float, float, float]:
     return lo, hi, default
 
 
-def plan(gpus: Sequence[GpuSettings], options: TuneOptions) -> tuple[Setting, list[Setting]]:
+def agreed_limits(gpus: Sequence[GpuSettings], agree: Agreement) -> tuple[float, float, float]:
+    """:func:`common_limits` over every rank's GPUs (a rank without GPUs constrains nothing)."""
+    local = common_limits(gpus) if gpus else (-math.inf, math.inf, math.inf)
+    if agree.world_size == 1:
+        return common_limits(gpus)
+    lo, neg_hi, neg_default = agree.max([local[0], -local[1], -local[2]])
+    if not all(math.isfinite(x) for x in (lo, neg_hi, neg_default)):
+        raise ConfigError("no GPU to tune on any rank of the job")
+    if lo > -neg_hi:
+        raise ConfigError("the job's GPUs share no power limit they all accept")
+    return lo, -neg_hi, min(max(-neg_default, lo), -neg_hi)
+
+
+def plan(
+    gpus: Sequence[GpuSettings], options: TuneOptions, agree: Agreement = ALONE
+) -> tuple[Setting, list[Setting]]:
     """(the default setting, the grid to measure after it, highest first)."""
-    lo, hi, default_w = common_limits(gpus)
+    lo, hi, default_w = agreed_limits(gpus, agree)
     default = Setting(default_w)
     if options.knob == "power-limit":
         limits, w = [], hi
@@ -152,6 +176,8 @@ def plan(gpus: Sequence[GpuSettings], options: TuneOptions) -> tuple[Setting, li
             w -= options.grid_step_w
         limits.append(lo)
         return default, [Setting(x) for x in limits if x != default_w]
+    if agree.world_size > 1:
+        raise ConfigError("the SM-clock knob tunes one process's GPUs; use the power limit")
     clocks = sorted(set.intersection(*(set(g.sm_clocks_mhz) for g in gpus)), reverse=True)
     if not clocks:
         raise ConfigError("the GPUs report no supported SM clocks to lock")
@@ -177,50 +203,92 @@ def apply(control: NvmlControl, setting: Setting, knob: str) -> None:
                 control.lock_sm_clock(i, setting.sm_clock_mhz)
 
 
-class _Meter:
-    """Counts what profiling costs, and measures one setting."""
+#: A generator of the tuner: yields how many more steps it needs, returns ``T``.
+Steps = Generator[int, None, Any]
 
-    def __init__(self, control: NvmlControl, workload: Workload, options: TuneOptions) -> None:
-        self.control, self.workload, self.options = control, workload, options
+
+class _Meter:
+    """Counts what profiling costs, and measures one setting (job-wide numbers: see ``agree``)."""
+
+    def __init__(
+        self,
+        control: NvmlControl,
+        clock: Callable[[], float],
+        options: TuneOptions,
+        agree: Agreement,
+        energy: Callable[[], float] | None = None,
+    ) -> None:
+        self.control, self.clock, self.options, self.agree = control, clock, options, agree
+        self._energy_fn = energy
+        self.failure: str | None = None  # this rank's first failure, not yet agreed on
         self.steps = 0
         self.energy_j = 0.0
         self.time_s = 0.0
 
     def _energy(self) -> float:
+        if self._energy_fn is not None:
+            return self._energy_fn()
         return sum(self.control.energy_j(i) for i in range(self.control.count))
 
-    def _run(self, n: int) -> tuple[float, float]:
-        e0, t0 = self._energy(), self.workload.now_s()
-        self.workload.run_steps(n)
-        de, dt = self._energy() - e0, self.workload.now_s() - t0
+    def _local(self, fn: Callable[[], Any], default: Any) -> Any:
+        """``fn()``; in a job of several ranks a failure is kept for the next agreement (every
+        rank must reach it, or the others would wait there), alone it is raised at once."""
+        try:
+            return fn()
+        except WattwiseError as exc:
+            if self.agree.world_size == 1:
+                raise
+            self.failure = self.failure or str(exc)
+            return default
+
+    def _agreed_sum(self, values: list[float]) -> list[float]:
+        """:meth:`Agreement.sum` plus every rank's failure flag: all ranks stop together."""
+        *out, failed = self.agree.sum([*values, 1.0 if self.failure else 0.0])
+        if failed:
+            why = f" (here: {self.failure})" if self.failure else ""
+            raise PowerControlError(
+                f"tuning stopped on every rank: {failed:.0f} rank(s) could not measure or apply "
+                f"a setting{why}"
+            )
+        return out
+
+    def _run(self, n: int) -> Generator[int, None, tuple[float, float]]:
+        e0, t0 = self._local(self._energy, 0.0), self.clock()
+        yield n
+        de, dt = self._local(self._energy, e0) - e0, self.clock() - t0
+        (de,) = self._agreed_sum([de])
+        (dt,) = self.agree.max([dt])
         self.steps += n
         self.energy_j += de
         self.time_s += dt
         return de, dt
 
-    def measure(self, setting: Setting) -> Measurement:
-        apply(self.control, setting, self.options.knob)
+    def measure(self, setting: Setting) -> Generator[int, None, Measurement]:
+        self._local(lambda: apply(self.control, setting, self.options.knob), None)
         if self.options.warmup_steps:
-            self._run(self.options.warmup_steps)
+            yield from self._run(self.options.warmup_steps)
         steps, energy_j, time_s = 0, 0.0, 0.0
         while steps == 0 or (time_s < self.options.min_measure_s and steps < 100_000):
-            de, dt = self._run(self.options.steps_per_setting)
+            de, dt = yield from self._run(self.options.steps_per_setting)
             steps, energy_j, time_s = (
                 steps + self.options.steps_per_setting,
                 energy_j + de,
                 time_s + dt,
             )
-        util = [self.control.utilization(i) for i in range(self.control.count)]
-        gpu_pct = sum(u[0] for u in util) / len(util)
-        mem_pct = sum(u[1] for u in util) / len(util)
+        util = self._local(
+            lambda: [self.control.utilization(i) for i in range(self.control.count)], []
+        )
+        gpu_sum, mem_sum, n_gpus = self._agreed_sum(
+            [sum(u[0] for u in util), sum(u[1] for u in util), float(len(util))]
+        )
         return Measurement(
             setting,
             steps,
             time_s / steps,
             energy_j / steps,
             energy_j / time_s if time_s > 0 else 0.0,
-            gpu_pct,
-            mem_pct,
+            gpu_sum / n_gpus if n_gpus else 0.0,
+            mem_sum / n_gpus if n_gpus else 0.0,
         )
 
 
@@ -247,15 +315,41 @@ def _stop_reason(
     return None
 
 
-def tune(control: NvmlControl, workload: Workload, options: TuneOptions) -> TuneResult:
+def tune(
+    control: NvmlControl, workload: Workload, options: TuneOptions, agree: Agreement = ALONE
+) -> TuneResult:
     """Profile, choose, and leave the chosen setting applied (see the module docstring)."""
+    gen = tune_steps(control, workload.now_s, options, agree)
+    try:
+        n = next(gen)
+        while True:
+            workload.run_steps(n)
+            n = gen.send(None)
+    except StopIteration as done:
+        result: TuneResult = done.value
+        return result
+
+
+def tune_steps(
+    control: NvmlControl,
+    clock: Callable[[], float],
+    options: TuneOptions,
+    agree: Agreement = ALONE,
+    energy: Callable[[], float] | None = None,
+) -> Generator[int, None, TuneResult]:
+    """:func:`tune` for a loop that pushes its steps: yields the steps it needs before it goes
+    on (``clock``: seconds, read at those step boundaries), returns the result. ``energy``:
+    the GPUs' energy so far, J (default: the sum of their counters), for a caller that leaves
+    out some of it (the evaluation a fit runs while it is profiled)."""
     gpus = [control.settings(i) for i in range(control.count)]
-    default_setting, grid = plan(gpus, options)
-    meter = _Meter(control, workload, options)
-    default = meter.measure(default_setting)
+    default_setting, grid = plan(gpus, options, agree)
+    _lo, hi, _default_w = agreed_limits(gpus, agree)
+    (n_gpus,) = agree.sum([float(control.count)])
+    meter = _Meter(control, clock, options, agree, energy)
+    default = yield from meter.measure(default_setting)
     workload_class = classify(default.gpu_pct, default.memory_pct)
     if options.use_classifier and options.knob == "power-limit":
-        draw_per_gpu_w = default.power_w / max(control.count, 1)
+        draw_per_gpu_w = default.power_w / max(n_gpus, 1.0)
         grid = [
             Setting(w)
             for w in narrow([s.power_limit_w for s in grid], workload_class, draw_per_gpu_w)
@@ -263,11 +357,11 @@ def tune(control: NvmlControl, workload: Workload, options: TuneOptions) -> Tune
     measured = [default]
     stopped = None
     for setting in grid:
-        measured.append(meter.measure(setting))
+        measured.append((yield from meter.measure(setting)))
         stopped = _stop_reason(measured, default, options)
         if stopped:
             break
-    max_power_w = max(g.max_limit_w for g in gpus) * len(gpus)
+    max_power_w = hi * max(n_gpus, 1.0)
     points = [(m.energy_per_step_j, m.time_per_step_s) for m in measured]
     idx = options.selector.choose(points, points[0], max_power_w)
     chosen = measured[idx]

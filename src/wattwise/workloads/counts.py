@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,13 +58,33 @@ def clean_count(unit: object, value: object) -> tuple[float | None, str]:
     return c.value, c.reason
 
 
+#: In-process listeners of reported steps, called with ``N`` for each valid
+#: ``report_count(steps=N)`` (``wattwise.power.tuned`` adds one while its block runs), whether
+#: or not a parent ``wattwise run`` listens. A listener must not raise (errors are dropped).
+STEP_LISTENERS: list[Callable[[int], None]] = []
+
+
+def _tell_listeners(steps: object) -> None:
+    value, _reason = clean_count("steps", steps)
+    if value is None or value <= 0:
+        return
+    for listener in list(STEP_LISTENERS):
+        try:
+            listener(int(value))
+        except Exception:  # never hurt the workload
+            continue
+
+
 def report_count(**units: float) -> bool:
     """Report work done (``tokens=128``) to an enclosing ``wattwise run``.
 
     Returns True when every value was reported, False when there is no enclosing run or a
     value was refused (NaN, infinite, negative, too large, fractional steps); the valid values
-    of the call are still reported. Never raises.
+    of the call are still reported. Never raises. ``steps`` also go to the in-process
+    :data:`STEP_LISTENERS` (a ``wattwise.power.tuned`` block).
     """
+    if STEP_LISTENERS and "steps" in units:
+        _tell_listeners(units["steps"])
     try:
         path = os.environ.get(ENV_VAR)
         if not path:
