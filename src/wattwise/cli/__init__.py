@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         regions,
         run,
         runs,
+        server,
         tune,
     )
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.register(sub)
     exporter.register(sub)
     tune.register(sub)
+    server.register(sub)
     return p
 
 
