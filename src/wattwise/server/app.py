@@ -181,8 +181,8 @@ def _add_api(app: FastAPI) -> None:  # noqa: C901 - one nested function per endp
         try:
             with engine_of(request).connect() as conn:
                 result, extra = get_run(conn, caller.project_id, run_id)
-        except LedgerError as exc:
-            raise HTTPException(404, str(exc)) from None
+        except LedgerError:
+            raise HTTPException(404, "no such run in this project") from None
         doc: dict[str, Any] = dict(run_to_dict(result, include_samples=True))
         for key in ("footprint", "context", "tags", "model"):
             doc[key] = extra.get(key)
