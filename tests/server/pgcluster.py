@@ -63,8 +63,10 @@ def cluster() -> Iterator[str]:
              "-E", "UTF8", "--no-sync"],
             check=True, capture_output=True, env=env, timeout=120,
         )  # fmt: skip
-        opts = (f"-p {PORT} -k {sock} -c listen_addresses='' -c fsync=off -c "
-                "synchronous_commit=off -c full_page_writes=off -c max_connections=200")  # fmt: skip
+        opts = (
+            f"-p {PORT} -k {sock} -c listen_addresses='' -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         subprocess.run(
             [*run, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
              str(root / "log.txt"), "-w", "-t", "60", "start"],

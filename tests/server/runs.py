@@ -21,7 +21,7 @@ def make_run(
     tokens: float | None = 1000.0,
     phases: tuple[str, ...] = ("train",),
 ) -> RunResult:
-    """A finished run of ``energy_j`` on one GPU, split evenly over ``phases`` (100 s each)."""
+    """A finished run of ``energy_j`` on one GPU, split evenly over ``phases`` (an hour each)."""
     gpu0 = ComponentEnergy("gpu:0", "gpu", gpu, energy_j, Provenance.MEASURED, "nvml")
     windows = []
     for i, phase in enumerate(phases):
@@ -29,11 +29,11 @@ def make_run(
             "gpu:0", "gpu", gpu, energy_j / len(phases), Provenance.MEASURED, "nvml"
         )
         counts = {"tokens": tokens / len(phases)} if tokens else {}
-        windows.append(WindowResult(phase, 100.0 * i, 100.0 * (i + 1), (share,), counts))
-    duration_s = 100.0 * len(phases)
+        windows.append(WindowResult(phase, 3600.0 * i, 3600.0 * (i + 1), (share,), counts))
+    duration_s = 3600.0 * len(phases)
     samples = tuple(
         Sample("gpu:0", float(t), energy_j / duration_s, None)
-        for t in range(0, int(duration_s), 10)
+        for t in range(0, int(duration_s), 120)
     )
     return RunResult(
         run_id=run_id, name=name, started_at=f"{day}T10:00:00+00:00", duration_s=duration_s,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -177,7 +177,9 @@ def _add_api(app: FastAPI) -> None:  # noqa: C901 - one nested function per endp
         return {"total": total, "limit": limit, "offset": offset, "runs": page}
 
     @app.get(f"{API}/runs/{{run_id}}", summary="one run: its document, footprint, context, tags")
-    def run(request: Request, caller: Reader, run_id: str) -> dict[str, Any]:
+    def run(
+        request: Request, caller: Reader, run_id: Annotated[str, Path(max_length=64)]
+    ) -> dict[str, Any]:
         try:
             with engine_of(request).connect() as conn:
                 result, extra = get_run(conn, caller.project_id, run_id)
@@ -241,7 +243,9 @@ def _add_api(app: FastAPI) -> None:  # noqa: C901 - one nested function per endp
         return {"token_id": token_id, "token": token, "scopes": list(scopes)}
 
     @app.delete(f"{API}/tokens/{{token_id}}", summary="revoke a token of the project")
-    def revoke(request: Request, caller: Admin, token_id: int) -> dict[str, Any]:
+    def revoke(
+        request: Request, caller: Admin, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    ) -> dict[str, Any]:
         with engine_of(request).begin() as conn:
             if not auth.revoke_token(conn, token_id, caller.project_id):
                 raise HTTPException(404, f"no live token {token_id} in this project")
