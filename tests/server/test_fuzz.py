@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from integrations.requires import module
 from server.conftest import Served
 
-EXAMPLES = int(os.environ.get("WATTWISE_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("WATTWISE_FUZZ_EXAMPLES", "4"))
 
 
 def _operations(served: Served) -> list[Any]:
