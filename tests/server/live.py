@@ -39,7 +39,8 @@ class LiveServer:
                 return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise AssertionError(self.proc.stderr.read().decode())  # type: ignore[union-attr]
+                    err = self.proc.stderr.read().decode()  # type: ignore[union-attr]
+                    raise AssertionError(err) from None
                 time.sleep(0.1)
         raise AssertionError("wattwise server did not start within 30 s")
 

@@ -151,3 +151,20 @@ def test_token_create_prints_the_token_alone_on_its_last_line(
         assert auth.authenticate(conn, token) is None
     assert main(["server", "token", "create", "--project", "X", "--scope", "root",
                  "--db", db]) == 2  # fmt: skip
+
+
+def test_readme_sink_example_pushes(
+    live: tuple[LiveServer, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    server, token, folder = live
+    monkeypatch.setenv("WATTWISE_SERVER_URL", server.url)
+    monkeypatch.setenv("WATTWISE_TOKEN", token)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Team server\n", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    ns: dict[str, object] = {}
+    exec(compile(code, "README.md (Team server)", "exec"), ns)  # our own README
+    run_id = ns["t"].run_id  # type: ignore[attr-defined]
+    assert run_id in _stored(folder / "server.db")
