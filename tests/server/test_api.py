@@ -179,3 +179,18 @@ def test_a_broken_document_is_refused_not_a_server_error(served: Served) -> None
                  {**make_doc("a-bad3"), "exit_code": 10**30}):  # fmt: skip
         got = served.client.post("/api/v1/runs", json=body, headers=served.h("a"))
         assert got.status_code == 422, (body.get("run_id"), got.text)
+
+
+@pytest.mark.parametrize("group", ["day", "week", "month", "tag", "model", "hardware", "phase",
+                                   "status", "location"])  # fmt: skip
+def test_the_rollup_says_what_the_runs_say(served: Served, group: str) -> None:
+    from wattwise.server.store import Filters, aggregate
+
+    with served.engine.connect() as conn:
+        for f in (Filters(), Filters(since="2026-11-03", until="2026-12-31")):
+            fast = aggregate(conn, 1, group, f, use_rollup=True)
+            slow = aggregate(conn, 1, group, f, use_rollup=False)
+            assert [r["key"] for r in fast] == [r["key"] for r in slow]
+            for a, b in zip(fast, slow, strict=True):
+                assert a.pop("cost") == pytest.approx(b.pop("cost")), (group, a["key"])
+                assert a == pytest.approx(b), (group, a["key"])

@@ -208,24 +208,20 @@ def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _assumptions(conn: sa.Connection, project_id: int) -> list[dict[str, Any]]:
-    """The footprint inputs of the newest run per location (at most 5 locations)."""
+    """The footprint inputs of the newest run in each of the 5 locations with most runs."""
     from wattwise.ledger import schema as t
     from wattwise.report.markup import num
+    from wattwise.server.rollup import read
 
     r = s.server_runs.c
-    newest = (
-        sa.select(r.location, sa.func.max(r.started_at).label("at"))
-        .where(r.project_id == project_id)
-        .group_by(r.location)
-        .order_by(sa.func.count().desc())
-        .limit(5)
-    )
+    places = sorted(read(conn, project_id, "location", None, None), key=lambda x: -x.runs)
     out = []
-    for loc in conn.execute(newest).all():
+    for loc in list(dict.fromkeys(p.key for p in places))[:5]:
         extra = conn.execute(
             sa.select(t.runs.c.extra)
-            .join(s.server_runs, s.server_runs.c.run_id == t.runs.c.run_id)
-            .where(r.project_id == project_id, r.location == loc.location, r.started_at == loc.at)
+            .join(s.server_runs, r.run_id == t.runs.c.run_id)
+            .where(r.project_id == project_id, r.location == loc)
+            .order_by(r.started_at.desc())
             .limit(1)
         ).scalar()
         fp = loads(extra, {}).get("footprint") or {}
@@ -234,7 +230,7 @@ def _assumptions(conn: sa.Connection, project_id: int) -> list[dict[str, Any]]:
              a["unit"], _badge(a["provenance"]), a["source"])
             for a in fp.get("assumptions", [])
         ]  # fmt: skip
-        out.append({"location": loc.location, "rows": rows})
+        out.append({"location": loc, "rows": rows})
     return out
 
 
@@ -270,7 +266,7 @@ def _overview(conn: sa.Connection, who: Principal, f: Filters, period: str, quer
                       energy(r["energy_j"]), num(r["co2e_location_g"] / 1000), cost(r),
                       num(r["energy_per_token_j"])) for r in rows],
         })  # fmt: skip
-    _, top = list_runs(conn, who.project_id, f, limit=10, order="energy_j")
+    _, top = list_runs(conn, who.project_id, f, limit=10, order="energy_j", count=False)
     return render(
         "dash_overview.html", f=f, action="/", periods=PERIODS, period=period, total=total,
         time_rows=time_rows, dimensions=dimensions, top_runs=top, query=query,

@@ -118,12 +118,64 @@ server_run_phases = sa.Table(
     sa.PrimaryKeyConstraint("run_id", "phase"),
 )
 
-sa.Index("ix_server_runs_project_started", server_runs.c.project_id, server_runs.c.started_at)
+#: Per project, day and value of a dimension (``all`` with key ``""``: the whole project; ``tag``,
+#: ``model``, ``hardware``, ``phase``, ``status``, ``location``) and currency: the sums the
+#: dashboard and ``/aggregates`` read, kept up to date by every push (an upsert), so a project
+#: page reads a few hundred rows whatever its number of runs. A phase's row holds its share of
+#: each run (its energy over the run's, applied to every figure).
+server_rollup = sa.Table(
+    "server_rollup",
+    metadata,
+    sa.Column("project_id", sa.Integer, nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("week", sa.String(10), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("dim", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),  # "" when no price was known
+    sa.Column("runs", sa.Float, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("energy_j", sa.Float, nullable=False),
+    sa.Column("facility_energy_kwh", sa.Float, nullable=False),
+    sa.Column("co2e_location_g", sa.Float, nullable=False),
+    sa.Column("co2e_market_g", sa.Float, nullable=False),
+    sa.Column("water_l", sa.Float, nullable=False),
+    sa.Column("cost", sa.Float, nullable=False),
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("token_energy_j", sa.Float, nullable=False),  # energy of the runs that counted
+    sa.PrimaryKeyConstraint("project_id", "dim", "day", "key", "currency"),
+)
+
+sa.Index(
+    "ix_server_runs_project_started",
+    server_runs.c.project_id,
+    server_runs.c.started_at,
+    server_runs.c.run_id,
+)
 sa.Index("ix_server_runs_project_day", server_runs.c.project_id, server_runs.c.day)
-sa.Index("ix_server_runs_project_energy", server_runs.c.project_id, server_runs.c.energy_j)
+sa.Index(
+    "ix_server_runs_project_energy",
+    server_runs.c.project_id,
+    server_runs.c.energy_j,
+    server_runs.c.run_id,
+)
 sa.Index("ix_server_run_tags_project", server_run_tags.c.project_id, server_run_tags.c.tag)
 sa.Index("ix_server_run_phases_project", server_run_phases.c.project_id, server_run_phases.c.phase)
 sa.Index("ix_tokens_project", tokens.c.project_id)
+sa.Index(
+    "ix_server_runs_project_location",
+    server_runs.c.project_id,
+    server_runs.c.location,
+    server_runs.c.started_at,
+)
 
 #: The server's tables in creation order (parents first).
-TABLES = (projects, tokens, sessions, server_runs, server_run_tags, server_run_phases)
+TABLES = (
+    projects,
+    tokens,
+    sessions,
+    server_runs,
+    server_run_tags,
+    server_run_phases,
+    server_rollup,
+)

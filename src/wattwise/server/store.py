@@ -23,6 +23,7 @@ from wattwise.ledger.clean import clean_result
 from wattwise.ledger.ops import Op, apply
 from wattwise.ledger.rows import load_run, loads
 from wattwise.ledger.serialize import run_from_dict
+from wattwise.server import rollup
 from wattwise.server import schema as s
 from wattwise.server.auth import iso, now
 from wattwise.server.index import RUN_ID, extras_of, index_rows, phase_rows
@@ -126,6 +127,7 @@ def push_run(conn: sa.Connection, project_id: int, doc: Mapping[str, Any]) -> tu
         phases = phase_rows(result, project_id)
         if phases:
             conn.execute(s.server_run_phases.insert(), phases)
+        rollup.add(conn, rollup.increments(row, extras.tags, phases))
     return True, result.run_id
 
 
@@ -156,21 +158,29 @@ def list_runs(
     limit: int = 100,
     offset: int = 0,
     order: str = "started_at",
+    count: bool = True,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(how many runs match, one page of them): newest first, or by ``order`` = ``energy_j``
-    (most energy first)."""
+    """(how many runs match — -1 when not ``count``ed —, one page of them): newest first, or by
+    ``order`` = ``energy_j`` (most energy first)."""
     r = s.server_runs.c
     where = filters.where(project_id)
-    total = conn.execute(sa.select(sa.func.count()).select_from(s.server_runs).where(*where))
-    key = r.energy_j.desc() if order == "energy_j" else r.started_at.desc()
+    total = -1
+    if count:
+        total = int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(s.server_runs).where(*where)
+            ).scalar()
+            or 0
+        )
+    key = r.energy_j if order == "energy_j" else r.started_at
     rows = conn.execute(
         sa.select(s.server_runs)
         .where(*where)
-        .order_by(key, r.run_id)
+        .order_by(key.desc(), r.run_id.desc())  # one direction: the index serves it backwards
         .limit(max(1, min(limit, MAX_LIMIT)))
         .offset(max(0, offset))
     )
-    return int(total.scalar() or 0), [run_row(x) for x in rows]
+    return total, [run_row(x) for x in rows]
 
 
 def _group_key(group: str) -> tuple[Any, list[Any]]:
@@ -185,50 +195,71 @@ def _group_key(group: str) -> tuple[Any, list[Any]]:
     return ph.c.phase, [(ph, ph.c.run_id == r.run_id)]
 
 
-def aggregate(
-    conn: sa.Connection, project_id: int, group: str, filters: Filters
-) -> list[dict[str, Any]]:
-    """Sums per ``group`` (a period of :data:`PERIODS` or a dimension of :data:`DIMENSIONS`):
-    runs, seconds, energy (J; a phase's own energy for ``phase``), facility kWh, CO2e g
-    (location- and market-based), water L, cost per currency, and energy per token (J) over
-    the runs that counted tokens. Periods in time order, dimensions by energy (most first)."""
-    if group not in GROUPS:
-        raise LedgerError(f"group must be one of {', '.join(GROUPS)}")
+def _raw(conn: sa.Connection, project_id: int, group: str, filters: Filters) -> list[Any]:
+    """The sums of :func:`aggregate` from the runs themselves (any filter)."""
     r = s.server_runs.c
     key, joins = _group_key(group)
-    energy = s.server_run_phases.c.energy_j if group == "phase" else r.energy_j
     src: Any = s.server_runs
     for table, on in joins:
         src = src.join(table, on)
-    token_j = sa.case((r.tokens.is_not(None), r.energy_j), else_=0.0)
+    share: Any = 1.0
+    if group == "phase":  # a phase's share of its run's figures
+        ph = s.server_run_phases.c
+        share = sa.case((r.energy_j > 0, ph.energy_j / r.energy_j), else_=0.0)
+    tokens = sa.func.coalesce(r.tokens, 0.0)
+    sums = {
+        "runs": sa.func.count(),
+        "duration_s": sa.func.sum(s.server_run_phases.c.duration_s if group == "phase"
+                                  else r.duration_s),
+        **{f: sa.func.sum(r[f] * share) for f in FIGURES},
+        "cost": sa.func.sum(sa.func.coalesce(r.cost, 0.0) * share),
+        "tokens": sa.func.sum(tokens * share),
+        "token_energy_j": sa.func.sum(sa.case((r.tokens > 0, r.energy_j), else_=0.0) * share),
+    }  # fmt: skip
     q = (
-        sa.select(
-            key.label("key"),
-            r.currency,
-            sa.func.count().label("runs"),
-            sa.func.sum(r.duration_s).label("duration_s"),
-            sa.func.sum(energy).label("energy_j"),
-            *(sa.func.sum(r[f]).label(f) for f in FIGURES[1:]),
-            sa.func.sum(r.cost).label("cost"),
-            sa.func.sum(r.tokens).label("tokens"),
-            sa.func.sum(token_j).label("token_energy_j"),
-        )
+        sa.select(key.label("key"), r.currency, *(v.label(k) for k, v in sums.items()))
         .select_from(src)
         .where(*filters.where(project_id))
         .group_by(key, r.currency)
-    )
+    )  # fmt: skip
+    return list(conn.execute(q))
+
+
+def aggregate(
+    conn: sa.Connection,
+    project_id: int,
+    group: str,
+    filters: Filters,
+    *,
+    use_rollup: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Sums per ``group`` (a period of :data:`PERIODS` or a dimension of :data:`DIMENSIONS`):
+    runs, seconds, energy (J), facility kWh, CO2e g (location- and market-based), water L, cost
+    per currency, and energy per token (J) over the runs that counted tokens; per phase, each
+    figure is the phases' share (their energy over their runs'). Periods in time order,
+    dimensions by energy (most first). Read from the per-day rollup when the filters allow
+    (``use_rollup`` None: decide; the results are the same), else from the runs."""
+    if group not in GROUPS:
+        raise LedgerError(f"group must be one of {', '.join(GROUPS)}")
+    f = filters
+    others = any((f.name, f.tag, f.model, f.hardware, f.phase, f.status))
+    if use_rollup is None:
+        use_rollup = rollup.usable(f.since, f.until, others)
+    found = (rollup.read(conn, project_id, group, f.since, f.until) if use_rollup
+             else _raw(conn, project_id, group, f))  # fmt: skip
     merged: dict[Any, dict[str, Any]] = {}
-    for row in conn.execute(q):
+    for row in found:
+        key = None if group == "model" and row.key == "" else row.key
         m = merged.setdefault(
-            row.key,
-            {"key": row.key, "runs": 0, "duration_s": 0.0, **dict.fromkeys(FIGURES, 0.0),
+            key,
+            {"key": key, "runs": 0, "duration_s": 0.0, **dict.fromkeys(FIGURES, 0.0),
              "cost": {}, "tokens": 0.0, "token_energy_j": 0.0},
         )  # fmt: skip
-        m["runs"] += int(row.runs)
-        for f in ("duration_s", *FIGURES, "tokens", "token_energy_j"):
-            m[f] += float(getattr(row, f) or 0.0)
-        if row.currency is not None and row.cost is not None:
-            m["cost"][row.currency] = m["cost"].get(row.currency, 0.0) + float(row.cost)
+        m["runs"] += round(float(row.runs))
+        for name in ("duration_s", *FIGURES, "tokens", "token_energy_j"):
+            m[name] += float(getattr(row, name) or 0.0)
+        if row.currency:
+            m["cost"][row.currency] = m["cost"].get(row.currency, 0.0) + float(row.cost or 0.0)
     out = list(merged.values())
     for m in out:
         m["energy_per_token_j"] = m["token_energy_j"] / m["tokens"] if m["tokens"] else None
