@@ -1,4 +1,4 @@
-"""Load helpers shared by the slow load tests and ``benchmarks/server.py``: concurrent pushers
+"""Load helpers shared by the slow load tests and ``benchmarks/server_load.py``: concurrent pushers
 against a real server process, and a project of N runs for the dashboard's page time.
 
 The 100,000-run project is built from a few runs accounted as a push accounts them
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from server.runs import make_doc, make_run
 from wattwise.accounting.context import Context
 from wattwise.ledger import schema as t
+from wattwise.push.client import Target, push_document
 from wattwise.server import schema as s
-from wattwise.server.client import Target, push_document
 from wattwise.server.index import Extras, calendar_of, index_rows, phase_rows
 from wattwise.server.rollup import SUMS, increments
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from wattwise.accounting.context import Context
 from wattwise.core.run import ComponentEnergy, RunResult, Sample, WindowResult
+from wattwise.push.sink import run_document
 from wattwise.readers.base import Provenance
-from wattwise.server.sink import run_document
 
 
 def make_run(

@@ -1,6 +1,6 @@
 """Load (``slow``, ``make test-slow``): 20 concurrent pushers × 200 runs against a real server
 process over PostgreSQL, every run stored exactly once; the project page with 100,000 runs
-renders in under a second. Figures: ``benchmarks/server.md`` (``benchmarks/server.py``)."""
+renders in under a second. Figures: ``benchmarks/server.md`` (``benchmarks/server_load.py``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from server.conftest import new_database
 from server.live import LiveServer
 from server.load import page_time_s, push_concurrently, seed_project
+from wattwise.push.client import Target
 from wattwise.server import auth
 from wattwise.server import schema as s
-from wattwise.server.client import Target
 from wattwise.server.db import migrate, open_engine
 
 pytestmark = pytest.mark.slow

@@ -18,9 +18,9 @@ from server.runs import make_doc
 
 module("uvicorn", "server")
 
+from wattwise.push.client import pending, push_pending, push_run_document, target_from  # noqa: E402
 from wattwise.server import auth  # noqa: E402
 from wattwise.server import schema as s  # noqa: E402
-from wattwise.server.client import pending, push_pending, push_run_document, target_from  # noqa: E402
 from wattwise.server.db import migrate, open_engine  # noqa: E402
 
 
@@ -168,3 +168,22 @@ def test_readme_sink_example_pushes(
     exec(compile(code, "README.md (Team server)", "exec"), ns)  # our own README
     run_id = ns["t"].run_id  # type: ignore[attr-defined]
     assert run_id in _stored(folder / "server.db")
+
+
+def test_the_python_api_pushes_when_the_server_url_is_set(
+    live: tuple[LiveServer, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wattwise
+
+    server, token, folder = live
+    monkeypatch.setenv("WATTWISE_TOKEN", token)
+    monkeypatch.setenv("WATTWISE_SERVER_URL", server.url)
+    with wattwise.track("from-env") as t:
+        t.count(tokens=5)
+    assert t.run_id in _stored(folder / "server.db")
+    monkeypatch.delenv("WATTWISE_TOKEN")
+    from wattwise.api import tracker
+    from wattwise.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="WATTWISE_TOKEN"):  # said at once, not after the run
+        tracker("no-token")

@@ -159,7 +159,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
 
 def _push(args: argparse.Namespace) -> int:
     from wattwise.errors import ConfigError
-    from wattwise.server.client import push_pending, target_from
+    from wattwise.push.client import push_pending, target_from
 
     target = target_from(args.server)
     if target is None:
@@ -186,8 +186,8 @@ def push_after_run(args: argparse.Namespace, result: Any, ctx: Any) -> None:
     """Push a finished run when a server is named (``--server`` / env); one line on stderr.
     A server that cannot take it now leaves the run in the push spool (``wattwise push``)."""
     from wattwise.errors import WattwiseError
-    from wattwise.server.client import push_run_document, target_from
-    from wattwise.server.sink import run_document
+    from wattwise.push.client import push_run_document, target_from
+    from wattwise.push.sink import run_document
 
     try:
         target = target_from(getattr(args, "server", None))

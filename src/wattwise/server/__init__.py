@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wattwise.server.sink import ServerSink
+    from wattwise.push.sink import ServerSink
 
 __all__ = ["ServerSink"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "ServerSink":
-        from wattwise.server.sink import ServerSink
+        from wattwise.push.sink import ServerSink
 
         return ServerSink
     raise AttributeError(f"module 'wattwise.server' has no attribute {name!r}")

@@ -58,12 +58,12 @@ def add(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     r = s.server_rollup
-    stmt = insert(r).values(rows)
+    stmt = insert(r)
     stmt = stmt.on_conflict_do_update(
         index_elements=["project_id", "dim", "day", "key", "currency"],
         set_={f: r.c[f] + stmt.excluded[f] for f in SUMS},
     )
-    conn.execute(stmt)
+    conn.execute(stmt, rows)  # executemany: one cached statement, rows in the order given
 
 
 def usable(since: str | None, until: str | None, other_filters: bool) -> bool:

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from wattwise.core.run import RunResult
 from wattwise.errors import LedgerError
 from wattwise.ledger import schema as t
-from wattwise.ledger.clean import clean_result
+from wattwise.ledger.clean import clean_json, clean_result
 from wattwise.ledger.ops import Op, apply
-from wattwise.ledger.rows import load_run, loads
+from wattwise.ledger.rows import dumps, load_run, loads
 from wattwise.ledger.serialize import run_from_dict
 from wattwise.server import rollup
 from wattwise.server import schema as s
@@ -110,13 +110,13 @@ def push_run(conn: sa.Connection, project_id: int, doc: Mapping[str, Any]) -> tu
     row, fp = index_rows(result, extras, project_id, at)
     with conn.begin_nested():  # a concurrent push of the same run: IntegrityError, see caller
         apply(conn, Op("finish_run", result.run_id, at, {"result": result}))
-        for key, value in (
-            ("context", extras.context.to_dict()),
-            ("footprint", fp.to_dict()),
-            ("tags", list(extras.tags)),
-            ("model", extras.model),
-        ):
-            apply(conn, Op("set_extra", result.run_id, at, {"key": key, "value": value}))
+        # the run's extras as the CLI stores them (set_extra's keys), in one write: it is new
+        extra, _refused = clean_json({"context": extras.context.to_dict(),
+                                      "footprint": fp.to_dict(), "tags": list(extras.tags),
+                                      "model": extras.model})  # fmt: skip
+        conn.execute(
+            t.runs.update().where(t.runs.c.run_id == result.run_id).values(extra=dumps(extra))
+        )
         conn.execute(s.server_runs.insert().values(**row))
         if extras.tags:
             conn.execute(

@@ -1,6 +1,7 @@
 """``ServerSink``: a tracker sink that pushes each finished run to a team server.
 
-``wattwise.track("train", sinks=[ServerSink()])`` (or an integration's ``sinks=[...]``): when
+``wattwise.track("train", sinks=[ServerSink()])`` (or an integration's ``sinks=[...]``; with
+``$WATTWISE_SERVER_URL`` set, ``wattwise.track`` and the training callbacks add one): when
 the run finishes, its document (the ledger's, with its timeline, downsampled to at most
 :data:`MAX_SAMPLES` points, and the accounting context it ran under) goes through the push
 spool (:mod:`.client`): pushed now, or kept on disk and pushed by the next push or ``wattwise
@@ -11,19 +12,44 @@ run ("server write failed ..."), never an exception in your code.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from wattwise.accounting.context import Context
+from wattwise.accounting.context import Context, default_config_paths, resolve_context
 from wattwise.core.run import Gap, RunResult, Sample
 from wattwise.errors import WattwiseError
 from wattwise.ledger.serialize import run_to_dict
+from wattwise.push.client import URL_ENV, Target, push_run_document, target_from
 from wattwise.readers.base import DeviceInfo
-from wattwise.server.client import Target, push_run_document, target_from
 
 MAX_SAMPLES = 5000
+
+
+def _context(context: Context | Mapping[str, object] | None) -> Context:
+    """``context`` itself, else flags (``context``) > environment > config files, as the
+    command line and the integrations resolve it."""
+    if isinstance(context, Context):
+        return context
+    return resolve_context(dict(context or {}), os.environ, default_config_paths(Path.cwd()))
+
+
+def with_env_sink(
+    sinks: Sequence[Any],
+    *,
+    context: Context | Mapping[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Any, ...]:
+    """``sinks`` plus a :class:`ServerSink` (accounting in ``context``) when
+    ``$WATTWISE_SERVER_URL`` is set and none is there yet (the Python API and the integrations
+    call this). ConfigError (one line) when the URL is set without ``$WATTWISE_TOKEN``."""
+    env = os.environ if env is None else env
+    if not env.get(URL_ENV, "").strip() or any(isinstance(x, ServerSink) for x in sinks):
+        return tuple(sinks)
+    return (*sinks, ServerSink(context=context, env=env))
 
 
 def run_document(
@@ -60,8 +86,6 @@ class ServerSink:
         context: Context | Mapping[str, object] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        from wattwise.integrations.context import context_for
-
         target = target_from(url, env)
         if target is None:
             raise WattwiseError(
@@ -71,7 +95,7 @@ class ServerSink:
         self.target: Target = target
         self.tags = tuple(tags)
         self.model = model
-        self.context = context_for(context)
+        self.context = _context(context)
         self.env = env
         self.last_line = ""
         self._samples: list[Sample] = []

@@ -9,7 +9,7 @@
   in-process (no network in the figure). The projects are seeded in bulk
   (:func:`server.load.seed_project`).
 
-    python benchmarks/server.py [--runs 1000] [--pushers 1 20 50] [--pages 1000 100000]
+    python benchmarks/server_load.py [--runs 1000] [--pushers 1 20 50] [--pages 1000 100000]
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import platform
 import sys
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests"),
-                str(Path(__file__).resolve().parents[1] / "src")]  # fmt: skip
+_HERE = Path(__file__).resolve().parent  # benchmarks/integrations.py would hide tests/integrations
+sys.path[:] = [str(_HERE.parent / "tests"), str(_HERE.parent / "src"),
+               *(p for p in sys.path if Path(p or ".").resolve() != _HERE)]  # fmt: skip
 
 import sqlalchemy as sa  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
@@ -30,10 +31,10 @@ from server.live import LiveServer  # noqa: E402
 from server.load import page_time_s, push_concurrently, seed_project  # noqa: E402
 from server.pgcluster import cluster, create_database  # noqa: E402
 from server.test_dashboard import logged_in  # noqa: E402
+from wattwise.push.client import Target  # noqa: E402
 from wattwise.server import auth  # noqa: E402
 from wattwise.server import schema as s  # noqa: E402
 from wattwise.server.app import create_app  # noqa: E402
-from wattwise.server.client import Target  # noqa: E402
 from wattwise.server.db import migrate, open_engine  # noqa: E402
 
 
