@@ -8,11 +8,21 @@ import sys
 from typing import Any
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
+DB_ENV = "WATTWISE_SERVER_DB"
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help=f"server database: a SQLite file or postgresql+psycopg://... (default: ${DB_ENV}, "
+        "else server.db in the user data directory, beside the ledger)",
+    )
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     from wattwise.argtypes import whole
-    from wattwise.cli import Parser, add_db_option
+    from wattwise.cli import Parser
 
     p = sub.add_parser(
         "server",
@@ -21,14 +31,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "(SQLite file by default, PostgreSQL with --db postgresql+psycopg://...). Needs "
         "pip install 'wattwise[server]'.",
     )
-    add_db_option(p)
+    _add_db(p)
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on ({DEFAULT_HOST})")
     p.add_argument("--port", type=whole(low=0, high=65535), default=DEFAULT_PORT,
                    help=f"port to listen on ({DEFAULT_PORT}; 0: any free port)")  # fmt: skip
     p.set_defaults(handler=_serve)
     ss = p.add_subparsers(dest="server_command", metavar="SUBCOMMAND", parser_class=Parser)
     m = ss.add_parser("migrate", help="create or upgrade the server database's schema")
-    add_db_option(m)
+    _add_db(m)
     m.set_defaults(handler=_migrate)
     tok = ss.add_parser("token", help="create, list or revoke tokens")
     ts = tok.add_subparsers(dest="token_command", metavar="ACTION", parser_class=Parser)
@@ -37,15 +47,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     c.add_argument("--scope", default="ingest,read", help="ingest,read,admin (default ingest,read)")
     c.add_argument("--expires", metavar="DURATION", help="e.g. 90d, 12h (default: never)")
     c.add_argument("--label", default="", help="a note saying what the token is for")
-    add_db_option(c)
+    _add_db(c)
     c.set_defaults(handler=_token_create)
     ls = ts.add_parser("list", help="the tokens (never their secrets)")
     ls.add_argument("--project", help="only this project's")
-    add_db_option(ls)
+    _add_db(ls)
     ls.set_defaults(handler=_token_list)
     rv = ts.add_parser("revoke", help="revoke a token (its dashboard sessions end too)")
     rv.add_argument("token_id", type=whole(low=1, high=2**31 - 1), help="the id from 'list'")
-    add_db_option(rv)
+    _add_db(rv)
     rv.set_defaults(handler=_token_revoke)
     tok.set_defaults(handler=lambda _a: (tok.print_help(sys.stderr), 2)[1])
 
@@ -62,9 +72,15 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _engine(args: argparse.Namespace) -> Any:
+    import os
+
+    from wattwise.ledger.location import default_db_path
     from wattwise.server.db import open_engine
 
-    return open_engine(args.db)
+    url = (
+        args.db or os.environ.get(DB_ENV, "").strip() or str(default_db_path().parent / "server.db")
+    )
+    return open_engine(url)
 
 
 def _migrate(args: argparse.Namespace) -> int:

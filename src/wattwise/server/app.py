@@ -42,6 +42,8 @@ from wattwise.server.store import (
 )
 
 API = "/api/v1"
+#: Largest request body taken (bytes): a run document with its 5,000-point timeline is ~1 MB.
+MAX_BODY_BYTES = 32 * 1024 * 1024
 SESSION_COOKIE = "wattwise_session"
 _bearer = HTTPBearer(auto_error=False, description="a wattwise server token (wwt_...)")
 
@@ -62,6 +64,17 @@ def create_app(engine: sa.Engine) -> FastAPI:
     app.state.engine = engine
     _add_api(app)
     add_dashboard(app)
+
+    @app.middleware("http")
+    async def _limit(request: Request, call_next: Any) -> Response:
+        try:
+            size = int(request.headers.get("content-length") or 0)
+        except ValueError:
+            size = MAX_BODY_BYTES + 1
+        if size > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, 413)
+        response: Response = await call_next(request)
+        return response
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> Response:

@@ -177,6 +177,7 @@ def create_session(conn: sa.Connection, token_id: int) -> tuple[str, str]:
     """A new dashboard session of ``token_id``: (cookie secret, CSRF token)."""
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     t = now()
+    conn.execute(s.sessions.delete().where(s.sessions.c.expires_at <= iso(t)))  # expired ones
     conn.execute(
         s.sessions.insert().values(
             session_hash=digest(secret),
