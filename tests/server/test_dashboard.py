@@ -80,9 +80,17 @@ def test_session_reads_the_api_and_logout_needs_csrf(served: Served) -> None:
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def _in_chromium(served: Served, tmp_path: Path, pages: dict[str, str], layout: int) -> None:
+def _lum(rgb: str) -> float:
+    r, g, b = (int(x) for x in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _in_chromium(
+    served: Served, tmp_path: Path, pages: dict[str, str], layout: int, *, dark: bool = False
+) -> None:
     """Each page at 1280 and 390 px in headless Chromium: no console error; a screenshot kept
-    as an artifact; at ``layout`` px nothing wider than the viewport, no overlapping text."""
+    as an artifact; at ``layout`` px (in the dark colour scheme with ``dark``) nothing wider
+    than the viewport, no overlapping text."""
     if served.backend != "sqlite":
         pytest.skip("the same pages: rendered in the browser once (SQLite)")
     from integrations.requires import missing
@@ -101,14 +109,18 @@ def _in_chromium(served: Served, tmp_path: Path, pages: dict[str, str], layout: 
             log = screenshot(html, png, width=width, height=2400)
             assert console_errors(log) == [], (name, width)
             assert png.stat().st_size > 10_000
-        found = problems(check_layout(html, layout))
-        assert found == [], (name, layout, found)
+        measured = check_layout(html, layout, dark=dark)
+        assert problems(measured) == [], (name, layout, problems(measured))
+        if dark:  # the report's dark scheme: dark background, light ink
+            assert _lum(measured["background"]) < 40 and _lum(measured["ink"]) > 180
 
 
 def test_dashboard_in_chromium(served: Served, tmp_path: Path) -> None:
     """The project page (the one with the charts) at 1280 and 390 px; layout checked on the
-    phone width."""
-    _in_chromium(served, tmp_path, {"overview": "/?since=2026-11-01&until=2026-12-31"}, 390)
+    phone width, in dark mode."""
+    _in_chromium(
+        served, tmp_path, {"overview": "/?since=2026-11-01&until=2026-12-31"}, 390, dark=True
+    )
 
 
 @pytest.mark.slow
