@@ -187,3 +187,17 @@ def test_the_python_api_pushes_when_the_server_url_is_set(
 
     with pytest.raises(ConfigError, match="WATTWISE_TOKEN"):  # said at once, not after the run
         tracker("no-token")
+
+
+def test_an_unreachable_server_is_retried_with_back_off_and_the_run_kept(tmp_path: Path) -> None:
+    from server.live import free_port
+    from wattwise.push.client import PushReport, Target, push_file, spool
+
+    target = Target(f"http://127.0.0.1:{free_port()}", "wwt_x")  # nothing listens there
+    path = spool(target, make_doc("kept"))
+    waits: list[float] = []
+    report = PushReport()
+    push_file(target, path, report, retries=4, backoff_s=0.5, max_backoff_s=3.0,
+              sleep=waits.append)  # fmt: skip
+    assert waits == [0.5, 1.0, 2.0, 3.0] and report.waiting == 1 and path.exists()
+    assert "not reachable" in report.line(target.url)

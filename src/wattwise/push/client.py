@@ -167,6 +167,7 @@ def push_file(
     retries: int = 4,
     backoff_s: float = 0.5,
     max_backoff_s: float = 30.0,
+    timeout_s: float = TIMEOUT_S,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Push one spooled file with ``retries`` retries (back-off doubling from ``backoff_s``);
@@ -190,7 +191,7 @@ def push_file(
         delay = backoff_s
         for attempt in range(retries + 1):
             try:
-                stored = push_document(target, doc)
+                stored = push_document(target, doc, timeout_s=timeout_s)
             except PushError as exc:
                 report.last_error = str(exc)
                 if not exc.retryable:
@@ -231,14 +232,16 @@ def push_pending(
     retries: int = 4,
     backoff_s: float = 0.5,
     env: Mapping[str, str] | None = None,
+    timeout_s: float = TIMEOUT_S,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PushReport:
-    """Push every spooled run of ``target``. Once the server is found unreachable the rest
-    are left waiting (no point retrying each)."""
+    """Push every spooled run of ``target`` (``timeout_s`` per request). Once the server is
+    found unreachable the rest are left waiting (no point retrying each)."""
     report = PushReport()
     files = pending(target, env)
     for i, path in enumerate(files):
-        push_file(target, path, report, retries=retries, backoff_s=backoff_s, sleep=sleep)
+        push_file(target, path, report, retries=retries, backoff_s=backoff_s,
+                  timeout_s=timeout_s, sleep=sleep)  # fmt: skip
         if report.waiting and "not reachable" in report.last_error:
             report.waiting += len(files) - i - 1
             break
@@ -249,10 +252,13 @@ def push_run_document(
     target: Target,
     doc: Mapping[str, Any],
     *,
-    retries: int = 2,
+    retries: int = 1,
     backoff_s: float = 0.5,
+    timeout_s: float = 5.0,
     env: Mapping[str, str] | None = None,
 ) -> PushReport:
-    """Spool ``doc``, then push it and any run still waiting for the same server."""
+    """Spool ``doc``, then push it and any run still waiting for the same server: at the end of
+    a run, so briefly (one retry, 5 s per request); what does not go stays for the next push."""
     spool(target, doc, env)
-    return push_pending(target, retries=retries, backoff_s=backoff_s, env=env)
+    return push_pending(target, retries=retries, backoff_s=backoff_s, env=env,
+                        timeout_s=timeout_s)  # fmt: skip
