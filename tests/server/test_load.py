@@ -48,6 +48,44 @@ def test_20_pushers_x_200_runs_on_postgresql_stored_exactly_once(pg: str) -> Non
     assert figures.runs == 4020  # with each pusher's retried first push
 
 
+def test_one_run_pushed_by_10_pushers_at_once_is_stored_once(pg: str) -> None:
+    import threading
+
+    from server.runs import make_doc
+    from wattwise.push.client import push_document
+
+    engine, loc = open_engine(pg)
+    migrate(engine, loc.display)
+    with engine.begin() as conn:
+        _, token = auth.create_token(conn, auth.ensure_project(conn, "race"), ("ingest",))
+    server = LiveServer(pg).start()
+    doc, answers = make_doc("race-1", tags=("a", "b"), phases=("train", "eval")), []
+    gate = threading.Barrier(10)
+
+    def push() -> None:
+        gate.wait()
+        answers.append(push_document(Target(server.url, token), doc))
+
+    threads = [threading.Thread(target=push) for _ in range(10)]
+    try:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        server.stop()
+    assert sorted(answers) == [False] * 9 + [True]
+    with engine.connect() as conn:
+        rolled = conn.execute(
+            sa.select(s.server_rollup.c.runs)
+            .where(s.server_rollup.c.dim == "all", s.server_rollup.c.key == "")
+            .join(s.projects, s.projects.c.project_id == s.server_rollup.c.project_id)
+            .where(s.projects.c.name == "race")
+        ).scalars().all()
+    engine.dispose()
+    assert rolled == [1.0]  # counted once in the sums too
+
+
 def test_project_page_with_100k_runs_under_a_second(pg: str, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 

@@ -181,8 +181,11 @@ def add_dashboard(app: FastAPI) -> None:
         except LedgerError:
             return page("not found", "<section><h2>No such run in this project</h2>"
                         "<p><a href='/'>back</a></p></section>", who, _csrf)  # fmt: skip
-        return HTMLResponse(render_run_report(result, ctx),
-                            headers={"Content-Security-Policy": REPORT_CSP})  # fmt: skip
+        html = render_run_report(result, ctx).replace(  # the way back, above the report
+            "<main>", "<main><p class='note'><a href='/'>the project</a> · "
+            "<a href='/runs'>all runs</a></p>", 1,
+        )  # fmt: skip
+        return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
 
 
 def _login_page(request: Request, error: str, *, status: int = 200) -> Response:
