@@ -22,6 +22,9 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "WATTWISE_PUE",
         "WATTWISE_POWERCAP_ROOT",
         "CUDA_VISIBLE_DEVICES",
+        "WATTWISE_SERVER_URL",  # never push a test's runs to the developer's team server
+        "WATTWISE_SERVER_DB",
+        "WATTWISE_TOKEN",
     ):
         monkeypatch.delenv(var, raising=False)
 

@@ -11,6 +11,7 @@ stops; if it cannot be opened, the run stays in memory and its notes say why
 from __future__ import annotations
 
 import contextlib
+import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +42,15 @@ class LedgerOpener:
 
 def tracker(name: str = "run", *, store: bool | str = False, **kwargs: Any) -> Tracker:
     """A :class:`~wattwise.tracker.core.Tracker` (not started) that also writes its run to the
-    ledger named by ``store`` (False: to no ledger). Other keyword arguments go to Tracker."""
+    ledger named by ``store`` (False: to no ledger) and, with ``$WATTWISE_SERVER_URL`` set,
+    pushes it to that team server (:func:`wattwise.push.sink.with_env_sink`). Other keyword
+    arguments go to Tracker."""
     from wattwise.tracker.core import Tracker
 
+    if os.environ.get("WATTWISE_SERVER_URL", "").strip():  # push the run to that team server
+        from wattwise.push.sink import with_env_sink
+
+        kwargs["sinks"] = with_env_sink(kwargs.get("sinks", ()))
     if store is not False and "open_sink" not in kwargs and kwargs.get("sink") is None:
         kwargs["open_sink"] = LedgerOpener(store)
     return Tracker(name, **kwargs)

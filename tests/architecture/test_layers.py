@@ -16,8 +16,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"accounting", "estimate", "workloads", "power"}),  # power: GPU/CPU control
     frozenset({"tracker"}),
     # api: track(store=...) opens the ledger; schedule: the carbon-aware planner and its
-    # providers; bench: the serving benchmark (a client of an OpenAI-compatible endpoint)
-    frozenset({"optimize", "report", "api", "schedule", "bench"}),
+    # providers; bench: the serving benchmark (a client of an OpenAI-compatible endpoint);
+    # push: the team server's client and sink (the API and the integrations add it)
+    frozenset({"optimize", "report", "api", "schedule", "bench", "push"}),
     # integrations: callbacks, launchers, MLflow, Prometheus; server: the team server
     frozenset({"audit", "integrations", "server"}),
     frozenset({"cli", "__main__", "wattwise"}),  # wattwise: the public API in __init__

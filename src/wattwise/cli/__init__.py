@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         run,
         runs,
         schedule,
+        server,
         tune,
     )
 
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.register(sub)
     disclose.register(sub)
     schedule.register(sub)
+    server.register(sub)
     return p
 
 

@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     from wattwise.cli import add_db_option
     from wattwise.cli.footprint import add_context_options
     from wattwise.cli.schedule_run import add_deadline_options
+    from wattwise.cli.server import add_run_options as add_server_options
 
     p = sub.add_parser(
         "run",
@@ -74,6 +75,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--quiet", action="store_true", help="print no summary")
     add_db_option(p)
     add_context_options(p)
+    add_server_options(p)
     p.set_defaults(handler=handle, accepts_command=True)
     add_deadline_options(p)  # --deadline: a carbon-aware start (wattwise.cli.schedule_run)
 
@@ -102,6 +104,7 @@ def resolve_command(command: list[str] | None) -> list[str]:
 def handle(args: argparse.Namespace) -> int:
     from wattwise.cli.footprint import context_from_args, footprint_lines, footprint_of
     from wattwise.cli.render import printable, run_summary
+    from wattwise.cli.server import push_after_run as server_push
     from wattwise.errors import WattwiseError
     from wattwise.tracker.core import Tracker
 
@@ -142,6 +145,7 @@ def handle(args: argparse.Namespace) -> int:
         sys.stderr.write(f"wattwise: footprint not computed: {exc}\n")
     if ledger is not None:
         _store_extras(ledger, result.run_id, ctx, footprint, settle=not outcome.signals)
+    server_push(args, result, ctx)  # --server / $WATTWISE_SERVER_URL (wattwise.cli.server)
     if args.json:
         from wattwise.ledger.serialize import run_to_dict
 

@@ -182,6 +182,7 @@ class TrainingMeter:
         interval_s: float = 1.0,
     ) -> None:
         from wattwise.api import LedgerOpener
+        from wattwise.push.sink import with_env_sink
         from wattwise.tracker.core import Tracker
 
         self.context = training_context(context)
@@ -189,6 +190,7 @@ class TrainingMeter:
             from wattwise.integrations.mlflow import MlflowSink
 
             sinks = (*sinks, MlflowSink(context=self.context))
+        sinks = with_env_sink(sinks, context=self.context)  # $WATTWISE_SERVER_URL: push runs
         self.site = resolve_site(self.context)
         self._opener = None if store is False else LedgerOpener(store)
         #: The tracker's clock: step ends are stamped with it, handed over later (see step()).

@@ -236,7 +236,9 @@ def _timeline(rid: str, max_points: int) -> sa.Select[Any]:
         .subquery()
     )
     cap = max(1, int(max_points))
-    stride = (inner.c.cnt + (cap - 1)) / cap  # integer division of integers (SQLite, PostgreSQL)
+    # ``//``: integer division on every backend (SQLAlchemy 2's ``/`` is true division, which
+    # PostgreSQL computes in NUMERIC: a stride of 1.0002 kept only the first and last sample)
+    stride = (inner.c.cnt + (cap - 1)) // cap
     return (
         sa.select(inner.c.device_id, inner.c.t_s, inner.c.power_w, inner.c.energy_j)
         .where(sa.or_((inner.c.rn - 1) % stride == 0, inner.c.rn == inner.c.cnt))

@@ -1,0 +1,1 @@
+"""Alembic's script directory of the server database (``script_location`` is this package)."""

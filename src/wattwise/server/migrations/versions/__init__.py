@@ -1,0 +1,1 @@
+"""The server database's Alembic revisions, oldest first."""
