@@ -143,7 +143,10 @@ def render(data: dict[str, Any]) -> str:
     ``InferenceEstimate`` ``.to_dict()``)."""
     currency = data["cost"].get("currency") if isinstance(data.get("cost"), dict) else None
     rows: list[tuple[str, str]] = []
+    no_volume = not data.get("requests_per_day") and "requests_per_day" in data
     for key, val in data.items():
+        if no_volume and key in ("daily", "yearly"):
+            continue  # no volume given: zero totals would read as a finding
         if isinstance(val, dict) and key not in ("load", "concurrency"):
             rows.extend(_band_rows(key, val, currency))
     width = max((len(label) for label, _ in rows), default=0)
@@ -154,6 +157,8 @@ def render(data: dict[str, Any]) -> str:
         why = " (the KV cache limits it)" if adm.get("limited_by") == "kv_cache" else ""
         lines.append(f"  concurrency: {format_number(adm['admitted'])} sequences admitted of "
                      f"{format_number(adm['requested'])} requested{why}")  # fmt: skip
+    if no_volume:
+        lines.append("  daily / yearly totals: give --requests-per-day (or a rate)")
     if data.get("breakeven_day") is not None:
         day = format_number(data["breakeven_day"])
         lines.append(f"  serving passes training energy on day {day}")
