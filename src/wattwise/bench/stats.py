@@ -89,9 +89,9 @@ class SteadyWindow:
     """Bounds of the measured window (s) and how they were chosen.
 
     ``kind``: ``steady`` — from the first completion (the batch has filled) to the last request
-    sent (the tail has not begun draining); ``span`` — no steady state exists (too few requests
-    for the concurrency): from the first request sent to the last completion; ``tail`` — every
-    request was sent before the first completed: from the first completion to the last.
+    sent (the tail has not begun draining); ``span`` — no steady state exists (fewer than
+    ``2 * concurrency + 1`` requests): from the first request sent to the last completion;
+    ``tail`` — every request was sent before the first completed: first to last completion.
     """
 
     start_s: float
@@ -104,11 +104,14 @@ class SteadyWindow:
 
 
 def steady_possible(requests: int | None, concurrency: int | None) -> bool:
-    """Whether a closed loop of ``requests`` at ``concurrency`` has a steady state (at least two
-    completions before the last request is sent); open loop and ``--duration``: always."""
+    """Whether a closed loop of ``requests`` at ``concurrency`` has a steady state worth
+    measuring: with ``2 * concurrency + 1`` requests of equal length, the window (first
+    completion to last send) lasts about one request; with ``2 * concurrency`` the first round's
+    completions send the last requests at once and the window is empty. Open loop and
+    ``--duration``: always."""
     if requests is None or concurrency is None:
         return True
-    return requests >= concurrency + 2
+    return requests >= 2 * concurrency + 1
 
 
 def steady_window(records: Sequence[RequestRecord], *, possible: bool = True) -> SteadyWindow:

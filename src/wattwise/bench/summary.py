@@ -78,6 +78,9 @@ def config_doc(res: LoadResult, t0_s: float, energy_source: str) -> dict[str, An
     j_tok = en["energy_j"] / tokens if en["energy_j"] is not None and tokens > 0 else None
     mean_out = sum(r.output_tokens for r in ok) / len(ok) if ok else None
     prompts = [r.prompt_tokens for r in ok if r.prompt_tokens is not None]
+    if tokens <= 0:
+        res.notes.append("no output token streamed inside the window (too short): no energy per "
+                         "token; give more --requests or a --duration")  # fmt: skip
     doc: dict[str, Any] = {
         "name": res.spec.name,
         "mode": "closed" if res.spec.concurrency else "open",
@@ -107,7 +110,7 @@ def config_doc(res: LoadResult, t0_s: float, energy_source: str) -> dict[str, An
 def _window_note(kind: str) -> str:
     return {
         "steady": "steady state: first completion to last request sent",
-        "span": "no steady state (requests < concurrency + 2): first request sent to last "
+        "span": "no steady state (requests < 2 x concurrency + 1): first request sent to last "
         "completion, warm-up and drain included",
         "tail": "every request was sent before the first completed: first to last completion",
     }.get(kind, kind)
