@@ -69,6 +69,13 @@ def _energy(window: Any) -> dict[str, Any]:
     }
 
 
+def _by_device(window: Any, tokens: float) -> dict[str, float | None]:
+    """J per output token of each device of the window (accelerator apart from host)."""
+    if window is None or tokens <= 0:
+        return {}
+    return {c.device_id: _round(c.energy_j / tokens, 9) for c in window.components}
+
+
 def config_doc(res: LoadResult, t0_s: float, energy_source: str) -> dict[str, Any]:
     """The document of one configuration; ``t0_s``: the client clock at the run's start."""
     ok = [r for r in res.records if r.ok]
@@ -93,6 +100,7 @@ def config_doc(res: LoadResult, t0_s: float, energy_source: str) -> dict[str, An
         "window_completed": res.window_completed,
         "j_per_output_token": _round(j_tok, 9),
         "j_per_request": _round(j_tok * mean_out if j_tok is not None and mean_out else None, 6),
+        "j_per_output_token_by_device": _by_device(res.window_energy, tokens),
         "output_tokens_per_s": _round(tokens / dur if dur > 0 else None, 3),
         "requests_per_s": _round(res.window_completed / dur if dur > 0 else None, 4),
         "mean_output_tokens": _round(mean_out, 2),
