@@ -184,8 +184,8 @@ def bench_serve(opts: BenchOptions, say: Say | None = None) -> dict[str, Any]:
     try:
         with _server(opts, say) as (base, model, server):
             max_conc = max([s.concurrency or 64 for s in specs])
-            target = Target(new_client(max_conc, opts.timeout_s), base, model, opts.max_tokens,
-                            opts.timeout_s)  # fmt: skip
+            client = new_client(max_conc, opts.timeout_s, tls=base.startswith("https:"))
+            target = Target(client, base, model, opts.max_tokens, opts.timeout_s)
             tracker = _tracker(opts, ledger).start()
             t0 = time.monotonic()
             try:
