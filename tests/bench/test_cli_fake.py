@@ -43,6 +43,12 @@ def test_sweep_document_and_ledger_run(fake_url: str, tmp_path: Path) -> None:
         assert w.energy.total_j == c["energy_j"] or abs(w.energy.total_j - c["energy_j"]) < 1e-5
     if extra is not None:
         assert extra["bench"]["configs"][0]["name"] == "c=1"
+    html = tmp_path / "r.html"
+    p = wattwise("report", doc["run_id"], "--db", str(db), "--out", str(html))
+    assert p.returncode == 0, p.stderr
+    page = html.read_text()
+    assert "<section id='serving'>" in page and 'data-label="c=2"' in page
+    assert page.count('data-chart="scatter"') == 1
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

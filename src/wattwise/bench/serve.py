@@ -50,6 +50,8 @@ class BenchOptions:
     store: bool = True
     db: str | None = None
     seed: int = 0
+    params: float | None = None  # with hardware: the estimator's figure beside each config
+    hardware: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def specs(self) -> list[LoadSpec]:
@@ -179,6 +181,12 @@ def bench_serve(opts: BenchOptions, say: Say | None = None) -> dict[str, Any]:
     specs = opts.specs()
     if not specs:
         raise ConfigError("give --concurrency LIST and/or --rate LIST")
+    if bool(opts.params) != bool(opts.hardware):
+        raise ConfigError("--params and --hardware go together (the estimator's figure)")
+    if opts.hardware:
+        from wattwise.estimate.hardware import get_hardware
+
+        get_hardware(opts.hardware)  # an unknown name fails now, not after the sweep
     prompts = load_prompts(opts)
     ledger = _open_ledger(opts)
     try:
@@ -231,6 +239,11 @@ def _document(opts: BenchOptions, base: str, model: str, server: dict[str, Any] 
     for res in results:  # the tracker's own window (start/end, components) for each config
         res.window_energy = windows.get(res.spec.name, res.window_energy)
     configs = [config_doc(r, t0, source) for r in results]
+    if opts.params and opts.hardware:
+        from wattwise.bench.estimate import estimate_beside
+
+        for c in configs:
+            c["estimate"] = estimate_beside(c, opts.params, opts.hardware)
     return {
         "kind": DOC_KIND, "version": DOC_VERSION, "url": base, "model": model,
         "server": server, "run_id": run.run_id,

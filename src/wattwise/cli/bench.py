@@ -87,6 +87,10 @@ def _serve_parser(inner: argparse._SubParsersAction[Any]) -> None:
     a("--ready-timeout", type=number(low=0.0, high=86400.0, low_inclusive=False), default=300.0,
       metavar="S", help="seconds a launched server may take to answer /v1/models")
     a("--seed", type=whole(low=0, high=2**31), default=0, help="seed of the Poisson arrivals")
+    a("--params", type=number(low=0.0, low_inclusive=False, high=1e15, si=True), metavar="N",
+      help="the served model's parameters (8B, 70e9): with --hardware, the estimator's "
+      "figure beside each configuration")
+    a("--hardware", metavar="NAME", help="the server's accelerator (see 'estimate hardware list')")
     a("--json", action="store_true", help="print the result document as JSON")
     a("--no-store", action="store_true", help="do not write the run to the ledger")
     a("--db", metavar="URL", help="ledger (default: $WATTWISE_DB or the user file)")
@@ -106,6 +110,7 @@ def handle(args: argparse.Namespace) -> int:
         energy_from=args.energy_from, slo_ttft_ms=args.slo_ttft_ms, slo_itl_ms=args.slo_itl_ms,
         launch=args.launch, launch_builtin=args.launch_builtin, builtin_size=args.builtin_size,
         ready_timeout_s=args.ready_timeout, store=not args.no_store, db=args.db, seed=args.seed,
+        params=args.params, hardware=args.hardware,
     )  # fmt: skip
     def say(message: str) -> None:
         sys.stderr.write(f"wattwise bench: {message}\n")

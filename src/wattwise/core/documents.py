@@ -174,8 +174,7 @@ class RunReportWorkloadDocument(TypedDict):
     exit_code: int | None
 
 
-@final
-class RunReportDocument(TypedDict):
+class _RunReportRequired(TypedDict):
     """The report document of a plain stored run (:func:`wattwise.report.rundoc.run_document`):
     the sections of an audit that exist for any run. ``breakdown_j``: (part, joules) pairs."""
 
@@ -188,6 +187,14 @@ class RunReportDocument(TypedDict):
     phases: list[PhaseDocument]
     breakdown_j: list[tuple[str, float]]
     notes: list[str]
+
+
+@final
+class RunReportDocument(_RunReportRequired, total=False):
+    """A plain run's report document; ``serving``: a serving benchmark's result document
+    (``wattwise bench serve``, from the run's ``extra["bench"]``)."""
+
+    serving: dict[str, Any]
 
 
 # --------------------------------------------------------------------------- an audit

@@ -13,7 +13,9 @@ has no scale, regions, lab or recommendations) is left out, not shown empty.
 
 from __future__ import annotations
 
-from wattwise.core.documents import ReportDocument
+from typing import cast
+
+from wattwise.core.documents import ReportDocument, RunReportDocument
 from wattwise.core.run import RunResult
 from wattwise.report import measured as m
 from wattwise.report import reduce as r
@@ -31,6 +33,11 @@ def _sections(doc: ReportDocument, run: RunResult) -> list[str]:
     if "recommendations" in doc:
         out.append(r.recommendations_section(doc))
     out += [m.timeline_section(doc, run), m.breakdown_section(doc, run)]
+    serving = cast(RunReportDocument, doc).get("serving") if doc.get("kind") == "run" else None
+    if serving:  # a `wattwise bench serve` run
+        from wattwise.report.serving import serving_section
+
+        out.append(serving_section(serving))
     if "scale" in doc:
         out.append(m.scale_section(doc))
     if "regions" in doc:
