@@ -174,7 +174,8 @@ class RunReportWorkloadDocument(TypedDict):
     exit_code: int | None
 
 
-class _RunReportRequired(TypedDict):
+@final
+class RunReportDocument(TypedDict):
     """The report document of a plain stored run (:func:`wattwise.report.rundoc.run_document`):
     the sections of an audit that exist for any run. ``breakdown_j``: (part, joules) pairs."""
 
@@ -187,14 +188,6 @@ class _RunReportRequired(TypedDict):
     phases: list[PhaseDocument]
     breakdown_j: list[tuple[str, float]]
     notes: list[str]
-
-
-@final
-class RunReportDocument(_RunReportRequired, total=False):
-    """A plain run's report document; ``serving``: a serving benchmark's result document
-    (``wattwise bench serve``, from the run's ``extra["bench"]``)."""
-
-    serving: dict[str, Any]
 
 
 # --------------------------------------------------------------------------- an audit

@@ -72,7 +72,6 @@ def render_run_report(result: RunResult, ctx: Context, extra: dict[str, Any] | N
     (``extra["bench"]``) also gets its serving section."""
     from wattwise.report.html import render_report
 
-    doc = run_document(result, ctx)
-    if extra and isinstance(extra.get("bench"), dict):
-        doc["serving"] = extra["bench"]
-    return render_report(doc, result)
+    bench = (extra or {}).get("bench")
+    serving = bench if isinstance(bench, dict) else None
+    return render_report(run_document(result, ctx), result, serving)
