@@ -40,6 +40,7 @@ def test_sweep_document_and_ledger_run(fake_url: str, tmp_path: Path) -> None:
     assert [w.name for w in run.windows] == ["c=1", "c=2"]
     for w, c in zip(run.windows, doc["configs"], strict=True):
         assert w.counts["tokens"] == c["window_output_tokens"]
+        assert abs(w.start_s - c["window"]["start_s"]) < 1e-3  # the energy's bounds
         assert w.energy.total_j == c["energy_j"] or abs(w.energy.total_j - c["energy_j"]) < 1e-5
     if extra is not None:
         assert extra["bench"]["configs"][0]["name"] == "c=1"

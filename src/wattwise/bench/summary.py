@@ -94,8 +94,7 @@ def config_doc(res: LoadResult, t0_s: float, energy_source: str) -> dict[str, An
         "concurrency": res.spec.concurrency,
         "rate_per_s": res.spec.rate_per_s,
         "requests": _requests(res),
-        "window": {"kind": res.window_kind, "start_s": _round(res.window_start_s - t0_s, 3),
-                   "end_s": _round(res.window_end_s - t0_s, 3), "duration_s": _round(dur, 3)},
+        "window": _window(res, t0_s, dur),
         "window_output_tokens": _round(tokens, 1),
         "window_completed": res.window_completed,
         "j_per_output_token": _round(j_tok, 9),
@@ -113,6 +112,16 @@ def config_doc(res: LoadResult, t0_s: float, energy_source: str) -> dict[str, An
         "notes": list(res.notes),
     }
     return doc
+
+
+def _window(res: LoadResult, t0_s: float, dur: float) -> dict[str, Any]:
+    """The window's kind, bounds (s since the run started: the tracker window's, where the
+    energy was read) and duration (the client's, over which tokens were counted)."""
+    w = res.window_energy
+    start, end = (w.start_s, w.end_s) if w is not None else (res.window_start_s - t0_s,
+                                                             res.window_end_s - t0_s)  # fmt: skip
+    return {"kind": res.window_kind, "start_s": _round(start, 3), "end_s": _round(end, 3),
+            "duration_s": _round(dur, 3)}  # fmt: skip
 
 
 def _window_note(kind: str) -> str:
