@@ -93,3 +93,30 @@ def test_no_server_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_main(capsys, "--url", "http://127.0.0.1:9/v1", "--no-store")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "/models does not answer" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--concurrency", "0"], "--concurrency"),
+        (["--concurrency", "1,,4"], "comma-separated list"),
+        (["--rate", "nan"], "--rate"),
+        (["--requests", "1.5"], "--requests"),
+        (["--requests", "4", "--duration", "5"], "not allowed with"),
+        (["--launch", "x", "--launch-builtin"], "not allowed with"),
+        (["--slo-ttft-ms", "-1"], "--slo-ttft-ms"),
+    ],
+)
+def test_bad_flags_are_one_line_before_anything_runs(
+    args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "serve", "--url", "http://127.0.0.1:9/v1", *args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_params_without_hardware_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "--url", "http://127.0.0.1:9/v1", "--params", "8B",
+                            "--no-store")  # fmt: skip
+    assert code == 2 and "--params and --hardware go together" in err

@@ -178,6 +178,11 @@ def _tracker(opts: BenchOptions, ledger: Any) -> Any:
 def bench_serve(opts: BenchOptions, say: Say | None = None) -> dict[str, Any]:
     """Run the benchmark of ``opts`` and return its result document (see the module docstring)."""
     say = say or (lambda _m: None)
+    try:
+        import httpx  # noqa: F401  (the client; checked before anything starts)
+    except ImportError as exc:
+        raise ConfigError(f"wattwise bench serve needs httpx ({exc}): pip install "
+                          "'wattwise[serving]'") from None  # fmt: skip
     specs = opts.specs()
     if not specs:
         raise ConfigError("give --concurrency LIST and/or --rate LIST")
