@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: its CPU build; an open range could pull a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,optimize,progress,hf,trl,lightning,mlflow,prometheus,disclose,schedule,server,postgres]'
+	$(BIN)/python -m pip install -q -e '.[dev,optimize,progress,hf,trl,lightning,mlflow,prometheus,disclose,schedule,server,postgres,serving]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -18,6 +18,9 @@
 #   5. `wattwise exporter`: one scrape, the GPUs' energy counters and power as Prometheus metrics
 #   6. `wattwise doctor --json` (no pending GPU changes)
 # Section 2 also runs the tracker with sync="torch" (windows closed after queued CUDA work).
+#   S. serving (issue 14, its own section at the end): `transformers serve` with continuous
+#      batching of a random Llama-3-8B-shaped model in bf16, `wattwise bench serve` at
+#      concurrency 1 / 16 / 64, 128 output tokens; J/token beside `wattwise estimate infer`
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 OUT="${OUT:-$PWD/gpu-check-out}"
@@ -206,3 +209,43 @@ grep -i "warning" "$OUT/6-doctor.json" | tee -a "$OUT/summary.log" || echo "no w
 log "after: the GPU settings, read again (must equal section 1)"
 nvidia-smi --query-gpu=index,power.limit,persistence_mode,mig.mode.current --format=csv \
     | tee "$OUT/7-after.csv" | tee -a "$OUT/summary.log"
+
+# ---------------------------------------------------------------------------------------------
+# S. Serving energy per token (issue 14; self-contained: needs only $PY, $OUT and the GPU).
+# Read-only like the rest: it runs a server and a client, and changes no GPU setting.
+# `transformers serve --continuous-batching` of a randomly initialised Llama-3-8B-shaped model
+# (bf16, benchmarks/serve_gpu_model.py), measured by `wattwise bench serve` (NVML counters) at
+# concurrency 1 / 16 / 64 with 128 output tokens, 30 s of load per configuration after its
+# warm-up; then `wattwise estimate infer` for the same model and hardware. benchmarks/serve.md
+# compares them with the H100 `generate` figure (~0.14 J/token at batch 64).
+log "S. serving: transformers serve (continuous batching) of a random 8B Llama, bf16"
+SERVE_DIR="${SERVE_DIR:-/tmp/wattwise-llama8b-random}"  # 16 GB: kept out of $OUT
+[ -f "$SERVE_DIR/config.json" ] || "$PY" benchmarks/serve_gpu_model.py "$SERVE_DIR" \
+    2>&1 | tail -2 | tee -a "$OUT/summary.log"
+SERVE_CMD="$PY -m transformers.cli.transformers serve $SERVE_DIR --host 127.0.0.1 --port {port}"
+SERVE_CMD="$SERVE_CMD --device cuda --dtype bfloat16 --continuous-batching --log-level warning"
+HF_HUB_OFFLINE=1 "$PY" -m wattwise bench serve --launch "$SERVE_CMD" --ready-timeout 900 \
+    --concurrency 1,16,64 --duration 30 --max-tokens 128 --timeout 300 --json \
+    > "$OUT/S-bench-serve.json" 2> "$OUT/S-bench-serve.err"
+echo "exit $?" | tee -a "$OUT/summary.log"
+"$PY" - "$OUT/S-bench-serve.json" <<'PYEOF' | tee -a "$OUT/summary.log"
+import json, sys
+try:
+    doc = json.load(open(sys.argv[1]))
+except Exception as exc:
+    sys.exit(f"no bench result: {exc} (see S-bench-serve.err: the server's last output)")
+for c in doc["configs"]:
+    print(f"{c['name']}: {c['j_per_output_token']} J/token, {c['output_tokens_per_s']} tok/s, "
+          f"{c['mean_power_w']} W ({c['provenance']['energy']}), TTFT p50 {c['ttft_ms']['p50']} ms, "
+          f"ITL p50 {c['itl_ms']['p50']} ms, {c['requests']['ok']}/{c['requests']['sent']} ok, "
+          f"window {c['window']['kind']} {c['window']['duration_s']} s")
+    print("  J/token by device:", c["j_per_output_token_by_device"])
+print("recommended:", doc["recommended"]["name"])
+PYEOF
+for B in 1 16 64; do
+    "$PY" -m wattwise estimate infer --hardware h200 --chips 1 --params 8e9 --precision bf16 \
+        --input-tokens 200 --output-tokens 128 --batch-size "$B" --json > "$OUT/S-estimate-b$B.json" 2>&1
+    "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); w=d['wh_per_1k_output_tokens']['accelerators']
+print('estimate batch $B: %.4f J/token (accelerator; band %.4f-%.4f)' % tuple(3.6 * w[k] for k in ('value','low','high')))" \
+        "$OUT/S-estimate-b$B.json" | tee -a "$OUT/summary.log"
+done

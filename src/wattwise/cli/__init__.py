@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser; each feature module adds its own sub-commands."""
     from wattwise.cli import (
         audit,
+        bench,
         data,
         disclose,
         doctor,
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.register(sub)
     optimize.register(sub)
     audit.register(sub)
+    bench.register(sub)
     exporter.register(sub)
     tune.register(sub)
     disclose.register(sub)

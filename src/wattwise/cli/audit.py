@@ -261,7 +261,7 @@ def _write_run_report(
 
     result = ledger.get_run(run_id, with_samples=True)
     ctx = context_from_args(args, stored=extra.get("context") or {})
-    atomic_write_text(out, render_run_report(result, ctx))
+    atomic_write_text(out, render_run_report(result, ctx, extra))
     if not args.pdf:
         return out, None
     from wattwise.report.browser import print_pdf

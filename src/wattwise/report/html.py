@@ -13,6 +13,8 @@ has no scale, regions, lab or recommendations) is left out, not shown empty.
 
 from __future__ import annotations
 
+from typing import Any
+
 from wattwise.core.documents import ReportDocument
 from wattwise.core.run import RunResult
 from wattwise.report import measured as m
@@ -25,12 +27,18 @@ from wattwise.report.tuning import tuning_section
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def _sections(doc: ReportDocument, run: RunResult) -> list[str]:
+def _sections(
+    doc: ReportDocument, run: RunResult, serving: dict[str, Any] | None = None
+) -> list[str]:
     """The sections of the page, in order, that the document has the data for."""
     out = [m.banners_section(doc, run), m.headline_section(doc, run)]
     if "recommendations" in doc:
         out.append(r.recommendations_section(doc))
     out += [m.timeline_section(doc, run), m.breakdown_section(doc, run)]
+    if serving:  # a `wattwise bench serve` run
+        from wattwise.report.serving import serving_section
+
+        out.append(serving_section(serving))
     if "scale" in doc:
         out.append(m.scale_section(doc))
     if "regions" in doc:
@@ -47,8 +55,11 @@ def _sections(doc: ReportDocument, run: RunResult) -> list[str]:
     return out
 
 
-def render_report(doc: ReportDocument, run: RunResult) -> str:
-    """The full report (a string of HTML). ``run`` is the RunResult read from the ledger."""
+def render_report(
+    doc: ReportDocument, run: RunResult, serving: dict[str, Any] | None = None
+) -> str:
+    """The full report (a string of HTML). ``run`` is the RunResult read from the ledger;
+    ``serving``: a serving benchmark's result document (its section is added)."""
     audit = doc.get("kind", "audit") == "audit"
     what = doc.get("workload", {}).get("description", run.name)
     return (
@@ -58,7 +69,7 @@ def render_report(doc: ReportDocument, run: RunResult) -> str:
             title=f"wattwise {'audit' if audit else 'run'} — {what}",
             css=trusted(CSS),
             header=trusted(m.header_section(doc, run)),
-            sections=[trusted(s) for s in _sections(doc, run) if s.strip()],
+            sections=[trusted(s) for s in _sections(doc, run, serving) if s.strip()],
             run_id=run.run_id,
         )
         + "\n"

@@ -10,6 +10,7 @@ as ``wattwise runs show`` does), so the report's figures are ``runs show --json`
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from wattwise.accounting.context import Context
 from wattwise.accounting.runs import footprint_of
@@ -66,8 +67,11 @@ def run_document(result: RunResult, ctx: Context) -> RunReportDocument:
     }
 
 
-def render_run_report(result: RunResult, ctx: Context) -> str:
-    """The HTML report of a plain run (see :func:`run_document`)."""
+def render_run_report(result: RunResult, ctx: Context, extra: dict[str, Any] | None = None) -> str:
+    """The HTML report of a plain run (see :func:`run_document`); a serving benchmark's run
+    (``extra["bench"]``) also gets its serving section."""
     from wattwise.report.html import render_report
 
-    return render_report(run_document(result, ctx), result)
+    bench = (extra or {}).get("bench")
+    serving = bench if isinstance(bench, dict) else None
+    return render_report(run_document(result, ctx), result, serving)
