@@ -42,6 +42,8 @@ from wattwise.errors import ConfigError, LedgerError, WattwiseError
 
 if TYPE_CHECKING:
     from wattwise.accounting import Context
+    from wattwise.audit.serving import ServeAudit
+    from wattwise.audit.workload import Measured
     from wattwise.core.run import RunResult
     from wattwise.ledger import Ledger
     from wattwise.progress import Reporter
@@ -83,6 +85,8 @@ class AuditOptions:
     lab_rounds: int | None = None
     #: ``train`` or ``serve``; None: decided from what the run counted (audit.scaling).
     workload: str | None = None
+    #: ``--serve-url``: audit this OpenAI-compatible endpoint instead (wattwise.audit.serving).
+    serve: ServeAudit | None = None
 
 
 @dataclass
@@ -140,16 +144,8 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
     from wattwise.accounting.runs import footprint_of
     from wattwise.audit import analysis as an
     from wattwise.audit.power import power_findings
-    from wattwise.audit.workload import (
-        DEMO_COMMAND,
-        Measured,
-        load_builtin,
-        pin_threads,
-        run_builtin,
-        run_command,
-    )
+    from wattwise.audit.workload import DEMO_COMMAND
     from wattwise.ledger import Ledger
-    from wattwise.tracker.core import Tracker
 
     if not (opts.requests_per_day > 0 and math.isfinite(opts.requests_per_day)):
         raise ConfigError("--scale-requests-per-day must be a positive number")
@@ -162,16 +158,18 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
     notes: list[str] = []
     ledger = Ledger.open(opts.db, persistent=True)
     try:
-        builtin = opts.command is None and torch_available()
+        builtin = opts.command is None and opts.serve is None and torch_available()
         command = opts.command
-        if opts.command is None and not builtin:
+        if opts.command is None and not builtin and opts.serve is None:
             command = list(DEMO_COMMAND)
             notes.append(
                 "PyTorch is not installed: the built-in model could not run, so the stdlib demo "
                 "workload (python -m wattwise.workloads.demo) was measured instead and the "
                 'optimisation lab was skipped (pip install "wattwise[optimize]")'
             )
-        if builtin or command is None:
+        if opts.serve is not None:
+            name = "audit:serve"
+        elif builtin or command is None:
             name = "audit:builtin"
         else:
             name = "audit:demo" if opts.command is None else f"audit:{Path(command[0]).name}"
@@ -181,38 +179,17 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
             start, end, expected_s = steps[i - 1]
             rep.phase(start, end, f"[{i}/5] {message}", expected_s=expected_s)
 
-        step(1, f"measuring the {'built-in workload' if opts.command is None else 'command'}")
-        threads = pin_threads(1) if builtin else contextlib.nullcontext()
-        threads.__enter__()
-        model = load_builtin(opts.size, rep) if builtin else None
-        tracker = Tracker(name, interval_s=opts.interval_s, sink=ledger, command=command)
-        tracker.start()
-        exit_code, status = 0, "finished"
-        measured: Measured
-        try:
-            if builtin:
-                measured = run_builtin(tracker, model, rep)
-            else:
-                assert command is not None
-                with rep.hold():  # the command shares the terminal: no bar over its output
-                    ran = run_command(tracker, command, rep, quiet_stdout=opts.quiet_stdout)
-                exit_code, status = ran.exit_code, ran.status  # a signal: interrupted
-                measured = Measured(
-                    None,
-                    "demo" if opts.command is None else "command",
-                    "stdlib demo workload: a character n-gram model trained, then sampled"
-                    if opts.command is None
-                    else "command: " + " ".join(command),
-                )
-        except BaseException:
-            tracker.stop(status="interrupted")
-            raise
-        finally:
-            threads.__exit__(None, None, None)
-        stored = tracker.stop(exit_code=exit_code, status=status)
-        if not (written := ledger.outcome(stored.run_id)).stored:  # never report a partial run
-            raise LedgerError(f"no report built: the measured run is {written.line()}")
-        result = ledger.get_run(stored.run_id)  # the report is built from what the ledger holds
+        what = "built-in workload" if opts.command is None else "command"
+        step(1, f"measuring the {'serving endpoint' if opts.serve else what}")
+        bench: dict[str, Any] | None = None
+        if opts.serve is not None:  # the benchmark's stored run is the audited run
+            from wattwise.audit.serving import measure_serving
+
+            measured, run_id, bench = measure_serving(opts.serve, opts.db, rep)
+            exit_code = 0
+        else:
+            measured, run_id, exit_code = _measure(opts, builtin, command, name, ledger, rep)
+        result = ledger.get_run(run_id)  # the report is built from what the ledger holds
         if exit_code != 0:
             notes.append(
                 f"the command failed with exit code {exit_code}: the figures cover what was "
@@ -226,7 +203,12 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
         ledger.set_extra(result.run_id, "footprint", fp.to_dict())
 
         step(3, "scaling to your volume (per request for serving, per run for training)")
-        sc = an.scale(result, fp, ctx, opts.requests_per_day, opts.workload)
+        if bench is not None:
+            from wattwise.audit.serving import audit_scale
+
+            sc = audit_scale(bench, result, fp, ctx, opts.requests_per_day, notes)
+        else:
+            sc = an.scale(result, fp, ctx, opts.requests_per_day, opts.workload)
         params = opts.params or (measured.model or {}).get("params")
         hardware: list[HardwareRowDocument] = []
         hw_note = ""
@@ -246,7 +228,12 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
             )
         step(4, "what-ifs: regions, cooling, power settings")
         regions = an.regions(result.energy.total_j, result.duration_s, ctx, result.energy.label, fp)
-        lab_doc, lab_note = _lab(opts, builtin, exit_code, rep)
+        if bench is not None:
+            from wattwise.audit.serving import LAB_NOTE
+
+            lab_doc, lab_note = None, LAB_NOTE
+        else:
+            lab_doc, lab_note = _lab(opts, builtin, exit_code, rep)
         profile, cpu = power_findings(opts.command and command, result, sc["unit"])
         findings: AuditFindingsDocument = {
             "version": DOC_VERSION,
@@ -293,10 +280,62 @@ def run_audit(opts: AuditOptions, ctx: Context, say: Say | Reporter) -> AuditOut
         html_path, pdf_path = write_report(ledger, result.run_id, out, pdf=opts.pdf)
         return AuditOutcome(
             result.run_id, doc, html_path, pdf_path, exit_code, notes,
-            stored_line=ledger.outcome(result.run_id).line(),
+            stored_line=str(bench["ledger"]) if bench else ledger.outcome(result.run_id).line(),
         )
     finally:
         ledger.close()
+
+
+def _measure(
+    opts: AuditOptions,
+    builtin: bool,
+    command: list[str] | None,
+    name: str,
+    ledger: Ledger,
+    rep: Reporter,
+) -> tuple[Measured, str, int]:
+    """Measure the built-in workload or the command with a ledger-backed tracker: (what was
+    measured, the stored run's id, the exit code). LedgerError when the run was not stored."""
+    from wattwise.audit.workload import (
+        Measured,
+        load_builtin,
+        pin_threads,
+        run_builtin,
+        run_command,
+    )
+    from wattwise.tracker.core import Tracker
+
+    threads = pin_threads(1) if builtin else contextlib.nullcontext()
+    threads.__enter__()
+    model = load_builtin(opts.size, rep) if builtin else None
+    tracker = Tracker(name, interval_s=opts.interval_s, sink=ledger, command=command)
+    tracker.start()
+    exit_code, status = 0, "finished"
+    measured: Measured
+    try:
+        if builtin:
+            measured = run_builtin(tracker, model, rep)
+        else:
+            assert command is not None
+            with rep.hold():  # the command shares the terminal: no bar over its output
+                ran = run_command(tracker, command, rep, quiet_stdout=opts.quiet_stdout)
+            exit_code, status = ran.exit_code, ran.status  # a signal: interrupted
+            measured = Measured(
+                None,
+                "demo" if opts.command is None else "command",
+                "stdlib demo workload: a character n-gram model trained, then sampled"
+                if opts.command is None
+                else "command: " + " ".join(command),
+            )
+    except BaseException:
+        tracker.stop(status="interrupted")
+        raise
+    finally:
+        threads.__exit__(None, None, None)
+    stored = tracker.stop(exit_code=exit_code, status=status)
+    if not (written := ledger.outcome(stored.run_id)).stored:  # never report a partial run
+        raise LedgerError(f"no report built: the measured run is {written.line()}")
+    return measured, stored.run_id, exit_code
 
 
 def _lab(
@@ -395,7 +434,8 @@ def write_report(
     from wattwise.report.html import render_report
 
     result, doc = load_audit(ledger, run_id)
-    html = render_report(doc, result)
+    bench = ledger.get_extra(result.run_id).get("bench")  # an audit of a serving endpoint
+    html = render_report(doc, result, bench if isinstance(bench, dict) else None)
     from wattwise.outputs import atomic_write_text
 
     atomic_write_text(out, html)

@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         DEFAULT_TECHNIQUES,
     )
     from wattwise.cli import add_db_option
+    from wattwise.cli.auditserve import add_serve_options
     from wattwise.cli.footprint import add_context_options
     from wattwise.cli.optimize import MAX_BUDGET_S, techniques_arg
 
@@ -97,6 +98,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--json", action="store_true", help="print the audit document as JSON on stdout")
     add_db_option(p)
     add_context_options(p)
+    add_serve_options(p)  # --serve-url URL --model NAME ... (cli/auditserve.py)
     p.set_defaults(handler=handle_audit, accepts_command=True)
 
     r = sub.add_parser(
@@ -133,6 +135,9 @@ def handle_audit(args: argparse.Namespace) -> int:
         from wattwise.report.browser import require_chromium
 
         require_chromium()
+    from wattwise.cli.auditserve import serve_options
+
+    serve = serve_options(args)  # --serve-url: an endpoint; bad combinations fail here
     command = None
     if args.target_command is not None and args.techniques is not None:
         raise ConfigError(
@@ -162,6 +167,7 @@ def handle_audit(args: argparse.Namespace) -> int:
         params=args.params,
         quiet_stdout=args.json,
         workload=args.workload,
+        serve=serve,
     )
     from wattwise.progress import Progress
 

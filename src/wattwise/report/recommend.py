@@ -28,6 +28,7 @@ from wattwise.core.assumption import AssumptionDocument
 from wattwise.core.documents import AcceleratorDocument, RecommendationDocument
 from wattwise.core.documents import AuditFindingsDocument as Doc  # what the rules read
 from wattwise.report.savings import Effect, baseline_site, combine, region_effect, saving
+from wattwise.report.servingrule import rule_serving_config
 from wattwise.report.when_to_run import rule_when_to_run
 from wattwise.units import format_number as fn
 
@@ -443,6 +444,7 @@ def rule_hardware(doc: Doc) -> Recommendation | None:
 
 
 RULES: tuple[Callable[[Doc], Recommendation | None], ...] = (
+    rule_serving_config,  # report/servingrule.py: the measured serving configuration
     rule_lab_variant,
     rule_batching,
     rule_accelerator_utilisation,
