@@ -1,55 +1,19 @@
-"""Against a real ``transformers serve`` of the exported built-in model (tiny size), started
-once for the module: a closed-loop sweep 1 / 4, an open-loop run, and a server stopped mid-run
-(last: it ends the shared server). The export itself is checked against the built-in model."""
+"""Against a real ``transformers serve`` of the exported built-in model (tiny size), the
+session's one server (``served``, tests/bench/conftest.py): a closed-loop sweep 1 / 4, an
+open-loop run, and a server stopped mid-run (last: it ends the shared server; this module is
+the last of tests/bench to use it). The export itself is checked against the built-in model."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from integrations.requires import module
+from bench.served import Served
 from wattwise.bench.serve import BenchOptions, bench_serve
 
 MAX_TOKENS = 6
-
-
-@dataclass
-class Served:
-    base_url: str
-    model: str
-    server: Any
-    model_dir: Path
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    module("httpx", "serving")
-    module("fastapi", "serving")
-    from wattwise.bench import launch
-    from wattwise.bench.export import export_builtin
-
-    torch = module("torch", "serving")
-    d = tmp_path_factory.mktemp("serve")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # trains the tiny model 3x faster on a shared 2-core machine
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("XDG_CACHE_HOME", str(d / "cache"))
-            model_dir = export_builtin("tiny")
-    finally:
-        torch.set_num_threads(threads)
-    port = launch.free_port()
-    cmd = launch.builtin_command(model_dir, port, 8, 256)
-    with launch.serving(cmd, f"http://127.0.0.1:{port}/v1", 240.0, launch.builtin_env()) as (
-        server,
-        models,
-    ):
-        yield Served(server.base_url, models[0], server, model_dir)
 
 
 def short_prompts(tmp: Path) -> str:
@@ -104,7 +68,7 @@ def test_open_loop(served: Served, tmp_path: Path) -> None:
 
 
 def test_server_stopped_mid_run_counts_failures(served: Served, tmp_path: Path) -> None:
-    """Runs last: it stops the module's server."""
+    """Runs last: it stops the session's server (no later test of tests/bench uses it)."""
     timer = threading.Timer(1.5, served.server.stop)
     timer.start()
     try:

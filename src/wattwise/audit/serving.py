@@ -54,6 +54,7 @@ class ServeAudit:
     slo_ttft_ms: float | None = None
     slo_itl_ms: float | None = None
     energy_from: str | None = None
+    dataset: str | None = None  # JSON Lines prompts; None: the built-in set
     timeout_s: float = 120.0
     notes: list[str] = field(default_factory=list)
 
@@ -86,7 +87,7 @@ def measure_serving(
         url=serve.url, model=serve.model or models[0], concurrency=list(serve.concurrency),
         requests=serve.requests, max_tokens=serve.max_tokens, timeout_s=serve.timeout_s,
         energy_from=serve.energy_from, slo_ttft_ms=serve.slo_ttft_ms,
-        slo_itl_ms=serve.slo_itl_ms, store=True, db=db,
+        slo_itl_ms=serve.slo_itl_ms, dataset=serve.dataset, store=True, db=db,
     )  # fmt: skip
     bench = bench_serve(opts, say=lambda m: say(f"  bench: {m}"))
     if not str(bench.get("ledger") or "").startswith("stored"):

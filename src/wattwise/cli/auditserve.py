@@ -39,13 +39,16 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
       help="time-to-first-token objective (p95) of the recommended configuration")
     a("--slo-itl-ms", type=number(low=0.0, low_inclusive=False), default=None, metavar="MS",
       help="inter-token latency objective (p95) of the recommended configuration")
+    a("--dataset", metavar="FILE.jsonl",
+      help='prompts, one JSON object a line: {"messages": [...]} or {"prompt": "..."} '
+      "(default: the built-in public-domain set)")
     a("--energy-from", metavar="URL",
       help="a remote `wattwise exporter` on the server's host, http://HOST:9464/metrics")
     # fmt: on
 
 
 SERVE_ONLY = ("model", "concurrency", "requests", "max_tokens", "slo_ttft_ms", "slo_itl_ms",
-              "energy_from")  # fmt: skip
+              "dataset", "energy_from")  # fmt: skip
 
 
 def serve_options(args: argparse.Namespace) -> ServeAudit | None:
@@ -81,6 +84,7 @@ def serve_options(args: argparse.Namespace) -> ServeAudit | None:
         "slo_ttft_ms": args.slo_ttft_ms,
         "slo_itl_ms": args.slo_itl_ms,
         "energy_from": args.energy_from,
+        "dataset": args.dataset,
     }
     if args.max_tokens is not None:
         kw["max_tokens"] = args.max_tokens
