@@ -15,14 +15,14 @@ from wattwise.cli import build_parser
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def commands() -> list[list[str]]:
+def commands(program: tuple[str, ...] = ("wattwise", "bench", "serve")) -> list[list[str]]:
     text = README.read_text(encoding="utf-8")
     section = text.split("\n## Benchmark a serving endpoint\n", 1)[1].split("\n## ", 1)[0]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
     out = []
     for line in block.splitlines():
         argv = shlex.split(line.split(">", 1)[0], comments=True)
-        if argv[:3] == ["wattwise", "bench", "serve"]:
+        if tuple(argv[: len(program)]) == program:
             out.append(argv[1:])
     return out
 
@@ -36,6 +36,11 @@ def test_readme_commands_parse() -> None:
     remote = build_parser().parse_args(cmds[1])
     assert remote.concurrency == [1, 8, 32, 64] and remote.rate == [0.5, 2.0, 8.0]
     assert remote.energy_from == "http://gpu-host:9464/metrics" and remote.slo_itl_ms == 50
+    (audit,) = commands(("wattwise", "audit"))
+    args = build_parser().parse_args(audit)
+    assert args.handler.__module__ == "wattwise.cli.audit"
+    assert args.serve_url == "http://gpu-host:8000/v1" and args.concurrency == [1, 8, 32]
+    assert args.slo_ttft_ms == 500 and args.requests_per_day == 1e6
 
 
 @pytest.mark.slow
