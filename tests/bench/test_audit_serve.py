@@ -60,6 +60,11 @@ def test_audit_of_a_serving_endpoint_scales_at_its_recommended_configuration(
     assert "Energy per output token vs inter-token latency" in page  # the serving section
     assert "optimisation lab skipped" in page and "Serve at concurrency" in page
     assert "stored in the ledger" in p.stderr
+    # `wattwise report RUN_ID` rebuilds it from the ledger alone, serving section included.
+    again = tmp_path / "again.html"
+    r = wattwise("report", doc["run_id"], "--out", str(again), WATTWISE_DB=str(db))
+    assert r.returncode == 0, r.stderr
+    assert "Energy per output token vs inter-token latency" in again.read_text("utf-8")
 
 
 def test_an_unreachable_endpoint_fails_in_one_line_before_anything_runs(tmp_path: Path) -> None:

@@ -14,6 +14,10 @@ Audit document (JSON; energies J or kWh, carbon g or kg, money in ``scale.curren
      "regions", "whatifs": {"pue", "power"}, "lab", "lab_note", "utilisation",
      "power_profile", "cpufreq", "recommendations", "notes"}
 
+With ``--serve-url`` (``AuditOptions.serve``) the measured run is a serving benchmark of that
+endpoint and the scale its recommended configuration's J/request (:mod:`wattwise.audit.serving`);
+the lab is skipped and the report adds the benchmark's serving section (``extra["bench"]``).
+
 ``power_profile``: the ``wattwise tune`` profile of the audited command, ``cpufreq``: the CPU
 frequency settings and their advice (:mod:`wattwise.audit.power`).
 
