@@ -88,12 +88,13 @@ def test_a_configuration_without_j_per_request_gives_no_scale() -> None:
     assert serving.serving_scale(_config("c=1", 1, None, 0.0), URL, _ctx(), 1e4) is None
 
 
-def _run() -> RunResult:
+def _run(requests: float = 30.0) -> RunResult:
     comp = (ComponentEnergy("cpu0", "cpu", "CPU", 360.0, Provenance.MEASURED, "RAPL"),)
-    w = WindowResult("c=1", 1.0, 9.0, comp, counts={"requests": 30.0, "tokens": 900.0})
+    counts = {"requests": requests, "tokens": 30 * requests} if requests else {}
+    w = WindowResult("c=1", 1.0, 9.0, comp, counts=counts)
     return RunResult(
         run_id="b" * 32, name="bench-serve", started_at="2026-12-01T10:00:00+00:00",
-        duration_s=10.0, components=comp, windows=(w,), counts={"requests": 30.0},
+        duration_s=10.0, components=comp, windows=(w,), counts=dict(counts),
     )  # fmt: skip
 
 
@@ -104,6 +105,15 @@ def test_no_recommendation_scales_over_the_whole_run_and_says_so() -> None:
     assert sc["unit"] == "request" and sc["it_j_per_unit"] != pytest.approx(50.0)
     assert len(notes) == 1 and "whole benchmark run" in notes[0]
     assert "no configuration meets" in notes[0]
+
+
+def test_no_successful_request_is_never_multiplied_by_a_request_rate() -> None:
+    bench = _bench(None, _config("c=2", 2, None, 0.0, failed=32))
+    run, ctx, notes = _run(requests=0.0), _ctx(), []
+    sc = serving.audit_scale(bench, run, footprint_of(run, ctx), ctx, 1e4, notes)
+    assert sc["units_per_day"] is None and sc["unit"] != "request"
+    assert sc["year"]["it_energy_kwh"] == pytest.approx(j_to_kwh(360.0))  # the run, once
+    assert "no request succeeded" in notes[0]
 
 
 def _doc(bench: dict[str, Any]) -> Any:

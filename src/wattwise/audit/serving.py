@@ -11,7 +11,8 @@ The audit's scaling (:func:`serving_scale`) is per request at the *recommended* 
 its measured J/request (steady-state window energy / output tokens in the window × mean output
 tokens of its successful requests, :mod:`wattwise.bench.summary`) × requests per day, per day
 and per year. When no configuration was recommended (every one failed requests or missed an
-SLO), the run is scaled per request over the whole benchmark run instead, and the note says so.
+SLO), the run is scaled per request over the whole benchmark run instead, and the note says so;
+when no request succeeded at all, per run (a run is never multiplied by a request rate).
 
 The optimisation lab is skipped: the served model is opaque to it (:data:`LAB_NOTE`).
 """
@@ -192,8 +193,14 @@ def audit_scale(
     if sc is not None:
         return sc
     why = (bench.get("recommended") or {}).get("reason") or "no J/request measured"
+    if result.counts.get("requests", 0) > 0:
+        notes.append(
+            f"no recommended serving configuration ({why}): scaled per request over the whole "
+            "benchmark run (warm-ups and drains included) instead of at one configuration"
+        )
+        return an.scale(result, fp, ctx, requests_per_day, "serve")
     notes.append(
-        f"no recommended serving configuration ({why}): scaled per request over the whole "
-        "benchmark run (warm-ups and drains included) instead of at one configuration"
+        f"no recommended serving configuration ({why}) and no request succeeded: no energy per "
+        "request was measured, so the run is not multiplied by a request rate (scaled per run)"
     )
-    return an.scale(result, fp, ctx, requests_per_day, "serve")
+    return an.scale(result, fp, ctx, requests_per_day, None)  # per run: counted no requests
