@@ -113,7 +113,7 @@ def test_no_successful_request_is_never_multiplied_by_a_request_rate() -> None:
     sc = serving.audit_scale(bench, run, footprint_of(run, ctx), ctx, 1e4, notes)
     assert sc["units_per_day"] is None and sc["unit"] != "request"
     assert sc["year"]["it_energy_kwh"] == pytest.approx(j_to_kwh(360.0))  # the run, once
-    assert "no request succeeded" in notes[0]
+    assert "no request succeeded" in notes[0] and "benchmark run" in sc["workload_basis"]
 
 
 def _doc(bench: dict[str, Any]) -> Any:

@@ -203,4 +203,6 @@ def audit_scale(
         f"no recommended serving configuration ({why}) and no request succeeded: no energy per "
         "request was measured, so the run is not multiplied by a request rate (scaled per run)"
     )
-    return an.scale(result, fp, ctx, requests_per_day, None)  # per run: counted no requests
+    sc = an.scale(result, fp, ctx, requests_per_day, None)  # per run: counted no requests
+    sc["workload_basis"] = "no request to the endpoint succeeded: scaled per benchmark run"
+    return sc
