@@ -3,7 +3,10 @@
 Per request with ``I`` input and ``O`` output tokens, on a replica of ``n`` chips serving a batch
 of ``B`` sequences:
 
-* **Prefill** is compute-bound: ``2 · N_active · I`` FLOP at ``peak · MFU_prefill`` per chip.
+* **Prefill** is compute-bound: ``2 · N_active · I + 2 · L · d · I²`` FLOP at
+  ``peak · MFU_prefill`` per chip (the second term: causal attention scores, which grow with
+  the square of the prompt: +19 % for an 8B model at 10,000 input tokens; ``L`` and ``d`` from
+  the shape in :mod:`wattwise.estimate.layout`, taken from the active parameters).
   Chip-seconds = FLOP / (peak · MFU); power = the compute-bound draw.
 * **Decode** is memory-bandwidth-bound: every step reads the weights once for the whole batch,
   plus each sequence's KV cache: ``bytes = W_read + B · ctx · kv_bytes_per_token`` with
@@ -41,7 +44,7 @@ from wattwise.estimate.hardware import Accelerator, get_hardware
 from wattwise.estimate.inputs import ServingInputs, TrainingInputs
 from wattwise.estimate.layout import BYTES_PER_PARAM as BYTES_PER_PARAM
 from wattwise.estimate.layout import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
-from wattwise.estimate.layout import Layout, layout
+from wattwise.estimate.layout import Layout, layout, prefill_attention_flops
 from wattwise.estimate.layout import default_chips as default_chips
 from wattwise.estimate.layout import kv_bytes_per_token_default as kv_bytes_per_token_default
 from wattwise.estimate.power import ChipPower, chip_power
@@ -153,7 +156,7 @@ def _per_request(
     active, inp, out = inputs.active, inputs.input_tokens, inputs.output_tokens
     bpp, kv_tok, batch, n, peak, bw = lay.bpp, lay.kv_tok, lay.batch, lay.chips, lay.peak, lay.bw
     # Prefill: chip-seconds at the compute-bound draw; the replica is busy chip_s / n seconds.
-    prefill_chip_s = 2.0 * active * inp / (peak * s.mfu)
+    prefill_chip_s = (2.0 * active * inp + prefill_attention_flops(active, inp)) / (peak * s.mfu)
     acc_j = prefill_chip_s * s.p_compute_w
     replica_s = prefill_chip_s / n
     tok_s = 0.0
