@@ -122,13 +122,68 @@ _MODELS = {
 }
 
 
-def inference_rows() -> tuple[list[str], list[float]]:
+#: Serving rows as (row id, source, total params, active params, input tokens, output tokens,
+#: published Wh / PUE).
+_ServingRow = tuple[str, str, float, float, float, float, float]
+#: Two rows of one source that no blind estimator can both get within this factor conflict.
+_TARGET_FACTOR = 1.25
+
+
+def _conflicts(rows: list[_ServingRow]) -> list[tuple[str, str, str, float]]:
+    """Pairs of rows of one source that no *blind* estimator gets both within 1.25x of: the same
+    inputs published at figures more than 1.25² apart (an estimator gives both one answer), or
+    the smaller of two dense models with the same tokens published more than 1.25² higher (an
+    estimator that never gives a larger model less energy for the same request cannot follow).
+    Figures are compared per unit of PUE, the one site input that differs between rows.
+    Returns (kind, row a, row b, published ratio); each conflicting pair forces one row out."""
+    out: list[tuple[str, str, str, float]] = []
+    limit = _TARGET_FACTOR**2
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            if a[1] != b[1] or a[4:6] != b[4:6]:
+                continue
+            hi, lo = (a, b) if a[6] >= b[6] else (b, a)
+            ratio = hi[6] / lo[6]
+            dense = hi[2] == hi[3] and lo[2] == lo[3]
+            if ratio <= limit:
+                continue
+            if hi[2:4] == lo[2:4]:
+                out.append(("same inputs", hi[0], lo[0], ratio))
+            elif dense and hi[2] < lo[2]:
+                out.append(("smaller model higher", hi[0], lo[0], ratio))
+    return out
+
+
+def consistency_lines(rows: list[_ServingRow], ratios: list[float]) -> list[str]:
+    """Per-source median factors and the pairs that bound what any blind estimate can reach."""
+    lines = []
+    for src in sorted({r[1] for r in rows}):
+        sel = [q for r, q in zip(rows, ratios, strict=True) if r[1] == src]
+        lines.append(factor_summary(f"serving text, {src} rows only", sel))
+    pairs = _conflicts(rows)
+    taken: set[str] = set()
+    for _, a, b, _ in pairs:  # disjoint conflicting pairs: each forces a row of its own out
+        if a not in taken and b not in taken:
+            taken.update((a, b))
+    lines.append(
+        f"- published rows that contradict each other for a blind estimate: {len(pairs)} pairs; "
+        f"whatever the model, at least {len(taken) // 2} of {len(rows)} rows lie beyond "
+        f"{_TARGET_FACTOR:g}x"
+    )
+    for kind, a, b, ratio in pairs:
+        lines.append(f"  - {a} vs {b}: {kind}, published {ratio:.1f}x apart (best for both: "
+                     f"{ratio**0.5:.2f}x each)")  # fmt: skip
+    return lines
+
+
+def inference_rows() -> tuple[list[str], list[float], list[_ServingRow]]:
     lines = [
         "| row | model | in / out tokens | source boundary | PUE | est. Wh/request, facility "
         "(band) | est. accelerators only | published Wh | ratio est/pub |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     ratios: list[float] = []
+    used: list[_ServingRow] = []
     with (DATA / "inference_published.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
@@ -157,12 +212,13 @@ def inference_rows() -> tuple[list[str], list[float]]:
                                  context=context_from_numbers(pue=pue))  # fmt: skip
         fac, accel = est.wh_per_request["facility"], est.wh_per_request["accelerators"]
         ratios.append(fac.value / pub)
+        used.append((rid, rid.split("-")[0], total, active, inp, out, pub / pue))
         lines.append(
             f"| {rid} | {model} | {inp:g} / {out:g} | {boundary} | {pue:g} | "
             f"{fac.value:.3g} ({fac.low:.3g}-{fac.high:.3g}) | {accel.value:.3g} | {pub:g} | "
             f"{fac.value / pub:.2f} |"
         )
-    return lines, ratios
+    return lines, ratios, used
 
 
 #: Image rows with a named model: row -> (label, denoiser params, architecture, the pipeline's
@@ -263,7 +319,7 @@ def summary(name: str, errs: list[float]) -> str:
 
 def report() -> str:
     t_lines, ch_errs, e_errs = training_rows()
-    i_lines, ratios = inference_rows()
+    i_lines, ratios, used = inference_rows()
     g_lines, g_ratios, g_skipped = image_rows()
     l_lines, l_ratios = load_rows()
     geo = math.exp(statistics.fmean(math.log(r) for r in ratios)) if ratios else float("nan")
@@ -280,6 +336,7 @@ def report() -> str:
         f"- {len(ratios)} rows; geometric mean of est/pub = {geo:.2f}; "
         f"{sum(0.5 <= r <= 2 for r in ratios)} of {len(ratios)} within a factor of 2",
         factor_summary("serving text", ratios),
+        *consistency_lines(used, ratios),
         "",
         *i_lines,
         "",
