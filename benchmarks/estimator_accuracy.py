@@ -176,7 +176,11 @@ def consistency_lines(rows: list[_ServingRow], ratios: list[float]) -> list[str]
     return lines
 
 
-def inference_rows() -> tuple[list[str], list[float], list[_ServingRow]]:
+def inference_rows(
+    batch_size: int | None = None, hardware: str = "H100"
+) -> tuple[list[str], list[float], list[_ServingRow]]:
+    """Blind serving rows at the estimator's defaults (or one ``batch_size`` / ``hardware`` for
+    all rows, for ``--sensitivity``)."""
     lines = [
         "| row | model | in / out tokens | source boundary | PUE | est. Wh/request, facility "
         "(band) | est. accelerators only | published Wh | ratio est/pub |",
@@ -207,8 +211,8 @@ def inference_rows() -> tuple[list[str], list[float], list[_ServingRow]]:
         pub = first_number(r["energy_Wh_per_query_or_item"])
         if pub is None:
             continue
-        est = estimate_inference(hardware="H100", params=total, active_params=active,
-                                 input_tokens=inp, output_tokens=out,
+        est = estimate_inference(hardware=hardware, params=total, active_params=active,
+                                 input_tokens=inp, output_tokens=out, batch_size=batch_size,
                                  context=context_from_numbers(pue=pue))  # fmt: skip
         fac, accel = est.wh_per_request["facility"], est.wh_per_request["accelerators"]
         ratios.append(fac.value / pub)
@@ -358,10 +362,27 @@ def report() -> str:
     return "\n".join(out)
 
 
+def sensitivity() -> str:
+    """The serving median at other global settings (one for all rows): is any single setting
+    closer? (Choosing one by its score would be fitting; this shows the shape, not a choice.)"""
+    out = ["Serving text: median factor at one global setting for all rows (not a choice):", ""]
+    for label, kw in (("defaults (batch 16, H100)", {}), ("batch 8", {"batch_size": 8}),
+                      ("batch 32", {"batch_size": 32}), ("batch 64", {"batch_size": 64}),
+                      ("batch 256", {"batch_size": 256}), ("H200", {"hardware": "H200"})):
+        _, ratios, _ = inference_rows(**kw)  # type: ignore[arg-type]
+        out.append(factor_summary(label, ratios))
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help=f"replace the results in {MD.name}")
+    ap.add_argument("--sensitivity", action="store_true",
+                    help="print the serving median at other global settings and exit")  # fmt: skip
     args = ap.parse_args()
+    if args.sensitivity:
+        print(sensitivity())
+        return
     text = report()
     if args.write:
         head = MD.read_text(encoding="utf-8").split(MARK)[0] if MD.exists() else ""
