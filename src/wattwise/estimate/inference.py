@@ -393,8 +393,9 @@ def estimate_inference(
 
     ``params`` is the total parameter count (``active_params`` for mixture-of-experts);
     ``precision`` sets the compute peak and, unless ``weight_bytes_per_param`` is given, the
-    weight and KV-cache width. ``chips`` defaults to the smallest power of two that holds the
-    weights and the batch's KV cache. ``always_on`` adds the idle power of the replicas
+    weight width (the KV cache stays 16-bit below bf16: it holds activations). ``chips``
+    defaults to the smallest power of two that holds the weights and the batch's KV cache.
+    ``always_on`` adds the idle power of the replicas
     provisioned around the clock for ``requests_per_day``. Pass ``training`` (an estimate),
     ``training_tokens`` (estimate the training of the same model) or ``training_energy_kwh``
     (facility kWh) to get the serving day on which cumulative serving energy passes training
