@@ -16,7 +16,11 @@ from wattwise.estimate.inference import (
     kv_bytes_per_token_default,
     weights_read_params,
 )
-from wattwise.estimate.layout import kv_value_bytes, prefill_attention_flops
+from wattwise.estimate.layout import (
+    decode_attention_flops,
+    kv_value_bytes,
+    prefill_attention_flops,
+)
 
 CTX = context_from_numbers(pue=1.2, intensity_location_g_per_kwh=400, price_per_kwh=0.1)
 
@@ -167,6 +171,11 @@ def test_prefill_attention_term_is_small_for_short_prompts_and_grows_quadratical
     assert prefill_attention_flops(8e9, 100) / (lin * 100) < 0.003
     assert prefill_attention_flops(8e9, 2_000) == pytest.approx(
         4 * prefill_attention_flops(8e9, 1_000)
+    )
+    # One decoded token against 10,000 tokens of context: 4 L d ctx, +38 % over 2 N, linear.
+    assert decode_attention_flops(8e9, 10_000) / lin == pytest.approx(0.38, abs=0.02)
+    assert decode_attention_flops(8e9, 2_000) == pytest.approx(
+        2 * decode_attention_flops(8e9, 1_000)
     )
 
 

@@ -10,10 +10,11 @@ of ``B`` sequences:
   Chip-seconds = FLOP / (peak · MFU); power = the compute-bound draw.
 * **Decode** is memory-bandwidth-bound: every step reads the weights once for the whole batch,
   plus each sequence's KV cache: ``bytes = W_read + B · ctx · kv_bytes_per_token`` with
-  ``ctx = I + O/2`` on average. Step time = ``max(bytes / (n · BW · η), 2 · N_active · B /
-  (n · peak · MFU))``, where η is the achieved fraction of peak bandwidth. A step yields ``B``
-  tokens, so a request's share of decode is ``O / B`` steps. Power is the memory-bound draw,
-  rising towards the compute-bound draw as the step becomes compute-bound.
+  ``ctx = I + O/2`` on average. Step time = ``max(bytes / (n · BW · η), (2 · N_active +
+  4 · L · d · ctx) · B / (n · peak · MFU))``, where η is the achieved fraction of peak
+  bandwidth (the ``4 · L · d · ctx`` term: attention scores against the context). A step
+  yields ``B`` tokens, so a request's share of decode is ``O / B`` steps. Power is the
+  memory-bound draw, rising towards the compute-bound draw as the step becomes compute-bound.
 * For a mixture-of-experts model the weights read per step are
   ``N_total · (1 - (1 - N_active/N_total)^B)``: one token reads its active experts, a large batch
   touches them all (shared layers are treated like routed ones: an approximation).
@@ -44,7 +45,12 @@ from wattwise.estimate.hardware import Accelerator, get_hardware
 from wattwise.estimate.inputs import ServingInputs, TrainingInputs
 from wattwise.estimate.layout import BYTES_PER_PARAM as BYTES_PER_PARAM
 from wattwise.estimate.layout import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
-from wattwise.estimate.layout import Layout, layout, prefill_attention_flops
+from wattwise.estimate.layout import (
+    Layout,
+    decode_attention_flops,
+    layout,
+    prefill_attention_flops,
+)
 from wattwise.estimate.layout import default_chips as default_chips
 from wattwise.estimate.layout import kv_bytes_per_token_default as kv_bytes_per_token_default
 from wattwise.estimate.power import ChipPower, chip_power
@@ -164,7 +170,7 @@ def _per_request(
         ctx = inp + out / 2.0
         step_bytes = read_params * bpp + batch * ctx * kv_tok
         t_mem = step_bytes / (n * bw * s.eta)
-        t_comp = 2.0 * active * batch / (n * peak * s.mfu)
+        t_comp = (2.0 * active + decode_attention_flops(active, ctx)) * batch / (n * peak * s.mfu)
         t_step = max(t_mem, t_comp)
         share = t_comp / t_step
         p_step = s.p_memory_w + (s.p_compute_w - s.p_memory_w) * share

@@ -92,6 +92,15 @@ def prefill_attention_flops(params: float, input_tokens: float) -> float:
     return 2.0 * layers * width * input_tokens * input_tokens
 
 
+def decode_attention_flops(params: float, context_tokens: float) -> float:
+    """Attention-score FLOPs of one decoded token against ``context_tokens`` of KV cache (beside
+    ``2 · N``): ``Q·Kᵀ`` and ``softmax·V`` are ``2 · ctx · d`` each per layer, ``4 · L · d · ctx``.
+    Memory-bound in practice (the KV read is counted as bytes); counted so that a long context
+    at a large batch moves the step towards compute-bound as it should."""
+    layers, width = attention_shape(params)
+    return 4.0 * layers * width * context_tokens
+
+
 def default_chips(need_bytes: float, acc: Accelerator) -> int:
     """Smallest power-of-two chip count whose usable memory holds ``need_bytes``."""
     n = 1
@@ -190,6 +199,7 @@ __all__ = [
     "Layout",
     "admit",
     "attention_shape",
+    "decode_attention_flops",
     "default_chips",
     "kv_bytes_per_token_default",
     "kv_value_bytes",
