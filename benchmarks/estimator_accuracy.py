@@ -122,13 +122,72 @@ _MODELS = {
 }
 
 
-def inference_rows() -> tuple[list[str], list[float]]:
+#: Serving rows as (row id, source, total params, active params, input tokens, output tokens,
+#: published Wh / PUE).
+_ServingRow = tuple[str, str, float, float, float, float, float]
+#: Two rows of one source that no blind estimator can both get within this factor conflict.
+_TARGET_FACTOR = 1.25
+
+
+def _conflicts(rows: list[_ServingRow]) -> list[tuple[str, str, str, float]]:
+    """Pairs of rows of one source that no *blind* estimator gets both within 1.25x of: the same
+    inputs published at figures more than 1.25² apart (an estimator gives both one answer), or
+    the smaller of two dense models with the same tokens published more than 1.25² higher (an
+    estimator that never gives a larger model less energy for the same request cannot follow).
+    Figures are compared per unit of PUE, the one site input that differs between rows.
+    Returns (kind, row a, row b, published ratio); each conflicting pair forces one row out."""
+    out: list[tuple[str, str, str, float]] = []
+    limit = _TARGET_FACTOR**2
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            if a[1] != b[1] or a[4:6] != b[4:6]:
+                continue
+            hi, lo = (a, b) if a[6] >= b[6] else (b, a)
+            ratio = hi[6] / lo[6]
+            dense = hi[2] == hi[3] and lo[2] == lo[3]
+            if ratio <= limit:
+                continue
+            if hi[2:4] == lo[2:4]:
+                out.append(("same inputs", hi[0], lo[0], ratio))
+            elif dense and hi[2] < lo[2]:
+                out.append(("smaller model higher", hi[0], lo[0], ratio))
+    return out
+
+
+def consistency_lines(rows: list[_ServingRow], ratios: list[float]) -> list[str]:
+    """Per-source median factors and the pairs that bound what any blind estimate can reach."""
+    lines = []
+    for src in sorted({r[1] for r in rows}):
+        sel = [q for r, q in zip(rows, ratios, strict=True) if r[1] == src]
+        lines.append(factor_summary(f"serving text, {src} rows only", sel))
+    pairs = _conflicts(rows)
+    taken: set[str] = set()
+    for _, a, b, _ in pairs:  # disjoint conflicting pairs: each forces a row of its own out
+        if a not in taken and b not in taken:
+            taken.update((a, b))
+    lines.append(
+        f"- published rows that contradict each other for a blind estimate: {len(pairs)} pairs; "
+        f"whatever the model, at least {len(taken) // 2} of {len(rows)} rows lie beyond "
+        f"{_TARGET_FACTOR:g}x"
+    )
+    for kind, a, b, ratio in pairs:
+        lines.append(f"  - {a} vs {b}: {kind}, published {ratio:.1f}x apart (best for both: "
+                     f"{ratio**0.5:.2f}x each)")  # fmt: skip
+    return lines
+
+
+def inference_rows(
+    batch_size: int | None = None, hardware: str = "H100"
+) -> tuple[list[str], list[float], list[_ServingRow]]:
+    """Blind serving rows at the estimator's defaults (or one ``batch_size`` / ``hardware`` for
+    all rows, for ``--sensitivity``)."""
     lines = [
         "| row | model | in / out tokens | source boundary | PUE | est. Wh/request, facility "
         "(band) | est. accelerators only | published Wh | ratio est/pub |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     ratios: list[float] = []
+    used: list[_ServingRow] = []
     with (DATA / "inference_published.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
@@ -152,17 +211,18 @@ def inference_rows() -> tuple[list[str], list[float]]:
         pub = first_number(r["energy_Wh_per_query_or_item"])
         if pub is None:
             continue
-        est = estimate_inference(hardware="H100", params=total, active_params=active,
-                                 input_tokens=inp, output_tokens=out,
+        est = estimate_inference(hardware=hardware, params=total, active_params=active,
+                                 input_tokens=inp, output_tokens=out, batch_size=batch_size,
                                  context=context_from_numbers(pue=pue))  # fmt: skip
         fac, accel = est.wh_per_request["facility"], est.wh_per_request["accelerators"]
         ratios.append(fac.value / pub)
+        used.append((rid, rid.split("-")[0], total, active, inp, out, pub / pue))
         lines.append(
             f"| {rid} | {model} | {inp:g} / {out:g} | {boundary} | {pue:g} | "
             f"{fac.value:.3g} ({fac.low:.3g}-{fac.high:.3g}) | {accel.value:.3g} | {pub:g} | "
             f"{fac.value / pub:.2f} |"
         )
-    return lines, ratios
+    return lines, ratios, used
 
 
 #: Image rows with a named model: row -> (label, denoiser params, architecture, the pipeline's
@@ -263,7 +323,7 @@ def summary(name: str, errs: list[float]) -> str:
 
 def report() -> str:
     t_lines, ch_errs, e_errs = training_rows()
-    i_lines, ratios = inference_rows()
+    i_lines, ratios, used = inference_rows()
     g_lines, g_ratios, g_skipped = image_rows()
     l_lines, l_ratios = load_rows()
     geo = math.exp(statistics.fmean(math.log(r) for r in ratios)) if ratios else float("nan")
@@ -280,6 +340,7 @@ def report() -> str:
         f"- {len(ratios)} rows; geometric mean of est/pub = {geo:.2f}; "
         f"{sum(0.5 <= r <= 2 for r in ratios)} of {len(ratios)} within a factor of 2",
         factor_summary("serving text", ratios),
+        *consistency_lines(used, ratios),
         "",
         *i_lines,
         "",
@@ -301,10 +362,27 @@ def report() -> str:
     return "\n".join(out)
 
 
+def sensitivity() -> str:
+    """The serving median at other global settings (one for all rows): is any single setting
+    closer? (Choosing one by its score would be fitting; this shows the shape, not a choice.)"""
+    out = ["Serving text: median factor at one global setting for all rows (not a choice):", ""]
+    for label, kw in (("defaults (batch 16, H100)", {}), ("batch 8", {"batch_size": 8}),
+                      ("batch 32", {"batch_size": 32}), ("batch 64", {"batch_size": 64}),
+                      ("batch 256", {"batch_size": 256}), ("H200", {"hardware": "H200"})):
+        _, ratios, _ = inference_rows(**kw)  # type: ignore[arg-type]
+        out.append(factor_summary(label, ratios))
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help=f"replace the results in {MD.name}")
+    ap.add_argument("--sensitivity", action="store_true",
+                    help="print the serving median at other global settings and exit")  # fmt: skip
     args = ap.parse_args()
+    if args.sensitivity:
+        print(sensitivity())
+        return
     text = report()
     if args.write:
         head = MD.read_text(encoding="utf-8").split(MARK)[0] if MD.exists() else ""

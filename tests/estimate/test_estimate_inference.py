@@ -11,9 +11,22 @@ from wattwise.estimate import (
     estimate_inference,
     estimate_training,
 )
-from wattwise.estimate.inference import kv_bytes_per_token_default, weights_read_params
+from wattwise.estimate.inference import (
+    InferenceEstimate,
+    kv_bytes_per_token_default,
+    weights_read_params,
+)
+from wattwise.estimate.layout import (
+    decode_attention_flops,
+    kv_value_bytes,
+    prefill_attention_flops,
+)
 
 CTX = context_from_numbers(pue=1.2, intensity_location_g_per_kwh=400, price_per_kwh=0.1)
+
+
+def _note(est: InferenceEstimate, name: str) -> str:
+    return next(a.value for a in est.assumptions if a.name == name)
 
 
 def _j_per_token(batch: int) -> float:
@@ -61,8 +74,11 @@ def test_prefill_is_compute_bound_and_grows_with_input_tokens() -> None:
                                chips=4, context=CTX)  # fmt: skip
     long = estimate_inference(hardware="H100", params=70e9, input_tokens=10_000, output_tokens=1,
                               chips=4, context=CTX)  # fmt: skip
-    # 2 x N x tokens / (peak x 0.45) x compute-bound power: linear in input tokens.
-    prefill_j = 2 * 70e9 * 9_900 / (989.4e12 * 0.45) * (70 + 630 * 0.85)
+    # (2 x N x I + 2 x L x d x I^2) / (peak x 0.45) x compute-bound power: the linear term plus
+    # causal attention's quadratic one, with the Llama-3 shape of 70B (L ~ 70.9, d = 128 L).
+    layers = (70e9 / 196_608) ** (1 / 3)
+    flops = 2 * 70e9 * 9_900 + 2 * layers * 128 * layers * (10_000**2 - 100**2)
+    prefill_j = flops / (989.4e12 * 0.45) * (70 + 630 * 0.85)
     diff_j = (long.wh_per_request["accelerators"].value
               - short.wh_per_request["accelerators"].value) * 3600  # fmt: skip
     assert diff_j == pytest.approx(prefill_j, rel=0.05)
@@ -146,3 +162,33 @@ def test_batch_size_is_a_maximum_the_kv_cache_admits_fewer() -> None:
                                input_tokens=100, output_tokens=100, context=CTX)  # fmt: skip
     assert small.concurrency["admitted"] == 8
     assert small.concurrency["limited_by"] == "batch_size"
+
+
+def test_prefill_attention_term_is_small_for_short_prompts_and_grows_quadratically() -> None:
+    # 8B (Llama-3 shape): +19 % over 2 N I at 10,000 input tokens, +0.2 % at 100.
+    lin = 2 * 8e9
+    assert prefill_attention_flops(8e9, 10_000) / (lin * 10_000) == pytest.approx(0.19, abs=0.02)
+    assert prefill_attention_flops(8e9, 100) / (lin * 100) < 0.003
+    assert prefill_attention_flops(8e9, 2_000) == pytest.approx(
+        4 * prefill_attention_flops(8e9, 1_000)
+    )
+    # One decoded token against 10,000 tokens of context: 4 L d ctx, +38 % over 2 N, linear.
+    assert decode_attention_flops(8e9, 10_000) / lin == pytest.approx(0.38, abs=0.02)
+    assert decode_attention_flops(8e9, 2_000) == pytest.approx(
+        2 * decode_attention_flops(8e9, 1_000)
+    )
+
+
+def test_kv_cache_stays_16_bit_under_weight_quantisation() -> None:
+    # The KV cache holds activations: int4 or fp8 weights do not narrow it (vLLM's
+    # --kv-cache-dtype auto); only the weights shrink.
+    args = dict(hardware="H100", params=70e9, input_tokens=2000, output_tokens=500, chips=2,
+                batch_size=1024, context=CTX)  # fmt: skip
+    kv = {p: _note(estimate_inference(precision=p, **args), "kv_bytes_per_token")
+          for p in ("bf16", "fp8", "int4")}  # fmt: skip
+    assert kv["bf16"] == kv["fp8"] == kv["int4"]
+    assert kv_value_bytes("int4") == kv_value_bytes("fp8") == 2.0
+    assert kv_value_bytes("fp32") == 4.0
+    int4 = estimate_inference(precision="int4", **args)
+    bf16 = estimate_inference(precision="bf16", **args)
+    assert int4.concurrency["admitted"] > bf16.concurrency["admitted"]  # room freed by weights

@@ -3,14 +3,18 @@
 Per request with ``I`` input and ``O`` output tokens, on a replica of ``n`` chips serving a batch
 of ``B`` sequences:
 
-* **Prefill** is compute-bound: ``2 · N_active · I`` FLOP at ``peak · MFU_prefill`` per chip.
+* **Prefill** is compute-bound: ``2 · N_active · I + 2 · L · d · I²`` FLOP at
+  ``peak · MFU_prefill`` per chip (the second term: causal attention scores, which grow with
+  the square of the prompt: +19 % for an 8B model at 10,000 input tokens; ``L`` and ``d`` from
+  the shape in :mod:`wattwise.estimate.layout`, taken from the active parameters).
   Chip-seconds = FLOP / (peak · MFU); power = the compute-bound draw.
 * **Decode** is memory-bandwidth-bound: every step reads the weights once for the whole batch,
   plus each sequence's KV cache: ``bytes = W_read + B · ctx · kv_bytes_per_token`` with
-  ``ctx = I + O/2`` on average. Step time = ``max(bytes / (n · BW · η), 2 · N_active · B /
-  (n · peak · MFU))``, where η is the achieved fraction of peak bandwidth. A step yields ``B``
-  tokens, so a request's share of decode is ``O / B`` steps. Power is the memory-bound draw,
-  rising towards the compute-bound draw as the step becomes compute-bound.
+  ``ctx = I + O/2`` on average. Step time = ``max(bytes / (n · BW · η), (2 · N_active +
+  4 · L · d · ctx) · B / (n · peak · MFU))``, where η is the achieved fraction of peak
+  bandwidth (the ``4 · L · d · ctx`` term: attention scores against the context). A step
+  yields ``B`` tokens, so a request's share of decode is ``O / B`` steps. Power is the
+  memory-bound draw, rising towards the compute-bound draw as the step becomes compute-bound.
 * For a mixture-of-experts model the weights read per step are
   ``N_total · (1 - (1 - N_active/N_total)^B)``: one token reads its active experts, a large batch
   touches them all (shared layers are treated like routed ones: an approximation).
@@ -41,7 +45,12 @@ from wattwise.estimate.hardware import Accelerator, get_hardware
 from wattwise.estimate.inputs import ServingInputs, TrainingInputs
 from wattwise.estimate.layout import BYTES_PER_PARAM as BYTES_PER_PARAM
 from wattwise.estimate.layout import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
-from wattwise.estimate.layout import Layout, layout
+from wattwise.estimate.layout import (
+    Layout,
+    decode_attention_flops,
+    layout,
+    prefill_attention_flops,
+)
 from wattwise.estimate.layout import default_chips as default_chips
 from wattwise.estimate.layout import kv_bytes_per_token_default as kv_bytes_per_token_default
 from wattwise.estimate.power import ChipPower, chip_power
@@ -153,7 +162,7 @@ def _per_request(
     active, inp, out = inputs.active, inputs.input_tokens, inputs.output_tokens
     bpp, kv_tok, batch, n, peak, bw = lay.bpp, lay.kv_tok, lay.batch, lay.chips, lay.peak, lay.bw
     # Prefill: chip-seconds at the compute-bound draw; the replica is busy chip_s / n seconds.
-    prefill_chip_s = 2.0 * active * inp / (peak * s.mfu)
+    prefill_chip_s = (2.0 * active * inp + prefill_attention_flops(active, inp)) / (peak * s.mfu)
     acc_j = prefill_chip_s * s.p_compute_w
     replica_s = prefill_chip_s / n
     tok_s = 0.0
@@ -161,7 +170,7 @@ def _per_request(
         ctx = inp + out / 2.0
         step_bytes = read_params * bpp + batch * ctx * kv_tok
         t_mem = step_bytes / (n * bw * s.eta)
-        t_comp = 2.0 * active * batch / (n * peak * s.mfu)
+        t_comp = (2.0 * active + decode_attention_flops(active, ctx)) * batch / (n * peak * s.mfu)
         t_step = max(t_mem, t_comp)
         share = t_comp / t_step
         p_step = s.p_memory_w + (s.p_compute_w - s.p_memory_w) * share
@@ -390,8 +399,9 @@ def estimate_inference(
 
     ``params`` is the total parameter count (``active_params`` for mixture-of-experts);
     ``precision`` sets the compute peak and, unless ``weight_bytes_per_param`` is given, the
-    weight and KV-cache width. ``chips`` defaults to the smallest power of two that holds the
-    weights and the batch's KV cache. ``always_on`` adds the idle power of the replicas
+    weight width (the KV cache stays 16-bit below bf16: it holds activations). ``chips``
+    defaults to the smallest power of two that holds the weights and the batch's KV cache.
+    ``always_on`` adds the idle power of the replicas
     provisioned around the clock for ``requests_per_day``. Pass ``training`` (an estimate),
     ``training_tokens`` (estimate the training of the same model) or ``training_energy_kwh``
     (facility kWh) to get the serving day on which cumulative serving energy passes training

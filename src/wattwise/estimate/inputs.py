@@ -155,8 +155,9 @@ class ServingInputs:
     ``params``: total parameters (``active_params`` for mixture-of-experts). ``chips``: per
     replica (default: the smallest power of two that holds weights and KV cache). ``batch_size``:
     sequences decoded together (default 16). ``precision``: compute peak and, unless
-    ``weight_bytes_per_param`` is given, weight and KV width. ``kv_bytes_per_token``: KV-cache
-    bytes per token (default: a GQA decoder's). ``mfu_prefill``: prefill MFU (default 0.45).
+    ``weight_bytes_per_param`` is given, weight width (KV: 16-bit, 32 at fp32).
+    ``kv_bytes_per_token``: KV-cache bytes per token (default: a GQA decoder's).
+    ``mfu_prefill``: prefill MFU (default 0.45).
     ``bandwidth_efficiency``: achieved fraction of peak memory bandwidth in decode (default
     0.3). ``power_basis`` / ``power_w``: as for training. ``always_on``: replicas provisioned
     24 h/day, their idle power counted. ``training_tokens``: estimate the training of the same

@@ -16,6 +16,12 @@ Only when the weights alone do not fit (or leave no room for one sequence) is it
 KV bytes per token, when not given, assume a grouped-query-attention decoder with 8 KV heads of
 128 dims and ``L = (N / 196,608)^(1/3)`` layers (``N ≈ 12 · L · d²`` with ``d = 128 · L``, the
 shape of Llama-3 8B/70B/405B): ``kv = 2 · L · 8 · 128 · bytes``. Llama-3.1-8B: 128 KiB/token.
+
+The KV cache holds *activations* (keys and values), so its width is the activation width, not
+the weight width: 16-bit for weight-only quantisation (int4 AWQ/GPTQ, int8) and for fp8 weights
+alike, as serving engines keep it unless told otherwise (vLLM's ``--kv-cache-dtype auto`` = the
+model's activation dtype; an fp8 KV cache is opt-in); 32-bit for an fp32 model. Give
+``kv_bytes_per_token`` for an fp8 or quantised KV cache.
 """
 
 from __future__ import annotations
@@ -61,8 +67,38 @@ class Layout:
 
 def kv_bytes_per_token_default(params: float, kv_bytes_per_value: float = 2.0) -> float:
     """KV-cache bytes per token of a GQA decoder of ``params`` parameters (module docstring)."""
-    layers: float = (params / 196_608.0) ** (1.0 / 3.0)
+    layers, _ = attention_shape(params)
     return 2.0 * layers * 8 * 128 * kv_bytes_per_value
+
+
+def kv_value_bytes(precision: str) -> float:
+    """Bytes per cached key/value element: the activation width of ``precision`` (4 for
+    fp32/tf32, else 2: weight-only quantisation and fp8 weights keep a 16-bit KV cache)."""
+    return 4.0 if precision.lower() in ("fp32", "tf32") else 2.0
+
+
+def attention_shape(params: float) -> tuple[float, float]:
+    """(layers, model width) of a decoder of ``params`` parameters in the Llama-3 shape of the
+    module docstring: ``L = (N / 196,608)^(1/3)``, ``d = 128 · L``."""
+    layers: float = (params / 196_608.0) ** (1.0 / 3.0)
+    return layers, 128.0 * layers
+
+
+def prefill_attention_flops(params: float, input_tokens: float) -> float:
+    """Attention-score FLOPs of a causal prefill of ``input_tokens`` (beside ``2 · N · I``):
+    ``Q·Kᵀ`` and ``softmax·V`` are ``2 · I² · d`` FLOPs each per layer, half of them masked, so
+    ``2 · L · d · I²`` (the context term of Kaplan et al. 2020's ``2N + 2·L·n_ctx·d``)."""
+    layers, width = attention_shape(params)
+    return 2.0 * layers * width * input_tokens * input_tokens
+
+
+def decode_attention_flops(params: float, context_tokens: float) -> float:
+    """Attention-score FLOPs of one decoded token against ``context_tokens`` of KV cache (beside
+    ``2 · N``): ``Q·Kᵀ`` and ``softmax·V`` are ``2 · ctx · d`` each per layer, ``4 · L · d · ctx``.
+    Memory-bound in practice (the KV read is counted as bytes); counted so that a long context
+    at a large batch moves the step towards compute-bound as it should."""
+    layers, width = attention_shape(params)
+    return 4.0 * layers * width * context_tokens
 
 
 def default_chips(need_bytes: float, acc: Accelerator) -> int:
@@ -125,7 +161,7 @@ def layout(inputs: ServingInputs, acc: Accelerator, notes: list[Assumption]) -> 
     if wbpp is None and prec not in BYTES_PER_PARAM:
         raise ConfigError(f"unknown precision {inputs.precision!r}")
     bpp = wbpp or BYTES_PER_PARAM[prec]
-    kv_val_bytes = min(bpp, 2.0) if wbpp is None else 2.0
+    kv_val_bytes = kv_value_bytes(prec if wbpp is None else "bf16")
     requested = DEFAULT_BATCH_SIZE if inputs.batch_size is None else int(inputs.batch_size)
     given_kv = inputs.kv_bytes_per_token
     kv_tok = given_kv or kv_bytes_per_token_default(inputs.params, kv_val_bytes)
@@ -162,7 +198,11 @@ __all__ = [
     "USABLE_MEMORY_FRACTION",
     "Layout",
     "admit",
+    "attention_shape",
+    "decode_attention_flops",
     "default_chips",
     "kv_bytes_per_token_default",
+    "kv_value_bytes",
     "layout",
+    "prefill_attention_flops",
 ]

@@ -189,7 +189,8 @@ SETTINGS: tuple[EstimateSetting, ...] = (
                     "parameters active per token (mixture-of-experts)", "parameters",
                     ("train", "finetune", "infer"), _size(MAX_PARAMS), metavar=_N),
     EstimateSetting("precision", "--precision", "number format: sets the dense peak (infer: and "
-                    "the weight and KV-cache width)", "", default="bf16", choices=PRECISIONS),
+                    "the weight width; the KV cache stays 16-bit)", "", default="bf16",
+                    choices=PRECISIONS),
     EstimateSetting("power_basis", "--power-basis", "per-chip power: TDP, a measured average "
                     "(--power-w) or the utilisation model (default, assumed)", "",
                     choices=POWER_BASES),
