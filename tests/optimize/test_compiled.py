@@ -163,10 +163,13 @@ def _lab(argv: list[str]) -> None:
 def test_lab_compiled_variants_are_lossless_and_count_their_parts(
     fast: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _lab(["--techniques", "speculative,compiled", "--rounds", "1"])
+    _lab(["--techniques", "speculative,compiled,batched", "--rounds", "1"])
     doc = json.loads(capsys.readouterr().out)
     by = {v["name"]: v for v in doc["variants"]}
     assert {"baseline", "speculative", "compiled", "speculative+compiled"} <= set(by)
+    rows = by["speculative+compiled+batched"]  # per-row batched verification, rows checked too
+    assert rows["greedy_prompts_batch"] > 1
+    assert rows["greedy_equal_batch"] == rows["greedy_prompts_batch"]
     for v in by.values():  # every variant here keeps the baseline's weights and greedy text
         assert v["greedy_prompts"] > 0 and v["greedy_equal"] == v["greedy_prompts"]
         assert v["perplexity"] == by["baseline"]["perplexity"]
