@@ -180,7 +180,7 @@ def run_lab(
     ``retrain``: train the built-in model now instead of loading its shipped weights.
     ``min_window_s``: seconds of generation per measured window (default: the model size's);
     ``compile_options``: TorchInductor options of the compiled techniques (default
-    :data:`wattwise.optimize.compiled.COMPILE_OPTIONS`; the audit's lab: ``QUICK_OPTIONS``).
+    :data:`wattwise.optimize.compiled.COMPILE_OPTIONS`).
     """
     require_torch()
     import torch
