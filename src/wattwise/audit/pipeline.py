@@ -48,17 +48,18 @@ if TYPE_CHECKING:
 
 AUDIT_KEY = "audit"
 DOC_VERSION = 1
-#: Lab techniques of the audit: the serving variants the full lab recommends on the built-in
-#: model (lossless decoding: speculative, compiled, both), compiled with the full lab's options
-#: so that the gain is the full lab's. Training techniques (distill, prune-*, transfer), the
-#: quantized variants (none paid on this model) and batched / bf16 decoding (which did not pay
-#: at batch 8) are left out: with them the audit took minutes (benchmarks/audit.md);
-#: ``--techniques`` and ``--budget-s`` add them.
-DEFAULT_TECHNIQUES = "speculative,compiled"
+#: Lab techniques of the audit: lossless speculative decoding, the variant that pays on the
+#: built-in model without compiling. The compiled variants (3x less energy per token where
+#: speculative alone gives 2x) cost minutes of TorchInductor compilation and autotuning on a
+#: 2-core machine (an audit with them took 168x the reference loop with empty caches, 92x with
+#: warm ones, against 45x allowed: benchmarks/audit.md), the training techniques (distill,
+#: prune-*, transfer) their training budget; the quantized ones did not pay on this model.
+#: ``--techniques speculative,compiled`` (and ``--budget-s``) add them.
+DEFAULT_TECHNIQUES = "speculative"
 #: The audit's lab: rounds and seconds per measured window, sized so the whole audit takes about
 #: a minute on the 2-core reference machine (benchmarks/audit.md).
 LAB_ROUNDS = 3
-LAB_MIN_WINDOW_S = 0.5
+LAB_MIN_WINDOW_S = 1.0
 DEFAULT_REQUESTS_PER_DAY = 10_000.0
 #: Training seconds of the audit's lab: its default techniques train nothing.
 DEFAULT_BUDGET_S = 0.0
