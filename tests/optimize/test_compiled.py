@@ -188,3 +188,16 @@ def test_lab_without_a_compiler_skips_compiled_and_runs_the_rest(
     assert {v["name"] for v in doc["variants"]} == {"baseline", "speculative"}
     skip = {s["technique"]: s["reason"] for s in doc["skipped"]}
     assert "C++ compiler" in skip["compiled"]
+
+
+def test_lab_bf16_variant_is_measured_at_both_batch_sizes_within_tolerance(
+    fast: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _lab(["--techniques", "speculative,bf16", "--rounds", "1"])
+    doc = json.loads(capsys.readouterr().out)
+    by = {v["name"]: v for v in doc["variants"]}
+    v, base = by["speculative+compiled+bf16"], by["baseline"]
+    assert v["techniques"] == ["speculative-ngram", "compiled-static-cache", "bf16"]
+    assert v["j_per_token_batch"] > 0 and v["greedy_prompts_batch"] == v["batch"] > 1
+    assert v["perplexity"] <= base["perplexity"] * 1.05  # bf16 rounding, within tolerance
+    assert v["greedy_equal"] is not None  # lossy: checked, not required to be all
