@@ -190,6 +190,18 @@ def test_lab_without_a_compiler_skips_compiled_and_runs_the_rest(
     assert "C++ compiler" in skip["compiled"]
 
 
+def test_a_bf16_model_compiles_with_a_bf16_cache_and_decodes_like_eager_bf16() -> None:
+    model = _model(5).to(torch.bfloat16)
+    dec = CompiledDecoder(model, options=FAST)
+    assert dec.new_cache(2)[0].dtype == torch.bfloat16
+    prompt = torch.randint(0, CFG.vocab_size, (2, 5))
+    out = compiled_generate(dec, prompt, 12, None)
+    eager = generate(model, prompt, 12)
+    assert out.shape == eager.shape == (2, 17)
+    assert torch.equal(out[:, :6], eager[:, :6])  # the first token: the same bf16 products
+
+
+@pytest.mark.slow  # compiles three bf16 passes of the lab (~1 min on 2 loaded cores)
 def test_lab_bf16_variant_is_measured_at_both_batch_sizes_within_tolerance(
     fast: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
