@@ -163,10 +163,13 @@ def _lab(argv: list[str]) -> None:
 def test_lab_compiled_variants_are_lossless_and_count_their_parts(
     fast: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _lab(["--techniques", "speculative,compiled", "--rounds", "1"])
+    _lab(["--techniques", "speculative,compiled,batched", "--rounds", "1"])
     doc = json.loads(capsys.readouterr().out)
     by = {v["name"]: v for v in doc["variants"]}
     assert {"baseline", "speculative", "compiled", "speculative+compiled"} <= set(by)
+    rows = by["speculative+compiled+batched"]  # per-row batched verification, rows checked too
+    assert rows["greedy_prompts_batch"] > 1
+    assert rows["greedy_equal_batch"] == rows["greedy_prompts_batch"]
     for v in by.values():  # every variant here keeps the baseline's weights and greedy text
         assert v["greedy_prompts"] > 0 and v["greedy_equal"] == v["greedy_prompts"]
         assert v["perplexity"] == by["baseline"]["perplexity"]
@@ -185,3 +188,28 @@ def test_lab_without_a_compiler_skips_compiled_and_runs_the_rest(
     assert {v["name"] for v in doc["variants"]} == {"baseline", "speculative"}
     skip = {s["technique"]: s["reason"] for s in doc["skipped"]}
     assert "C++ compiler" in skip["compiled"]
+
+
+def test_a_bf16_model_compiles_with_a_bf16_cache_and_decodes_like_eager_bf16() -> None:
+    model = _model(5).to(torch.bfloat16)
+    dec = CompiledDecoder(model, options=FAST)
+    assert dec.new_cache(2)[0].dtype == torch.bfloat16
+    prompt = torch.randint(0, CFG.vocab_size, (2, 5))
+    out = compiled_generate(dec, prompt, 12, None)
+    eager = generate(model, prompt, 12)
+    assert out.shape == eager.shape == (2, 17)
+    assert torch.equal(out[:, :6], eager[:, :6])  # the first token: the same bf16 products
+
+
+@pytest.mark.slow  # compiles three bf16 passes of the lab (~1 min on 2 loaded cores)
+def test_lab_bf16_variant_is_measured_at_both_batch_sizes_within_tolerance(
+    fast: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _lab(["--techniques", "speculative,bf16", "--rounds", "1"])
+    doc = json.loads(capsys.readouterr().out)
+    by = {v["name"]: v for v in doc["variants"]}
+    v, base = by["speculative+compiled+bf16"], by["baseline"]
+    assert v["techniques"] == ["speculative-ngram", "compiled-static-cache", "bf16"]
+    assert v["j_per_token_batch"] > 0 and v["greedy_prompts_batch"] == v["batch"] > 1
+    assert v["perplexity"] <= base["perplexity"] * 1.05  # bf16 rounding, within tolerance
+    assert v["greedy_equal"] is not None  # lossy: checked, not required to be all

@@ -37,6 +37,8 @@ SHIPPED = (
     "combined",
     "speculative",
     "compiled",
+    "batched",
+    "bf16",
 )
 
 

@@ -1,7 +1,7 @@
 """The workloads an audit measures: the built-in generative workload or the user's command.
 
-The built-in workload (needs torch) loads the optimisation lab's built-in model (trained once and
-cached by :func:`wattwise.optimize.builtin.get_builtin`), fine-tunes a copy for a fixed number
+The built-in workload (needs torch) loads the optimisation lab's built-in model (its shipped
+weights, :func:`wattwise.optimize.builtin.get_builtin`), fine-tunes a copy for a fixed number
 of steps in a ``finetune`` window, then generates a fixed prompt set one request at a time in a
 ``generate`` window, counting tokens and requests. Without torch it runs the stdlib demo
 workload (``python -m wattwise.workloads.demo``) as a command and says so.
@@ -63,10 +63,10 @@ def load_builtin(size: str, say: Say) -> Any:
 
     b = get_builtin(size, progress=say)  # torch threads: pinned by the caller (pin_threads)
     say(
-        "built-in model loaded from the cache"
-        if b.from_cache
-        else f"built-in model trained and cached in {b.cache_dir}"
-    )
+        {"shipped": "built-in model loaded (shipped weights, checksums verified)",
+         "cache": "built-in model loaded from the cache"}.get(
+            b.source, f"built-in model trained and cached in {b.cache_dir}")
+    )  # fmt: skip
     return b
 
 
@@ -106,6 +106,7 @@ def run_builtin(tracker: Any, b: Any, say: Say) -> Measured:
         "finetune_tokens": rep.tokens,
         "torch_threads": torch.get_num_threads(),
         "from_cache": b.from_cache,
+        "weights": b.source,
         "cache_dir": str(b.cache_dir),
         "training": b.meta,
     }

@@ -45,8 +45,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--model",
         default="builtin",
-        help="'builtin' (default: a small LM trained once on the King James Bible and "
-        "cached) or a local Hugging Face causal-LM directory",
+        help="'builtin' (default: a small LM trained on the King James Bible, its weights "
+        "shipped with wattwise) or a local Hugging Face causal-LM directory",
+    )
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train the built-in model here (its recipe: scripts/train_builtin.py) instead of "
+        "loading the shipped weights (minutes on a CPU)",
     )
     p.add_argument(
         "--size",
@@ -61,7 +67,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="LIST",
         help="comma-separated: int8-dynamic, int8-weight, int4-weight, "
         "prune-unstructured, prune-structured, distill, transfer, combined, speculative, "
-        "compiled (default all)",
+        "compiled, batched, bf16 (default all)",
     )
     p.add_argument(
         "--budget-s",
@@ -141,6 +147,7 @@ def handle(args: argparse.Namespace) -> int:
             store=not args.no_store,
             ledger_url=args.db,
             progress=prog,
+            retrain=args.retrain,
         )
         prog.finish("optimisation lab done")
     doc = result.to_dict()

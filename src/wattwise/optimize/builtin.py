@@ -1,6 +1,8 @@
-"""The built-in model of the lab: specification, training on the shipped King James text, and
-the cache (``$XDG_CACHE_HOME/wattwise/models/builtin-<hash>/``, keyed by a hash of the spec,
-the corpus and the code version) so that only the first lab run trains it.
+"""The built-in model of the lab: specification, training on the shipped King James text, the
+weights shipped in the package (trained by ``scripts/train_builtin.py`` with
+:func:`train_builtin`; :mod:`wattwise.optimize.shipped`), and the cache
+(``$XDG_CACHE_HOME/wattwise/models/builtin-<hash>/``, keyed by a hash of the spec, the corpus
+and the code version) for a spec whose weights do not ship (or ``retrain=True``).
 
 The training energy is measured with a :class:`~wattwise.tracker.core.Tracker` and kept in the
 cache's ``meta.json``: it is the sunk cost of the baseline, reported beside the lab results.
@@ -118,7 +120,9 @@ class Builtin:
     heldout_ids: torch.Tensor
     meta: dict[str, Any]
     cache_dir: Path
-    from_cache: bool
+    from_cache: bool  # True: not trained by this call (shipped or cached)
+    #: Where the weights came from: ``shipped`` (the package), ``cache`` or ``trained``.
+    source: str = "trained"
 
 
 def cache_root() -> Path:
@@ -145,44 +149,103 @@ def load_tokenizer(spec: BuiltinSpec, path: Path) -> TextTokenizer:
     return ByteTokenizer() if spec.tokenizer == "bytes" else BpeTokenizer.load(path)
 
 
+def _resolve_spec(size: str, spec: BuiltinSpec | None) -> BuiltinSpec:
+    if spec is not None:
+        return spec
+    if size not in SPECS:
+        from wattwise.errors import ConfigError
+
+        raise ConfigError(f"unknown built-in model size {size!r}; known: {', '.join(SPECS)}")
+    return SPECS[size]
+
+
 def get_builtin(
     size: str = "default",
     *,
     progress: Callable[[str], None] | None = None,
     spec: BuiltinSpec | None = None,
+    retrain: bool = False,
 ) -> Builtin:
-    """The built-in model of ``size`` (``default`` or ``tiny``), from the cache or trained now.
+    """The built-in model of ``size`` (``default`` or ``tiny``): the weights shipped in the
+    package (checksums verified, :mod:`wattwise.optimize.shipped`) when they were trained with
+    this spec's recipe, else from the cache, else trained now and cached. ``retrain``: train
+    now (and refresh the cache) even when weights ship or are cached.
 
     Training runs on the calling thread with torch's current thread count; its energy is
     measured with a tracker (estimated on machines without energy counters) and stored.
     """
-    from wattwise.tracker.core import Tracker
+    from wattwise.optimize import shipped
 
-    if spec is None:
-        if size not in SPECS:
-            from wattwise.errors import ConfigError
-
-            raise ConfigError(f"unknown built-in model size {size!r}; known: {', '.join(SPECS)}")
-        spec = SPECS[size]
+    spec = _resolve_spec(size, spec)
     say = progress or (lambda _msg: None)
     split = load_split("kjv", max_chars=spec.max_chars)
+    if not retrain:
+        ship = shipped.load(spec, split.sha256)
+        if ship is not None:
+            if ship.train_ids is None or ship.heldout_ids is None:
+                train_ids, held_ids = encode_split(ship.tokenizer, split)
+            else:
+                train_ids, held_ids = ship.train_ids, ship.heldout_ids
+            meta = {**ship.manifest["training"], "source": "shipped"}
+            return Builtin(
+                spec, ship.model, ship.tokenizer, train_ids, held_ids, meta,
+                shipped.WEIGHTS_DIR, True, "shipped",
+            )  # fmt: skip
     cache_dir = cache_root() / f"builtin-{spec.name}-{spec.key(split.sha256)}"
     weights = cache_dir / "model.pt"
     tok_path = cache_dir / "tokenizer.json"
     meta_path = cache_dir / "meta.json"
-    if weights.exists() and meta_path.exists():
+    if not retrain and weights.exists() and meta_path.exists():
         tok = load_tokenizer(spec, tok_path)
         train_ids, held_ids = encode_split(tok, split)
         model = TinyLM(spec.config)
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         model.eval()
         meta = json.loads(meta_path.read_text())
-        return Builtin(spec, model, tok, train_ids, held_ids, meta, cache_dir, True)
+        return Builtin(spec, model, tok, train_ids, held_ids, meta, cache_dir, True, "cache")
 
     say(
-        f"training the built-in model '{spec.name}' once ({spec.train_steps} steps); "
+        f"training the built-in model '{spec.name}' ({spec.train_steps} steps); "
         f"it is cached in {cache_dir}"
     )
+    t = train_builtin(spec, split, say)
+    from wattwise.outputs import atomic_directory
+
+    try:
+        # The entry is filled in a temporary directory beside it and renamed into place whole:
+        # an interrupted or failed write never leaves a half-written cache entry.
+        with atomic_directory(cache_dir) as fill:
+            torch.save(t.model.state_dict(), fill / weights.name)
+            if isinstance(t.tokenizer, BpeTokenizer):
+                t.tokenizer.save(fill / tok_path.name)
+            (fill / meta_path.name).write_text(json.dumps(t.meta, indent=2), encoding="utf-8")
+    except OSError as exc:  # the trained model is still used; only the cache is missing
+        say(f"could not cache the built-in model in {cache_dir}: {exc.strerror or exc}")
+    return Builtin(
+        spec, t.model, t.tokenizer, t.train_ids, t.heldout_ids, t.meta, cache_dir, False
+    )
+
+
+@dataclass
+class Trained:
+    """The outcome of :func:`train_builtin`: model, tokenizer, token streams, figures, log."""
+
+    model: TinyLM
+    tokenizer: TextTokenizer
+    train_ids: torch.Tensor
+    heldout_ids: torch.Tensor
+    meta: dict[str, Any]
+    log: list[str]
+
+
+def train_builtin(spec: BuiltinSpec, split: Split, say: Callable[[str], None]) -> Trained:
+    """Train the built-in model of ``spec`` on ``split`` (deterministic: seed, data and steps
+    are the spec's; one thread gives the same weights run after run). The one trainer of the
+    built-in model: :func:`get_builtin` (cache, ``--retrain``) and ``scripts/train_builtin.py``
+    (the shipped weights) both call it. ``meta``: seconds, CPU seconds, energy (J, with its
+    provenance), held-out perplexity; ``log``: the smoothed loss every 100 steps."""
+    from wattwise.tracker.core import Tracker
+
     tracker = Tracker(f"optimize:builtin-{spec.name}", interval_s=1.0).start()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     t0 = time.perf_counter()
@@ -191,10 +254,13 @@ def get_builtin(
         train_ids, held_ids = encode_split(tok, split)
     torch.manual_seed(spec.seed)
     model = TinyLM(spec.config)
+    log: list[str] = []
 
     def report(step: int, loss: float) -> None:
-        if step % 100 == 0:
-            say(f"built-in model: step {step}/{spec.train_steps}, loss {loss:.3f}")
+        if step % 100 == 0 or step == spec.train_steps:
+            line = f"step {step}/{spec.train_steps}, loss {loss:.4f}"
+            log.append(f"{time.perf_counter() - t0:7.1f} s  {line}")
+            say(f"built-in model: {line}")
 
     with tracker.window("train"):
         rep = train_lm(
@@ -220,19 +286,8 @@ def get_builtin(
         "train_energy_provenance": result.energy.label,
         "heldout_perplexity": ppl,
         "torch_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
         "corpus": "King James Bible (public domain), wattwise/optimize/corpus/kjv.txt.gz",
     }
-    from wattwise.outputs import atomic_directory
-
-    try:
-        # The entry is filled in a temporary directory beside it and renamed into place whole:
-        # an interrupted or failed write never leaves a half-written cache entry.
-        with atomic_directory(cache_dir) as fill:
-            torch.save(model.state_dict(), fill / weights.name)
-            if isinstance(tok, BpeTokenizer):
-                tok.save(fill / tok_path.name)
-            (fill / meta_path.name).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    except OSError as exc:  # the trained model is still used; only the cache is missing
-        say(f"could not cache the built-in model in {cache_dir}: {exc.strerror or exc}")
     model.eval()
-    return Builtin(spec, model, tok, train_ids, held_ids, meta, cache_dir, False)
+    return Trained(model, tok, train_ids, held_ids, meta, log)

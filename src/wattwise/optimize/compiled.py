@@ -107,7 +107,7 @@ class StaticStep(nn.Module):
         d = m.cfg.head_dim
         x = m.embed(ids) + m.pos(pos.clamp(max=m.cfg.max_seq - 1))[None]
         key_pos: torch.Tensor = self.key_pos  # type: ignore[assignment]
-        mask = torch.where(key_pos[None, :] <= pos[:, None], 0.0, float("-inf"))  # [t, cache]
+        mask = torch.where(key_pos[None, :] <= pos[:, None], 0.0, float("-inf")).to(x.dtype)
         for i, blk in enumerate(m.layers()):
             h = blk.attn.n_heads
             qkv = blk.attn.qkv(blk.norm1(x)).view(b, t, 3, h, d).permute(2, 0, 3, 1, 4)
@@ -153,10 +153,15 @@ class CompiledDecoder:
         return list(self._fns)
 
     def new_cache(self, batch: int) -> list[torch.Tensor]:
-        """Zeroed static caches, one [2, batch, H_layer, cache_len, D] tensor per layer."""
+        """Zeroed static caches, one [2, batch, H_layer, cache_len, D] tensor per layer, in the
+        model's dtype (fp32; bf16 for a bf16 copy)."""
         cfg = self.model.cfg
+        dtype = self.model.embed.weight.dtype
         with torch.inference_mode():  # inference tensors, as the compiled graphs expect
-            return [torch.zeros(2, batch, h, self.cache_len, cfg.head_dim) for h in cfg.heads]
+            return [
+                torch.zeros(2, batch, h, self.cache_len, cfg.head_dim, dtype=dtype)
+                for h in cfg.heads
+            ]
 
     def __call__(
         self, ids: torch.Tensor, pos: torch.Tensor, kv: list[torch.Tensor]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wattwise.errors import ConfigError, LedgerError
@@ -80,6 +80,7 @@ class _Plan:
     tolerance: float
     budget_s: float
     names: list[str]
+    compile_options: dict[str, Any] | None = None  # None: compiled.COMPILE_OPTIONS
 
 
 def payback_tokens(
@@ -162,6 +163,9 @@ def run_lab(
     generate_fn: Any = None,
     tokenizer: Any = None,
     eval_text: str | None = None,
+    retrain: bool = False,
+    min_window_s: float | None = None,
+    compile_options: dict[str, Any] | None = None,
 ) -> LabResult:
     """Run the optimisation lab and return its :class:`LabResult`.
 
@@ -173,6 +177,10 @@ def run_lab(
     allowed relative perplexity increase of the recommended variant. ``store``: write the lab
     run and its result document to the ledger (``ledger_url``, default ``$WATTWISE_DB``).
     Techniques that cannot run are listed in ``result.skipped`` with the reason; the others run.
+    ``retrain``: train the built-in model now instead of loading its shipped weights.
+    ``min_window_s``: seconds of generation per measured window (default: the model size's);
+    ``compile_options``: TorchInductor options of the compiled techniques (default
+    :data:`wattwise.optimize.compiled.COMPILE_OPTIONS`).
     """
     require_torch()
     import torch
@@ -195,8 +203,11 @@ def run_lab(
     ]
     ledger = _open_ledger(ledger_url, notes) if store else None
     try:
-        subject = load_subject(model, size, say, generate_fn, tokenizer, eval_text)
+        subject = load_subject(model, size, say, generate_fn, tokenizer, eval_text, retrain)
+        if min_window_s is not None:
+            subject.min_window_s = min_window_s
         plan = _plan(subject, names, budget_s, tolerance, rounds, batch_size, new_tokens)
+        plan = replace(plan, compile_options=compile_options)
         tracker = Tracker("optimize-lab", interval_s=1.0, sink=ledger).start()
         try:
             result = _run(subject, plan, tracker, say, notes)
@@ -261,7 +272,10 @@ def _plan(
 def _run(s: Subject, plan: _Plan, tracker: Any, say: Say, notes: list[str]) -> LabResult:
     """Build every requested technique's variants, measure them with the baseline, compare."""
     prompts = _prompts(s, plan.batch_size)
-    ctx = Context(s, tracker, say, plan.budget_s, plan.batch_size, frozenset(plan.names))
+    ctx = Context(
+        s, tracker, say, plan.budget_s, plan.batch_size, frozenset(plan.names),
+        compile_options=plan.compile_options,
+    )  # fmt: skip
     baseline = Built(Variant("baseline", ["fp32"]), s.model, s.gen)
     built, skipped, comparisons = build_all(ctx, registry.resolve(plan.names))
     cands = [_Candidate(b, b.gen or s.gen) for b in [baseline, *built]]
@@ -359,7 +373,7 @@ def _warm_up(
         say(f"warming up: {c.variant.name}")
         try:
             texts = [c.gen(c.model, prompts[i : i + 1], plan.new_tokens, None) for i in range(n)]
-            c.gen(c.model, prompts[: plan.batch_size], plan.new_tokens, None)
+            rows = c.gen(c.model, prompts[: plan.batch_size], plan.new_tokens, None)
             c.variant.sample = s.tokenizer.decode(texts[0][0, s.prompt_len :].tolist())
         except Exception as exc:  # a variant that cannot generate is reported, not fatal
             skipped.append(Skipped(c.variant.name, f"cannot generate: {type(exc).__name__}: {exc}"))
@@ -373,6 +387,10 @@ def _warm_up(
         c.variant.greedy_prompts = n
         c.variant.greedy_equal = sum(
             bool(torch.equal(a, b)) for a, b in zip(texts, reference, strict=True)
+        )
+        c.variant.greedy_prompts_batch = int(rows.shape[0])  # its batch path, same check
+        c.variant.greedy_equal_batch = sum(
+            bool(torch.equal(a, b[0])) for a, b in zip(rows, reference, strict=False)
         )
     return ok
 
@@ -466,6 +484,7 @@ def _settings(s: Subject, plan: _Plan) -> dict[str, Any]:
         "eval_tokens": s.eval_tokens,
         "min_window_s": s.min_window_s,
         "techniques": plan.names,
+        "compile_options": plan.compile_options or "default",
     }
     if s.builtin is not None:
         settings["builtin"] = {
@@ -474,6 +493,7 @@ def _settings(s: Subject, plan: _Plan) -> dict[str, Any]:
             "student": s.builtin.spec.student.to_dict(),
             "cache_dir": str(s.builtin.cache_dir),
             "from_cache": s.builtin.from_cache,
+            "weights": s.builtin.source,
             "training": s.builtin.meta,
         }
     return settings

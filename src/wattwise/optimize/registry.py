@@ -108,6 +108,8 @@ class Context:
     requested: frozenset[str]
     outputs: dict[str, list[Built]] = field(default_factory=dict)
     technique: Technique | None = None
+    #: TorchInductor options of compiled techniques (None: their defaults).
+    compile_options: dict[str, Any] | None = None
 
     def bound(self, technique: Technique) -> Context:
         """This context for ``technique`` (its budget shares and declared uses)."""

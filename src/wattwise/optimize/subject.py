@@ -34,7 +34,13 @@ class Subject:
 
 
 def load_subject(
-    model: Any, size: str, say: Say, generate_fn: Any, tokenizer: Any, eval_text: str | None
+    model: Any,
+    size: str,
+    say: Say,
+    generate_fn: Any,
+    tokenizer: Any,
+    eval_text: str | None,
+    retrain: bool = False,
 ) -> Subject:
     """The :class:`Subject` for ``run_lab``'s ``model`` argument (see its docstring)."""
     import torch
@@ -45,7 +51,7 @@ def load_subject(
     from wattwise.optimize.tokenizer import encode_long
 
     if isinstance(model, str) and model == "builtin":
-        b = get_builtin(size, progress=say)
+        b = get_builtin(size, progress=say, retrain=retrain)
         sp = b.spec
         return Subject(
             f"builtin:{sp.name}",

@@ -32,7 +32,9 @@ class Variant:
     quantizing; J); ``payback_tokens`` the generated tokens after which that is recovered by the
     lower energy per token (None when the variant saves nothing). ``greedy_equal``: of
     ``greedy_prompts`` lab prompts (batch 1), how many the variant continues with exactly the
-    baseline's greedy tokens (lossless variants: all).
+    baseline's greedy tokens (lossless variants: all); ``greedy_equal_batch``: the same check
+    of the rows of one batch of ``greedy_prompts_batch`` (the variant's batch path) against the
+    baseline's batch-1 text.
     """
 
     name: str
@@ -59,6 +61,8 @@ class Variant:
     sample: str = ""
     greedy_equal: int | None = None
     greedy_prompts: int = 0
+    greedy_equal_batch: int | None = None
+    greedy_prompts_batch: int = 0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from wattwise.optimize.types import Skipped
 
 NOTE = (
     "lossless: the same weights (perplexity evaluated eagerly; 'same text' checks the compiled "
-    "path); one-token decoding steps compiled by TorchInductor (freezing, C++ wrapper, "
-    "max-autotune) with a static key/value cache; the energy of compiling is the optimisation "
-    "energy (inductor caches compiled graphs on disk, so a second run compiles for less)"
+    "path); one-token decoding steps compiled by TorchInductor with a static key/value cache; "
+    "the energy of compiling is the optimisation energy (inductor caches compiled graphs on "
+    "disk, so a second run compiles for less)"
 )
 
 
@@ -32,7 +32,7 @@ def _compiled(ctx: Context) -> Iterator[Built | Skipped]:
     s = ctx.subject
 
     def make() -> Any:
-        dec = comp.CompiledDecoder(s.model)
+        dec = comp.CompiledDecoder(s.model, options=ctx.compile_options)
         dec.warm([(1, 1), (ctx.batch_size, 1)])
         return dec
 
@@ -47,7 +47,9 @@ def _compiled(ctx: Context) -> Iterator[Built | Skipped]:
         yield made
         return
     dec = made.artifact
-    made.variant.notes.append(f"compiled (batch, width) shapes {sorted(dec.shapes)}")
+    made.variant.notes.append(
+        f"compiled (batch, width) shapes {sorted(dec.shapes)}, inductor options {dec.options}"
+    )
     yield made
     spec = (ctx.use("speculative") or {}).get("speculative")
     if spec is None:
