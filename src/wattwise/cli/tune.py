@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any
 
 from wattwise import jsonsafe
@@ -279,24 +278,9 @@ def _simulated(args: argparse.Namespace, options: Any) -> int:
 
 
 def _save(result: Any, gpu_model: str, command: list[str], *, simulated: bool = True) -> Any:
-    from wattwise.power.profiles import fingerprint, save_profile
+    from wattwise.power.profiles import profile_of, save_profile
 
-    return save_profile(
-        {
-            "gpu_model": gpu_model,
-            "fingerprint": fingerprint(command),
-            "command": command,
-            "simulated": simulated,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "unit": "step",
-            "settings": [m.as_profile() for m in result.settings],
-            "default": result.default.as_profile(),
-            "chosen": result.chosen.as_profile(),
-            "selector": result.selector,
-            "energy_saving": result.energy_saving,
-            "slowdown": result.slowdown,
-        }
-    )
+    return save_profile(profile_of(result, gpu_model, command, simulated=simulated))
 
 
 def _setting(d: dict[str, Any]) -> str:
