@@ -2,15 +2,17 @@
 
 Two ways to fill the disk, both with a real ``wattwise run`` CLI process:
 
-* ``tmpfs``: the ledger lives on a 1 MiB tmpfs (``mount -t tmpfs -o size=1m``, needs root; the
-  case is skipped where mounting is refused). It is filled with a filler file, before the run or
-  by the tracked command itself mid-run (as a job writing checkpoints would). SQLite then fails
-  with ``database or disk is full`` / ``disk I/O error`` — the real thing, on every write path.
-* ``dbapi``: where no filesystem can be mounted, the closest fake: a ``sitecustomize`` in the
+* ``tmpfs``: the ledger lives on a 1 MiB tmpfs (``mount -t tmpfs -o size=1m``, needs root; where
+  mounting is refused, the dbapi fake below stands in). It is filled with a filler file, before
+  the run or by the tracked command itself mid-run (as a job writing checkpoints would). SQLite
+  then fails with ``database or disk is full`` / ``disk I/O error`` — the real thing, on every
+  write path.
+* ``dbapi``: where no filesystem can be mounted (the ``tmpfs`` case then runs this instead), the
+  closest fake: a ``sitecustomize`` in the
   recorder's ``PYTHONPATH`` makes every SQLite write statement raise ``sqlite3.OperationalError
   ("database or disk is full")`` (what SQLite reports for ENOSPC) while a flag file exists. It
   runs everywhere, also where tmpfs works, since it isolates the ledger's reaction from what the
-  filesystem does to other files.
+  filesystem does to other files (there, in the slow suite: ``make test-slow``).
 
 The recorder is the CLI (``wattwise run -- python -c ...``) or the Python API
 (``wattwise.api.tracker(store=DB)``, whose ``stored`` and notes must tell the truth the same
@@ -153,13 +155,13 @@ def _mount_tmpfs(where: Path) -> bool:
     return p.returncode == 0
 
 
-@pytest.fixture(params=["tmpfs", "dbapi"])
+# The default suite fills a real tmpfs where one can be mounted and falls back to the dbapi fake
+# where not (never neither); the dbapi case beside a working tmpfs is in the slow suite.
+@pytest.fixture(params=["tmpfs", pytest.param("dbapi", marks=pytest.mark.slow)])
 def full_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FullDisk]:
     env = {"WATTWISE_POWERCAP_ROOT": str(tmp_path / "no-powercap")}
-    if request.param == "tmpfs":
-        mnt = tmp_path / "tmpfs"
-        if not _mount_tmpfs(mnt):
-            pytest.skip("cannot mount a tmpfs here (needs root); the dbapi case covers this")
+    mnt = tmp_path / "tmpfs"
+    if request.param == "tmpfs" and _mount_tmpfs(mnt):
         try:
             yield FullDisk("tmpfs", mnt / "ledger.db", env, mnt / "filler")
         finally:

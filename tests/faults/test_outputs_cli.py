@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -18,12 +19,23 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    """A real ledger file holding one finished run."""
-    db = tmp_path / "X.db"
+@pytest.fixture(scope="module")
+def ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real ledger file holding one finished run, recorded once for the module."""
+    db = tmp_path_factory.mktemp("template") / "X.db"
     p = wattwise("run", "--db", str(db), "--", "true")
     assert p.returncode == 0, p.stderr
+    return db
+
+
+@pytest.fixture
+def ledger(ledger_template: Path, tmp_path: Path) -> Path:
+    """A copy of the template ledger (and any WAL beside it) of this test's own."""
+    db = tmp_path / "X.db"
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(f"{ledger_template}{suffix}")
+        if src.exists():
+            shutil.copyfile(src, f"{db}{suffix}")
     return db
 
 

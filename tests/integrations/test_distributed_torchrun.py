@@ -138,6 +138,8 @@ def test_two_nodes_on_localhost_each_read_once_and_added(tmp_path: Path) -> None
     assert {c.device_id for c in train.components if c.kind == "cpu"} == set(cpu)
 
 
+# a third torchrun job (~16 s); the two-node and README jobs stay in the default suite
+@pytest.mark.slow
 def test_a_rank_that_dies_is_a_gap_in_the_stored_job_run(tmp_path: Path) -> None:
     """Two processes started by hand (torchrun would stop the job when a worker dies): rank 1,
     alone on "node 1", exits at once inside the job; rank 0 stores its node and the gap."""

@@ -78,6 +78,9 @@ def test_nan_count_from_a_child_finishes_the_run_and_the_stored_line_is_true(
 # -- defect 4: a lock held mid-run ---------------------------------------------------------------
 
 
+# the same 12 s lock mid-run is in the default suite through the 100 W API recorder
+# (tests/faults/test_ledger_faults.py::test_lock_held_12s_mid_run_is_waited_out...)
+@pytest.mark.slow
 def test_run_with_the_ledger_locked_12s_mid_run_is_stored_complete(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
     child = f'sleep 1; "$PY" -c "$LOCKER" {db} 12 >/dev/null & sleep 15'

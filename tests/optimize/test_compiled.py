@@ -58,6 +58,9 @@ def decoder(model: TinyLM) -> Iterator[CompiledDecoder]:
     yield CompiledDecoder(model, options=FAST)
 
 
+# max-autotune compiles for ~40 s on 2 cores; the default suite checks the same lossless
+# property with FAST options (and test_lab with the lab's variants)
+@pytest.mark.slow
 def test_with_the_labs_options_the_compiled_step_is_the_eager_greedy_text(model: TinyLM) -> None:
     assert compiled.COMPILE_OPTIONS["max_autotune"]
     dec = CompiledDecoder(model)
