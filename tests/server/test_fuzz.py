@@ -48,3 +48,14 @@ def test_no_5xx_whatever_the_request(served: Served) -> None:
 
         check()
     assert len(seen) >= 8 and any(code < 300 for code in seen)
+
+
+def test_a_nul_character_in_a_query_or_path_is_422_not_a_database_error(served: Served) -> None:
+    # found by the fuzzer on PostgreSQL (text cannot hold NUL): an aggregate filtered by tag "\x00"
+    headers = served.h("a_admin")
+    for path, params in (("/api/v1/aggregates", {"tag": "a\x00b"}),
+                         ("/api/v1/runs", {"hardware": "\x00"}),
+                         ("/api/v1/runs/ab%00cd", None)):  # fmt: skip
+        got = served.client.get(path, params=params, headers=headers)
+        assert got.status_code == 422, (path, got.status_code, got.text)
+        assert "NUL" in got.json()["detail"]

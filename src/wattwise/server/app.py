@@ -73,6 +73,8 @@ def create_app(engine: sa.Engine) -> FastAPI:
             size = MAX_BODY_BYTES + 1
         if size > MAX_BODY_BYTES:
             return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, 413)
+        if _has_nul(request):  # PostgreSQL text cannot hold NUL: refused here, not a 500 there
+            return JSONResponse({"detail": "a NUL character in the URL or its query"}, 422)
         response: Response = await call_next(request)
         return response
 
@@ -83,6 +85,15 @@ def create_app(engine: sa.Engine) -> FastAPI:
         )
 
     return app
+
+
+def _has_nul(request: Request) -> bool:
+    """Whether the decoded path or any query name or value holds a NUL character."""
+    from urllib.parse import unquote
+
+    if "\x00" in unquote(request.url.path):
+        return True
+    return any("\x00" in k or "\x00" in v for k, v in request.query_params.multi_items())
 
 
 def engine_of(request: Request) -> sa.Engine:
