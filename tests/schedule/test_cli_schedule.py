@@ -137,35 +137,10 @@ def test_region_choice_names_the_trade_off(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_interruptible_job_runs_in_pieces(capsys: pytest.CaptureFixture[str]) -> None:
-    one = _json(
-        capsys,
-        "--region",
-        "GB",
-        "--duration",
-        "6h",
-        "--power-kw",
-        "1",
-        "--earliest",
-        "2024-01-10T00:00Z",
-        "--deadline",
-        "2024-01-13T00:00Z",
-    )
-    many = _json(
-        capsys,
-        "--region",
-        "GB",
-        "--duration",
-        "6h",
-        "--power-kw",
-        "1",
-        "--earliest",
-        "2024-01-10T00:00Z",
-        "--deadline",
-        "2024-01-13T00:00Z",
-        "--interruptible",
-        "--min-chunk",
-        "2h",
-    )
+    job = ("--region", "GB", "--duration", "6h", "--power-kw", "1",
+           "--earliest", "2024-01-10T00:00Z", "--deadline", "2024-01-13T00:00Z")  # fmt: skip
+    one = _json(capsys, *job)
+    many = _json(capsys, *job, "--interruptible", "--min-chunk", "2h")
     assert many["plan"]["co2e_kg"] <= one["plan"]["co2e_kg"]
     for piece in many["plan"]["pieces"]:
         h = (int(piece["end_utc"][11:13]) - int(piece["start_utc"][11:13])) % 24
