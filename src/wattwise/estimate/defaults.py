@@ -107,13 +107,18 @@ COMPUTE_FRACTION_PROVISIONING = Default(
     "TPU average draw well under TDP: 221 W of 280 (v2), 283 W of 450 (v3) incl. host "
     "(Patterson 2021 Table 3)",
 )
-#: Memory-bound decode leaves the tensor units mostly idle. Measured on an H100 (700 W TDP):
-#: an 8B model decoding at batch 64 drew 290-360 W, i.e. (325 - 70) / 630 = 0.40 of the range.
-#: Expressed relative to the compute-bound fraction so TPUs scale the same way.
+#: Memory-bound decode leaves the tensor units mostly idle, but a continuous-batching engine
+#: streams HBM near its limit. Measured (ML.ENERGY Benchmark v3, vLLM, Llama 3.1 8B/70B/405B,
+#: Chung et al. 2025): H100s drew 440-690 W of 700 (0.59-0.98 of the dynamic range) and B200s
+#: 580-970 W of 1,000 from batch 8 upwards; an earlier H100 run outside a serving engine (8B,
+#: batch 64, 290-360 W) sits at the low end. Expressed relative to the compute-bound fraction
+#: so TPUs scale the same way; the decode step moves towards the compute-bound draw as its
+#: compute share grows.
 MEMORY_BOUND_RATIO = Default(
-    Band(0.47, 0.35, 0.60),
-    "H100 decoding an 8B model at batch 64 drew 290-360 W of 700 W (~0.40 of the dynamic range, "
-    "0.47 of the compute-bound fraction)",
+    Band(0.65, 0.47, 0.85),
+    "ML.ENERGY v3 (vLLM, Llama 3.1 8B/70B/405B on H100 and B200): 0.59-0.98 of the H100's "
+    "dynamic range while decoding; low end: an H100 outside a serving engine (8B, batch 64, "
+    "290-360 W)",
 )
 #: Host CPU + DRAM average power per accelerator, as a fraction of the accelerator TDP. A DGX
 #: H100 has 2 x 350 W CPUs and 2 TB DDR5 (~300 W): ~1 kW per 8 GPUs = 125 W/GPU = 0.18 TDP at
@@ -129,12 +134,33 @@ IDLE_FRACTION_FALLBACK = 0.12
 
 
 # --- inference ------------------------------------------------------------------------------
-#: Achieved fraction of peak HBM bandwidth during decode, framework overheads included. With
-#: 0.3 the model gives ~5 J/token at batch 1 and ~0.13 J/token at batch 64 for an 8B model on
-#: an H100, against measured ~5-6 J and ~0.14 J. Well-tuned engines reach 0.6+ at large batch.
+#: Achieved fraction of peak HBM bandwidth during decode in a continuous-batching engine,
+#: by hardware generation. Calibrated on one model family only, Llama 3.1 8B/70B/405B (bf16
+#: and fp8, 69 steady-state runs of the ML.ENERGY Benchmark v3 under vLLM, batch 8-4096) and
+#: checked on the 440 runs of the other models (benchmarks/estimator_accuracy.md): H100 0.55,
+#: B200 0.35 (the younger chip reaches less of its 8 TB/s in the same engine). Other chips take
+#: the fallback: between the two, with a wide band (no steady-state measurement here).
+BANDWIDTH_EFFICIENCY_BY_ARCH: dict[str, Default] = {
+    "hopper": Default(Band(0.55, 0.35, 0.75), "ML.ENERGY v3, vLLM, Llama 3.1 on H100"),
+    "blackwell": Default(Band(0.35, 0.25, 0.55), "ML.ENERGY v3, vLLM, Llama 3.1 on B200"),
+}
 BANDWIDTH_EFFICIENCY = Default(
-    Band(0.30, 0.20, 0.60),
-    "H100 measurements: 8B model ~5-6 J/token at batch 1, ~0.14 J/token at batch 64",
+    Band(0.45, 0.25, 0.70),
+    "assumed between the H100 (0.55) and B200 (0.35) measurements (ML.ENERGY v3, vLLM)",
+)
+
+
+def bandwidth_efficiency(architecture: str) -> Default:
+    """Default achieved fraction of peak HBM bandwidth while decoding on ``architecture``."""
+    return BANDWIDTH_EFFICIENCY_BY_ARCH.get(architecture, BANDWIDTH_EFFICIENCY)
+
+
+#: Achieved fraction of the dense 16-bit peak in a decode step once it is compute-bound (large
+#: batches): many narrow matrix multiplications, attention kernels, sampling and the engine's
+#: scheduling between steps. Calibrated with the bandwidth efficiency above (ML.ENERGY v3,
+#: Llama 3.1 family): the measured throughput saturates at 10-25 % of the 16-bit peak.
+DECODE_MFU = Default(
+    Band(0.15, 0.10, 0.25), "ML.ENERGY v3, vLLM, Llama 3.1 8B/70B/405B saturation throughput"
 )
 #: MFU of prefill (compute-bound, large matrix multiplications).
 PREFILL_MFU = Default(Band(0.45, 0.30, 0.65), "assumed: prefill runs near training MFU")

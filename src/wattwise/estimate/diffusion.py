@@ -57,6 +57,12 @@ from wattwise.estimate.types import (
     default_context,
 )
 
+#: Sequence parallelism (Ulysses / ring attention) splits one item's tokens over the chips of a
+#: replica and exchanges them every layer: efficiency ``1 / (1 + c · (n - 1))``. ``c`` from the
+#: ML.ENERGY Benchmark v3 (diffusers + xDiT-style parallelism on H100 and B200), FLUX.1-dev and
+#: Wan 2.1 14B at 1-8 GPUs (the calibration rows of benchmarks/estimator_accuracy.md).
+SEQUENCE_PARALLEL_COST = 0.1
+SP_SOURCE = "ML.ENERGY v3, FLUX.1-dev and Wan 2.1 14B on 1-8 H100/B200"
 #: Width / depth of published diffusion transformers: value SD3-medium, band DiT-XL/2 to Wan 2.1.
 WIDTH_PER_LAYER = Band(64.0, 41.0, 128.0)
 #: Stable Diffusion v1.4 U-Net (onnx-tool model zoo): parameters, MACs for a batch of 2, latent.
@@ -227,9 +233,15 @@ def _mfu(inputs: DiffusionInputs, acc: Accelerator, chips: int, notes: list[Assu
         return Band.exact(inputs.mfu)
     dm = d.default_mfu(acc.architecture, chips, inputs.params)
     m = dm.band
+    why = f"{acc.architecture}: {dm.source} (a denoiser pass is one large matrix multiplication, "
+    why += "as in training)"
+    if chips > 1:
+        eff = 1.0 / (1.0 + SEQUENCE_PARALLEL_COST * (chips - 1))
+        m = m.scale(eff)
+        why += (f"; x{eff:.3g} for {chips} chips in one sequence-parallel group (each extra chip "
+                f"costs {SEQUENCE_PARALLEL_COST:g} of the group's efficiency: {SP_SOURCE})")
     notes.append(Assumption("mfu", f"{m.value:.3g} ({m.low:.3g}-{m.high:.3g})", "ratio",
-                            Provenance.ASSUMED, f"{acc.architecture}: {dm.source} (a denoiser pass "
-                            "is one large matrix multiplication, as in training)"))  # fmt: skip
+                            Provenance.ASSUMED, why))  # fmt: skip
     return m
 
 

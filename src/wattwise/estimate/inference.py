@@ -9,10 +9,17 @@ of ``B`` sequences:
   the shape in :mod:`wattwise.estimate.layout`, taken from the active parameters).
   Chip-seconds = FLOP / (peak · MFU); power = the compute-bound draw.
 * **Decode** is memory-bandwidth-bound: every step reads the weights once for the whole batch,
-  plus each sequence's KV cache: ``bytes = W_read + B · ctx · kv_bytes_per_token`` with
-  ``ctx = I + O/2`` on average. Step time = ``max(bytes / (n · BW · η), (2 · N_active +
-  4 · L · d · ctx) · B / (n · peak · MFU))``, where η is the achieved fraction of peak
-  bandwidth (the ``4 · L · d · ctx`` term: attention scores against the context). A step
+  plus each sequence's KV cache: ``bytes = W_read + B · ctx · kv_bytes_per_token``, where the
+  mean context a decoded token attends over is ``ctx = I + O`` (token-weighted over outputs of
+  varying length: ``I + E[O²] / (2 E[O])``, which is ``I + O`` for exponentially distributed
+  lengths, the long tail of chat; fixed-length outputs would give ``I + O/2``). Step time =
+  ``max(bytes / (n · BW · η), (2 · N_active + 4 · L · d · ctx) · B / (n · peak16 · MFU_dec))``:
+  η is the achieved fraction of peak bandwidth (by chip generation), ``MFU_dec`` the achieved
+  fraction of the 16-bit peak once the step is compute-bound (narrow matrix multiplications,
+  attention against a 16-bit KV cache, sampling and scheduling between steps), the
+  ``4 · L · d · ctx`` term the attention scores. Both defaults, and the memory-bound power
+  draw, are calibrated on steady-state runs of one model family (Llama 3.1 under vLLM, ML.ENERGY
+  Benchmark v3) and checked on the other models (``benchmarks/estimator_accuracy.md``). A step
   yields ``B`` tokens, so a request's share of decode is ``O / B`` steps. Power is the
   memory-bound draw, rising towards the compute-bound draw as the step becomes compute-bound.
 * For a mixture-of-experts model the weights read per step are
@@ -64,6 +71,10 @@ from wattwise.estimate.types import (
 )
 
 BOUNDARIES: tuple[str, ...] = ("accelerators", "node", "facility")
+#: Mean context a decoded token attends over is ``I + share · O``: 1/2 for fixed-length outputs,
+#: 1 for exponentially distributed ones (token-weighted: ``E[O²] / (2 E[O]) = E[O]``), the shape
+#: of chat outputs (a long tail; the ML.ENERGY benchmark's synthetic workloads draw them so).
+CONTEXT_OUTPUT_SHARE = 1.0
 #: While idle but provisioned (``always_on``), the host draws about half its loaded power.
 HOST_IDLE_FRACTION = 0.5
 
@@ -149,6 +160,7 @@ def weights_read_params(total: float, active: float, batch: int) -> float:
 class _Scenario:
     eta: float
     mfu: float
+    decode_mfu: float
     p_compute_w: float
     p_memory_w: float
     host_w: float
@@ -167,10 +179,11 @@ def _per_request(
     replica_s = prefill_chip_s / n
     tok_s = 0.0
     if out > 0:
-        ctx = inp + out / 2.0
+        ctx = inp + out * CONTEXT_OUTPUT_SHARE
         step_bytes = read_params * bpp + batch * ctx * kv_tok
         t_mem = step_bytes / (n * bw * s.eta)
-        t_comp = (2.0 * active + decode_attention_flops(active, ctx)) * batch / (n * peak * s.mfu)
+        step_flops = 2.0 * active + decode_attention_flops(active, ctx)
+        t_comp = step_flops * batch / (n * lay.peak_act * s.decode_mfu)
         t_step = max(t_mem, t_comp)
         share = t_comp / t_step
         p_step = s.p_memory_w + (s.p_compute_w - s.p_memory_w) * share
@@ -198,7 +211,7 @@ def _efficiency_notes(
         Assumption("bandwidth_efficiency", f"{eta.value:g} ({eta.low:g}-{eta.high:g})",
                    "of peak HBM BW", given if bw_given else assumed,
                    "given by you (bandwidth efficiency)" if bw_given
-                   else d.BANDWIDTH_EFFICIENCY.source),
+                   else d.bandwidth_efficiency(acc.architecture).source),
         Assumption("mfu_prefill", f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})", "ratio",
                    given if mfu_given else assumed,
                    "given by you (prefill MFU)" if mfu_given else d.PREFILL_MFU.source),
@@ -234,11 +247,14 @@ def _per_request_bands(
     """(accelerator Wh, host Wh, replica seconds, decode tokens/s) per request, as bands: the
     low end takes the favourable bound of every factor, the high end the unfavourable one."""
     read = weights_read_params(inputs.params, inputs.active, lay.batch)
+    dm = d.DECODE_MFU.band
     scen = (
-        _Scenario(eta.value, mfu.value, power.compute_w.value, power.memory_w.value, host.value),
-        _Scenario(eta.high, mfu.high, power.compute_w.low, power.memory_w.low, host.low),
-        _Scenario(eta.low, mfu.low, power.compute_w.high, power.memory_w.high, host.high),
-    )
+        _Scenario(eta.value, mfu.value, dm.value, power.compute_w.value, power.memory_w.value,
+                  host.value),
+        _Scenario(eta.high, mfu.high, dm.high, power.compute_w.low, power.memory_w.low, host.low),
+        _Scenario(eta.low, mfu.low, dm.low, power.compute_w.high, power.memory_w.high,
+                  host.high),
+    )  # fmt: skip
     value, low, high = (_per_request(s, lay, inputs, read) for s in scen)
     return (
         Band(value[0] / 3600, low[0] / 3600, high[0] / 3600),
@@ -315,7 +331,7 @@ def serving_estimate(
     power = chip_power(acc, inputs.power_basis, inputs.power_w)
     notes.extend(power.assumptions)
     host = _host_power(inputs, acc, power, notes)
-    eta = _given_or(inputs.bandwidth_efficiency, d.BANDWIDTH_EFFICIENCY.band)
+    eta = _given_or(inputs.bandwidth_efficiency, d.bandwidth_efficiency(acc.architecture).band)
     mfu = _given_or(inputs.mfu_prefill, d.PREFILL_MFU.band)
     notes.extend(_efficiency_notes(inputs, eta, mfu, lay, acc))
 

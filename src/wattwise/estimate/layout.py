@@ -16,6 +16,10 @@ Only when the weights alone do not fit (or leave no room for one sequence) is it
 KV bytes per token, when not given, assume a grouped-query-attention decoder with 8 KV heads of
 128 dims and ``L = (N / 196,608)^(1/3)`` layers (``N ≈ 12 · L · d²`` with ``d = 128 · L``, the
 shape of Llama-3 8B/70B/405B): ``kv = 2 · L · 8 · 128 · bytes``. Llama-3.1-8B: 128 KiB/token.
+For a mixture-of-experts model ``N`` is the *active* parameter count: every token passes through
+all attention layers, and the attention's shape follows the active path, not the experts (a
+235 B-total, 22 B-active model taken at its total would get 2.2x the layers of its active path
+and 2.2x its KV bytes per token).
 
 The KV cache holds *activations* (keys and values), so its width is the activation width, not
 the weight width: 16-bit for weight-only quantisation (int4 AWQ/GPTQ, int8) and for fp8 weights
@@ -60,7 +64,8 @@ class Layout:
     kv_tok: float  # KV-cache bytes per token
     batch: int  # admitted concurrency (<= the requested maximum)
     chips: int
-    peak: float  # dense FLOP/s per chip
+    peak: float  # dense FLOP/s per chip at the weights' precision
+    peak_act: float  # dense FLOP/s per chip at the activations' precision (attention)
     bw: float  # memory bytes/s per chip
     admission: dict[str, Any]
 
@@ -153,6 +158,15 @@ def _admission_note(adm: dict[str, Any], chips: int, acc: Accelerator) -> Assump
                       Provenance.ESTIMATED, text)  # fmt: skip
 
 
+def _activation_peak(acc: Accelerator, precision: str, fallback: float) -> float:
+    """Dense peak at the activations' precision (attention runs there: the KV cache is
+    16-bit), or ``fallback`` (the weights' peak) when the catalog has none for that width."""
+    try:
+        return acc.peak_flops(precision)
+    except ConfigError:
+        return fallback
+
+
 def layout(inputs: ServingInputs, acc: Accelerator, notes: list[Assumption]) -> Layout:
     """Weight and KV widths from the precision, the chips that hold them, and the concurrency
     the KV cache admits (module docstring)."""
@@ -164,7 +178,7 @@ def layout(inputs: ServingInputs, acc: Accelerator, notes: list[Assumption]) -> 
     kv_val_bytes = kv_value_bytes(prec if wbpp is None else "bf16")
     requested = DEFAULT_BATCH_SIZE if inputs.batch_size is None else int(inputs.batch_size)
     given_kv = inputs.kv_bytes_per_token
-    kv_tok = given_kv or kv_bytes_per_token_default(inputs.params, kv_val_bytes)
+    kv_tok = given_kv or kv_bytes_per_token_default(inputs.active, kv_val_bytes)
     notes.append(
         Assumption(
             "kv_bytes_per_token",
@@ -189,7 +203,9 @@ def layout(inputs: ServingInputs, acc: Accelerator, notes: list[Assumption]) -> 
     adm = admit(requested, n, weights, seq_kv, acc)
     notes.append(_admission_note(adm, n, acc))
     peak = acc.peak_flops(inputs.precision if prec in _PEAK_PRECISIONS else "bf16")
-    return Layout(bpp, kv_tok, int(adm["admitted"]), n, peak, acc.memory_bw_bytes_s, adm)
+    peak_act = _activation_peak(acc, "fp32" if kv_val_bytes == 4.0 else "bf16", peak)
+    return Layout(bpp, kv_tok, int(adm["admitted"]), n, peak, peak_act, acc.memory_bw_bytes_s,
+                  adm)  # fmt: skip
 
 
 __all__ = [

@@ -232,8 +232,9 @@ SETTINGS: tuple[EstimateSetting, ...] = (
                     f"{d.PREFILL_MFU.band.value:g}, assumed)", "ratio", ("infer",), _fraction(),
                     metavar="F", aliases=("--mfu",)),
     EstimateSetting("bandwidth_efficiency", "--bandwidth-efficiency", "achieved fraction of peak "
-                    f"memory bandwidth in decode (default {d.BANDWIDTH_EFFICIENCY.band.value:g}, "
-                    "assumed)", "fraction", ("infer",), _fraction(), metavar="F"),
+                    f"memory bandwidth in decode (default by chip: H100 0.55, B200 0.35, others "
+                    f"{d.BANDWIDTH_EFFICIENCY.band.value:g}; measured in vLLM)", "fraction",
+                    ("infer",), _fraction(), metavar="F"),
     EstimateSetting("kv_bytes_per_token", "--kv-bytes-per-token", "KV-cache bytes per token "
                     "(default: a grouped-query-attention decoder of --params, assumed)", "bytes",
                     ("infer",), _size(1e10), metavar=_B),
