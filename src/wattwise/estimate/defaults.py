@@ -109,16 +109,15 @@ COMPUTE_FRACTION_PROVISIONING = Default(
 )
 #: Memory-bound decode leaves the tensor units mostly idle, but a continuous-batching engine
 #: streams HBM near its limit. Measured (ML.ENERGY Benchmark v3, vLLM, Llama 3.1 8B/70B/405B,
-#: Chung et al. 2025): H100s drew 440-690 W of 700 (0.59-0.98 of the dynamic range) and B200s
-#: 580-970 W of 1,000 from batch 8 upwards; an earlier H100 run outside a serving engine (8B,
-#: batch 64, 290-360 W) sits at the low end. Expressed relative to the compute-bound fraction
-#: so TPUs scale the same way; the decode step moves towards the compute-bound draw as its
-#: compute share grows.
+#: Chung et al. 2025, batch 8-4096, per GPU): H100s drew 408-691 W of 700 (0.54-0.98 of the
+#: dynamic range above idle) and B200s 449-975 W of 1,000 (0.36-0.97); an earlier H100 run
+#: outside a serving engine (8B, batch 64, 290-360 W) sits below. Expressed relative to the
+#: compute-bound fraction so TPUs scale the same way; the decode step moves towards the
+#: compute-bound draw as its compute share grows.
 MEMORY_BOUND_RATIO = Default(
     Band(0.65, 0.47, 0.85),
-    "ML.ENERGY v3 (vLLM, Llama 3.1 8B/70B/405B on H100 and B200): 0.59-0.98 of the H100's "
-    "dynamic range while decoding; low end: an H100 outside a serving engine (8B, batch 64, "
-    "290-360 W)",
+    "ML.ENERGY v3 (vLLM, Llama 3.1 8B/70B/405B, batch 8-4096): H100 408-691 W of 700, B200 "
+    "449-975 W of 1,000 per GPU while decoding (calibrated on these runs)",
 )
 #: Host CPU + DRAM average power per accelerator, as a fraction of the accelerator TDP. A DGX
 #: H100 has 2 x 350 W CPUs and 2 TB DDR5 (~300 W): ~1 kW per 8 GPUs = 125 W/GPU = 0.18 TDP at

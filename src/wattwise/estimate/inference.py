@@ -215,6 +215,12 @@ def _efficiency_notes(
         Assumption("mfu_prefill", f"{mfu.value:g} ({mfu.low:g}-{mfu.high:g})", "ratio",
                    given if mfu_given else assumed,
                    "given by you (prefill MFU)" if mfu_given else d.PREFILL_MFU.source),
+        Assumption("decode_mfu", f"{d.DECODE_MFU.band.value:g} ({d.DECODE_MFU.band.low:g}-"
+                   f"{d.DECODE_MFU.band.high:g})", "of the 16-bit peak", assumed,
+                   f"once decode is compute-bound: {d.DECODE_MFU.source}"),
+        Assumption("decode_context", f"I + {CONTEXT_OUTPUT_SHARE:g} x O", "tokens", assumed,
+                   "mean context a decoded token attends over, outputs of varying length "
+                   "(exponential: token-weighted mean I + O)"),
         Assumption("batch_size", str(lay.admission["requested"]), "sequences",
                    given if batch_given else assumed,
                    "given by you (maximum concurrent sequences)" if batch_given
