@@ -152,7 +152,7 @@ def resolve_grid(ctx: Context) -> tuple[GridFactor | None, str, Assumption]:
         f = region_factor(ctx.region)
         label = f"region {f.key} ({f.name})"
     elif ctx.country is not None:
-        f = country_factor(ctx.country)
+        f = country_factor(ctx.country, ctx.year)
         label = f"country {f.key} ({f.name})"
     if f is not None:
         source = _factor_label(f)

@@ -142,6 +142,9 @@ class FootprintDocument(TypedDict):
     pue: float
     facility_energy_kwh: float
     intensity_g_per_kwh: float
+    #: Data year of the grid-intensity table row used (``grid_country.csv`` 2024, ...); None when
+    #: the intensity was given or the source states no year. Absent in documents before 0.x.
+    grid_year: int | None
     co2e_location_g: float
     co2e_market_g: float
     water_l: float

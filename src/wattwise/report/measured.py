@@ -94,6 +94,7 @@ def headline_section(doc: ReportDocument, run: RunResult) -> str:
         pue_provenance=assumption(fp, "pue").get("provenance"),
         co2e_shown=format_mass_g(fp["co2e_location_g"]) + " CO2e",
         grid_provenance=assumption(fp, "grid_intensity").get("provenance"),
+        grid_year=fp.get("grid_year"),  # absent in footprints stored before it was recorded
         cost=cost,
         currency=cur,
         price_provenance=assumption(fp, "price").get("provenance"),
