@@ -233,7 +233,7 @@ def test_loader_reports_table_and_line() -> None:
     bad += "source\ngcp,x,y,BE,2024,100,75,location-based,s\n"  # CFE as a percentage
     with pytest.raises(DataError, match=r"grid_cloud.csv line 2: cfe_fraction"):
         tables.parse_grid_table("grid_cloud.csv", bad)
-    assert math.isclose(tables.world_average().intensity_g_per_kwh, 481)
+    assert math.isclose(tables.world_average(2023).intensity_g_per_kwh, 481)
 
 
 def test_every_cloud_region_has_its_country_from_its_location() -> None:

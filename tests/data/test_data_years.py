@@ -16,7 +16,7 @@ from wattwise.data._build_sources import (
     ccf_source_year,
     owid_country_years,
 )
-from wattwise.errors import UnknownKeyError
+from wattwise.errors import DataError, UnknownKeyError
 
 
 def test_country_default_is_the_latest_year_and_an_asked_year_is_kept() -> None:
@@ -55,6 +55,25 @@ def test_newer_country_rows_equal_the_owid_copy() -> None:
         assert f.year is not None and f.intensity_g_per_kwh == pytest.approx(
             owid[iso3][f.year][1], abs=5e-4
         ), f
+
+
+def test_world_average_by_year_and_one_row_per_year_enforced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    latest, kept = tables.world_average(), tables.world_average(2023)
+    assert (latest.year, latest.intensity_g_per_kwh) == (2024, 473.007)  # OWID_WRL 473.0065
+    assert (kept.year, kept.intensity_g_per_kwh) == (2023, 481)  # ACT's copy, kept
+    assert tables.world_average(2030).year == 2024 and tables.world_average(2000).year == 2023
+    shipped = tables._open_text("grid_world.csv")
+    doubled = shipped + shipped.splitlines()[1] + "\n"  # the 2023 row twice
+    monkeypatch.setattr(tables, "_open_text", lambda name: doubled)
+    tables.world_averages.cache_clear()
+    try:
+        with pytest.raises(DataError, match="one row per data year"):
+            tables.world_averages()
+    finally:
+        monkeypatch.undo()
+        tables.world_averages.cache_clear()
 
 
 def test_ccf_rows_carry_the_year_ccf_states() -> None:

@@ -26,6 +26,10 @@ def test_regions_chart_lists_the_runs_own_country_once() -> None:
     assert next(r for r in reg["chart"] if r["name"] == "country DE (Germany)")["current"]
     html = regions_section({"regions": reg})
     assert html.count("<td>country DE (Germany)</td>") == 1  # the table row
+    row = html.split("<td>country DE (Germany)</td>")[1].split("</tr>")[0]
+    assert "<td class=n>2024</td>" in row  # the grid factor's data year (OWID/Ember 2024)
+    del reg["current"]["year"]  # an audit stored before the year was recorded still renders
+    assert "<td>country DE (Germany)</td>" in regions_section({"regions": reg})
 
 
 def test_eu_average_prices_are_labelled_eu_average_not_a_national_tariff() -> None:

@@ -19,8 +19,8 @@ OWID:
 ``reference/grid-country-owid/carbon-intensity-electricity.csv`` is Our World in Data's grapher
 download "Carbon intensity of electricity generation" (Ember and Energy Institute, CC BY 4.0),
 columns ``Entity, Code, Year, Carbon intensity of electricity - gCO2/kWh`` (gCO2e/kWh,
-lifecycle), a mid-2025 download (committed unchanged in pluginsGLPI/carbon @ 4719e8d on
-2025-07-30): France 2024 = 44.18.
+lifecycle), a mid-2025 download (added to pluginsGLPI/carbon on 2025-07-30, unchanged on its
+main branch @ b44f937, 2025-09-18): France 2024 = 44.18.
 
 The country table keeps CodeCarbon's rows (one per country, 2022-2023, an older OWID vintage)
 and gains, per country, every year of this file that is **newer** than that row, so the latest
@@ -81,7 +81,7 @@ OWID_COUNTRY_FILE = Path("grid-country-owid") / "carbon-intensity-electricity.cs
 OWID_VALUE_COLUMN = "Carbon intensity of electricity - gCO2/kWh"
 OWID_GRAPHER_SOURCE = (
     "Our World in Data grapher carbon-intensity-electricity (Ember; Energy Institute; CC BY 4.0)"
-    " as downloaded in pluginsGLPI/carbon @ 4719e8d"
+    " as downloaded in pluginsGLPI/carbon @ b44f937"
     " install/data/carbon_intensity/carbon-intensity-electricity.csv"
 )
 

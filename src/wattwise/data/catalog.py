@@ -27,8 +27,9 @@ CATALOG: tuple[TableInfo, ...] = (
     TableInfo(
         "grid_world.csv",
         "World-average grid intensity (used when no location is given)",
-        "Ember / Our World in Data via facebookresearch/ACT @ abc9fbb",
-        "2023",
+        "Ember / Our World in Data via facebookresearch/ACT @ abc9fbb (2023); OWID's grapher"
+        " carbon-intensity-electricity, mid-2025 download (2024)",
+        "2023-2024 (latest the default)",
         "CC BY 4.0 (data); MIT (ACT)",
         "gCO2e/kWh, lifecycle",
     ),
