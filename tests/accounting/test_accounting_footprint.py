@@ -29,7 +29,8 @@ def test_no_location_assumes_world_average_in_the_output() -> None:
     assert grid.provenance == "assumed"
     assert "world average assumed" in grid.source
     assert "assumed" in fp.location
-    assert fp.intensity_g_per_kwh == 481
+    assert fp.intensity_g_per_kwh == 473.007  # OWID/Ember world 2024, the latest year
+    assert account(KWH, "measured", HOUR, Context(year=2023)).intensity_g_per_kwh == 481
     assert fp.pue == lookup.industry_pue().pue  # industry PUE, also assumed
     assert fp.assumption("pue").provenance == "assumed"
     d = fp.to_dict()
@@ -41,9 +42,9 @@ def test_no_location_assumes_world_average_in_the_output() -> None:
 def test_golden_france_by_hand() -> None:
     ctx = resolve_context({"country": "FR", "pue": 1.1, "price": 0.15, "currency": "EUR"}, {}, [])
     fp = account(10 * KWH, "measured", HOUR, ctx)
-    # 10 kWh IT x 1.1 = 11 kWh; OWID/Ember France 2023 = 56.039 g/kWh.
+    # 10 kWh IT x 1.1 = 11 kWh; OWID/Ember France 2024 (the latest year) = 44.179 g/kWh.
     assert fp.facility_energy_kwh == pytest.approx(11.0)
-    assert fp.co2e_location_g == pytest.approx(11.0 * 56.039)
+    assert fp.co2e_location_g == pytest.approx(11.0 * 44.179)
     assert fp.co2e_market_g == pytest.approx(fp.co2e_location_g)  # no instrument: stated
     assert fp.assumption("cfe").provenance == "assumed"
     assert fp.cost is not None and fp.cost.currency == "EUR"
@@ -99,9 +100,9 @@ def test_market_based_supplier_factor_and_cfe() -> None:
     loc = account(KWH, "measured", HOUR, resolve_context(base, {}, []))
     sup = account(KWH, "measured", HOUR, resolve_context({**base, "supplier_factor": 30}, {}, []))
     cfe = account(KWH, "measured", HOUR, resolve_context({**base, "cfe": 0.75}, {}, []))
-    assert sup.co2e_location_g == loc.co2e_location_g == pytest.approx(380.95)
+    assert sup.co2e_location_g == loc.co2e_location_g == pytest.approx(344.14)  # Germany 2024
     assert sup.co2e_market_g == pytest.approx(30.0)
-    assert cfe.co2e_market_g == pytest.approx(380.95 * 0.25)
+    assert cfe.co2e_market_g == pytest.approx(344.14 * 0.25)
     assert sup.assumption("market_factor").provenance == "given"
 
 
@@ -164,7 +165,7 @@ def test_reaccounting_a_stored_energy_under_other_assumptions() -> None:
         resolve_context({"country": "DE", "pue": 1.1}, {}, []),
     )
     assert first.energy_j == again.energy_j
-    assert again.co2e_location_g == pytest.approx(5 * 1.1 * 380.95)
+    assert again.co2e_location_g == pytest.approx(5 * 1.1 * 344.14)
     assert again.co2e_location_g != first.co2e_location_g
 
 

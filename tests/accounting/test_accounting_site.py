@@ -83,3 +83,19 @@ def test_footprint_and_estimator_use_the_resolvers_factors(ctx: Context) -> None
     if site.price_per_kwh is not None:
         assert est.price_per_kwh.value == site.price_per_kwh.value
         assert est.currency == site.currency
+
+
+def test_grid_factor_year_default_latest_asked_kept_and_stated() -> None:
+    from wattwise.accounting.site import resolve_grid
+
+    kwh = 3.6e6
+    latest = account(kwh, "measured", 3600.0, Context(country="FR", pue=1.0))
+    asked = account(kwh, "measured", 3600.0, Context(country="FR", pue=1.0, year=2023))
+    assert latest.grid_year == 2024 and latest.to_dict()["grid_year"] == 2024
+    assert asked.grid_year == 2023 and asked.co2e_location_g == pytest.approx(56.039)
+    assert latest.co2e_location_g == pytest.approx(44.179)  # OWID/Ember France 2024
+    _, _, used = resolve_grid(Context(country="FR", year=2025))
+    assert "grid_country.csv (2024;" in used.source
+    assert "[year 2025 requested; 2024 is the table's year]" in used.source
+    given = account(kwh, "measured", 3600.0, Context(intensity_g_per_kwh=100.0))
+    assert given.grid_year is None

@@ -45,6 +45,18 @@ def test_reaccount_stored_run(run_id: str) -> None:
     assert "FR" in again["footprint"]["location"] and again["footprint"]["pue"] == 1.2
 
 
+def test_footprint_shows_the_grid_factors_year(run_id: str) -> None:
+    text = wattwise("runs", "show", run_id)  # France: the latest year, 2024 (OWID/Ember)
+    assert text.returncode == 0, text.stderr
+    assert "44 g/kWh, 2024 data" in text.stdout
+    p = wattwise("runs", "show", run_id, "--year", "2023", "--json")  # by-year keeps 2023
+    assert p.returncode == 0, p.stderr
+    fp = json.loads(p.stdout)["footprint"]
+    assert fp["grid_year"] == 2023 and fp["intensity_g_per_kwh"] == pytest.approx(56.039)
+    aws = wattwise("runs", "show", run_id, "--cloud", "aws", "--cloud-region", "eu-west-3")
+    assert "52 g/kWh, year not stated by source" in aws.stdout  # CCF names no EEA year
+
+
 def test_compare_regions_sorted(run_id: str) -> None:
     p = wattwise("compare-regions", run_id, "--keys", "PL,FR,US-CA,gcp:europe-west1", "--json")
     assert p.returncode == 0, p.stderr

@@ -35,10 +35,13 @@ def test_compare_regions_columns_align_for_long_names_and_zeros_are_left_out(
     head, rows = lines[1], [ln for ln in lines[2:] if not ln.strip().startswith("left out")]
     assert len(rows) == 4 and not any(r.split()[0] == "CF" for r in rows)
     # every right-aligned number column ends where its heading ends
-    for name in ("g/kWh", "PUE", "CO2e loc", "CO2e mkt"):
+    for name in ("g/kWh", "YEAR", "PUE", "CO2e loc", "CO2e mkt"):
         end = head.index(name) + len(name)
         assert all(r[end - 1] != " " and (len(r) == end or r[end] == " ") for r in rows), name
     assert head.index("KIND") > len("gcp:northamerica-northeast1")
+    year_at = head.index("YEAR")
+    years = {r.split()[0]: r[year_at : year_at + 4] for r in rows}
+    assert years["DE"] == "2024" and years["aws:us-east-1"] == "2019"  # each factor's data year
     left = [ln for ln in lines if ln.strip().startswith("left out: CF")]
     assert left and "not a figure" in left[0]
     assert "e-0" not in p.stdout and "e+0" not in p.stdout and "(EU average)" in p.stdout

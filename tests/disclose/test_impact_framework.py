@@ -31,7 +31,7 @@ def test_golden_manifest_parses_as_yaml() -> None:
     child = doc["tree"]["children"]["run"]
     assert child["pipeline"]["compute"][-1] == "sci"
     assert doc["initialize"]["plugins"]["sci"]["config"]["functional-unit"] == "requests"
-    assert child["inputs"][0]["grid/carbon-intensity"] == pytest.approx(56.039)
+    assert child["inputs"][0]["grid/carbon-intensity"] == pytest.approx(44.179)  # France 2024
 
 
 def test_offsets_are_no_input_of_the_pipeline() -> None:

@@ -96,4 +96,4 @@ def test_readme_compare_example_runs(capsys: pytest.CaptureFixture[str]) -> None
     data = json.loads(out)
     assert data["workload"] == "infer"
     grid = next(a for a in data["site"] if a["name"] == "grid_intensity_location")
-    assert "grid_country.csv (2023" in grid["source"]  # the factor's year is shown
+    assert "grid_country.csv (2024" in grid["source"]  # the latest year, shown

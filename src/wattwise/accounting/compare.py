@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 from wattwise.accounting.context import Context
 from wattwise.accounting.footprint import Cost, Device, Footprint, account, resolve_grid
-from wattwise.data.lookup import latest_cloud_factors
-from wattwise.data.tables import country_factors, subnational_factors
+from wattwise.data.lookup import latest_cloud_factors, latest_country_factors
+from wattwise.data.tables import subnational_factors
 from wattwise.units import format_number
 
 KINDS = ("country", "subnational", "cloud")
@@ -91,10 +91,10 @@ def location_context(base: Context, key: str) -> Context:
 
 
 def default_keys(kinds: Sequence[str] = KINDS) -> list[str]:
-    """Every place with data: countries, sub-national grids and cloud regions (latest year)."""
+    """Every place with data, once: countries, sub-national grids and cloud regions."""
     keys: list[str] = []
     if "country" in kinds:
-        keys += [f.key for f in country_factors() if f.country_iso2]
+        keys += [f.key for f in latest_country_factors() if f.country_iso2]
     if "subnational" in kinds:
         keys += [f.key for f in subnational_factors()]
     if "cloud" in kinds:

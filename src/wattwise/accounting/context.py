@@ -74,7 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("currency", "--currency", "WATTWISE_CURRENCY", str, "price",
             "ISO 4217 currency of --price (default USD)"),
     Setting("year", "--year", "WATTWISE_YEAR", int, "year",
-            "data year to prefer (e.g. Google Cloud region data 2019-2024)"),
+            "data year of the grid factors (countries 2021-2024, Google Cloud 2019-2025;"
+            " default the latest)"),
     Setting("wue_l_per_kwh", "--wue", "WATTWISE_WUE", float, "wue",
             "site water usage effectiveness, litres per kWh of IT energy"),
     Setting("embodied_lifetime_years", "--lifetime", "WATTWISE_LIFETIME", float, "embodied",

@@ -99,6 +99,8 @@ class Footprint:
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
     #: kgCO2e of offsets declared; None when none. Never netted against any figure above.
     offsets_kg: float | None = None
+    #: Data year of the grid-intensity row used; None when given by the user or not stated.
+    grid_year: int | None = None
 
     @property
     def it_energy_kwh(self) -> float:
@@ -131,6 +133,7 @@ class Footprint:
             "pue": self.pue,
             "facility_energy_kwh": self.facility_energy_kwh,
             "intensity_g_per_kwh": self.intensity_g_per_kwh,
+            "grid_year": self.grid_year,
             "co2e_location_g": self.co2e_location_g,
             "co2e_market_g": self.co2e_market_g,
             "water_l": self.water_l,
@@ -239,6 +242,7 @@ def account(
         sci_g_per_unit=sci_per_unit,
         assumptions=tuple(assumptions),
         offsets_kg=context.offsets_kg,
+        grid_year=site.grid.year if site.grid is not None else None,
     )
 
 

@@ -152,7 +152,7 @@ def resolve_grid(ctx: Context) -> tuple[GridFactor | None, str, Assumption]:
         f = region_factor(ctx.region)
         label = f"region {f.key} ({f.name})"
     elif ctx.country is not None:
-        f = country_factor(ctx.country)
+        f = country_factor(ctx.country, ctx.year)
         label = f"country {f.key} ({f.name})"
     if f is not None:
         source = _factor_label(f)
@@ -160,7 +160,7 @@ def resolve_grid(ctx: Context) -> tuple[GridFactor | None, str, Assumption]:
             source += f" [year {ctx.year} requested; {f.year} is the table's year]"
         return f, label, Assumption("grid_intensity", f.intensity_g_per_kwh, "gCO2e/kWh",
                                     ESTIMATED, source)  # fmt: skip
-    w = world_average()
+    w = world_average(ctx.year)
     why = "no location given" if ctx.cloud is None else f"cloud {ctx.cloud} without a region"
     return (
         w,

@@ -108,6 +108,15 @@ def offsets_line(offsets_kg: float) -> str:
     )
 
 
+def grid_year_note(fp: Footprint) -> str:
+    """``", 2024 data"`` after a table intensity: the year of the grid factor used, or that its
+    source states none; nothing for an intensity the user gave."""
+    grid = next((a for a in fp.assumptions if a.name == "grid_intensity"), None)
+    if grid is None or grid.provenance == "given":
+        return ""
+    return f", {fp.grid_year} data" if fp.grid_year is not None else ", year not stated by source"
+
+
 def footprint_lines(fp: Footprint) -> list[str]:
     """A few human lines: facility energy, carbon, water, cost, embodied, assumptions."""
     from wattwise.accounting.money import format_money
@@ -117,7 +126,8 @@ def footprint_lines(fp: Footprint) -> list[str]:
         f"  footprint in {fp.location}: facility energy "
         f"{format_energy(kwh_to_j(fp.facility_energy_kwh))}"
         f" (PUE {fp.pue:.3g}), {format_mass_g(fp.co2e_location_g)} CO2e location-based"
-        f" ({fp.intensity_g_per_kwh:.0f} g/kWh), {format_mass_g(fp.co2e_market_g)} market-based",
+        f" ({fp.intensity_g_per_kwh:.0f} g/kWh{grid_year_note(fp)}),"
+        f" {format_mass_g(fp.co2e_market_g)} market-based",
         f"  water {format_si(fp.water_l, 'L')}, cost {cost}, embodied "
         f"{format_mass_g(fp.embodied_co2e_g)} CO2e",
     ]

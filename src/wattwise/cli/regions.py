@@ -119,8 +119,8 @@ def columns(head: list[str], rows: list[list[str]], right: set[int]) -> list[str
 
 
 def human_lines(result: Any, kept: list[Any], shown: list[Any], flagged: list[Any]) -> list[str]:
-    """The human table: SI units and grouped digits, prices labelled by what they are,
-    implausible source figures left out with the reason."""
+    """The human table: SI units and grouped digits, each grid factor's data year, prices
+    labelled by what they are, implausible source figures left out with the reason."""
     from wattwise.accounting.money import UNKNOWN_PRICE
     from wattwise.units import format_energy, format_mass_g, format_number
 
@@ -133,6 +133,7 @@ def human_lines(result: Any, kept: list[Any], shown: list[Any], flagged: list[An
             r.key,
             r.kind,
             format_number(r.intensity_g_per_kwh),
+            str(r.year) if r.year is not None else "n/s",
             format_number(r.pue),
             format_mass_g(r.co2e_location_g),
             format_mass_g(r.co2e_market_g),
@@ -143,8 +144,10 @@ def human_lines(result: Any, kept: list[Any], shown: list[Any], flagged: list[An
         ]
         for r in shown
     ]
-    head = ["PLACE", "KIND", "g/kWh", "PUE", "CO2e loc", "CO2e mkt", "COST"]
-    out += columns(head, cells, {2, 3, 4, 5})
+    head = ["PLACE", "KIND", "g/kWh", "YEAR", "PUE", "CO2e loc", "CO2e mkt", "COST"]
+    out += columns(head, cells, {2, 3, 4, 5, 6})
+    if any(r.year is None for r in shown):
+        out.append("  YEAR n/s: the grid factor's source states no data year")
     if len(shown) < len(kept):
         out.append(f"  ... {len(kept) - len(shown)} more (--top 0 for all)")
     for r in flagged:

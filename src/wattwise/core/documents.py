@@ -142,6 +142,8 @@ class FootprintDocument(TypedDict):
     pue: float
     facility_energy_kwh: float
     intensity_g_per_kwh: float
+    #: Data year of the grid-intensity row used; None: given, or no year stated (absent: older)
+    grid_year: int | None
     co2e_location_g: float
     co2e_market_g: float
     water_l: float
@@ -344,6 +346,7 @@ class _RegionRowRequired(TypedDict):
     key: str
     name: str
     intensity_g_per_kwh: float
+    year: int | None  # data year of the grid factor (None: given or not stated; absent: older)
     pue: float
     facility_energy_kwh: float
     co2e_location_g: float

@@ -15,6 +15,7 @@ from wattwise.data.lookup import (
     country_factor,
     embodied_for,
     industry_pue,
+    latest_country_factors,
     price_for,
     pue_preset,
     region_factor,
@@ -30,6 +31,7 @@ from wattwise.data.tables import (
     WholesalePrice,
     WueFigure,
     world_average,
+    world_averages,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "hourly_series",
     "hourly_us",
     "industry_pue",
+    "latest_country_factors",
     "price_for",
     "pue_preset",
     "region_factor",
@@ -59,5 +62,6 @@ __all__ = [
     "search_data",
     "show_table",
     "world_average",
+    "world_averages",
     "wue_figure",
 ]

@@ -26,9 +26,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from wattwise.data._build_sources import CCF_METHODOLOGY, ccf_source_year, country_rows
+from wattwise.data._build_sources import fmt as _fmt
+from wattwise.data._build_sources import plausible_intensity as _plausible_intensity
 from wattwise.data.tables import (
-    GRID_INTENSITY_MAX_G_PER_KWH,
-    GRID_INTENSITY_MIN_G_PER_KWH,
     LB_PER_MWH_TO_G_PER_KWH,
     TONNES_PER_KWH_TO_G_PER_KWH,
 )
@@ -70,15 +71,6 @@ CANADA_CODES = {
 
 US_BAS = ("AZPS", "BPAT", "CISO", "ERCO", "MISO", "NYIS", "PJM", "SOCO")
 
-OWID_SOURCE = (
-    "Our World in Data / Ember / Energy Institute (CC BY 4.0) via mlco2/codecarbon "
-    "global_energy_mix.json @ b05965e"
-)
-
-
-def _plausible_intensity(value: float) -> bool:
-    return GRID_INTENSITY_MIN_G_PER_KWH <= value <= GRID_INTENSITY_MAX_G_PER_KWH
-
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     from wattwise.outputs import atomic_output
@@ -88,39 +80,6 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object
         w.writerow(header)
         for row in rows:
             w.writerow(["" if v is None else v for v in row])
-
-
-def _fmt(x: float, digits: int = 3) -> str:
-    return f"{round(x, digits):g}" if abs(x) < 1e6 else f"{x:.{digits}f}"
-
-
-def _country_rows(ref: Path, countries_csv: Path) -> tuple[list[list[object]], list[str]]:
-    """Per-country intensity from OWID via CodeCarbon; returns rows and the codes rejected."""
-    iso3_to_iso2: dict[str, str] = {}
-    with countries_csv.open(encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            iso3_to_iso2[r["iso3"]] = r["iso2"]
-    mix = json.loads((ref / "codecarbon" / "global_energy_mix.json").read_text(encoding="utf-8"))
-    rows: list[list[object]] = []
-    rejected: list[str] = []
-    for iso3 in sorted(mix):
-        entry = mix[iso3]
-        value = float(entry["carbon_intensity"])
-        if not _plausible_intensity(value):
-            rejected.append(f"{iso3}={value}")
-            continue
-        rows.append(
-            [
-                iso3_to_iso2.get(iso3, ""),
-                iso3,
-                entry["country_name"],
-                int(entry["year"]),
-                _fmt(value),
-                "lifecycle",
-                OWID_SOURCE,
-            ]
-        )
-    return rows, rejected
 
 
 def _subnational_rows(ref: Path) -> list[list[object]]:
@@ -248,18 +207,22 @@ def _cloud_rows(ref: Path) -> tuple[list[list[object]], list[str]]:
                     continue
                 key = _azure_key(region) if provider == "azure" else region
                 location = r.get("Country") or r.get("Location") or ""
+                year, what = (None, r["Source"].strip())
+                if provider != "gcp":  # GCP rows: Google's factors, undated by CCF
+                    year, what = ccf_source_year(r["Source"])
+                    what += f", {CCF_METHODOLOGY}"
                 rows.append(
                     [
                         provider,
                         key,
                         location.strip(),
                         _location_country(provider, key, location),
-                        "",
+                        year,
                         _fmt(g_per_kwh),
                         "",
                         "unspecified (mix of eGRID, EEA, carbonfootprint.com factors)",
                         f"cloud-carbon-footprint/ccf-coefficients @ b0032d9 (Apache-2.0),"
-                        f" source {r['Source'].strip()}, t/kWh x 1e6",
+                        f" source {what}, t/kWh x 1e6",
                     ]
                 )
     for path in _google_years(ref):
@@ -429,11 +392,11 @@ def _google_years(ref: Path) -> list[Path]:
 
 def build(ref: Path, out: Path) -> dict[str, list[str]]:
     """Write every generated table under ``out``; returns the rows rejected per table."""
-    country_rows, rej_country = _country_rows(ref, out / "countries.csv")
+    c_rows, rej_country = country_rows(ref, REPO_REFERENCE, out / "countries.csv")
     _write_csv(
         out / "grid_country.csv",
         ["iso2", "iso3", "name", "year", "intensity_g_per_kwh", "basis", "source"],
-        country_rows,
+        c_rows,
     )
     _write_csv(
         out / "grid_subnational.csv",

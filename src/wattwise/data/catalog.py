@@ -27,16 +27,18 @@ CATALOG: tuple[TableInfo, ...] = (
     TableInfo(
         "grid_world.csv",
         "World-average grid intensity (used when no location is given)",
-        "Ember / Our World in Data via facebookresearch/ACT @ abc9fbb",
-        "2023",
+        "Ember / Our World in Data via facebookresearch/ACT @ abc9fbb (2023); OWID's grapher"
+        " carbon-intensity-electricity, mid-2025 download (2024)",
+        "2023-2024 (latest the default)",
         "CC BY 4.0 (data); MIT (ACT)",
         "gCO2e/kWh, lifecycle",
     ),
     TableInfo(
         "grid_country.csv",
         "Grid intensity per country (ISO alpha-2 and alpha-3)",
-        "Our World in Data / Ember / Energy Institute via mlco2/codecarbon @ b05965e",
-        "2021-2023 (one country 2009)",
+        "Our World in Data / Ember / Energy Institute: via mlco2/codecarbon @ b05965e (2021-2023)"
+        " and OWID's grapher carbon-intensity-electricity, mid-2025 download (newer years)",
+        "2021-2024, several years per country (latest the default; one country 2009)",
         "CC BY 4.0 (data); MIT (CodeCarbon)",
         "gCO2e/kWh, lifecycle",
     ),
@@ -51,11 +53,12 @@ CATALOG: tuple[TableInfo, ...] = (
     ),
     TableInfo(
         "grid_cloud.csv",
-        "Cloud regions: AWS, Azure, GCP (GCP per year 2019-2024 with Google CFE); each region's"
+        "Cloud regions: AWS, Azure, GCP (GCP per year 2019-2025 with Google CFE); each region's"
         " country (ISO alpha-2, from its location; wattwise's map) for its price",
         "cloud-carbon-footprint/ccf-coefficients @ b0032d9; GoogleCloudPlatform/region-carbon-info"
-        " @ 49f3f26",
-        "undated (CCF); 2019-2024 (Google)",
+        " @ 49f3f26 and @ 74d9bf8 (2025)",
+        "CCF: 2019 (EPA eGRID2019), 2020 (carbonfootprint.com), EEA/EMA rows undated;"
+        " 2019-2025 (Google)",
         "Apache-2.0",
         "gCO2e/kWh (CCF converted from t/kWh); CFE fraction 0-1",
     ),

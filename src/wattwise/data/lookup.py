@@ -30,6 +30,8 @@ from wattwise.data.tables import (
 from wattwise.errors import UnknownKeyError
 
 CLOUD_PROVIDERS = ("aws", "azure", "gcp")
+#: Providers whose table is a series of published years (Google's yearly region files).
+YEARLY_SERIES_PROVIDERS = ("gcp",)
 COOLING_ALIASES = {
     "air": "air",
     "free-air": "free-air",
@@ -67,14 +69,39 @@ def resolve_country(code: str) -> Country:
     return found
 
 
-def country_factor(code: str) -> GridFactor:
-    """National grid intensity for a country code or name."""
+def _pick_year(rows: list[GridFactor], year: int | None) -> GridFactor:
+    """The row of ``year`` if the table has it; else the latest year before it (the figure in
+    force then), else the earliest; without ``year`` the latest. The caller states a mismatch."""
+    by_year = sorted(rows, key=lambda f: f.year or 0)
+    if year is None:
+        return by_year[-1]
+    earlier = [f for f in by_year if (f.year or 0) <= year]
+    return earlier[-1] if earlier else by_year[0]
+
+
+def country_factor(code: str, year: int | None = None) -> GridFactor:
+    """National grid intensity for a country code or name.
+
+    The table holds one or more data years per country (OWID/Ember): without ``year`` the latest
+    published year; with ``year`` that year's row, else the latest year before it, else the
+    earliest (``GridFactor.year`` says which year was used).
+    """
     country = resolve_country(code)
-    for f in country_factors():
-        if f.country_iso2 == country.iso2 or f.key == country.iso3:
-            return f
+    rows = [f for f in country_factors() if f.country_iso2 == country.iso2 or f.key == country.iso3]
+    if rows:
+        return _pick_year(rows, year)
     known = [f.key for f in country_factors()]
     raise unknown_key(f"country with grid data ({country.name})", country.iso2, known)
+
+
+def latest_country_factors() -> tuple[GridFactor, ...]:
+    """One row per country: its latest published year."""
+    best: dict[str, GridFactor] = {}
+    for f in country_factors():
+        cur = best.get(f.key)
+        if cur is None or (f.year or 0) > (cur.year or 0):
+            best[f.key] = f
+    return tuple(best.values())
 
 
 def region_factor(key: str) -> GridFactor:
@@ -104,9 +131,11 @@ def cloud_regions(provider: str) -> tuple[GridFactor, ...]:
 def cloud_factor(provider: str, region: str, year: int | None = None) -> GridFactor:
     """Grid intensity of a cloud region.
 
-    GCP regions have one row per year (Google's own data, 2019-2024): ``year`` picks one, else
-    the latest. For AWS/Azure (Cloud Carbon Footprint, undated) ``year`` is ignored.
-    Azure accepts display names (``West Europe``) as well as programmatic ones (``westeurope``).
+    GCP regions have one row per year (Google's own data, 2019-2025): ``year`` picks one (an
+    unpublished year raises UnknownKeyError), else the latest. AWS/Azure have one row per region
+    (Cloud Carbon Footprint, one data year per source, or none stated): ``year`` does not change
+    it; ``GridFactor.year`` says the row's year. Azure accepts display names (``West Europe``) as
+    well as programmatic ones (``westeurope``).
     """
     p = normalize_provider(provider)
     r = region.strip().lower()
@@ -116,7 +145,7 @@ def cloud_factor(provider: str, region: str, year: int | None = None) -> GridFac
     if not rows:
         raise unknown_key(f"{p} region", region, [f.key.split(":", 1)[1] for f in cloud_regions(p)])
     dated = [f for f in rows if f.year is not None]
-    if year is not None and dated:
+    if year is not None and p in YEARLY_SERIES_PROVIDERS and dated:
         exact = [f for f in dated if f.year == year]
         if exact:
             return exact[0]

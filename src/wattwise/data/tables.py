@@ -172,8 +172,8 @@ def countries() -> tuple[Country, ...]:
 
 
 @lru_cache(maxsize=1)
-def world_average() -> GridFactor:
-    """The world-average grid intensity (``grid_world.csv``), used when no location is known."""
+def world_averages() -> tuple[GridFactor, ...]:
+    """The world-average grid intensity per data year (``grid_world.csv``), oldest first."""
 
     def parse(r: _Row) -> GridFactor:
         return GridFactor(
@@ -188,10 +188,21 @@ def world_average() -> GridFactor:
             "grid_world.csv",
         )
 
-    rows = _parse("grid_world.csv", parse)
-    if len(rows) != 1:
-        raise DataError(f"grid_world.csv must hold exactly one row, found {len(rows)}")
-    return rows[0]
+    rows = sorted(_parse("grid_world.csv", parse), key=lambda f: f.year or 0)
+    years = [f.year for f in rows]
+    if not rows or None in years or len(set(years)) != len(years):
+        raise DataError(f"grid_world.csv must hold one row per data year, found years {years}")
+    return tuple(rows)
+
+
+def world_average(year: int | None = None) -> GridFactor:
+    """The world average used when no location is known: the latest year; with ``year`` that
+    year's row, else the latest before it, else the earliest (``GridFactor.year`` says which)."""
+    rows = world_averages()
+    if year is None:
+        return rows[-1]
+    earlier = [f for f in rows if (f.year or 0) <= year]
+    return earlier[-1] if earlier else rows[0]
 
 
 def _parse_country_factors(r: _Row) -> GridFactor:

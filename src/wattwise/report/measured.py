@@ -94,6 +94,7 @@ def headline_section(doc: ReportDocument, run: RunResult) -> str:
         pue_provenance=assumption(fp, "pue").get("provenance"),
         co2e_shown=format_mass_g(fp["co2e_location_g"]) + " CO2e",
         grid_provenance=assumption(fp, "grid_intensity").get("provenance"),
+        grid_year=fp.get("grid_year"),  # absent in footprints stored before it was recorded
         cost=cost,
         currency=cur,
         price_provenance=assumption(fp, "price").get("provenance"),
@@ -255,6 +256,7 @@ def regions_section(doc: AuditDocument) -> str:
         [
             str(r.get("name") or r["key"]),
             num(r["intensity_g_per_kwh"]),
+            _year_of(r),
             num(r["pue"]),
             num(r["co2e_location_g"]),
             num(r["co2e_market_g"]),
@@ -270,6 +272,15 @@ def regions_section(doc: AuditDocument) -> str:
         same_basis=same_basis,
         rows=table_rows,
     )
+
+
+def _year_of(row: RegionRowDocument) -> str:
+    """A region row's grid-factor year; "not stated" when the source gives none, "" for a row
+    stored before the year was recorded."""
+    if "year" not in row:
+        return ""
+    year = row["year"]
+    return str(year) if year is not None else "not stated"
 
 
 def _price_of(doc: ReportDocument) -> str:
