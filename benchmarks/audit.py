@@ -8,7 +8,8 @@ with every cache empty (its own ``XDG_CACHE_HOME``, ``TORCHINDUCTOR_CACHE_DIR`` 
 new temporary directory: a first run on a clean machine), the same audit again (warm caches),
 the reference loop again. The ratio divides an audit's wall time by the mean of the two loops.
 Each audit runs as a user runs it (``python -m wattwise audit --json``); the lab's recommended
-variant and its batch-1 gain (baseline J/token over the variant's) are printed too.
+variant and its batch-1 gain (baseline J/token over the variant's) are printed too, and the
+other variants' batch-1 gains.
 """
 
 from __future__ import annotations
@@ -40,10 +41,15 @@ def gain(doc: dict[str, object]) -> str:
     if not rec or rec not in by or not base:
         return "no recommendation"
     v = by[rec]
+    others = ", ".join(
+        f"{name} {base['j_per_token'] / o['j_per_token']:.2f}x"
+        for name, o in by.items()
+        if o is not base and name != rec
+    )
     return (
         f"recommends {rec}: {base['j_per_token'] / v['j_per_token']:.2f}x less J/token at "
         f"batch 1, {base['j_per_token_batch'] / v['j_per_token_batch']:.2f}x at batch "
-        f"{v['batch']}"
+        f"{v['batch']}" + (f" (batch 1: {others})" if others else "")
     )
 
 

@@ -36,6 +36,7 @@ SHIPPED = (
     "transfer",
     "combined",
     "speculative",
+    "lean",
     "compiled",
     "batched",
     "bf16",

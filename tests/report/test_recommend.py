@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
+
 from wattwise.report.recommend import (
     POWER_CAP_SAVING,
     recommend,
@@ -68,18 +70,23 @@ def test_lab_variant_saving_is_the_measured_cut() -> None:
     assert rule_lab_variant(_doc()) is None
 
 
-def test_a_decoding_variant_is_recommended_as_a_way_to_decode_the_same_model() -> None:
+@pytest.mark.parametrize(
+    ("name", "techniques"),
+    [
+        ("speculative+compiled", ["speculative-ngram", "compiled-static-cache"]),
+        ("speculative+lean", ["speculative-ngram", "lean-step"]),
+    ],
+)
+def test_a_decoding_variant_is_recommended_as_a_way_to_decode_the_same_model(
+    name: str, techniques: list[str]
+) -> None:
     lab = _lab()
     lab["variants"][1].update(
-        name="speculative+compiled",
-        techniques=["speculative-ngram", "compiled-static-cache"],
-        perplexity=40.0,
-        greedy_equal=16,
-        greedy_prompts=16,
+        name=name, techniques=techniques, perplexity=40.0, greedy_equal=16, greedy_prompts=16
     )
-    lab["recommended"] = "speculative+compiled"
+    lab["recommended"] = name
     r = rule_lab_variant(_doc(lab=lab))
-    assert r is not None and r.title == "Decode with 'speculative+compiled' (the same model)"
+    assert r is not None and r.title == f"Decode with '{name}' (the same model)"
     assert "keep the model" in r.action and "16/16" in r.action and "40% less" in r.action
     assert rule_lab_variant(_doc(lab=_lab())).title.startswith("Serve the 'int8'")  # type: ignore[union-attr]
 

@@ -54,14 +54,15 @@ if TYPE_CHECKING:
 
 AUDIT_KEY = "audit"
 DOC_VERSION = 1
-#: Lab techniques of the audit: lossless speculative decoding, the variant that pays on the
-#: built-in model without compiling. The compiled variants (3x less energy per token where
-#: speculative alone gives 2x) cost minutes of TorchInductor compilation and autotuning on a
-#: 2-core machine (an audit with them took 168x the reference loop with empty caches, 92x with
-#: warm ones, against 45x allowed: benchmarks/audit.md), the training techniques (distill,
+#: Lab techniques of the audit: lossless speculative decoding and the lean eager decoding step,
+#: the variants that pay on the built-in model without compiling (``speculative+lean``: 3.4x
+#: less energy per token at batch 1, within the noise band of the compiled
+#: ``speculative+compiled``'s 3.3-3.8x). The compiled variants cost minutes of TorchInductor
+#: compilation and autotuning on a 2-core machine (an audit with them took 90-549 s with empty
+#: caches against the 60 s target: benchmarks/audit.md), the training techniques (distill,
 #: prune-*, transfer) their training budget; the quantized ones did not pay on this model.
-#: ``--techniques speculative,compiled`` (and ``--budget-s``) add them.
-DEFAULT_TECHNIQUES = "speculative"
+#: ``--techniques speculative,lean,compiled`` (and ``--budget-s``) add them.
+DEFAULT_TECHNIQUES = "speculative,lean"
 #: The audit's lab: rounds and seconds per measured window, sized so the whole audit takes about
 #: a minute on the 2-core reference machine (benchmarks/audit.md).
 LAB_ROUNDS = 3

@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="LIST",
         help="comma-separated: int8-dynamic, int8-weight, int4-weight, "
         "prune-unstructured, prune-structured, distill, transfer, combined, speculative, "
-        "compiled, batched, bf16 (default all)",
+        "lean, compiled, batched, bf16 (default all)",
     )
     p.add_argument(
         "--budget-s",

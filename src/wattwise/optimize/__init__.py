@@ -11,6 +11,8 @@ a function below is called. Public API::
     speculative_generate(model, prompt, new_tokens, on_step, NgramDraft.build(ids, vocab))
     compiled_generate(CompiledDecoder(model), prompt, new_tokens, on_step)
     compiled_speculative_generate(CompiledDecoder(model), prompt, new_tokens, on_step, draft)
+    lean_generate(LeanDecoder(model), prompt, new_tokens, on_step)
+    lean_speculative_generate(LeanDecoder(model), prompt, new_tokens, on_step, draft)
 
 A technique of the lab is one module calling ``wattwise.optimize.registry.register`` (the
 shipped ones: ``wattwise.optimize.techniques``).
@@ -46,6 +48,9 @@ _LAZY = {
         "wattwise.optimize.compiled",
         "compiled_speculative_generate",
     ),
+    "LeanDecoder": ("wattwise.optimize.lean", "LeanDecoder"),
+    "lean_generate": ("wattwise.optimize.lean", "lean_generate"),
+    "lean_speculative_generate": ("wattwise.optimize.lean", "lean_speculative_generate"),
 }
 
 __all__ = list(_LAZY)
@@ -61,6 +66,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattwise.optimize.hf import load_hf as load_hf
     from wattwise.optimize.lab import TECHNIQUES as TECHNIQUES
     from wattwise.optimize.lab import run_lab as run_lab
+    from wattwise.optimize.lean import LeanDecoder as LeanDecoder
+    from wattwise.optimize.lean import lean_generate as lean_generate
+    from wattwise.optimize.lean import lean_speculative_generate as lean_speculative_generate
     from wattwise.optimize.model import LMConfig as LMConfig
     from wattwise.optimize.model import TinyLM as TinyLM
     from wattwise.optimize.model import generate as generate

@@ -142,7 +142,7 @@ def _scale_phrase(doc: Doc) -> str:
 
 
 #: Lab techniques that keep the model's weights and change only how it decodes.
-DECODING_TECHNIQUES = frozenset({"speculative-ngram", "compiled-static-cache"})
+DECODING_TECHNIQUES = frozenset({"speculative-ngram", "compiled-static-cache", "lean-step"})
 
 
 def rule_lab_variant(doc: Doc) -> Recommendation | None:
