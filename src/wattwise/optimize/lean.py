@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wattwise.optimize.model import StepHook, TinyLM, _verify_mask, greedy_loop
+from wattwise.optimize.model import StepHook, TinyLM, greedy_loop, verify_mask
 from wattwise.optimize.speculative import DEFAULT_K, NgramDraft, SpecStats, speculative_loop
 from wattwise.optimize.types import TechniqueSkipped
 
@@ -100,7 +100,7 @@ class LeanDecoder:
         x = (self.embed[ids] + self.pos[start:end]).view(b * t, d)
         # one token attends to the whole cache; a prefill is causal; several tokens after a
         # cache (speculative verification) need the explicit mask (see model.Attention)
-        mask = _verify_mask(t, end, x.dtype, x.device) if t > 1 and start > 0 else None
+        mask = verify_mask(t, end, x.dtype, x.device) if t > 1 and start > 0 else None
         causal = t > 1 and start == 0
         for (w1, e1, qkv_t, o_t, w2, e2, gu_t, down_t, h), c in zip(self.layers, kv, strict=True):
             qkv = torch.mm(_rms(x, w1, e1), qkv_t).view(b, t, 3, h, hd).permute(2, 0, 3, 1, 4)

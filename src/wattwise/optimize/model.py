@@ -84,7 +84,7 @@ class RMSNorm(nn.Module):
 
 
 @functools.lru_cache(maxsize=512)
-def _verify_mask(t: int, total: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def verify_mask(t: int, total: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """Additive attention mask [t, total] for ``t`` new tokens after ``total - t`` cached ones:
     0 where token i may look (the cache and new tokens 0..i), -inf elsewhere. Cached per shape
     (a speculative verification pass needs one per layer): building a boolean mask per layer
@@ -120,7 +120,7 @@ class Attention(nn.Module):
             # Several new tokens after a cache (speculative verification): token i sees the
             # cache and new tokens 0..i. SDPA's is_causal aligns the mask top-left, which is
             # wrong when queries and keys differ in length, so the mask is explicit.
-            mask = _verify_mask(t, kv.shape[3], x.dtype, x.device)
+            mask = verify_mask(t, kv.shape[3], x.dtype, x.device)
             y = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=mask)
         else:
             # Prefill (no cache, t > 1) is causal; a decode step (t == 1) attends to everything.
