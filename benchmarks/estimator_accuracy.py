@@ -24,14 +24,11 @@ import re
 import statistics
 from pathlib import Path
 
+import mlenergy_accuracy  # beside this script (its folder is on sys.path when run)
+
 from wattwise.estimate import context_from_numbers, estimate_inference, estimate_training
 from wattwise.estimate.diffusion import diffusion_estimate
 from wattwise.estimate.inputs import DiffusionInputs
-
-try:  # run as a script (benchmarks/ on sys.path) or imported from the repository root
-    import mlenergy_accuracy
-except ImportError:  # pragma: no cover
-    from benchmarks import mlenergy_accuracy  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "estimate" / "data"

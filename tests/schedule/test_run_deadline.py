@@ -50,25 +50,16 @@ def test_countdown_waits_on_the_injected_clock() -> None:
     assert said[0].startswith("wattwise: starting in 2h00m")
 
 
+def _run_ciso(*flags: str, command: list[str], deadline: str = "2022-06-16T00:00Z") -> int:
+    """``wattwise run`` of a 4 h job on the CISO grid before ``deadline``."""
+    argv = ["run", "--deadline", deadline, "--duration", "4h", "--grid", "CISO", *flags]
+    return main([*argv, "--", *command])
+
+
 def test_run_waits_for_the_planned_start_and_stores_the_plan(
     clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "run",
-            "--deadline",
-            "2022-06-16T00:00Z",
-            "--duration",
-            "4h",
-            "--grid",
-            "CISO",
-            "--quiet",
-            "--",
-            sys.executable,
-            "-c",
-            "pass",
-        ]
-    )
+    code = _run_ciso("--quiet", command=[sys.executable, "-c", "pass"])
     assert code == 0
     err = capsys.readouterr().err
     assert "starting in 15h00m" in err and "plan: run in CISO 2022-06-15T15:00Z" in err
@@ -93,20 +84,7 @@ def test_run_waits_for_the_planned_start_and_stores_the_plan(
 def test_dry_run_prints_the_plan_and_runs_nothing(
     clock: FakeClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "run",
-            "--deadline",
-            "2022-06-16T00:00Z",
-            "--duration",
-            "4h",
-            "--grid",
-            "CISO",
-            "--dry-run",
-            "--",
-            "false",
-        ]
-    )
+    code = _run_ciso("--dry-run", command=["false"])
     assert code == 0 and clock.slept_s == 0
     assert "saving:" in capsys.readouterr().err
 
@@ -114,22 +92,7 @@ def test_dry_run_prints_the_plan_and_runs_nothing(
 def test_deadline_options_are_checked(clock: FakeClock, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--deadline", "2022-06-16T00:00Z", "--grid", "CISO", "--", "true"]) == 2
     assert "--duration" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "run",
-                "--deadline",
-                "2022-06-15T02:00Z",
-                "--duration",
-                "4h",
-                "--grid",
-                "CISO",
-                "--",
-                "true",
-            ]
-        )
-        == 2
-    )
+    assert _run_ciso(command=["true"], deadline="2022-06-15T02:00Z") == 2
     assert "shorter than the job" in capsys.readouterr().err
 
 
