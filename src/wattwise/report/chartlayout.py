@@ -197,15 +197,24 @@ def clusters(dots: Sequence[tuple[float, float, str]], within: float = 10.0) -> 
     return sorted(groups)
 
 
+#: Half the side of the box a plain dot occupies (its r = 5 circle and a margin).
+DOT_HALF = 6.0
+
+
 def place_labels(
-    dots: Sequence[tuple[float, float, str]], area: Box, groups: Sequence[Sequence[int]] = ()
+    dots: Sequence[tuple[float, float, str]],
+    area: Box,
+    groups: Sequence[Sequence[int]] = (),
+    halves: Sequence[float] = (),
 ) -> list[tuple[float, float, str, str, tuple[float, float] | None]]:
     """(x, y, anchor, text, leader end or None) per group of dots (default: one per dot): a
     label that overlaps no other label or dot and is nearer its own dots than any other; else
     one joined to the group's centre by a leader line that passes no other dot. A group's
-    label lists its names (" · ")."""
+    label lists its names (" · "). ``halves``: each dot's half-size when it is larger than a
+    plain dot (a ring around it): its label keeps clear of it too."""
     groups = [list(g) for g in groups] or [[i] for i in range(len(dots))]
-    marks = [Box(x - 6, y - 6, x + 6, y + 6) for x, y, _ in dots]
+    half = list(halves) or [DOT_HALF] * len(dots)
+    marks = [Box(x - h, y - h, x + h, y + h) for (x, y, _), h in zip(dots, half, strict=True)]
     placed: list[Box] = []
     out: list[tuple[float, float, str, str, tuple[float, float] | None]] = []
 
@@ -226,6 +235,7 @@ def place_labels(
         y = sum(dots[j][1] for j in g) / len(g)
         text = " · ".join(dots[j][2] for j in g)
         spread = max(math.hypot(dots[j][0] - x, dots[j][1] - y) for j in g)
+        spread += max(half[j] for j in g) - DOT_HALF  # clear of a ring around its own dot
         chosen: Placed | None = None
         for dx, dy, anchor in _SPOTS:
             dx += math.copysign(spread, dx) if dx else 0.0

@@ -20,6 +20,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from wattwise.report.chartlayout import (
+    DOT_HALF,
     SIZE,
     SMALL,
     Box,
@@ -35,6 +36,10 @@ from wattwise.report.chartlayout import (
     thin_labels,
 )
 
+#: The ring around a recommended point: radius, and the half-size its label keeps clear of
+#: (radius + the 2-unit stroke's outer half + a margin).
+RING_R = 10.0
+RING_HALF = RING_R + 2.0
 #: Colour-blind-safe palette (Okabe & Ito 2008), used in this order for series.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Roboto, sans-serif'"
@@ -330,12 +335,13 @@ def scatter_chart(
         )
         if p.ring:
             out.append(
-                f"<circle cx='{x:.1f}' cy='{y:.1f}' r='10' fill='none' stroke='{PALETTE[3]}' "
-                "stroke-width='2'/>"
+                f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{RING_R:g}' fill='none' "
+                f"stroke='{PALETTE[3]}' stroke-width='2'/>"
             )
     groups = clusters(dots)
-    for g, (lx, ly, anchor, text, lead) in zip(groups, place_labels(dots, area, groups),
-                                              strict=True):  # fmt: skip
+    halves = [RING_HALF if p.ring else DOT_HALF for p in pts]
+    labels = place_labels(dots, area, groups, halves)
+    for g, (lx, ly, anchor, text, lead) in zip(groups, labels, strict=True):
         names = quoteattr("|".join(pts[k].label for k in g))  # dots that coincide: one label
         if lead is not None:
             cx, cy = sum(dots[k][0] for k in g) / len(g), sum(dots[k][1] for k in g) / len(g)
