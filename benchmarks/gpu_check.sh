@@ -216,8 +216,10 @@ nvidia-smi --query-gpu=index,power.limit,persistence_mode,mig.mode.current --for
 # `transformers serve --continuous-batching` of a randomly initialised Llama-3-8B-shaped model
 # (bf16, benchmarks/serve_gpu_model.py), measured by `wattwise bench serve` (NVML counters) at
 # concurrency 1 / 16 / 64 with 128 output tokens, 30 s of load per configuration after its
-# warm-up; then `wattwise estimate infer` for the same model and hardware. benchmarks/serve.md
-# compares them with the H100 `generate` figure (~0.14 J/token at batch 64).
+# warm-up; then `wattwise estimate infer` for the same model and hardware (its decode defaults
+# are calibrated on vLLM runs: tests/estimate/data/mlenergy_v3_llm.csv has Llama-3.1-8B on H100,
+# a serving engine other than `transformers serve`). benchmarks/serve.md compares them with the
+# H100 `generate` figure (~0.14 J/token at batch 64).
 log "S. serving: transformers serve (continuous batching) of a random 8B Llama, bf16"
 SERVE_DIR="${SERVE_DIR:-/tmp/wattwise-llama8b-random}"  # 16 GB: kept out of $OUT
 [ -f "$SERVE_DIR/config.json" ] || "$PY" benchmarks/serve_gpu_model.py "$SERVE_DIR" \
